@@ -1,0 +1,250 @@
+"""Spec lint: rules that keep spec/openapi.yaml valid, self-consistent and in step with its source page.
+
+Run alone on any spec: `python -m contract_suite.lint SPEC [--knife4j PAGE]` (exit 0 clean, 1 problems, 2 usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from openapi_spec_validator import OpenAPIV31SpecValidator, OpenAPIV30SpecValidator
+
+from contract_suite import knife4j
+from contract_suite.spec import SpecError, load_document, pointer, resolve_refs, validation_errors
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str  # a JSON pointer into the spec, or a page's table row
+    message: str  # what is wrong and what was expected
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+def _operations(doc: dict) -> Iterator[tuple[str, dict]]:
+    """(JSON pointer, operation) for each operation in the document."""
+    for path, item in (doc.get("paths") or {}).items():
+        for method, op in (item or {}).items():
+            if method in METHODS and isinstance(op, dict):
+                yield pointer("paths", path, method), op
+
+
+def openapi_validity(doc: dict) -> list[Problem]:
+    """openapi-spec-validator's verdict, one problem per error."""
+    version = str(doc.get("openapi", ""))
+    validator_cls = OpenAPIV31SpecValidator if version.startswith("3.1") else OpenAPIV30SpecValidator
+    problems = []
+    for error in validator_cls(doc).iter_errors():
+        where = pointer(*error.absolute_path) if list(error.absolute_path) else "/"
+        problems.append(Problem(where, f"not valid OpenAPI {version or '(no openapi field)'}: {error.message.splitlines()[0]}"))
+    return problems
+
+
+def _examples_of(node: dict, where: str) -> Iterator[tuple[str, Any]]:
+    if "example" in node:
+        yield f"{where}/example", node["example"]
+    for name, example in (node.get("examples") or {}).items():
+        if isinstance(example, dict) and "value" in example:
+            yield f"{where}{pointer('examples', name, 'value')}", example["value"]
+
+
+def examples_match_schemas(doc: dict) -> list[Problem]:
+    """Every parameter, media-type and named example validates against its schema."""
+    problems = []
+    for op_where, op in _operations(doc):
+        for index, raw in enumerate(op.get("parameters") or []):
+            param = resolve_refs(doc, raw)
+            schema = param.get("schema")
+            if not isinstance(schema, dict):
+                continue
+            for where, value in _examples_of(param, f"{op_where}/parameters/{index}"):
+                problems += [Problem(where, f"example does not fit the parameter's schema: {m}") for m in validation_errors(schema, value)]
+        for status, response in (op.get("responses") or {}).items():
+            response = resolve_refs(doc, response)
+            for media, content in (response.get("content") or {}).items():
+                schema = resolve_refs(doc, content.get("schema") or {})
+                base = f"{op_where}{pointer('responses', status, 'content', media)}"
+                for where, value in _examples_of(resolve_refs(doc, content), base):
+                    problems += [Problem(where, f"example does not fit the response schema: {m}") for m in validation_errors(schema, value)]
+    return problems
+
+
+def business_codes(doc: dict) -> list[Problem]:
+    """Missing-codes present, distinct, documented; every code has a message and an example; enum == codes."""
+    problems: list[Problem] = []
+    for op_where, op in _operations(doc):
+        codes_where = f"{op_where}/x-business-codes"
+        table = op.get("x-business-codes")
+        if not isinstance(table, dict) or not table:
+            problems.append(Problem(codes_where, "expected a mapping of every documented code to its message"))
+            continue
+        documented: set[int] = set()
+        for key, entry in table.items():
+            where = f"{codes_where}{pointer(key)}"
+            try:
+                documented.add(int(key))
+            except (TypeError, ValueError):
+                problems.append(Problem(where, f"expected an integer code as key, got {key!r}"))
+                continue
+            if not isinstance(entry, dict) or not str(entry.get("message") or "").strip():
+                problems.append(Problem(f"{where}/message", "expected a non-empty message for this documented code"))
+        successes = [k for k, e in table.items() if isinstance(e, dict) and e.get("success") is True]
+        if len(successes) != 1:
+            problems.append(Problem(codes_where, f"expected exactly one code marked `success: true`, found {successes}"))
+
+        seen: dict[int, str] = {}
+        for index, raw in enumerate(op.get("parameters") or []):
+            param = resolve_refs(doc, raw)
+            where = f"{op_where}/parameters/{index}"
+            name = param.get("name")
+            code = param.get("x-missing-code")
+            if code is None:
+                if param.get("required"):
+                    problems.append(Problem(f"{where}/x-missing-code", f"required parameter {name!r} names no missing-code"))
+                continue
+            if not param.get("required"):
+                problems.append(Problem(f"{where}/required", f"parameter {name!r} has missing-code {code} but is not required: expected required: true"))
+            if code not in documented:
+                problems.append(Problem(f"{where}/x-missing-code", f"missing-code {code!r} of {name!r} is not in x-business-codes"))
+            if code in seen:
+                problems.append(Problem(f"{where}/x-missing-code", f"missing-code {code} of {name!r} is already the missing-code of {seen[code]!r}: expected distinct codes"))
+            else:
+                seen[code] = name
+
+        for status, response in (op.get("responses") or {}).items():
+            response = resolve_refs(doc, response)
+            for media, content in (response.get("content") or {}).items():
+                base = f"{op_where}{pointer('responses', status, 'content', media)}"
+                schema = resolve_refs(doc, content.get("schema") or {})
+                code_schema = (schema.get("properties") or {}).get("code")
+                if not isinstance(code_schema, dict) or "enum" not in code_schema:
+                    problems.append(Problem(f"{base}/schema", "expected the envelope's `code` property to list the documented codes in an enum"))
+                else:
+                    enum = set(code_schema["enum"])
+                    raw_content = (((op.get("responses") or {}).get(status) or {}).get("content") or {}).get(media) or {}
+                    where = _enum_pointer(raw_content, base)
+                    if enum - documented:
+                        problems.append(Problem(where, f"enum allows codes that x-business-codes does not document: {sorted(enum - documented, key=str)}"))
+                    if documented - enum:
+                        problems.append(Problem(where, f"enum lacks documented codes: {sorted(documented - enum)}"))
+                examples = content.get("examples") or {}
+                shown = {e.get("value", {}).get("code") for e in examples.values() if isinstance(e, dict) and isinstance(e.get("value"), dict)}
+                for code in sorted(documented - shown):
+                    problems.append(Problem(f"{base}/examples", f"expected a named example of the envelope with code {code}"))
+    return problems
+
+
+def _enum_pointer(content: dict, base: str) -> str:
+    schema = content.get("schema") or {}
+    ref = schema.get("$ref") if isinstance(schema, dict) else None
+    return f"{ref[1:]}/properties/code/enum" if isinstance(ref, str) and ref.startswith("#/") else f"{base}/schema/properties/code/enum"
+
+
+def drift(doc: dict, page: knife4j.Page) -> list[Problem]:
+    """Every difference between the spec and a knife4j page: address, method, parameters, codes, messages."""
+    problems: list[Problem] = []
+    ops = {op_where: op for op_where, op in _operations(doc)}
+    address = page.fields.get("Interface Address", "")
+    method = page.fields.get("Request Method", "").lower()
+    op_where = pointer("paths", address, method)
+    op = ops.get(op_where)
+    if op is None:
+        problems.append(Problem(op_where, f"{page.source} documents {method.upper()} {address}; the spec has no such operation"))
+        return problems
+
+    spec_params = {}
+    for index, raw in enumerate(op.get("parameters") or []):
+        param = resolve_refs(doc, raw)
+        spec_params[param.get("name")] = (f"{op_where}/parameters/{index}", param)
+    page_params = set()
+    for row in page.table("Request Parameters"):
+        name = row.cells.get("Parameter Name", "")
+        page_params.add(name)
+        if name not in spec_params:
+            problems.append(Problem(row.where(page.source), f"parameter {name!r} is on the page but not in the spec ({op_where}/parameters)"))
+            continue
+        where, param = spec_params[name]
+        page_required = row.cells.get("Required", "").lower() == "true"
+        if bool(param.get("required")) != page_required:
+            problems.append(Problem(f"{where}/required", f"{row.where(page.source)} says required={str(page_required).lower()} for {name!r}; the spec says {str(bool(param.get('required'))).lower()}"))
+        page_in = row.cells.get("Request Type", "")
+        if page_in and param.get("in") != page_in:
+            problems.append(Problem(f"{where}/in", f"{row.where(page.source)} puts {name!r} in {page_in}; the spec in {param.get('in')}"))
+        page_desc = row.cells.get("Parameter Description", "")
+        if page_desc and param.get("description", "").strip() != page_desc:
+            problems.append(Problem(f"{where}/description", f"{row.where(page.source)} describes {name!r} as {page_desc!r}; the spec as {param.get('description', '')!r}"))
+    for name, (where, _) in spec_params.items():
+        if name not in page_params:
+            problems.append(Problem(where, f"parameter {name!r} is in the spec but not in {page.source}'s Request Parameters table"))
+
+    table = op.get("x-business-codes") or {}
+    spec_codes = {}
+    for key, entry in table.items():
+        try:
+            spec_codes[int(key)] = (f"{op_where}/x-business-codes{pointer(key)}", entry if isinstance(entry, dict) else {})
+        except (TypeError, ValueError):
+            continue
+    page_codes = set()
+    for row in page.table("Response Status"):
+        raw = row.cells.get("Status Code", "")
+        try:
+            code = int(raw)
+        except ValueError:
+            problems.append(Problem(row.where(page.source), f"status code {raw!r} is not a number"))
+            continue
+        page_codes.add(code)
+        if code not in spec_codes:
+            problems.append(Problem(row.where(page.source), f"code {code} is on the page but not in the spec's x-business-codes ({op_where}/x-business-codes)"))
+            continue
+        where, entry = spec_codes[code]
+        page_msg = row.cells.get("Description", "")
+        if str(entry.get("message", "")).strip() != page_msg:
+            problems.append(Problem(f"{where}/message", f"{row.where(page.source)} gives code {code} the message {page_msg!r}; the spec says {entry.get('message')!r}"))
+    for code, (where, _) in spec_codes.items():
+        if code not in page_codes:
+            problems.append(Problem(where, f"code {code} is in the spec but not in {page.source}'s Response Status table"))
+    return problems
+
+
+RULES = (openapi_validity, examples_match_schemas, business_codes)
+
+
+def lint(doc: dict, page: knife4j.Page | None = None) -> list[Problem]:
+    problems = [p for rule in RULES for p in rule(doc)]
+    if page is not None:
+        problems += drift(doc, page)
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m contract_suite.lint", description=__doc__.splitlines()[0])
+    parser.add_argument("spec", nargs="?", default="spec/openapi.yaml", help="OpenAPI document to lint (default: %(default)s)")
+    parser.add_argument("--knife4j", metavar="PAGE", help="a knife4j markdown page to check the spec against for drift")
+    args = parser.parse_args(argv)
+    try:
+        doc = load_document(args.spec)
+    except SpecError as exc:
+        parser.error(str(exc))
+    page = None
+    if args.knife4j:
+        try:
+            page = knife4j.parse_file(args.knife4j)
+        except OSError as exc:
+            parser.error(f"cannot read knife4j page {args.knife4j}: {exc.strerror or exc}")
+    problems = lint(doc, page)
+    for problem in problems:
+        print(problem)
+    checked = "spec" + (f" and drift against {args.knife4j}" if page else "")
+    print(f"{args.spec}: {len(problems)} problem(s) ({checked})", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""The one loader of spec/openapi.yaml: every expectation the suite checks comes from here."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SPEC = PROJECT_ROOT / "spec" / "openapi.yaml"
+
+
+class SpecError(Exception):
+    """The spec cannot be loaded, or lacks a place the suite reads."""
+
+
+def _strict_integer(checker, instance) -> bool:
+    # JSON Schema counts 200.0 as an integer; a JSON body that says 200.0 is not an int32.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+def _int32(instance) -> bool:
+    if not isinstance(instance, int) or isinstance(instance, bool):
+        return True  # the type keyword judges non-integers
+    return -(2**31) <= instance < 2**31
+
+
+_FORMATS = jsonschema.FormatChecker()
+_FORMATS.checks("int32")(_int32)
+StrictValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _strict_integer),
+)
+
+
+def resolve_refs(root: dict, node: Any, _depth: int = 0) -> Any:
+    """Return node with every local `$ref` replaced by what it points at."""
+    if _depth > 50:
+        raise SpecError("$ref nesting deeper than 50: a reference cycle?")
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            return resolve_refs(root, pointer_get(root, ref), _depth + 1)
+        return {k: resolve_refs(root, v, _depth + 1) for k, v in node.items()}
+    if isinstance(node, list):
+        return [resolve_refs(root, v, _depth + 1) for v in node]
+    return node
+
+
+def pointer_get(root: dict, ref: str) -> Any:
+    if not ref.startswith("#"):
+        raise SpecError(f"only local references are supported, got {ref!r}")
+    node: Any = root
+    for raw in ref[1:].split("/")[1:]:
+        key = raw.replace("~1", "/").replace("~0", "~")
+        try:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise SpecError(f"{ref} points at nothing") from None
+    return node
+
+
+def pointer(*parts: Any) -> str:
+    """JSON pointer from path parts, escaped as RFC 6901 says."""
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def validation_errors(schema: dict, instance: Any) -> list[str]:
+    """Messages of every way instance breaks schema (strict integers, int32 checked)."""
+    validator = StrictValidator(schema, format_checker=_FORMATS)
+    return [
+        f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"
+        for e in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: str
+    required: bool
+    missing_code: int | None
+    example: Any
+    description: str
+
+
+@dataclass(frozen=True)
+class BusinessCode:
+    code: int
+    message: str
+    provoked_by: str
+    success: bool = False
+    exercisable: bool = True
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What the spec says about the one operation the suite tests."""
+
+    path: str
+    method: str
+    operation_id: str
+    version: str
+    title: str
+    spec_path: Path
+    parameters: tuple[Parameter, ...]
+    codes: dict[int, BusinessCode]
+    token_header: str
+    envelope_schema: dict = field(repr=False)
+    raw: dict = field(repr=False, compare=False)
+
+    @property
+    def success_code(self) -> int:
+        (code,) = [c.code for c in self.codes.values() if c.success]
+        return code
+
+    @property
+    def required_parameters(self) -> tuple[Parameter, ...]:
+        return tuple(p for p in self.parameters if p.required)
+
+    @property
+    def missing_codes(self) -> dict[str, int]:
+        """Parameter name to its "please enter" code."""
+        return {p.name: p.missing_code for p in self.parameters if p.missing_code is not None}
+
+    def parameter(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise SpecError(f"the spec has no parameter {name!r}")
+
+    def message(self, code: int) -> str:
+        return self.codes[code].message
+
+    def envelope_errors(self, body: Any) -> list[str]:
+        return validation_errors(self.envelope_schema, body)
+
+    def describe(self, code: Any) -> str:
+        """`5176 "New phone number already registered"`, or a note that code is undocumented."""
+        if isinstance(code, int) and not isinstance(code, bool) and code in self.codes:
+            return f'{code} "{self.codes[code].message}"'
+        return f"{json.dumps(code)} (not a documented code)"
+
+
+def load_document(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"cannot read spec {path}: {exc.strerror or exc}") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"spec {path} is not valid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise SpecError(f"spec {path} is not an OpenAPI document (top level is not a mapping)")
+    return doc
+
+
+def _only_operation(doc: dict) -> tuple[str, str, dict]:
+    found = [
+        (path, method, op)
+        for path, item in (doc.get("paths") or {}).items()
+        for method, op in (item or {}).items()
+        if method in {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+    ]
+    if len(found) != 1:
+        raise SpecError(f"the spec must describe exactly one operation, found {len(found)}")
+    return found[0]
+
+
+def _token_header(doc: dict, op: dict) -> str:
+    requirements = op.get("security", doc.get("security")) or []
+    schemes = (doc.get("components") or {}).get("securitySchemes") or {}
+    for requirement in requirements:
+        for name in requirement:
+            scheme = schemes.get(name) or {}
+            if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+                return scheme["name"]
+    raise SpecError("the spec declares no apiKey security scheme in a header (the token header)")
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path) -> Contract:
+    doc = load_document(path)
+    try:
+        api_path, method, op = _only_operation(doc)
+        params = tuple(
+            Parameter(
+                name=p["name"],
+                location=p["in"],
+                required=bool(p.get("required", False)),
+                missing_code=p.get("x-missing-code"),
+                example=p.get("example"),
+                description=p.get("description", ""),
+            )
+            for p in resolve_refs(doc, op.get("parameters") or [])
+        )
+        codes = {}
+        for key, entry in (op.get("x-business-codes") or {}).items():
+            code = int(key)
+            codes[code] = BusinessCode(
+                code=code,
+                message=str(entry.get("message", "")),
+                provoked_by=str(entry.get("provoked-by", "")),
+                success=bool(entry.get("success", False)),
+                exercisable=bool(entry.get("exercisable", True)),
+            )
+        envelope = resolve_refs(doc, op["responses"]["200"]["content"]["application/json"]["schema"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise SpecError(f"spec {path} lacks a place the suite reads: {exc!r}") from None
+    contract = Contract(
+        path=api_path,
+        method=method.upper(),
+        operation_id=op.get("operationId", ""),
+        version=str((doc.get("info") or {}).get("version", "?")),
+        title=str((doc.get("info") or {}).get("title", "")),
+        spec_path=path,
+        parameters=params,
+        codes=codes,
+        token_header=_token_header(doc, op),
+        envelope_schema=envelope,
+        raw=doc,
+    )
+    if sum(c.success for c in codes.values()) != 1:
+        raise SpecError(f"spec {path}: x-business-codes must mark exactly one code `success: true`")
+    return contract
+
+
+def load(path: str | os.PathLike | None = None) -> Contract:
+    """The contract in path, else $CONTRACT_SPEC, else the project's spec/openapi.yaml."""
+    chosen = path or os.environ.get("CONTRACT_SPEC") or DEFAULT_SPEC
+    return _load(Path(chosen).resolve())

@@ -1,0 +1,203 @@
+"""Self-tests of the spec lint: each rule fails on a copy of the spec broken in one way, naming the place."""
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from contract_suite import knife4j, lint, spec
+
+pytestmark = pytest.mark.selftest
+
+OP = "/paths/~1v2~1enduser~1enduserapi~1setPhone/put"
+SEED_PAGE = spec.PROJECT_ROOT.parent / "shared" / "seed" / "setPhone.md"
+
+
+@pytest.fixture
+def doc():
+    return copy.deepcopy(spec.load_document(spec.DEFAULT_SPEC))
+
+
+def operation(doc):
+    (path_item,) = doc["paths"].values()
+    return path_item["put"]
+
+
+def param_index(doc, name):
+    return next(i for i, p in enumerate(operation(doc)["parameters"]) if p["name"] == name)
+
+
+def page_text():
+    if not SEED_PAGE.is_file():
+        pytest.skip(f"the seed page {SEED_PAGE} is not there")
+    return SEED_PAGE.read_text(encoding="utf-8")
+
+
+def wheres(problems):
+    return [p.where for p in problems]
+
+
+def test_the_project_spec_is_clean(doc):
+    assert lint.lint(doc) == []
+
+
+def test_the_project_spec_has_no_drift_from_the_seed_page(doc):
+    assert lint.drift(doc, knife4j.parse(page_text(), "seed")) == []
+
+
+def test_invalid_openapi_is_reported(doc):
+    operation(doc)["parameters"][0]["in"] = "body"
+    problems = lint.openapi_validity(doc)
+    assert problems and all("not valid OpenAPI 3.1.0" in p.message for p in problems)
+    assert any(w.startswith(f"{OP}/parameters/0") for w in wheres(problems)), problems
+
+
+def test_dropped_code_is_reported_at_the_enum(doc):
+    victim = max(operation(doc)["x-business-codes"])
+    del operation(doc)["x-business-codes"][victim]
+    problems = lint.business_codes(doc)
+    assert [str(p) for p in problems] == [
+        f"/components/schemas/Envelope/properties/code/enum: enum allows codes that x-business-codes does not document: [{victim}]"
+    ]
+
+
+def test_dropped_code_is_reported_as_drift_at_the_page_row(doc):
+    victim = max(operation(doc)["x-business-codes"])
+    del operation(doc)["x-business-codes"][victim]
+    problems = lint.drift(doc, knife4j.parse(page_text(), "seed"))
+    assert len(problems) == 1
+    assert problems[0].where.startswith("seed:") and f"row '{victim}'" in problems[0].where
+    assert f"code {victim} is on the page but not in the spec" in problems[0].message
+
+
+def test_extra_code_is_reported_as_drift(doc):
+    operation(doc)["x-business-codes"]["5177"] = {"message": "New number is the same as the original"}
+    problems = lint.drift(doc, knife4j.parse(page_text(), "seed"))
+    assert [p.where for p in problems] == [f"{OP}/x-business-codes/5177"]
+    assert "in the spec but not in seed" in problems[0].message
+
+
+def test_duplicated_missing_code_is_reported_at_the_second_parameter(doc):
+    params = operation(doc)["parameters"]
+    params[1]["x-missing-code"] = params[0]["x-missing-code"]
+    problems = lint.business_codes(doc)
+    assert wheres(problems) == [f"{OP}/parameters/1/x-missing-code"]
+    assert "expected distinct codes" in problems[0].message
+
+
+def test_required_parameter_without_missing_code_is_reported(doc):
+    del operation(doc)["parameters"][2]["x-missing-code"]
+    problems = lint.business_codes(doc)
+    assert wheres(problems) == [f"{OP}/parameters/2/x-missing-code"]
+
+
+def test_undocumented_missing_code_is_reported(doc):
+    operation(doc)["parameters"][0]["x-missing-code"] = 9999
+    problems = lint.business_codes(doc)
+    assert f"{OP}/parameters/0/x-missing-code" in wheres(problems)
+    assert any("9999" in p.message and "not in x-business-codes" in p.message for p in problems)
+
+
+def test_example_with_code_as_string_is_reported(doc):
+    examples = operation(doc)["responses"]["200"]["content"]["application/json"]["examples"]
+    examples["success"]["value"]["code"] = str(examples["success"]["value"]["code"])
+    problems = lint.examples_match_schemas(doc)
+    where = f"{OP}/responses/200/content/application~1json/examples/success/value"
+    assert where in wheres(problems)
+    assert any("is not of type 'integer'" in p.message for p in problems)
+
+
+def test_example_with_code_as_float_is_reported(doc):
+    examples = operation(doc)["responses"]["200"]["content"]["application/json"]["examples"]
+    examples["success"]["value"]["code"] = float(examples["success"]["value"]["code"])
+    problems = lint.examples_match_schemas(doc)
+    assert any("is not of type 'integer'" in p.message for p in problems)
+
+
+def test_parameter_example_of_wrong_type_is_reported(doc):
+    operation(doc)["parameters"][0]["example"] = 86
+    problems = lint.examples_match_schemas(doc)
+    assert wheres(problems) == [f"{OP}/parameters/0/example"]
+
+
+def test_parameter_not_required_is_reported(doc):
+    operation(doc)["parameters"][4]["required"] = False
+    name = operation(doc)["parameters"][4]["name"]
+    problems = lint.business_codes(doc)
+    assert wheres(problems) == [f"{OP}/parameters/4/required"]
+    assert "expected required: true" in problems[0].message
+    drift = lint.drift(doc, knife4j.parse(page_text(), "seed"))
+    assert wheres(drift) == [f"{OP}/parameters/4/required"]
+    assert f"required=true for {name!r}; the spec says false" in drift[0].message
+
+
+def test_changed_message_is_reported_against_the_seed_page(doc):
+    entry = operation(doc)["x-business-codes"]["5176"]
+    entry["message"] = "Phone taken"
+    problems = lint.drift(doc, knife4j.parse(page_text(), "seed"))
+    assert wheres(problems) == [f"{OP}/x-business-codes/5176/message"]
+    assert "'New phone number already registered'; the spec says 'Phone taken'" in problems[0].message
+    assert "row '5176'" in problems[0].message
+
+
+def test_missing_parameter_is_reported_as_drift(doc):
+    operation(doc)["parameters"].pop(param_index(doc, "newPhoneCode"))
+    problems = lint.drift(doc, knife4j.parse(page_text(), "seed"))
+    assert len(problems) == 1 and "parameter 'newPhoneCode' is on the page but not in the spec" in problems[0].message
+
+
+def test_empty_message_is_reported(doc):
+    operation(doc)["x-business-codes"]["5033"]["message"] = ""
+    assert wheres(lint.business_codes(doc)) == [f"{OP}/x-business-codes/5033/message"]
+
+
+def test_code_without_named_example_is_reported(doc):
+    examples = operation(doc)["responses"]["200"]["content"]["application/json"]["examples"]
+    victim = next(k for k, v in examples.items() if v["value"]["code"] == 5169)
+    del examples[victim]
+    problems = lint.business_codes(doc)
+    assert [str(p) for p in problems] == [
+        f"{OP}/responses/200/content/application~1json/examples: expected a named example of the envelope with code 5169"
+    ]
+
+
+def run_lint_cli(tmp_path, doc, *extra):
+    path = tmp_path / "openapi.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, "-m", "contract_suite.lint", str(path), *extra], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_cli_passes_a_clean_spec_and_fails_a_broken_one(tmp_path, doc):
+    page_text()
+    clean = run_lint_cli(tmp_path, doc, "--knife4j", str(SEED_PAGE))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    operation(doc)["x-business-codes"]["5176"]["message"] = "Phone taken"
+    broken = run_lint_cli(tmp_path, doc, "--knife4j", str(SEED_PAGE))
+    assert broken.returncode == 1
+    assert f"{OP}/x-business-codes/5176/message" in broken.stdout
+
+
+def test_cli_names_an_unreadable_spec_without_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "contract_suite.lint", str(tmp_path / "nope.yaml")], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "cannot read spec" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_pytest_lint_fails_on_a_broken_spec_naming_the_place(tmp_path, doc):
+    examples = operation(doc)["responses"]["200"]["content"]["application/json"]["examples"]
+    examples["success"]["value"]["code"] = "200"
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "contract_tests/test_spec_lint.py", "--spec", str(path), "-p", "no:cacheprovider", "-q"],
+        cwd=spec.PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1, result.stdout
+    assert "FAILED contract_tests/test_spec_lint.py::test_spec_rule[examples-fit-schemas]" in result.stdout
+    assert "examples/success/value: example does not fit the response schema: code: '200' is not of type 'integer'" in result.stdout
