@@ -86,6 +86,7 @@ def business_codes(doc: dict) -> list[Problem]:
             problems.append(Problem(codes_where, "expected a mapping of every documented code to its message"))
             continue
         documented: set[int] = set()
+        names: dict[str, str] = {}
         for key, entry in table.items():
             where = f"{codes_where}{pointer(key)}"
             try:
@@ -95,6 +96,13 @@ def business_codes(doc: dict) -> list[Problem]:
                 continue
             if not isinstance(entry, dict) or not str(entry.get("message") or "").strip():
                 problems.append(Problem(f"{where}/message", "expected a non-empty message for this documented code"))
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if not isinstance(name, str) or not name:
+                problems.append(Problem(f"{where}/name", "expected a name (the key of this code's named example)"))
+            elif name in names:
+                problems.append(Problem(f"{where}/name", f"name {name!r} is already the name of code {names[name]}: expected distinct names"))
+            else:
+                names[name] = key
         successes = [k for k, e in table.items() if isinstance(e, dict) and e.get("success") is True]
         if len(successes) != 1:
             problems.append(Problem(codes_where, f"expected exactly one code marked `success: true`, found {successes}"))
@@ -135,9 +143,13 @@ def business_codes(doc: dict) -> list[Problem]:
                     if documented - enum:
                         problems.append(Problem(where, f"enum lacks documented codes: {sorted(documented - enum)}"))
                 examples = content.get("examples") or {}
-                shown = {e.get("value", {}).get("code") for e in examples.values() if isinstance(e, dict) and isinstance(e.get("value"), dict)}
-                for code in sorted(documented - shown):
-                    problems.append(Problem(f"{base}/examples", f"expected a named example of the envelope with code {code}"))
+                for name, key in names.items():
+                    example = examples.get(name)
+                    value = example.get("value") if isinstance(example, dict) else None
+                    if not isinstance(value, dict):
+                        problems.append(Problem(f"{base}/examples", f"expected a named example {name!r} of the envelope with code {key}"))
+                    elif value.get("code") != int(key):
+                        problems.append(Problem(f"{base}{pointer('examples', name, 'value', 'code')}", f"example {name!r} shows code {value.get('code')!r}; expected {key}, the code of that name"))
     return problems
 
 

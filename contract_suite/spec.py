@@ -93,6 +93,7 @@ class Parameter:
 @dataclass(frozen=True)
 class BusinessCode:
     code: int
+    name: str
     message: str
     provoked_by: str
     success: bool = False
@@ -134,6 +135,13 @@ class Contract:
             if p.name == name:
                 return p
         raise SpecError(f"the spec has no parameter {name!r}")
+
+    def code_named(self, name: str) -> int:
+        """The documented code whose x-business-codes entry has this name."""
+        for entry in self.codes.values():
+            if entry.name == name:
+                return entry.code
+        raise SpecError(f"x-business-codes has no code named {name!r}")
 
     def message(self, code: int) -> str:
         return self.codes[code].message
@@ -207,6 +215,7 @@ def _load(path: Path) -> Contract:
             code = int(key)
             codes[code] = BusinessCode(
                 code=code,
+                name=str(entry.get("name", "")),
                 message=str(entry.get("message", "")),
                 provoked_by=str(entry.get("provoked-by", "")),
                 success=bool(entry.get("success", False)),

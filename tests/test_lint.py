@@ -104,6 +104,7 @@ def test_example_with_code_as_string_is_reported(doc):
     examples = operation(doc)["responses"]["200"]["content"]["application/json"]["examples"]
     examples["success"]["value"]["code"] = str(examples["success"]["value"]["code"])
     problems = lint.examples_match_schemas(doc)
+    assert lint.business_codes(doc)  # and the success example no longer shows the success code
     where = f"{OP}/responses/200/content/application~1json/examples/success/value"
     assert where in wheres(problems)
     assert any("is not of type 'integer'" in p.message for p in problems)
@@ -155,12 +156,29 @@ def test_empty_message_is_reported(doc):
 
 def test_code_without_named_example_is_reported(doc):
     examples = operation(doc)["responses"]["200"]["content"]["application/json"]["examples"]
-    victim = next(k for k, v in examples.items() if v["value"]["code"] == 5169)
-    del examples[victim]
+    name, entry = max(operation(doc)["x-business-codes"].items())
+    del examples[entry["name"]]
     problems = lint.business_codes(doc)
     assert [str(p) for p in problems] == [
-        f"{OP}/responses/200/content/application~1json/examples: expected a named example of the envelope with code 5169"
+        f"{OP}/responses/200/content/application~1json/examples: expected a named example {entry['name']!r} of the envelope with code {name}"
     ]
+
+
+def test_named_example_with_another_code_is_reported(doc):
+    examples = operation(doc)["responses"]["200"]["content"]["application/json"]["examples"]
+    codes = operation(doc)["x-business-codes"]
+    first, second = list(codes)[:2]
+    examples[codes[first]["name"]]["value"]["code"] = int(second)
+    problems = lint.business_codes(doc)
+    where = f"{OP}/responses/200/content/application~1json/examples/{codes[first]['name']}/value/code"
+    assert wheres(problems) == [where]
+
+
+def test_duplicated_code_name_is_reported(doc):
+    codes = operation(doc)["x-business-codes"]
+    first, second = list(codes)[:2]
+    codes[second]["name"] = codes[first]["name"]
+    assert f"{OP}/x-business-codes/{second}/name" in wheres(lint.business_codes(doc))
 
 
 def run_lint_cli(tmp_path, doc, *extra):
