@@ -16,6 +16,7 @@ from openapi_spec_validator import OpenAPIV31SpecValidator, OpenAPIV30SpecValida
 from contract_suite import knife4j
 from contract_suite.spec import SpecError, load_document, pointer, resolve_refs, validation_errors
 
+ROLES = tuple(f"{side}.{what}" for side in ("old", "new") for what in ("international_code", "phone", "code"))
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
@@ -77,7 +78,7 @@ def examples_match_schemas(doc: dict) -> list[Problem]:
 
 
 def business_codes(doc: dict) -> list[Problem]:
-    """Missing-codes present, distinct, documented; every code has a message and an example; enum == codes."""
+    """Missing-codes and roles present and distinct; every code named, with a message and an example; enum == codes."""
     problems: list[Problem] = []
     for op_where, op in _operations(doc):
         codes_where = f"{op_where}/x-business-codes"
@@ -108,10 +109,18 @@ def business_codes(doc: dict) -> list[Problem]:
             problems.append(Problem(codes_where, f"expected exactly one code marked `success: true`, found {successes}"))
 
         seen: dict[int, str] = {}
+        roles: dict[str, str] = {}
         for index, raw in enumerate(op.get("parameters") or []):
             param = resolve_refs(doc, raw)
             where = f"{op_where}/parameters/{index}"
             name = param.get("name")
+            role = param.get("x-role")
+            if role not in ROLES:
+                problems.append(Problem(f"{where}/x-role", f"parameter {name!r} has x-role {role!r}; expected one of {', '.join(ROLES)}"))
+            elif role in roles:
+                problems.append(Problem(f"{where}/x-role", f"x-role {role!r} of {name!r} is already the role of {roles[role]!r}: expected distinct roles"))
+            else:
+                roles[role] = name
             code = param.get("x-missing-code")
             if code is None:
                 if param.get("required"):

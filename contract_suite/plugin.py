@@ -1,4 +1,4 @@
-"""The contract suite's pytest plugin: options, the spec and target fixtures, the run's header."""
+"""The contract suite's pytest plugin: options, the target and its data, the run's header and coverage table."""
 
 from __future__ import annotations
 
@@ -7,25 +7,143 @@ from pathlib import Path
 
 import pytest
 
-from contract_suite import knife4j, spec
+from contract_suite import knife4j, profile as profiles, spec
+from contract_suite.client import Client, Secrets
+from contract_suite.coverage import Coverage
+from contract_suite.target import Target
 
 DEFAULT_PAGE = spec.PROJECT_ROOT.parent / "shared" / "seed" / "setPhone.md"
+REFERENCE_PROFILE = spec.PROJECT_ROOT / "profiles" / "reference.toml"
+DEFAULT_TIMEOUT = 10.0
+
+CONTRACT = pytest.StashKey[spec.Contract]()
+PROFILE = pytest.StashKey[profiles.Profile]()
+COVERAGE = pytest.StashKey[Coverage]()
+SECRETS = pytest.StashKey[Secrets]()
+EMBEDDED = pytest.StashKey[bool]()
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("contract", "setPhone contract suite")
-    group.addoption(
-        "--spec",
-        default=os.environ.get("CONTRACT_SPEC"),
-        metavar="PATH",
-        help="OpenAPI document holding the contract (env CONTRACT_SPEC; default: spec/openapi.yaml of this project)",
+    group.addoption("--spec", default=os.environ.get("CONTRACT_SPEC"), metavar="PATH",
+                    help="OpenAPI document holding the contract (env CONTRACT_SPEC; default: spec/openapi.yaml of this project)")
+    group.addoption("--knife4j-page", default=os.environ.get("CONTRACT_KNIFE4J_PAGE"), metavar="PATH",
+                    help="knife4j markdown page the spec is checked against for drift "
+                         "(env CONTRACT_KNIFE4J_PAGE; default: ../shared/seed/setPhone.md when it exists)")
+    group.addoption("--profile", default=os.environ.get("CONTRACT_PROFILE"), metavar="PATH",
+                    help="TOML test data for the target: tokens, phones, SMS codes (env CONTRACT_PROFILE; "
+                         "default: profiles/reference.toml for the embedded server, none for a URL)")
+    group.addoption("--allow-destructive", action="store_true", default=_env_flag("CONTRACT_ALLOW_DESTRUCTIVE"),
+                    help="run the success case on a URL target: it changes the test account's phone and restores it "
+                         "(env CONTRACT_ALLOW_DESTRUCTIVE=1; always allowed on the embedded server)")
+    group.addoption("--request-timeout", type=float, default=float(os.environ.get("CONTRACT_TIMEOUT", DEFAULT_TIMEOUT)),
+                    metavar="SECONDS", help="give up on an answer after this long (env CONTRACT_TIMEOUT; default %(default)s)")
+    group.addoption("--coverage-json", default=os.environ.get("CONTRACT_COVERAGE_JSON"), metavar="PATH",
+                    help="also write the documented-code coverage table as JSON here (env CONTRACT_COVERAGE_JSON)")
+
+
+def given_base_url(config: pytest.Config, profile: profiles.Profile | None = None) -> str | None:
+    """The URL the user gave: --base-url / PYTEST_BASE_URL, the base_url ini key, then the profile."""
+    return config.getoption("base_url") or config.getini("base_url") or (profile.base_url if profile else None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("request_timeout") <= 0:
+        raise pytest.UsageError(f"--request-timeout must be more than 0 s, got {config.getoption('request_timeout')}")
+    try:
+        contract = spec.load(config.getoption("spec"))
+    except spec.SpecError as exc:
+        raise pytest.UsageError(f"cannot load the contract: {exc}") from None
+    path = config.getoption("profile")
+    try:
+        profile = profiles.load(path)
+        embedded = given_base_url(config, profile) is None
+        if embedded and path is None:
+            profile = profiles.load(REFERENCE_PROFILE)
+    except profiles.ProfileError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    url = given_base_url(config, profile)
+    if url and not url.startswith(("http://", "https://")):
+        raise pytest.UsageError(f"--base-url must start with http:// or https://, got {url!r}")
+    secrets = Secrets()
+    for role, value in profile.tokens.items():
+        secrets.add(value, f"{role}-token")
+    for value in profile.static_codes.values():
+        secrets.add(value, "sms-code")
+    config.stash[CONTRACT] = contract
+    config.stash[PROFILE] = profile
+    config.stash[EMBEDDED] = embedded
+    config.stash[SECRETS] = secrets
+    config.stash[COVERAGE] = Coverage(contract)
+
+
+def contract_of(config: pytest.Config) -> spec.Contract:
+    """The loaded contract, for pytest_generate_tests in case modules."""
+    return config.stash[CONTRACT]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    contract, profile = config.stash[CONTRACT], config.stash[PROFILE]
+    if config.stash[EMBEDDED]:
+        target = "embedded reference server (127.0.0.1, port chosen at start; no --base-url given)"
+        destructive = "allowed (embedded target)"
+    else:
+        target = given_base_url(config, profile)
+        destructive = "allowed (--allow-destructive)" if config.getoption("allow_destructive") else "refused (pass --allow-destructive)"
+    return [
+        f"contract target: {target}",
+        f"contract profile: {profile.source}",
+        f"contract spec: {contract.spec_path} ({contract.title}, version {contract.version})",
+        f"contract request timeout: {config.getoption('request_timeout'):g} s; destructive cases: {destructive}",
+    ]
+
+
+@pytest.fixture(scope="session")
+def base_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """The target's URL: the one given, or the embedded reference server started for this session."""
+    config = request.config
+    if not config.stash[EMBEDDED]:
+        yield given_base_url(config, config.stash[PROFILE])
+        return
+    from reference_server import create_app, start_embedded
+
+    database = tmp_path_factory.mktemp("reference-server") / "reference.sqlite3"
+    app = create_app({"DATABASE": str(database)})
+    config.stash[PROFILE].command_env["REFERENCE_SERVER_DB"] = str(database)
+    server = start_embedded(app)
+    try:
+        yield server.base_url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest, base_url: str) -> Target:
+    config = request.config
+    contract, profile, secrets = config.stash[CONTRACT], config.stash[PROFILE], config.stash[SECRETS]
+    token_header = profile.token_header or contract.token_header
+    client = Client(base_url, contract, token_header, config.getoption("request_timeout"), secrets)
+    codes = profiles.CodeSource(profile, on_secret=lambda value: secrets.add(value, "sms-code"))
+    return Target(
+        base_url=base_url,
+        embedded=config.stash[EMBEDDED],
+        contract=contract,
+        profile=profile,
+        client=client,
+        codes=codes,
+        secrets=secrets,
+        coverage=config.stash[COVERAGE],
+        allow_destructive=config.getoption("allow_destructive"),
     )
-    group.addoption(
-        "--knife4j-page",
-        default=os.environ.get("CONTRACT_KNIFE4J_PAGE"),
-        metavar="PATH",
-        help=f"knife4j markdown page the spec is checked against for drift (env CONTRACT_KNIFE4J_PAGE; default: {DEFAULT_PAGE} when it exists)",
-    )
+
+
+@pytest.fixture(scope="session")
+def contract(pytestconfig: pytest.Config) -> spec.Contract:
+    return pytestconfig.stash[CONTRACT]
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +168,39 @@ def knife4j_page(pytestconfig: pytest.Config) -> knife4j.Page:
             pytest.fail(f"--knife4j-page {path}: no such file", pytrace=False)
         pytest.skip(f"no knife4j page to check drift against: {path} does not exist (give one with --knife4j-page)")
     return knife4j.parse_file(path)
+
+
+# -- coverage: which documented codes each case exercises, and why some were skipped --
+
+
+def exercised_by(item: pytest.Item) -> set[int]:
+    contract = item.config.stash[CONTRACT]
+    codes: set[int] = set()
+    for mark in item.iter_markers("exercises"):
+        for value in mark.args:
+            codes.add(contract.code_named(value) if isinstance(value, str) else value)
+    return codes
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    if report.skipped and report.when in ("setup", "call"):
+        codes = exercised_by(item)
+        if codes:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            item.config.stash[COVERAGE].skip(codes, reason.removeprefix("Skipped: "))
+    return report
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    coverage = config.stash.get(COVERAGE, None)
+    if coverage is None or not (coverage.seen or coverage.exercised_codes or coverage.skipped):
+        return
+    terminalreporter.section("documented-code coverage")
+    for line in coverage.table():
+        terminalreporter.write_line(line)
+    path = config.getoption("coverage_json")
+    if path:
+        coverage.write_json(path)
+        terminalreporter.write_line(f"coverage JSON written to {path}")

@@ -88,6 +88,7 @@ class Parameter:
     missing_code: int | None
     example: Any
     description: str
+    role: str | None = None  # x-role: "old.phone", "new.code", ...
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ class Contract:
     parameters: tuple[Parameter, ...]
     codes: dict[int, BusinessCode]
     token_header: str
+    statuses: frozenset[int]  # the HTTP statuses the operation may answer
+    media_types: tuple[str, ...]  # the response media types it may answer with
     envelope_schema: dict = field(repr=False)
     raw: dict = field(repr=False, compare=False)
 
@@ -129,6 +132,25 @@ class Contract:
     def missing_codes(self) -> dict[str, int]:
         """Parameter name to its "please enter" code."""
         return {p.name: p.missing_code for p in self.parameters if p.missing_code is not None}
+
+    def change_request(self, old, old_code: str, new, new_code: str) -> dict[str, str]:
+        """Query parameters moving the account from phone `old` to `new` (objects with
+        international_code and phone), built from the parameters' x-role."""
+        sides = {"old": {"international_code": old.international_code, "phone": old.phone, "code": old_code},
+                 "new": {"international_code": new.international_code, "phone": new.phone, "code": new_code}}
+        params = {}
+        for p in self.parameters:
+            side, _, what = (p.role or "").partition(".")
+            if side not in sides or what not in sides[side]:
+                raise SpecError(f"parameter {p.name!r} has x-role {p.role!r}; expected old|new . international_code|phone|code")
+            params[p.name] = sides[side][what]
+        return params
+
+    def parameter_with_role(self, role: str) -> Parameter:
+        for p in self.parameters:
+            if p.role == role:
+                return p
+        raise SpecError(f"no parameter has x-role {role!r}")
 
     def parameter(self, name: str) -> Parameter:
         for p in self.parameters:
@@ -207,6 +229,7 @@ def _load(path: Path) -> Contract:
                 missing_code=p.get("x-missing-code"),
                 example=p.get("example"),
                 description=p.get("description", ""),
+                role=p.get("x-role"),
             )
             for p in resolve_refs(doc, op.get("parameters") or [])
         )
@@ -221,6 +244,9 @@ def _load(path: Path) -> Contract:
                 success=bool(entry.get("success", False)),
                 exercisable=bool(entry.get("exercisable", True)),
             )
+        responses = resolve_refs(doc, op["responses"])
+        statuses = frozenset(int(k) for k in responses if str(k).isdigit())
+        media_types = tuple(dict.fromkeys(m for r in responses.values() for m in (r.get("content") or {})))
         envelope = resolve_refs(doc, op["responses"]["200"]["content"]["application/json"]["schema"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SpecError(f"spec {path} lacks a place the suite reads: {exc!r}") from None
@@ -234,6 +260,8 @@ def _load(path: Path) -> Contract:
         parameters=params,
         codes=codes,
         token_header=_token_header(doc, op),
+        statuses=statuses,
+        media_types=media_types,
         envelope_schema=envelope,
         raw=doc,
     )

@@ -219,3 +219,11 @@ def test_pytest_lint_fails_on_a_broken_spec_naming_the_place(tmp_path, doc):
     assert result.returncode == 1, result.stdout
     assert "FAILED contract_tests/test_spec_lint.py::test_spec_rule[examples-fit-schemas]" in result.stdout
     assert "examples/success/value: example does not fit the response schema: code: '200' is not of type 'integer'" in result.stdout
+
+
+def test_duplicated_role_is_reported(doc):
+    params = operation(doc)["parameters"]
+    params[3]["x-role"] = params[0]["x-role"]
+    problems = lint.business_codes(doc)
+    assert wheres(problems) == [f"{OP}/parameters/3/x-role"]
+    assert "expected distinct roles" in problems[0].message

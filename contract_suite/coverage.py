@@ -1,0 +1,77 @@
+"""The documented-code coverage table: which codes the run exercised, saw, skipped, or cannot reach."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from contract_suite.spec import Contract
+
+
+class Coverage:
+    def __init__(self, contract: Contract):
+        self.contract = contract
+        self.seen: Counter = Counter()
+        self.exercised_codes: set[int] = set()
+        self.skipped: dict[int, set[str]] = defaultdict(set)
+
+    def saw(self, code: Any) -> None:
+        if code is not None:
+            self.seen[json.dumps(code)] += 1
+
+    def exercised(self, codes) -> None:
+        self.exercised_codes.update(codes)
+
+    def skip(self, codes, reason: str) -> None:
+        for code in codes:
+            self.skipped[code].add(reason)
+
+    def merge(self, data: dict) -> None:
+        """Add another worker's `state()`."""
+        self.seen.update(data["seen"])
+        self.exercised_codes.update(data["exercised"])
+        for code, reasons in data["skipped"].items():
+            self.skipped[int(code)].update(reasons)
+
+    def state(self) -> dict:
+        return {"seen": dict(self.seen), "exercised": sorted(self.exercised_codes), "skipped": {c: sorted(r) for c, r in self.skipped.items()}}
+
+    def rows(self) -> list[dict]:
+        rows = []
+        for code, entry in sorted(self.contract.codes.items()):
+            seen = self.seen.get(json.dumps(code), 0)
+            if not entry.exercisable:
+                status, detail = "not exercisable", entry.provoked_by
+            elif code in self.exercised_codes and seen:
+                status, detail = "seen", ""
+            elif code in self.exercised_codes:
+                status, detail = "exercised, not seen", "cases expected it; the target never answered it"
+            elif code in self.skipped:
+                status, detail = "skipped", "; ".join(sorted(self.skipped[code]))
+            elif seen:
+                status, detail = "seen", "only in answers to other cases"
+            else:
+                status, detail = "not exercised", "no case selected in this run expects it"
+            rows.append({"code": code, "name": entry.name, "status": status, "seen": seen, "detail": detail})
+        return rows
+
+    def undocumented(self) -> dict[str, int]:
+        documented = {json.dumps(c) for c in self.contract.codes}
+        return {k: n for k, n in self.seen.items() if k not in documented}
+
+    def as_json(self) -> dict:
+        return {"spec": str(self.contract.spec_path), "spec_version": self.contract.version, "codes": self.rows(), "undocumented_seen": self.undocumented()}
+
+    def write_json(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(self.as_json(), indent=2) + "\n", encoding="utf-8")
+
+    def table(self) -> list[str]:
+        lines = [f"{'code':>5}  {'name':<32} {'status':<20} {'answers':>7}  detail"]
+        for row in self.rows():
+            lines.append(f"{row['code']:>5}  {row['name']:<32} {row['status']:<20} {row['seen']:>7}  {row['detail']}".rstrip())
+        for code, count in self.undocumented().items():
+            lines.append(f"{code:>5}  {'(undocumented)':<32} {'seen':<20} {count:>7}  not in the spec's x-business-codes")
+        return lines

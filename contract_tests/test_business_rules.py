@@ -1,0 +1,43 @@
+"""Business rules: a fully valid request with one business fault gets that fault's documented code."""
+
+import pytest
+
+
+@pytest.mark.exercises("old-phone-incorrect")
+def test_original_phone_not_the_accounts(target, contract):
+    other = target.phone("registered")  # another account's number, with a valid code for it
+    params = target.change(other, target.phone("free"))
+    answer = target.call(params, target.token("valid"))
+    target.expect(answer, contract.code_named("old-phone-incorrect"), f"original phone {other} is not the account's")
+
+
+@pytest.mark.exercises("old-phone-verification-failed")
+def test_wrong_original_phone_code(target, contract):
+    account = target.phone("account")
+    params = target.change(account, target.phone("free"), old__code=target.wrong_code(account))
+    answer = target.call(params, target.token("valid"))
+    target.expect(answer, contract.code_named("old-phone-verification-failed"), "wrong SMS code for the original phone")
+
+
+@pytest.mark.exercises("new-phone-verification-failed")
+def test_wrong_new_phone_code(target, contract):
+    free = target.phone("free")
+    params = target.change(target.phone("account"), free, new__code=target.wrong_code(free))
+    answer = target.call(params, target.token("valid"))
+    target.expect(answer, contract.code_named("new-phone-verification-failed"), "wrong SMS code for the new phone")
+
+
+@pytest.mark.exercises("new-phone-in-cancellation")
+def test_new_phone_in_cancellation(target, contract):
+    cancelling = target.phone("cancelling")
+    params = target.change(target.phone("account"), cancelling)
+    answer = target.call(params, target.token("valid"))
+    target.expect(answer, contract.code_named("new-phone-in-cancellation"), f"new phone {cancelling} is in 7-day cancellation")
+
+
+@pytest.mark.exercises("new-phone-registered")
+def test_new_phone_registered(target, contract):
+    registered = target.phone("registered")
+    params = target.change(target.phone("account"), registered)
+    answer = target.call(params, target.token("valid"))
+    target.expect(answer, contract.code_named("new-phone-registered"), f"new phone {registered} is another account's")

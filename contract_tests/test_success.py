@@ -1,0 +1,40 @@
+"""Success: the account's phone really changes, proven from outside, and is put back."""
+
+import pytest
+
+
+@pytest.mark.destructive
+@pytest.mark.exercises("success", "old-phone-incorrect")
+def test_change_is_made_and_restored(target, contract):
+    target.require_destructive()
+    if not target.codes.can_refresh:
+        pytest.skip("needs fresh SMS codes (a successful change uses them, and the restore needs new ones): add [codes] command")
+    token = target.token("valid")
+    account, free = target.phone("account"), target.phone("free")
+    success, incorrect = contract.success_code, contract.code_named("old-phone-incorrect")
+
+    answer = target.call(target.change(account, free), token)
+    target.codes.consumed(account, free)
+    target.expect(answer, success, f"valid request moving the account from {account} to {free}")
+
+    failures = []
+    try:
+        # The old number is no longer the account's: as the original phone it is now incorrect.
+        proof = target.call(target.change(account, account), token)
+        failures.append(target.check(proof, incorrect, f"after the change, original phone {account} must no longer be the account's"))
+    finally:
+        back = target.call(target.change(free, account), token)
+        target.codes.consumed(account, free)
+        if back.code != success:
+            failures.append(
+                f"RESTORE FAILED: moving the test account back from {free} to {account} answered "
+                f"{contract.describe(back.code) if back.is_json else back.error or back.quote_body(target.secrets)}.\n"
+                f"  The account may still hold {free}: check it and set it to {account} by hand.\n"
+                f"  reproduce (with fresh codes): {back.curl(target.secrets)}"
+            )
+    if back.code == success:
+        proof = target.call(target.change(free, free), token)
+        failures.append(target.check(proof, incorrect, f"after the restore, original phone {free} must no longer be the account's"))
+    failures = [f for f in failures if f]
+    if failures:
+        pytest.fail("\n".join(failures), pytrace=False)
