@@ -1,0 +1,89 @@
+"""The suite against the reference server started standalone and reached by --base-url, as QA runs it."""
+
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from contract_suite.spec import PROJECT_ROOT
+
+pytestmark = pytest.mark.selftest
+
+PROFILE = PROJECT_ROOT / "profiles" / "reference.toml"
+
+
+@pytest.fixture
+def standalone(tmp_path):
+    """`python -m reference_server --port 0` on a fresh database: (base URL, env for the suite)."""
+    db = tmp_path / "reference.sqlite3"
+    env = {**os.environ, "REFERENCE_SERVER_DB": str(db)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "reference_server", "--port", "0", "--db", str(db)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=PROJECT_ROOT, env=env,
+    )
+    try:
+        url = server.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), f"the server printed {url!r} instead of its URL"
+        yield url, env
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def run_suite(tmp_path, env, *args, name="junit"):
+    junit = tmp_path / f"{name}.xml"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "contract_tests", "-m", "not generated", "-p", "no:cacheprovider",
+         f"--junitxml={junit}", "-rs", *args],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+    verdicts = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        outcome = "passed"
+        for child in case:
+            if child.tag in ("failure", "error", "skipped"):
+                outcome = child.tag
+        verdicts[f"{case.get('classname')}::{case.get('name')}"] = outcome
+    return result, verdicts
+
+
+def test_same_verdicts_as_embedded_and_twice_in_a_row(standalone, tmp_path):
+    url, env = standalone
+    args = ("--base-url", url, "--profile", str(PROFILE), "--allow-destructive")
+    first, first_verdicts = run_suite(tmp_path, env, *args, name="first")
+    assert first.returncode == 0, first.stdout[-3000:]
+    assert f"contract target: {url}" in first.stdout
+    second, second_verdicts = run_suite(tmp_path, env, *args, name="second")
+    assert second.returncode == 0, second.stdout[-3000:]
+    embedded, embedded_verdicts = run_suite(tmp_path, env, name="embedded")
+    assert embedded.returncode == 0, embedded.stdout[-3000:]
+    assert first_verdicts == second_verdicts == embedded_verdicts
+    assert "contract_tests.test_success::test_change_is_made_and_restored" in first_verdicts
+    assert set(first_verdicts.values()) <= {"passed", "skipped"}
+    coverage = first.stdout.split("documented-code coverage")[1]
+    unseen = [line for line in coverage.splitlines() if re.match(r"^\s*\d+\s", line) and " seen " not in line]
+    assert len(unseen) == 1 and "not exercisable" in unseen[0], unseen
+
+
+def test_success_case_refused_without_allow_destructive(standalone, tmp_path):
+    url, env = standalone
+    result, verdicts = run_suite(tmp_path, env, "--base-url", url, "--profile", str(PROFILE))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert verdicts["contract_tests.test_success::test_change_is_made_and_restored"] == "skipped"
+    assert "pass --allow-destructive to run it" in result.stdout
+    assert "destructive cases: refused (pass --allow-destructive)" in result.stdout
+
+
+def test_without_profile_token_cases_run_and_others_name_the_key(standalone, tmp_path):
+    url, env = standalone
+    result, verdicts = run_suite(tmp_path, env, "--base-url", url)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert verdicts["contract_tests.test_token::test_wrong_token"] == "passed"
+    assert verdicts["contract_tests.test_token::test_no_token"] == "passed"
+    assert verdicts["contract_tests.test_token::test_orphan_token"] == "skipped"
+    assert "add [tokens] orphan to the profile (or set CONTRACT_ORPHAN_TOKEN)" in result.stdout
+    assert "add [account] international_code and phone to the profile" in result.stdout
+    assert "skipped" in result.stdout.split("documented-code coverage")[1]
