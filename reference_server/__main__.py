@@ -12,7 +12,8 @@ import sys
 
 from werkzeug.serving import make_server
 
-from .app import PATH, create_app
+from .app import PATH, SimulatedStorageFailure, create_app
+from .embedded import QuietRequestHandler
 from .codes import issue_code
 
 DB_ENV = "REFERENCE_SERVER_DB"
@@ -60,6 +61,11 @@ def serve_parser() -> argparse.ArgumentParser:
         default=8080,
         help="port to bind; 0 lets the system pick one (default: 8080)",
     )
+    parser.add_argument(
+        "--fail-storage",
+        action="store_true",
+        help="answer 5170 to every otherwise valid change, as if storage failed (to see that code)",
+    )
     add_db_option(parser)
     return parser
 
@@ -83,11 +89,13 @@ def serve(argv: list[str]) -> int:
     parser = serve_parser()
     args = parser.parse_args(argv)
     try:
-        app = create_app({"DATABASE": args.db})
+        defects = [SimulatedStorageFailure] if args.fail_storage else []
+        app = create_app({"DATABASE": args.db, "DEFECTS": defects})
     except (sqlite3.Error, OSError) as error:
         parser.error(f"cannot use database {args.db}: {error}")
     try:
-        server = make_server(args.host, args.port, app, threaded=True)
+        # no access log: its lines would carry the SMS codes of the query string
+        server = make_server(args.host, args.port, app, threaded=True, request_handler=QuietRequestHandler)
     except OSError as error:
         parser.error(f"cannot listen on {args.host}:{args.port}: {error}")
     host = f"[{args.host}]" if ":" in args.host else args.host

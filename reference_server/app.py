@@ -331,6 +331,13 @@ class SetPhoneService:
         )
 
 
+class SimulatedStorageFailure:
+    """Fail every otherwise valid change at the write, as a broken disk would (shows 5170)."""
+
+    def update_phone(self, call: Call) -> None:
+        raise sqlite3.OperationalError("simulated storage failure")
+
+
 def create_app(config: dict) -> SetPhoneService:
     """The setPhone WSGI app.
 
