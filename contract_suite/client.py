@@ -17,6 +17,11 @@ from contract_suite.spec import Contract
 ABSENT = None  # a parameter or token given as ABSENT is left out of the request
 _NOT_JSON = object()
 QUOTE_BYTES = 200
+MAX_BODY_BYTES = 1 << 20  # an envelope is tiny; past this the answer is wrong anyway
+
+
+class RequestCapReached(Exception):
+    """The run has sent as many requests as it may send to this target."""
 
 
 class Secrets:
@@ -53,6 +58,7 @@ class Exchange:
     status: int | None = None
     content_type: str = ""
     body: bytes = b""
+    truncated: bool = False
     error: str | None = None
     elapsed: float = 0.0
     _json: Any = field(default=_NOT_JSON, repr=False)
@@ -86,44 +92,77 @@ class Exchange:
         return " ".join(shlex.quote(p) for p in parts)
 
     def quote_body(self, secrets: Secrets) -> str:
+        """The first bytes of the body, secrets masked, for a failure message."""
+        if not self.body:
+            return "(empty body)"
         head = self.body[:QUOTE_BYTES].decode("utf-8", errors="replace")
-        more = f" ... ({len(self.body)} bytes in all)" if len(self.body) > QUOTE_BYTES else ""
-        return secrets.mask(repr(head)) + more if self.body else "(empty body)"
+        if self.truncated:
+            more = f" ... (more than {MAX_BODY_BYTES} bytes; read no further)"
+        else:
+            more = f" ... ({len(self.body)} bytes in all)" if len(self.body) > QUOTE_BYTES else ""
+        return secrets.mask(repr(head)) + more
 
 
 class Client:
-    """Sends the contract's one operation to a base URL."""
+    """Sends the contract's one operation to a base URL, politely: at most `rate` requests a
+    second and `cap` requests in all (None: no limit)."""
 
-    def __init__(self, base_url: str, contract: Contract, token_header: str, timeout: float, secrets: Secrets, verify: bool = True):
+    def __init__(self, base_url: str, contract: Contract, token_header: str, timeout: float, secrets: Secrets,
+                 verify: bool = True, rate: float | None = None, cap: int | None = None):
         self.url = base_url.rstrip("/") + contract.path
         self.contract = contract
         self.token_header = token_header
         self.timeout = timeout
         self.secrets = secrets
+        self.rate = rate
+        self.cap = cap
         self.session = requests.Session()
-        self.session.verify = verify
+        self.session.verify = verify  # REQUESTS_CA_BUNDLE still applies when True
         self.sent = 0
+        self._last = 0.0
+
+    def wait_turn(self) -> None:
+        """Sleep as the rate limit asks; RequestCapReached once the cap is spent."""
+        if self.cap is not None and self.sent >= self.cap:
+            raise RequestCapReached(f"the run's request cap ({self.cap}) for this target is spent; raise it with --max-requests")
+        if self.rate:
+            pause = self._last + 1.0 / self.rate - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+        self._last = time.monotonic()
+        self.sent += 1
 
     def send(self, params: dict[str, str | None], token: str | None) -> Exchange:
         query = {k: v for k, v in params.items() if v is not ABSENT}
         headers = {self.token_header: token} if token is not ABSENT else {}
         exchange = Exchange(self.contract.method, self.url, query, headers)
+        self.wait_turn()
         started = time.perf_counter()
-        self.sent += 1
         try:
-            response = self.session.request(self.contract.method, self.url, params=query, headers=headers, timeout=self.timeout)
+            with self.session.request(self.contract.method, self.url, params=query, headers=headers,
+                                      timeout=self.timeout, stream=True) as response:
+                exchange.status = response.status_code
+                exchange.content_type = response.headers.get("Content-Type", "")
+                exchange.body, exchange.truncated = read_capped(response)
         except requests.Timeout:
             exchange.error = f"timed out after {self.timeout:g} s"
         except requests.ConnectionError as exc:
             exchange.error = f"cannot connect: {self.secrets.mask(str(exc))[:300]}"
         except requests.RequestException as exc:
             exchange.error = f"request failed: {type(exc).__name__}: {self.secrets.mask(str(exc))[:300]}"
-        else:
-            exchange.status = response.status_code
-            exchange.content_type = response.headers.get("Content-Type", "")
-            exchange.body = response.content
         exchange.elapsed = time.perf_counter() - started
         return exchange
+
+
+def read_capped(response: requests.Response) -> tuple[bytes, bool]:
+    """The body, up to MAX_BODY_BYTES; and whether there was more."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(chunk_size=65536):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return b"".join(chunks)[:MAX_BODY_BYTES], True
+    return b"".join(chunks), False
 
 
 def envelope_problem(exchange: Exchange, contract: Contract, secrets: Secrets) -> str | None:
@@ -138,6 +177,8 @@ def envelope_problem(exchange: Exchange, contract: Contract, secrets: Secrets) -
     media = exchange.content_type.split(";")[0].strip().lower()
     if media not in contract.media_types:
         return f"Content-Type {exchange.content_type or '(none)'!r}: expected {', '.join(contract.media_types)}; body: {exchange.quote_body(secrets)}"
+    if exchange.truncated:
+        return f"the body is over {MAX_BODY_BYTES} bytes, not an envelope: {exchange.quote_body(secrets)}"
     if not exchange.is_json:
         return f"the body is not JSON: {exchange.quote_body(secrets)}"
     errors = contract.envelope_errors(exchange.json)

@@ -102,6 +102,9 @@ def serve(argv: list[str]) -> int:
     print(f"http://{host}:{server.port}", flush=True)
     print(f"database {args.db}; Ctrl-C stops", file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    # Also SIGINT: a shell that starts us in the background sets it to "ignore", and
+    # Python then keeps it so; Ctrl-C and `kill -INT` must stop the server anyway.
+    signal.signal(signal.SIGINT, _stop_on_sigterm)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
