@@ -1,0 +1,78 @@
+"""No token and no SMS code reaches the terminal, the JUnit XML, the coverage JSON or any file the run writes."""
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from contract_suite.spec import PROJECT_ROOT
+from reference_server import create_app, start_embedded
+from reference_server.app import SetPhoneService
+
+pytestmark = pytest.mark.selftest
+
+PROFILE = PROJECT_ROOT / "profiles" / "reference.toml"
+SKIP_DIRS = {".git", ".venv", "venv", ".tox", "__pycache__", "node_modules"}
+
+
+class EverythingIsRegistered(SetPhoneService):
+    """Answer 5176 to every request past the token: most cases fail and print their curl lines."""
+
+    def missing_parameter(self, params):
+        return 5176
+
+
+def files_written_since(root: Path, since: float) -> list[Path]:
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
+        for name in files:
+            path = Path(folder, name)
+            try:
+                if path.stat().st_mtime >= since:
+                    found.append(path)
+            except OSError:
+                continue
+    return found
+
+
+def leaks(text: str, secrets: list[str]) -> list[str]:
+    return [s for s in secrets if re.search(rf"(?<![0-9A-Za-z]){re.escape(s)}(?![0-9A-Za-z])", text)]
+
+
+@pytest.mark.parametrize("defects", [pytest.param([], id="passing-target"), pytest.param([EverythingIsRegistered], id="failing-target")])
+def test_no_secret_in_anything_the_run_produces(tmp_path, defects):
+    db = tmp_path / "reference.sqlite3"
+    app = create_app({"DATABASE": str(db), "DEFECTS": defects})
+    reports = tmp_path / "reports"
+    started = time.time() - 1
+    with start_embedded(app) as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "contract_tests", "--base-url", server.base_url, "--profile", str(PROFILE),
+             "--allow-destructive", "-p", "no:cacheprovider", "-rA", "-vv",
+             f"--junitxml={reports / 'junit.xml'}", f"--coverage-json={reports / 'coverage.json'}"],
+            cwd=PROJECT_ROOT, env={**os.environ, "REFERENCE_SERVER_DB": str(db)}, capture_output=True, text=True, timeout=300,
+        )
+    assert result.returncode == (1 if defects else 0), result.stdout[-3000:]
+    tokens = list(tomllib.loads(PROFILE.read_text())["tokens"].values())
+    with sqlite3.connect(db) as conn:
+        codes = [row[0] for row in conn.execute("SELECT code FROM sms_codes")]
+    assert codes, "the run issued no SMS code: nothing to look for"
+    secrets = tokens + codes
+    assert (reports / "junit.xml").is_file() and (reports / "coverage.json").is_file()
+    produced = {"stdout": result.stdout, "stderr": result.stderr}
+    for path in files_written_since(reports, started) + files_written_since(PROJECT_ROOT, started):
+        try:
+            produced[str(path)] = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+    found = {where: leaks(text, secrets) for where, text in produced.items()}
+    assert {where: hits for where, hits in found.items() if hits} == {}
+    if defects:  # the failing run did print reproduce lines, with the secrets masked
+        assert "reproduce: curl" in result.stdout and "<valid-token>" in result.stdout and "<sms-code>" in result.stdout
