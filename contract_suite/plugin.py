@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     metavar="SECONDS", help="give up on an answer after this long (env CONTRACT_TIMEOUT; default %(default)s)")
     group.addoption("--coverage-json", default=os.environ.get("CONTRACT_COVERAGE_JSON"), metavar="PATH",
                     help="also write the documented-code coverage table as JSON here (env CONTRACT_COVERAGE_JSON)")
+    # The generated (schemathesis) layer, contract_tests/test_generated.py; defaults in schemathesis.toml.
+    group.addoption("--generated-examples", type=int, default=os.environ.get("CONTRACT_GENERATED_EXAMPLES"), metavar="N",
+                    help="cases the generated layer's fuzzing phase sends, positive and negative together "
+                         "(env CONTRACT_GENERATED_EXAMPLES; default: generation.max-examples in schemathesis.toml)")
+    group.addoption("--generated-seed", type=int, default=os.environ.get("CONTRACT_GENERATED_SEED"), metavar="N",
+                    help="seed of the generated layer, to explore other cases or replay a run "
+                         "(env CONTRACT_GENERATED_SEED; default: seed in schemathesis.toml)")
+    group.addoption("--generated-rate-limit", default=os.environ.get("CONTRACT_GENERATED_RATE_LIMIT"), metavar="RATE",
+                    help="at most this many generated requests per second/minute/hour, e.g. 5/s or 100/m "
+                         "(env CONTRACT_GENERATED_RATE_LIMIT; default: rate-limit in schemathesis.toml, else none)")
 
 
 def given_base_url(config: pytest.Config, profile: profiles.Profile | None = None) -> str | None:
@@ -54,6 +65,12 @@ def given_base_url(config: pytest.Config, profile: profiles.Profile | None = Non
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("request_timeout") <= 0:
         raise pytest.UsageError(f"--request-timeout must be more than 0 s, got {config.getoption('request_timeout')}")
+    examples = config.getoption("generated_examples")
+    if examples is not None and examples < 1:
+        raise pytest.UsageError(f"--generated-examples must be at least 1, got {examples}")
+    rate = config.getoption("generated_rate_limit")
+    if rate is not None and not re.fullmatch(r"[1-9][0-9]*/[smhd]", rate):
+        raise pytest.UsageError(f"--generated-rate-limit must read N/s, N/m, N/h or N/d (requests per period), got {rate!r}")
     try:
         contract = spec.load(config.getoption("spec"))
     except spec.SpecError as exc:
@@ -79,6 +96,31 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[EMBEDDED] = embedded
     config.stash[SECRETS] = secrets
     config.stash[COVERAGE] = Coverage(contract)
+    _ACTIVE.append(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config in _ACTIVE:
+        _ACTIVE.remove(config)
+
+
+# The configured session, for test modules that need the contract and profile at import time
+# (schemathesis takes its schema, token and settings when the module is collected, before any fixture).
+_ACTIVE: list[pytest.Config] = []
+
+
+def active_config() -> pytest.Config:
+    if not _ACTIVE:
+        raise RuntimeError("no pytest session has configured contract_suite.plugin (run the tests with pytest from the project)")
+    return _ACTIVE[-1]
+
+
+def active_contract() -> spec.Contract:
+    return active_config().stash[CONTRACT]
+
+
+def active_profile() -> profiles.Profile:
+    return active_config().stash[PROFILE]
 
 
 def contract_of(config: pytest.Config) -> spec.Contract:

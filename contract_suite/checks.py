@@ -1,0 +1,233 @@
+"""The contract's rules as schemathesis checks, written once: the pytest layer and `st run` judge alike.
+
+Importing the module registers the checks. contract_tests/test_generated.py imports it; `st run` loads it
+through `hooks = "contract_suite.checks"` in schemathesis.toml (or SCHEMATHESIS_HOOKS=contract_suite.checks).
+Every expectation comes from the spec through contract_suite.spec; the requests are judged by what was
+sent (the prepared request), not by the case that schemathesis meant to send.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from enum import Enum
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from urllib.request import url2pathname
+
+import schemathesis
+from schemathesis.generation.meta import REQUEST_SHAPE_PROBES, coverage_scenario
+
+from contract_suite import spec
+from contract_suite.client import Exchange, Secrets, envelope_problem
+
+# Blank beyond doubt: empty, or nothing but ASCII whitespace. A value made only of other characters
+# Python calls whitespace (U+00A0, U+3000, U+001C...) is blank to some servers and not to others.
+ASCII_WHITESPACE = frozenset(" \t\n\r\f\v")
+
+_registered_secrets: list[Secrets] = []
+
+
+def mask_also(secrets: Secrets) -> None:
+    """Mask these values too in the checks' messages (the pytest layer passes the profile's secrets)."""
+    if not any(s is secrets for s in _registered_secrets):
+        _registered_secrets.append(secrets)
+
+
+class Presence(Enum):
+    SENT = "sent"
+    LACKING = "absent or blank"
+    UNCLEAR = "whitespace to some servers only"
+
+
+def contract_of(case: schemathesis.Case) -> spec.Contract:
+    """The contract of the spec schemathesis loaded, when it is a file; else spec.load()'s default."""
+    location = case.operation.schema.location or ""
+    parts = urlsplit(location)
+    if parts.scheme == "file":
+        path: Path | None = Path(url2pathname(parts.path))
+    elif location and not parts.netloc:
+        path = Path(location)
+    else:
+        path = None
+    return spec.load(path if path is not None and path.is_file() else None)
+
+
+def about_operation(contract: spec.Contract, response: schemathesis.Response) -> bool:
+    """Whether the request sent was the contract's operation (the coverage phase also tries other methods)."""
+    request = response.request
+    return (request.method or "").upper() == contract.method and urlsplit(request.url).path.endswith(contract.path)
+
+
+def answer_code(response: schemathesis.Response) -> Any:
+    """The envelope's `code` as it came, or None when the body is not a JSON object."""
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body.get("code") if isinstance(body, dict) else None
+
+
+def _value_presence(value: str) -> Presence:
+    if all(c in ASCII_WHITESPACE for c in value):
+        return Presence.LACKING
+    if all(c.isspace() for c in value):
+        return Presence.UNCLEAR
+    return Presence.SENT
+
+
+def presence_of(values: Iterable[str]) -> Presence:
+    """Whether a parameter sent with these values (none: absent) was sent, lacking, or blank only to some servers."""
+    found = {_value_presence(v) for v in values}
+    if not found or found == {Presence.LACKING}:
+        return Presence.LACKING
+    if found == {Presence.SENT}:
+        return Presence.SENT
+    return Presence.UNCLEAR  # whitespace of the doubtful kind, or a repeated parameter blank in some copies
+
+
+def sent_values(contract: spec.Contract, response: schemathesis.Response) -> dict[str, list[str]]:
+    """Each required parameter's values as the request carried them (decoded; none when absent)."""
+    request = response.request
+    query = parse_qs(urlsplit(request.url).query, keep_blank_values=True, errors="replace")
+    values = {}
+    for p in contract.required_parameters:
+        if p.location == "query":
+            values[p.name] = query.get(p.name, [])
+        elif p.location == "header":
+            header = request.headers.get(p.name)
+            values[p.name] = [] if header is None else [header]
+    return values
+
+
+def presence(contract: spec.Contract, response: schemathesis.Response) -> dict[str, Presence]:
+    return {name: presence_of(values) for name, values in sent_values(contract, response).items()}
+
+
+def _shown(name: str, values: list[str]) -> str:
+    return f"{name} absent" if not values else " and ".join(f"{name}={v!r}" for v in values)
+
+
+def _secrets(contract: spec.Contract, response: schemathesis.Response) -> Secrets:
+    secrets = Secrets()
+    for registered in _registered_secrets:
+        for value in registered:
+            secrets.add(value, registered.label(value) or "secret")
+    secrets.add(response.request.headers.get(contract.token_header), "token")
+    return secrets
+
+
+def _applies(case: schemathesis.Case, contract: spec.Contract, response: schemathesis.Response) -> bool:
+    # Requests malformed on purpose (another method, a broken Content-Type) are outside the contract;
+    # schemathesis' not_a_server_error still judges them.
+    return coverage_scenario(case) not in REQUEST_SHAPE_PROBES and about_operation(contract, response)
+
+
+def _is_negative(case: schemathesis.Case) -> bool:
+    meta = case.meta
+    return meta is not None and meta.generation.mode.is_negative
+
+
+def _case_label(case: schemathesis.Case) -> str:
+    meta = case.meta
+    if meta is None:
+        return "case"
+    description = getattr(meta.phase.data, "description", "") or ""
+    label = f"{meta.generation.mode.value} case of the {meta.phase.name.value} phase"
+    if not description or description.lower() == f"{meta.generation.mode.value} test case":
+        return label
+    return f"{label} ({description})"
+
+
+@schemathesis.check
+def envelope_conforms_to_spec(ctx, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    """Every answer is one of the spec's HTTP statuses with a JSON envelope that fits its schema and
+    carries a documented code."""
+    contract = contract_of(case)
+    if not _applies(case, contract, response):
+        return True
+    exchange = Exchange(
+        method=response.request.method or "",
+        url=response.request.url or "",
+        params={},
+        headers={},
+        status=response.status_code,
+        content_type=", ".join(response.headers.get("content-type", [])),
+        body=response.content,
+        truncated=response.content_size > len(response.content),
+    )
+    problem = envelope_problem(exchange, contract, _secrets(contract, response))
+    if problem:
+        raise AssertionError(f"the answer breaks the envelope the spec defines: {problem}")
+    return None
+
+
+@schemathesis.check
+def missing_parameter_gets_its_code(ctx, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    """A request that lacks, or blanks, required parameters gets the missing-code of one of them."""
+    contract = contract_of(case)
+    if not _applies(case, contract, response):
+        return True
+    if response.request.headers.get(contract.token_header) is None:
+        return True  # the token is judged first; the hand-written token cases cover that
+    state = presence(contract, response)
+    lacking = [p for p in contract.required_parameters if state.get(p.name) is Presence.LACKING]
+    if not lacking:
+        return True
+    code = answer_code(response)
+    if code is None:
+        return True  # not an envelope: envelope_conforms_to_spec says so
+    unclear = [p for p in contract.required_parameters if state.get(p.name) is Presence.UNCLEAR]
+    expected = {p.missing_code for p in lacking + unclear if p.missing_code is not None}
+    if isinstance(code, int) and not isinstance(code, bool) and code in expected:
+        return None
+    values = sent_values(contract, response)
+    names = ", ".join(p.name for p in lacking)
+    whose = "its missing-code" if len(expected) == 1 else "one of their missing-codes"
+    lines = [
+        f"the request sent lacks or blanks required parameter{'s' if len(lacking) > 1 else ''} {names}",
+        f"  expected: {whose} {' or '.join(contract.describe(c) for c in sorted(expected))}",
+        f"  actual:   {contract.describe(code)}",
+        "  sent:     " + "; ".join(_shown(p.name, values[p.name]) for p in lacking + unclear),
+    ]
+    if unclear:
+        their = "its code is" if len(unclear) == 1 else "their codes are"
+        lines.append(f"  ({', '.join(p.name for p in unclear)}: whitespace to some servers only, so {their} accepted too)")
+    raise AssertionError(_secrets(contract, response).mask("\n".join(lines)))
+
+
+@schemathesis.check
+def negative_case_never_succeeds(ctx, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    """A request generated to break the spec never gets the success code."""
+    contract = contract_of(case)
+    if not _applies(case, contract, response) or not _is_negative(case):
+        return True
+    code = answer_code(response)
+    if code == contract.success_code and not isinstance(code, bool):
+        raise AssertionError(
+            f"a {_case_label(case)} got {contract.describe(code)}: the target accepted a request the spec "
+            "rejects, and may have changed the account's phone"
+        )
+    return None
+
+
+@schemathesis.check
+def positive_case_never_gets_missing_code(ctx, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    """A spec-conforming request that sends every required parameter non-blank never gets a missing-code."""
+    contract = contract_of(case)
+    if not _applies(case, contract, response) or _is_negative(case):
+        return True
+    state = presence(contract, response)
+    if any(s is not Presence.SENT for s in state.values()):
+        return True  # something is absent or blank: missing_parameter_gets_its_code judges it
+    code = answer_code(response)
+    missing = {c: name for name, c in contract.missing_codes.items()}
+    if isinstance(code, int) and not isinstance(code, bool) and code in missing:
+        name = missing[code]
+        sent = _shown(name, sent_values(contract, response).get(name, []))
+        raise AssertionError(_secrets(contract, response).mask(
+            f"a {_case_label(case)} sent every required parameter, none blank, but got {contract.describe(code)}, "
+            f"the code for {name} absent or blank; it was sent: {sent}"
+        ))
+    return None

@@ -1,0 +1,239 @@
+"""Self-tests of the generated layer (contract_tests/test_generated.py, contract_suite/checks.py,
+schemathesis.toml): each custom check catches its defect and says why, the correct server passes,
+`st run` judges alike, the token always goes with the cases and the profile's SMS codes never do."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from contract_suite import spec
+from contract_suite.checks import Presence, presence_of
+from reference_server import create_app, start_embedded
+from reference_server.app import SetPhoneService
+
+pytestmark = pytest.mark.selftest
+
+PROJECT_ROOT = spec.PROJECT_ROOT
+PROFILE = PROJECT_ROOT / "profiles" / "reference.toml"
+VALID_TOKEN = tomllib.loads(PROFILE.read_text(encoding="utf-8"))["tokens"]["valid"]
+CONTRACT = spec.load(spec.DEFAULT_SPEC)
+OLD_PHONE = CONTRACT.parameter_with_role("old.phone")
+NEW_PHONE = CONTRACT.parameter_with_role("new.phone")
+NEW_CODE = CONTRACT.parameter_with_role("new.code")
+RUN_TIMEOUT_SECONDS = 120
+TEST_ID = "contract_tests/test_generated.py::"
+
+
+# -- broken servers: the reference app plus one small defect each --
+
+
+class MissingNewPhoneIs5167(SetPhoneService):
+    """Answer 5167 when newPhone is missing."""
+
+    def missing_parameter(self, params):
+        code = super().missing_parameter(params)
+        return NEW_CODE.missing_code if code == NEW_PHONE.missing_code else code
+
+
+class MissingOldPhoneSucceeds(SetPhoneService):
+    """Answer success when oldPhone is missing or blank."""
+
+    def missing_parameter(self, params):
+        code = super().missing_parameter(params)
+        return CONTRACT.success_code if code == OLD_PHONE.missing_code else code
+
+
+class NonDigitNewPhoneIsMissing(SetPhoneService):
+    """Answer 5166 ("please enter new phone number") when newPhone holds anything but digits."""
+
+    def missing_parameter(self, params):
+        code = super().missing_parameter(params)
+        if code is None and not params[NEW_PHONE.name].isdigit():
+            return NEW_PHONE.missing_code
+        return code
+
+
+class Spy(SetPhoneService):
+    """Answer as the reference does; keep every request's query and token in `self.seen`."""
+
+    def dispatch(self, request):
+        self.seen.append((request.args.to_dict(flat=False), request.headers.get(self.TOKEN_HEADER)))
+        return super().dispatch(request)
+
+
+def serve(tmp_path: Path, *defects):
+    database = tmp_path / "reference.sqlite3"
+    app = create_app({"DATABASE": str(database), "DEFECTS": list(defects)})
+    app.seen = []
+    return app, database, start_embedded(app)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without the suite's own variables, so the outer run's settings do not leak in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONTRACT_", "PYTEST_", "SCHEMATHESIS_"))}
+    return {**env, **extra}
+
+
+def run_generated(server, database: Path, *args: str, profile: Path = PROFILE) -> subprocess.CompletedProcess:
+    """`pytest contract_tests -m generated` against the server, as a QA engineer runs it against a URL."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "contract_tests", "-m", "generated", "--base-url", server.base_url,
+         "--profile", str(profile), "-p", "no:cacheprovider", "-rA", *args],
+        cwd=PROJECT_ROOT, env=clean_env(REFERENCE_SERVER_DB=str(database)),
+        capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS,
+    )
+
+
+def run_st(server, token: str = VALID_TOKEN) -> subprocess.CompletedProcess:
+    """The README's `st run` command with the project's schemathesis.toml."""
+    return subprocess.run(
+        [sys.executable, "-m", "schemathesis.cli", "--config-file", "schemathesis.toml", "run", "spec/openapi.yaml",
+         "--url", server.base_url, "--no-color"],
+        cwd=PROJECT_ROOT, env=clean_env(CONTRACT_TOKEN=token), capture_output=True, text=True,
+        timeout=RUN_TIMEOUT_SECONDS,
+    )
+
+
+def outcome_lines(output: str) -> dict[str, str]:
+    """Generated test name -> PASSED/FAILED/ERROR/SKIPPED, from the -rA summary."""
+    found = re.findall(rf"^(PASSED|FAILED|ERROR|SKIPPED) {re.escape(TEST_ID)}(test_\w+)", output, re.MULTILINE)
+    return {name: outcome for outcome, name in found}
+
+
+def missing_code_message(parameter: spec.Parameter, actual: int) -> re.Pattern:
+    """The message of missing_parameter_gets_its_code: the parameter, the code expected, the code that came."""
+    return re.compile(
+        rf"lacks or blanks required parameter {parameter.name}\n"
+        rf"[\s|]+expected: its missing-code {parameter.missing_code} .*\n"
+        rf"[\s|]+actual:\s+{actual} "
+    )
+
+
+# -- the pytest layer --
+
+
+def test_missing_new_phone_answered_with_the_new_code_code_fails_naming_both_codes(tmp_path):
+    app, database, server = serve(tmp_path, MissingNewPhoneIs5167)
+    with server:
+        result = run_generated(server, database)
+    output = result.stdout
+    assert result.returncode == 1, output[-3000:]
+    outcomes = outcome_lines(output)
+    # the coverage phase always sends the request without newPhone; the spec's example is fine
+    assert outcomes["test_coverage"] == "FAILED" and outcomes["test_examples"] == "PASSED", output[-3000:]
+    assert "ERROR" not in outcomes.values(), output[-3000:]
+    assert "Custom check failed: `missing_parameter_gets_its_code`" in output
+    assert missing_code_message(NEW_PHONE, NEW_CODE.missing_code).search(output), output[-3000:]
+    assert VALID_TOKEN not in output + result.stderr
+
+
+def test_correct_server_passes_and_every_case_carries_the_token(tmp_path):
+    app, database, server = serve(tmp_path, Spy)
+    with server:
+        result = run_generated(server, database)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert outcome_lines(result.stdout) == {"test_examples": "PASSED", "test_coverage": "PASSED", "test_fuzzing": "PASSED"}
+    assert len(app.seen) > 30, "the generated layer sent fewer requests than its default budget"
+    without_token = [query for query, token in app.seen if token != VALID_TOKEN]
+    # the token is a fixed parameter: negative data never drops or mangles it; only the coverage
+    # phase's one deliberate "Missing `Authorization`" case leaves it out (answered 5032)
+    assert len(without_token) <= 1, without_token
+    assert "documented-code coverage" in result.stdout and VALID_TOKEN not in result.stdout
+
+
+def test_negative_case_that_succeeds_fails(tmp_path):
+    app, database, server = serve(tmp_path, MissingOldPhoneSucceeds)
+    with server:
+        result = run_generated(server, database, "-k", "coverage")
+    output = result.stdout
+    assert result.returncode == 1, output[-3000:]
+    assert outcome_lines(output) == {"test_coverage": "FAILED"}, output[-3000:]
+    assert "Custom check failed: `negative_case_never_succeeds`" in output
+    assert re.search(rf"a negative case of the coverage phase \(Missing `{OLD_PHONE.name}`.*\) got {CONTRACT.success_code} ", output), output[-3000:]
+    assert missing_code_message(OLD_PHONE, CONTRACT.success_code).search(output), output[-3000:]
+
+
+def test_positive_case_that_gets_a_missing_code_fails(tmp_path):
+    app, database, server = serve(tmp_path, NonDigitNewPhoneIsMissing)
+    with server:
+        result = run_generated(server, database, "-k", "fuzzing")
+    output = result.stdout
+    assert result.returncode == 1, output[-3000:]
+    assert outcome_lines(output) == {"test_fuzzing": "FAILED"}, output[-3000:]
+    assert "Custom check failed: `positive_case_never_gets_missing_code`" in output
+    assert re.search(
+        rf"a positive case of the fuzzing phase .*sent every required parameter, none blank, but got "
+        rf"{NEW_PHONE.missing_code} .*the code for {NEW_PHONE.name} absent or blank", output
+    ), output[-3000:]
+
+
+def test_profile_sms_codes_are_never_sent(tmp_path):
+    # A profile whose static SMS codes are the very values the spec's examples carry: the examples
+    # and coverage phases would send them, the fuzzing phase may draw them.
+    codes = {p.example for p in CONTRACT.parameters if (p.role or "").endswith(".code")}
+    static = ", ".join(f'"86-1390000000{i}" = "{code}"' for i, code in enumerate(sorted(codes)))
+    profile = tmp_path / "profile.toml"
+    profile.write_text(PROFILE.read_text(encoding="utf-8").replace("[codes]\n", f"[codes]\nstatic = {{ {static} }}\n"), encoding="utf-8")
+    app, database, server = serve(tmp_path, Spy)
+    with server:
+        result = run_generated(server, database, profile=profile)
+    assert result.returncode == 0, result.stdout[-3000:]
+    sent = [value for query, _ in app.seen for values in query.values() for value in values]
+    assert sent, "the generated layer sent nothing at all"
+    assert codes.isdisjoint(sent)
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        pytest.param([], Presence.LACKING, id="absent"),
+        pytest.param([""], Presence.LACKING, id="empty"),
+        pytest.param([" \t"], Presence.LACKING, id="ascii-whitespace"),
+        pytest.param(["\u00a0"], Presence.UNCLEAR, id="no-break-space"),
+        pytest.param(["", "86"], Presence.UNCLEAR, id="repeated-blank-then-value"),
+        pytest.param([" 86 "], Presence.SENT, id="padded-value"),
+        pytest.param(["86", "1"], Presence.SENT, id="repeated-values"),
+    ],
+)
+def test_what_counts_as_a_missing_parameter(values, expected):
+    assert presence_of(values) is expected
+
+
+# -- st run, with the same checks loaded through schemathesis.toml's hooks --
+
+
+def test_st_run_passes_the_correct_server(tmp_path):
+    app, database, server = serve(tmp_path)
+    with server:
+        result = run_st(server)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "No issues found" in result.stdout
+
+
+def test_st_run_fails_the_defect_naming_both_codes(tmp_path):
+    app, database, server = serve(tmp_path, MissingNewPhoneIs5167)
+    with server:
+        result = run_st(server)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "Custom check failed: `missing_parameter_gets_its_code`" in result.stdout
+    assert missing_code_message(NEW_PHONE, NEW_CODE.missing_code).search(result.stdout), result.stdout[-3000:]
+    assert VALID_TOKEN not in result.stdout + result.stderr
+
+
+def test_st_run_refuses_to_start_without_a_token(tmp_path):
+    app, database, server = serve(tmp_path)
+    with server:
+        result = subprocess.run(
+            [sys.executable, "-m", "schemathesis.cli", "--config-file", "schemathesis.toml", "run", "spec/openapi.yaml",
+             "--url", server.base_url, "--no-color"],
+            cwd=PROJECT_ROOT, env=clean_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS,
+        )
+    assert result.returncode != 0
+    assert "Missing environment variable: `CONTRACT_TOKEN`" in result.stdout + result.stderr
