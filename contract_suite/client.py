@@ -116,8 +116,10 @@ class Client:
         self.secrets = secrets
         self.rate = rate
         self.cap = cap
+        # Given per request: a session's verify=False loses to REQUESTS_CA_BUNDLE in requests,
+        # while a per-request True still takes the bundle (a private CA).
+        self.verify = verify
         self.session = requests.Session()
-        self.session.verify = verify  # REQUESTS_CA_BUNDLE still applies when True
         self.sent = 0
         self._last = 0.0
 
@@ -140,7 +142,7 @@ class Client:
         started = time.perf_counter()
         try:
             with self.session.request(self.contract.method, self.url, params=query, headers=headers,
-                                      timeout=self.timeout, stream=True) as response:
+                                      timeout=self.timeout, stream=True, verify=self.verify) as response:
                 exchange.status = response.status_code
                 exchange.content_type = response.headers.get("Content-Type", "")
                 exchange.body, exchange.truncated = read_capped(response)

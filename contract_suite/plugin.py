@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import pytest
 
-from contract_suite import knife4j, profile as profiles, spec
+from contract_suite import knife4j, preflight, profile as profiles, spec
 from contract_suite.client import Client, Secrets
 from contract_suite.coverage import Coverage
 from contract_suite.target import Target
@@ -16,6 +15,8 @@ from contract_suite.target import Target
 DEFAULT_PAGE = spec.PROJECT_ROOT.parent / "shared" / "seed" / "setPhone.md"
 REFERENCE_PROFILE = spec.PROJECT_ROOT / "profiles" / "reference.toml"
 DEFAULT_TIMEOUT = 10.0
+URL_RATE_LIMIT = 10.0  # requests a second to a target given by URL, unless told otherwise
+URL_MAX_REQUESTS = 1000  # requests in one run to a target given by URL, unless told otherwise
 
 CONTRACT = pytest.StashKey[spec.Contract]()
 PROFILE = pytest.StashKey[profiles.Profile]()
@@ -26,6 +27,22 @@ EMBEDDED = pytest.StashKey[bool]()
 
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_float(name: str) -> float | None:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value else None
+    except ValueError:
+        raise pytest.UsageError(f"{name} must be a number, got {value!r}") from None
+
+
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    try:
+        return int(value) if value else None
+    except ValueError:
+        raise pytest.UsageError(f"{name} must be a whole number, got {value!r}") from None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,9 +69,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--generated-seed", type=int, default=os.environ.get("CONTRACT_GENERATED_SEED"), metavar="N",
                     help="seed of the generated layer, to explore other cases or replay a run "
                          "(env CONTRACT_GENERATED_SEED; default: seed in schemathesis.toml)")
-    group.addoption("--generated-rate-limit", default=os.environ.get("CONTRACT_GENERATED_RATE_LIMIT"), metavar="RATE",
-                    help="at most this many generated requests per second/minute/hour, e.g. 5/s or 100/m "
-                         "(env CONTRACT_GENERATED_RATE_LIMIT; default: rate-limit in schemathesis.toml, else none)")
+    group.addoption("--rate-limit", type=float, default=_env_float("CONTRACT_RATE_LIMIT"), metavar="PER_SECOND",
+                    help=f"at most this many requests a second, both layers (env CONTRACT_RATE_LIMIT; default "
+                         f"{URL_RATE_LIMIT:g} for a URL target, none for the embedded server; 0: no limit)")
+    group.addoption("--max-requests", type=int, default=_env_int("CONTRACT_MAX_REQUESTS"), metavar="N",
+                    help=f"send at most N requests in the run; the cases past it are skipped (env CONTRACT_MAX_REQUESTS; "
+                         f"default {URL_MAX_REQUESTS} for a URL target, none for the embedded server; 0: no cap)")
+    group.addoption("--insecure", action="store_true", default=_env_flag("CONTRACT_INSECURE"),
+                    help="do not verify the target's TLS certificate (env CONTRACT_INSECURE=1); "
+                         "for a private CA prefer REQUESTS_CA_BUNDLE=/path/to/ca.pem")
 
 
 def given_base_url(config: pytest.Config, profile: profiles.Profile | None = None) -> str | None:
@@ -68,9 +91,10 @@ def pytest_configure(config: pytest.Config) -> None:
     examples = config.getoption("generated_examples")
     if examples is not None and examples < 1:
         raise pytest.UsageError(f"--generated-examples must be at least 1, got {examples}")
-    rate = config.getoption("generated_rate_limit")
-    if rate is not None and not re.fullmatch(r"[1-9][0-9]*/[smhd]", rate):
-        raise pytest.UsageError(f"--generated-rate-limit must read N/s, N/m, N/h or N/d (requests per period), got {rate!r}")
+    for name in ("rate_limit", "max_requests"):
+        value = config.getoption(name)
+        if value is not None and value < 0:
+            raise pytest.UsageError(f"--{name.replace('_', '-')} must be 0 (no limit) or more, got {value:g}")
     try:
         contract = spec.load(config.getoption("spec"))
     except spec.SpecError as exc:
@@ -97,6 +121,24 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SECRETS] = secrets
     config.stash[COVERAGE] = Coverage(contract)
     _ACTIVE.append(config)
+    if config.getoption("insecure"):
+        # one warning for the run, not urllib3's one per request
+        config.addinivalue_line("filterwarnings", "ignore::urllib3.exceptions.InsecureRequestWarning")
+        config.issue_config_time_warning(
+            pytest.PytestWarning(f"--insecure: the TLS certificate of {url or 'the target'} is not verified"), stacklevel=2
+        )
+    # Under pytest-xdist, cases that share the test account (xdist_group "account") run on one worker.
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"
+
+
+def politeness(config: pytest.Config) -> tuple[float | None, int | None]:
+    """(requests a second, requests in all) for this run's target; None: no limit."""
+    embedded = config.stash[EMBEDDED]
+    rate, cap = config.getoption("rate_limit"), config.getoption("max_requests")
+    rate = (None if embedded else URL_RATE_LIMIT) if rate is None else rate
+    cap = (None if embedded else URL_MAX_REQUESTS) if cap is None else cap
+    return (rate or None), (cap or None)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -136,8 +178,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     else:
         target = given_base_url(config, profile)
         destructive = "allowed (--allow-destructive)" if config.getoption("allow_destructive") else "refused (pass --allow-destructive)"
+    rate, cap = politeness(config)
+    tls = "OFF (--insecure): certificates are not verified" if config.getoption("insecure") else "verified"
     return [
-        f"contract target: {target}",
+        f"contract target: {target}; TLS {tls}",
+        f"contract politeness: {f'at most {rate:g} requests/s' if rate else 'no rate limit'}, "
+        f"{f'at most {cap} requests' if cap else 'no request cap'}",
         f"contract profile: {profile.source}",
         f"contract spec: {contract.spec_path} ({contract.title}, version {contract.version})",
         f"contract request timeout: {config.getoption('request_timeout'):g} s; destructive cases: {destructive}",
@@ -149,7 +195,13 @@ def base_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     """The target's URL: the one given, or the embedded reference server started for this session."""
     config = request.config
     if not config.stash[EMBEDDED]:
-        yield given_base_url(config, config.stash[PROFILE])
+        url = given_base_url(config, config.stash[PROFILE])
+        verify = not config.getoption("insecure")
+        problem = preflight.probe(url + config.stash[CONTRACT].path, config.stash[CONTRACT].method,
+                                  config.getoption("request_timeout"), verify)
+        if problem:
+            pytest.exit(f"cannot use the target {url}: {problem}", returncode=pytest.ExitCode.INTERRUPTED)
+        yield url
         return
     from reference_server import create_app, start_embedded
 
@@ -168,7 +220,9 @@ def target(request: pytest.FixtureRequest, base_url: str) -> Target:
     config = request.config
     contract, profile, secrets = config.stash[CONTRACT], config.stash[PROFILE], config.stash[SECRETS]
     token_header = profile.token_header or contract.token_header
-    client = Client(base_url, contract, token_header, config.getoption("request_timeout"), secrets)
+    rate, cap = politeness(config)
+    client = Client(base_url, contract, token_header, config.getoption("request_timeout"), secrets,
+                    verify=not config.getoption("insecure"), rate=rate, cap=cap)
     codes = profiles.CodeSource(profile, on_secret=lambda value: secrets.add(value, "sms-code"))
     return Target(
         base_url=base_url,
@@ -233,6 +287,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             item.config.stash[COVERAGE].skip(codes, reason.removeprefix("Skipped: "))
     return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its coverage to the controller, which merges it in pytest_testnodedown."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None and COVERAGE in session.config.stash:
+        workeroutput["contract_coverage"] = session.config.stash[COVERAGE].state()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    data = getattr(node, "workeroutput", {}).get("contract_coverage")
+    if data:
+        node.config.stash[COVERAGE].merge(data)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

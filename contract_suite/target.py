@@ -12,6 +12,7 @@ from contract_suite.profile import CodeSource, CodeUnavailable, Phone, Profile
 from contract_suite.spec import Contract
 
 WRONG_CODES = ("000000", "111111")
+TIMEOUTS_BEFORE_ABORT = 3
 
 
 @dataclass
@@ -25,7 +26,7 @@ class Target:
     secrets: Secrets
     coverage: Coverage
     allow_destructive: bool
-    notes: list[str] = field(default_factory=list)
+    timeouts_in_a_row: int = 0
 
     # -- test data, each missing piece a skip that names the profile key to add --
 
@@ -79,8 +80,18 @@ class Target:
             exchange = self.client.send(params, token)
         except RequestCapReached as exc:
             pytest.skip(str(exc))
+        self.note_timeout(exchange.error is not None and exchange.error.startswith("timed out"))
         self.coverage.saw(exchange.code if exchange.is_json else None)
         return exchange
+
+    def note_timeout(self, timed_out: bool) -> None:
+        """Stop the run once the target has hung on several requests in a row: every case would wait as long."""
+        self.timeouts_in_a_row = self.timeouts_in_a_row + 1 if timed_out else 0
+        if self.timeouts_in_a_row >= TIMEOUTS_BEFORE_ABORT:
+            pytest.exit(
+                f"the target {self.base_url} timed out after {self.client.timeout:g} s on {self.timeouts_in_a_row} "
+                "requests in a row: stopping the run", returncode=pytest.ExitCode.INTERRUPTED,
+            )
 
     def check(self, exchange: Exchange, expected: set[int] | int, rule: str) -> str | None:
         """The failure message unless the answer is a valid envelope carrying one of the expected codes."""

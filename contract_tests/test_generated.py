@@ -7,9 +7,11 @@ import os
 from contextlib import contextmanager
 
 import pytest
+import requests
 import schemathesis
 
 from contract_suite import checks  # registers the custom checks (schemathesis.toml's `hooks` names it too)
+from contract_suite.client import RequestCapReached
 from contract_suite.plugin import active_config, active_contract, active_profile
 from contract_suite.spec import PROJECT_ROOT
 
@@ -46,7 +48,7 @@ def _schema(phase: str) -> schemathesis.BaseSchema:
         # the spec's token header, fixed (a profile's other token_header is added by _send_and_judge)
         parameters={**schema.config.parameters, f"header.{contract.token_header}": token},
         request_timeout=config.getoption("request_timeout"),
-        rate_limit=config.getoption("generated_rate_limit"),
+        tls_verify=not config.getoption("insecure"),
     )
     schema.config.generation.update(max_examples=config.getoption("generated_examples"))
     schema.config.phases.update(phases=[phase])
@@ -73,7 +75,16 @@ def _send_and_judge(case: schemathesis.Case, target) -> None:
         return  # never send a real SMS code (or token) in a generated case
     header = target.client.token_header
     extra = None if header == target.contract.token_header else {header: target.profile.tokens["valid"]}
-    response = case.call(base_url=target.base_url, headers=extra)
+    try:
+        target.client.wait_turn()  # the run's rate limit and request cap hold for this layer too
+    except RequestCapReached as exc:
+        pytest.skip(str(exc))
+    try:
+        response = case.call(base_url=target.base_url, headers=extra)
+    except requests.Timeout:
+        target.note_timeout(True)
+        raise
+    target.note_timeout(False)
     if checks.about_operation(target.contract, response):
         target.coverage.saw(checks.answer_code(response))
     case.validate_response(response)

@@ -1,0 +1,234 @@
+"""The suite against targets that misbehave as real ones do: refused, hanging, not JSON, private TLS, limits, -n 2."""
+
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Response
+
+from contract_suite.spec import PROJECT_ROOT
+from reference_server import create_app, start_embedded
+from reference_server.app import SetPhoneService
+from reference_server.embedded import QuietRequestHandler
+
+pytestmark = pytest.mark.selftest
+
+PROFILE = str(PROJECT_ROOT / "profiles" / "reference.toml")
+QUICK = ("-p", "no:cacheprovider", "--generated-examples", "5")
+
+
+def run(*args, env=None, timeout=300):
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", *QUICK, *args], cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
+        capture_output=True, text=True, timeout=timeout,
+    )
+    return result, time.monotonic() - started
+
+
+def verdicts(junit):
+    found = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        outcome = next((child.tag for child in case if child.tag in ("failure", "error", "skipped")), "passed")
+        found[f"{case.get('classname')}::{case.get('name')}"] = outcome
+    return found
+
+
+@pytest.fixture
+def reference(tmp_path):
+    """A correct reference server by URL, with the env its profile's code command needs."""
+    db = tmp_path / "reference.sqlite3"
+    with start_embedded(create_app({"DATABASE": str(db)})) as server:
+        yield server.base_url, {"REFERENCE_SERVER_DB": str(db)}
+
+
+@pytest.mark.parametrize(
+    "url, cause",
+    [
+        pytest.param("http://127.0.0.1:{closed_port}", "connection refused", id="refused"),
+        pytest.param("http://no-such-host.invalid", "unknown host", id="unknown-host"),
+    ],
+)
+def test_unreachable_target_is_one_clear_error(url, cause):
+    with socket.socket() as probe:  # a port that nobody listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    url = url.format(closed_port=closed_port)
+    result, seconds = run("contract_tests", "--base-url", url)
+    assert result.returncode == 2
+    assert f"cannot use the target {url}: {cause}" in result.stdout
+    assert "failed" not in result.stdout.splitlines()[-1] and "Traceback" not in result.stdout + result.stderr
+    assert seconds < 30
+
+
+@pytest.fixture
+def silent_port():
+    """A port that accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+def test_hanging_target_stops_the_run_in_bounded_time(silent_port):
+    url = f"http://127.0.0.1:{silent_port}"
+    result, seconds = run("contract_tests", "--base-url", url, "--request-timeout", "1")
+    assert result.returncode == 2
+    assert f"cannot use the target {url}: no answer: timed out after 1 s" in result.stdout
+    assert seconds < 30
+
+
+class HangsAfterFirstAnswer(SetPhoneService):
+    """Answer the first request, then take 5 s over every other one."""
+
+    answered = 0
+
+    def handle(self, request):
+        type(self).answered += 1
+        if type(self).answered > 1:
+            time.sleep(5)
+        return super().handle(request)
+
+
+def test_target_that_starts_hanging_fails_cases_with_the_timeout_then_stops(tmp_path):
+    app = create_app({"DATABASE": str(tmp_path / "db.sqlite3"), "DEFECTS": [HangsAfterFirstAnswer]})
+    with start_embedded(app) as server:
+        result, seconds = run("contract_tests", "-m", "not generated", "--base-url", server.base_url, "--profile", PROFILE,
+                              "--request-timeout", "1", env={"REFERENCE_SERVER_DB": str(tmp_path / "db.sqlite3")})
+    assert result.returncode == 2, result.stdout[-2000:]
+    assert "timed out after 1 s" in result.stdout
+    assert "timed out after 1 s on 3 requests in a row: stopping the run" in result.stdout
+    assert seconds < 60
+
+
+def _raw_app(body: bytes, content_type: str):
+    def app(environ, start_response):
+        return Response(body, status=200, content_type=content_type)(environ, start_response)
+    return app
+
+
+@pytest.mark.parametrize(
+    "body, content_type, quoted",
+    [
+        pytest.param(b"<html><body>502 Bad Gateway</body></html>", "text/html", "'<html><body>502 Bad Gateway", id="html"),
+        pytest.param(b"", "application/json", "(empty body)", id="empty"),
+        pytest.param(b'{"code": 5032, "msg": "tok', "application/json", "the body is not JSON: '{\"code\": 5032, \"msg\": \"tok'", id="truncated"),
+        pytest.param(b"[" + b"0," * (1 << 20) + b"0]", "application/json", "more than 1048576 bytes; read no further", id="huge"),
+    ],
+)
+def test_body_that_is_not_an_envelope_is_quoted(body, content_type, quoted):
+    with start_embedded(_raw_app(body, content_type)) as server:
+        result, _ = run("contract_tests/test_token.py", "--base-url", server.base_url, "--profile", PROFILE)
+    assert result.returncode == 1
+    assert quoted in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: cannot make a private CA for the TLS tests")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
+        check=True, capture_output=True,
+    )
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.fixture
+def tls_reference(tmp_path, tls_files):
+    db = tmp_path / "db.sqlite3"
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*map(str, tls_files))
+    server = make_server("127.0.0.1", 0, create_app({"DATABASE": str(db)}), threaded=True,
+                         ssl_context=context, request_handler=QuietRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.port}", {"REFERENCE_SERVER_DB": str(db)}
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+def test_tls_is_verified_by_default(tls_reference):
+    url, env = tls_reference
+    result, _ = run("contract_tests/test_token.py", "--base-url", url, "--profile", PROFILE, env=env)
+    assert result.returncode == 2
+    assert f"cannot use the target {url}: TLS certificate not trusted" in result.stdout
+    assert "REQUESTS_CA_BUNDLE" in result.stdout
+
+
+def test_insecure_runs_warns_and_says_so_in_the_header(tls_reference):
+    url, env = tls_reference
+    result, _ = run("contract_tests/test_token.py", "contract_tests/test_generated.py", "--base-url", url,
+                    "--profile", PROFILE, "--insecure", env=env)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "TLS OFF (--insecure): certificates are not verified" in result.stdout
+    assert f"--insecure: the TLS certificate of {url} is not verified" in result.stdout
+
+
+def test_private_ca_through_requests_ca_bundle(tls_reference, tls_files):
+    url, env = tls_reference
+    result, _ = run("contract_tests/test_token.py", "contract_tests/test_generated.py", "--base-url", url,
+                    "--profile", PROFILE, env={**env, "REQUESTS_CA_BUNDLE": str(tls_files[0])})
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "TLS verified" in result.stdout
+
+
+def test_rate_limit_and_cap_are_in_the_header_and_hold(reference):
+    url, env = reference
+    result, _ = run("contract_tests", "-m", "not generated", "--base-url", url, "--profile", PROFILE,
+                    "--rate-limit", "50", "--max-requests", "5", "-rs", env=env)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "contract politeness: at most 50 requests/s, at most 5 requests" in result.stdout
+    assert "the run's request cap (5) for this target is spent; raise it with --max-requests" in result.stdout
+
+
+def test_url_target_gets_default_politeness(reference):
+    url, env = reference
+    result, _ = run("contract_tests/test_spec_lint.py", "--base-url", url, env=env)
+    assert "contract politeness: at most 10 requests/s, at most 1000 requests" in result.stdout
+
+
+def test_parallel_run_gives_the_serial_verdicts(reference, tmp_path):
+    url, env = reference
+    args = ("contract_tests", "--base-url", url, "--profile", PROFILE, "--allow-destructive", "--rate-limit", "0")
+    serial, _ = run(*args, f"--junitxml={tmp_path / 'serial.xml'}", env=env)
+    parallel, _ = run(*args, "-n", "2", f"--junitxml={tmp_path / 'parallel.xml'}", env=env)
+    assert serial.returncode == parallel.returncode == 0, parallel.stdout[-3000:]
+    assert verdicts(tmp_path / "serial.xml") == verdicts(tmp_path / "parallel.xml")
+    assert "documented-code coverage" in parallel.stdout
+    table = parallel.stdout.split("documented-code coverage")[1]
+    assert "success" in table and "exercised, not seen" not in table and "not exercised" not in table
