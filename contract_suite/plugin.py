@@ -127,9 +127,31 @@ def pytest_configure(config: pytest.Config) -> None:
         config.issue_config_time_warning(
             pytest.PytestWarning(f"--insecure: the TLS certificate of {url or 'the target'} is not verified"), stacklevel=2
         )
-    # Under pytest-xdist, cases that share the test account (xdist_group "account") run on one worker.
-    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") == "load":
-        config.option.dist = "loadgroup"
+
+
+# Under pytest-xdist: modules whose cases neither use the test account nor its SMS codes, so
+# they may run anywhere at any time. Every other case runs on one worker, one at a time:
+# a new module is serialized until it is listed here (the safe default).
+PARALLEL_SAFE_MODULES = ("contract_tests/test_spec_lint.py", "contract_tests/test_generated.py")
+ACCOUNT_SCOPE = "contract_tests (cases sharing the test account)"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Schedule by scope: all account cases form one scope; each other case is a scope of its own.
+    (xdist_group would do it, but pytest-xdist cannot tag node ids under pytest 9.2.)"""
+    if config.getoption("dist") != "load":
+        return None  # the user chose a mode: keep it
+    from xdist.scheduler import LoadScopeScheduling
+
+    class AccountScopeScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            if path.startswith("contract_tests/") and not path.endswith(PARALLEL_SAFE_MODULES):
+                return ACCOUNT_SCOPE
+            return nodeid
+
+    return AccountScopeScheduling(config, log)
 
 
 def politeness(config: pytest.Config) -> tuple[float | None, int | None]:
@@ -314,3 +336,4 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if path:
         coverage.write_json(path)
         terminalreporter.write_line(f"coverage JSON written to {path}")
+

@@ -2,9 +2,6 @@
 
 import pytest
 
-# Cases sharing the test account and its SMS codes run on one pytest-xdist worker, one at a time.
-pytestmark = pytest.mark.xdist_group("account")
-
 
 @pytest.mark.exercises("old-phone-incorrect")
 def test_original_phone_not_the_accounts(target, contract):

@@ -5,9 +5,6 @@ import pytest
 from contract_suite.plugin import contract_of
 from contract_suite.target import ABSENT
 
-# Cases sharing the test account and its SMS codes run on one pytest-xdist worker, one at a time.
-pytestmark = pytest.mark.xdist_group("account")
-
 
 def pytest_generate_tests(metafunc):
     contract = contract_of(metafunc.config)

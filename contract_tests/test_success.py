@@ -2,9 +2,6 @@
 
 import pytest
 
-# Cases sharing the test account and its SMS codes run on one pytest-xdist worker, one at a time.
-pytestmark = pytest.mark.xdist_group("account")
-
 
 @pytest.mark.destructive
 @pytest.mark.exercises("success", "old-phone-incorrect")

@@ -4,9 +4,6 @@ import pytest
 
 from contract_suite.target import ABSENT
 
-# Cases sharing the test account and its SMS codes run on one pytest-xdist worker, one at a time.
-pytestmark = pytest.mark.xdist_group("account")
-
 
 def _request(target):
     """A fully valid request where the profile allows, else the spec's example values (the fault is the token)."""
