@@ -183,6 +183,13 @@ class CodeSource:
         self._cache[phone.key] = code
         return code
 
+    def refresh(self, phone: Phone) -> str:
+        """A newly sent code for phone (the one before it is void on the platform); needs the command."""
+        if self.profile.code_command is None:
+            raise CodeUnavailable(f"a second, newer code for {phone.key} needs [codes] command (a static code cannot be re-sent)")
+        self._cache.pop(phone.key, None)
+        return self.code_for(phone)
+
     def consumed(self, *phones: Phone) -> None:
         for phone in phones:
             self._cache.pop(phone.key, None)

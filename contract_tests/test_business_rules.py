@@ -2,6 +2,8 @@
 
 import pytest
 
+from contract_suite.profile import Phone
+
 
 @pytest.mark.exercises("old-phone-incorrect")
 def test_original_phone_not_the_accounts(target, contract):
@@ -41,3 +43,30 @@ def test_new_phone_registered(target, contract):
     params = target.change(target.phone("account"), registered)
     answer = target.call(params, target.token("valid"))
     target.expect(answer, contract.code_named("new-phone-registered"), f"new phone {registered} is another account's")
+
+
+@pytest.mark.exercises("old-phone-incorrect")
+def test_original_phone_with_another_international_code(target, contract):
+    account = target.phone("account")
+    elsewhere = Phone(next(ic for ic in ("852", "86") if ic != account.international_code), account.phone)
+    params = target.change(elsewhere, target.phone("free"))  # the account's number, another country's code
+    answer = target.call(params, target.token("valid"))
+    target.expect(answer, contract.code_named("old-phone-incorrect"), f"original phone {elsewhere}: the account holds {account}")
+
+
+@pytest.mark.exercises("old-phone-verification-failed")
+def test_earlier_code_is_void(target, contract):
+    account = target.phone("account")
+    earlier = target.code(account)
+    target.newer_code(account)  # the last code sent is the one that counts
+    params = target.change(account, target.phone("free"), old__code=earlier)
+    answer = target.call(params, target.token("valid"))
+    target.expect(answer, contract.code_named("old-phone-verification-failed"), "an SMS code sent before the last one for the original phone")
+
+
+@pytest.mark.exercises("new-phone-registered")
+def test_new_phone_is_the_accounts_own(target, contract):
+    account = target.phone("account")
+    params = target.change(account, account)
+    answer = target.call(params, target.token("valid"))
+    target.expect(answer, contract.code_named("new-phone-registered"), f"new phone {account} is the account's own (registered, this one included)")

@@ -34,7 +34,7 @@ def test_absent(target, required_param):
 
 
 @pytest.mark.inferred
-@pytest.mark.parametrize("blank", ["", "   "], ids=["empty", "spaces"])
+@pytest.mark.parametrize("blank", ["", "   ", "\t"], ids=["empty", "spaces", "tab"])
 def test_blank(target, required_param, blank):
     params = target.valid_request()
     params[required_param.name] = blank

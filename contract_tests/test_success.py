@@ -4,7 +4,7 @@ import pytest
 
 
 @pytest.mark.destructive
-@pytest.mark.exercises("success", "old-phone-incorrect")
+@pytest.mark.exercises("success", "old-phone-incorrect", "old-phone-verification-failed")
 def test_change_is_made_and_restored(target, contract):
     target.require_destructive()
     if not target.codes.can_refresh:
@@ -23,18 +23,31 @@ def test_change_is_made_and_restored(target, contract):
         proof = target.call(target.change(account, account), token)
         failures.append(target.check(proof, incorrect, f"after the change, original phone {account} must no longer be the account's"))
     finally:
-        back = target.call(target.change(free, account), token)
+        restore = target.change(free, account)
+        back = target.call(restore, token)
         target.codes.consumed(account, free)
         if back.code != success:
-            failures.append(
-                f"RESTORE FAILED: moving the test account back from {free} to {account} answered "
-                f"{contract.describe(back.code) if back.is_json else back.error or back.quote_body(target.secrets)}.\n"
-                f"  The account may still hold {free}: check it and set it to {account} by hand.\n"
-                f"  reproduce (with fresh codes): {back.curl(target.secrets)}"
-            )
+            failures.append(restore_failed(target, contract, back, account, free))
     if back.code == success:
         proof = target.call(target.change(free, free), token)
         failures.append(target.check(proof, incorrect, f"after the restore, original phone {free} must no longer be the account's"))
+        # A code is used once: the one the account's number received for the restore is spent.
+        used = restore[contract.parameter_with_role("new.code").name]
+        reuse = target.call(target.change(account, free, old__code=used), token)
+        failures.append(target.check(reuse, contract.code_named("old-phone-verification-failed"),
+                                     f"the SMS code {account} received for the restore was used: it must not verify again"))
     failures = [f for f in failures if f]
     if failures:
         pytest.fail("\n".join(failures), pytrace=False)
+
+
+def restore_failed(target, contract, back, account, free) -> str:
+    """What went wrong moving the account back, and what a person must check by hand."""
+    answered = contract.describe(back.code) if back.is_json else back.error or back.quote_body(target.secrets)
+    if back.is_json and back.code == contract.code_named("old-phone-incorrect"):
+        state = (f"The target says {free} is not the account's: the change did not happen, or the account holds "
+                 f"another number. Check that the test account holds {account}.")
+    else:
+        state = f"The account may still hold {free}: check it and set it to {account} by hand."
+    return (f"RESTORE FAILED: moving the test account back from {free} to {account} answered {answered}.\n"
+            f"  {state}\n  reproduce (with fresh codes): {back.curl(target.secrets)}")

@@ -1,4 +1,4 @@
-"""Token: the request is judged by its token before anything else the page documents."""
+"""Token: a fully valid request whose one fault is its token gets the token's code."""
 
 import pytest
 
