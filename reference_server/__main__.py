@@ -10,11 +10,9 @@ import signal
 import sqlite3
 import sys
 
-from werkzeug.serving import make_server
-
-from .app import PATH, SimulatedStorageFailure, create_app
-from .embedded import QuietRequestHandler
 from .codes import issue_code
+
+PATH = "/v2/enduser/enduserapi/setPhone"  # for the help text; the app has its own
 
 DB_ENV = "REFERENCE_SERVER_DB"
 DEFAULT_DB = "./reference-server.sqlite3"
@@ -86,6 +84,12 @@ def _stop_on_sigterm(signum, frame):
 
 
 def serve(argv: list[str]) -> int:
+    # Werkzeug only when serving: issue-code runs once per SMS code and should start fast.
+    from werkzeug.serving import make_server
+
+    from .app import SimulatedStorageFailure, create_app
+    from .embedded import QuietRequestHandler
+
     parser = serve_parser()
     args = parser.parse_args(argv)
     try:
