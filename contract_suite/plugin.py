@@ -121,6 +121,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SECRETS] = secrets
     config.stash[COVERAGE] = Coverage(contract)
     _ACTIVE.append(config)
+    if not embedded and config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+        # A bare `pytest` against a URL runs the contract suite only: the project's self-tests
+        # (tests/) start servers of their own and say nothing about the target.
+        config.args = [a for a in config.args if Path(a).name != "tests"]
     if config.getoption("insecure"):
         # one warning for the run, not urllib3's one per request
         config.addinivalue_line("filterwarnings", "ignore::urllib3.exceptions.InsecureRequestWarning")

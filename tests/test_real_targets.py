@@ -232,3 +232,12 @@ def test_parallel_run_gives_the_serial_verdicts(reference, tmp_path):
     assert "documented-code coverage" in parallel.stdout
     table = parallel.stdout.split("documented-code coverage")[1]
     assert "success" in table and "exercised, not seen" not in table and "not exercised" not in table
+
+
+def test_bare_pytest_against_a_url_runs_only_the_contract_suite(reference):
+    url, env = reference
+    result, _ = run("--base-url", url, "--co", "-q", env=env)
+    collected = [line for line in result.stdout.splitlines() if "::" in line]
+    assert collected and all(line.startswith("contract_tests/") for line in collected)
+    named, _ = run("tests/test_lint.py", "--base-url", url, "--co", "-q", env=env)
+    assert any(line.startswith("tests/test_lint.py::") for line in named.stdout.splitlines())

@@ -66,7 +66,10 @@ def test_correct_variant_passes(variant, suite_runs):
     assert not problems, "\n".join(problems) + run.explain()
 
 
-@pytest.mark.parametrize("variant", ESCAPES, ids=lambda v: v.name)
+NO_ESCAPE = pytest.param(None, id="none", marks=pytest.mark.skip(reason="no known escape: the suite catches every break in tests/variants.py"))
+
+
+@pytest.mark.parametrize("variant", ESCAPES or [NO_ESCAPE], ids=lambda v: v.name)
 def test_known_escape(variant, suite_runs):
     """A contract break the suite misses: xfail naming the gap, until a case catches it."""
     run = suite_runs[variant.name]
