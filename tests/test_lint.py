@@ -13,6 +13,9 @@ pytestmark = pytest.mark.selftest
 
 OP = "/paths/~1v2~1enduser~1enduserapi~1setPhone/put"
 SEED_PAGE = spec.PROJECT_ROOT.parent / "shared" / "seed" / "setPhone.md"
+CONTRACT = spec.load()
+REGISTERED = str(CONTRACT.code_named("new-phone-registered"))  # keys of x-business-codes are strings
+USER_GONE = str(CONTRACT.code_named("user-does-not-exist"))
 
 
 @pytest.fixture
@@ -135,12 +138,12 @@ def test_parameter_not_required_is_reported(doc):
 
 
 def test_changed_message_is_reported_against_the_seed_page(doc):
-    entry = operation(doc)["x-business-codes"]["5176"]
+    entry = operation(doc)["x-business-codes"][REGISTERED]
     entry["message"] = "Phone taken"
     problems = lint.drift(doc, knife4j.parse(page_text(), "seed"))
-    assert wheres(problems) == [f"{OP}/x-business-codes/5176/message"]
-    assert "'New phone number already registered'; the spec says 'Phone taken'" in problems[0].message
-    assert "row '5176'" in problems[0].message
+    assert wheres(problems) == [f"{OP}/x-business-codes/{REGISTERED}/message"]
+    assert f"{CONTRACT.message(int(REGISTERED))!r}; the spec says 'Phone taken'" in problems[0].message
+    assert f"row '{REGISTERED}'" in problems[0].message
 
 
 def test_missing_parameter_is_reported_as_drift(doc):
@@ -150,8 +153,8 @@ def test_missing_parameter_is_reported_as_drift(doc):
 
 
 def test_empty_message_is_reported(doc):
-    operation(doc)["x-business-codes"]["5033"]["message"] = ""
-    assert wheres(lint.business_codes(doc)) == [f"{OP}/x-business-codes/5033/message"]
+    operation(doc)["x-business-codes"][USER_GONE]["message"] = ""
+    assert wheres(lint.business_codes(doc)) == [f"{OP}/x-business-codes/{USER_GONE}/message"]
 
 
 def test_code_without_named_example_is_reported(doc):
@@ -193,10 +196,10 @@ def test_cli_passes_a_clean_spec_and_fails_a_broken_one(tmp_path, doc):
     page_text()
     clean = run_lint_cli(tmp_path, doc, "--knife4j", str(SEED_PAGE))
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    operation(doc)["x-business-codes"]["5176"]["message"] = "Phone taken"
+    operation(doc)["x-business-codes"][REGISTERED]["message"] = "Phone taken"
     broken = run_lint_cli(tmp_path, doc, "--knife4j", str(SEED_PAGE))
     assert broken.returncode == 1
-    assert f"{OP}/x-business-codes/5176/message" in broken.stdout
+    assert f"{OP}/x-business-codes/{REGISTERED}/message" in broken.stdout
 
 
 def test_cli_names_an_unreadable_spec_without_traceback(tmp_path):

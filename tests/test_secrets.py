@@ -13,7 +13,7 @@ import pytest
 
 from contract_suite.spec import PROJECT_ROOT
 from reference_server import create_app, start_embedded
-from reference_server.app import SetPhoneService
+from reference_server.app import NEW_PHONE_REGISTERED, SetPhoneService
 
 pytestmark = pytest.mark.selftest
 
@@ -22,10 +22,10 @@ SKIP_DIRS = {".git", ".venv", "venv", ".tox", "__pycache__", "node_modules"}
 
 
 class EverythingIsRegistered(SetPhoneService):
-    """Answer 5176 to every request past the token: most cases fail and print their curl lines."""
+    """Answer "new phone already registered" to every request past the token: most cases fail, printing curl lines."""
 
     def missing_parameter(self, params):
-        return 5176
+        return NEW_PHONE_REGISTERED
 
 
 def files_written_since(root: Path, since: float) -> list[Path]:
