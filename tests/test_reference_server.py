@@ -21,6 +21,8 @@ import pytest
 import requests
 from werkzeug.test import Client
 
+import reference_server.app as server_app
+from contract_suite import spec
 from reference_server import SetPhoneService, create_app, issue_code, seed, start_embedded
 from reference_server.embedded import ServerNotReady, wait_for_port
 
@@ -32,35 +34,22 @@ ENDPOINT = "/v2/enduser/enduserapi/setPhone"
 DAY = 24 * 60 * 60
 START = 1_750_000_000.0
 
-# The page's table, written here once, independently of the server's own copy.
-DOCUMENTED = {
-    200: "User phone number modified successfully",
-    5032: "Token verification failed",
-    5033: "User does not exist",
-    5162: "Please enter original phone number international code",
-    5163: "Please enter original phone number",
-    5164: "Please enter verification code received by original phone",
-    5165: "Please enter new phone number international code",
-    5166: "Please enter new phone number",
-    5167: "Please enter verification code received by new phone",
-    5168: "Original phone number verification failed",
-    5169: "New phone number verification failed",
-    5170: "User phone number modification failed",
-    5174: "Original phone number is incorrect",
-    5175: "New phone number is in 7-day cancellation status,"
-    " cannot be used as replacement phone number",
-    5176: "New phone number already registered",
-}
+# Every business code and message comes from spec/openapi.yaml (x-business-codes), by name.
+CONTRACT = spec.load(spec.DEFAULT_SPEC)
+SUCCESS = CONTRACT.success_code
+TOKEN_FAILED = CONTRACT.code_named("token-verification-failed")
+USER_GONE = CONTRACT.code_named("user-does-not-exist")
+MISSING_OLD_INTERNATIONAL_CODE = CONTRACT.code_named("missing-old-international-code")
+MISSING_NEW_PHONE_CODE = CONTRACT.code_named("missing-new-phone-code")
+OLD_CODE_FAILED = CONTRACT.code_named("old-phone-verification-failed")
+NEW_CODE_FAILED = CONTRACT.code_named("new-phone-verification-failed")
+CHANGE_FAILED = CONTRACT.code_named("modification-failed")
+OLD_PHONE_INCORRECT = CONTRACT.code_named("old-phone-incorrect")
+CANCELLING = CONTRACT.code_named("new-phone-in-cancellation")
+REGISTERED = CONTRACT.code_named("new-phone-registered")
 
 # Query parameters in documented order, with the code their absence must give.
-REQUIRED = [
-    ("oldInternationalCode", 5162),
-    ("oldPhone", 5163),
-    ("oldPhoneCode", 5164),
-    ("newInternationalCode", 5165),
-    ("newPhone", 5166),
-    ("newPhoneCode", 5167),
-]
+REQUIRED = list(CONTRACT.missing_codes.items())
 ABSENT = [("missing", None), ("empty", ""), ("blank", "  \t")]
 
 
@@ -138,7 +127,7 @@ def assert_answer(response, code: int) -> None:
     body = response.get_json() if hasattr(response, "get_json") else response.json()
     assert (response.status_code, body) == (
         200,
-        {"code": code, "msg": DOCUMENTED[code], "data": None, "extMsg": None},
+        {"code": code, "msg": CONTRACT.message(code), "data": None, "extMsg": None},
     )
     assert response.headers["Content-Type"] == "application/json"
 
@@ -203,7 +192,7 @@ def test_new_database_is_seeded_in_wal_mode(api, profile):
 
 def test_existing_database_is_not_seeded_again(api, profile, clock):
     free = profile["phones"]["free"]
-    assert_answer(api.put(api.params(new=free)), 200)
+    assert_answer(api.put(api.params(new=free)), SUCCESS)
     again = Api(api.db_path, clock, profile)
     assert again.phone_of(profile["tokens"]["valid"]) == ("86", free["phone"])
 
@@ -218,14 +207,14 @@ def test_create_app_needs_a_database():
 
 def test_change_to_a_free_number_moves_it_to_the_account(api, profile):
     free = profile["phones"]["free"]
-    assert_answer(api.put(api.params(new=free)), 200)
+    assert_answer(api.put(api.params(new=free)), SUCCESS)
     assert api.phone_of(profile["tokens"]["valid"]) == ("86", free["phone"])
 
 
 def test_old_number_is_free_after_the_change(api, profile):
     free, account = profile["phones"]["free"], profile["account"]
-    assert_answer(api.put(api.params(new=free)), 200)
-    assert_answer(api.put(api.params(new=account, old=free)), 200)
+    assert_answer(api.put(api.params(new=free)), SUCCESS)
+    assert_answer(api.put(api.params(new=account, old=free)), SUCCESS)
     assert api.phone_of(profile["tokens"]["valid"]) == ("86", account["phone"])
 
 
@@ -235,10 +224,10 @@ def test_old_number_is_free_after_the_change(api, profile):
 @pytest.mark.parametrize(
     ("token", "code"),
     [
-        pytest.param(None, 5032, id="no-token"),
-        pytest.param("", 5032, id="empty-token"),
-        pytest.param("Bearer ref-unknown", 5032, id="unknown-token"),
-        pytest.param("orphan", 5033, id="orphan-token"),
+        pytest.param(None, TOKEN_FAILED, id="no-token"),
+        pytest.param("", TOKEN_FAILED, id="empty-token"),
+        pytest.param("Bearer ref-unknown", TOKEN_FAILED, id="unknown-token"),
+        pytest.param("orphan", USER_GONE, id="orphan-token"),
     ],
 )
 def test_token(api, profile, token, code):
@@ -248,18 +237,21 @@ def test_token(api, profile, token, code):
 
 def test_token_is_the_whole_header_value(api, profile):
     bare = profile["tokens"]["valid"].removeprefix("Bearer ")
-    assert_answer(api.put(api.params(new=profile["phones"]["free"]), token=bare), 5032)
+    assert_answer(api.put(api.params(new=profile["phones"]["free"]), token=bare), TOKEN_FAILED)
 
 
 def test_token_of_an_account_gone_after_7_days_is_5033(api, profile, clock):
     clock.advance(6 * DAY)  # deletion was requested a day before seeding
     params = api.params(new=profile["phones"]["free"], old=profile["phones"]["cancelling"])
-    assert_answer(api.put(params, token=seed.CANCELLING_TOKEN), 5033)
+    assert_answer(api.put(params, token=seed.CANCELLING_TOKEN), USER_GONE)
 
 
 @pytest.mark.parametrize(
     ("token", "code"),
-    [pytest.param(None, 5032, id="no-token"), pytest.param("orphan", 5033, id="orphan-token")],
+    [
+        pytest.param(None, TOKEN_FAILED, id="no-token"),
+        pytest.param("orphan", USER_GONE, id="orphan-token"),
+    ],
 )
 def test_token_is_checked_before_parameters(api, profile, token, code):
     assert_answer(api.put({}, token=profile["tokens"].get(token, token)), code)
@@ -299,7 +291,7 @@ def test_first_missing_parameter_in_documented_order_wins(api, profile, position
 def test_missing_parameter_comes_before_business_checks(api, profile):
     params = api.params(new=profile["phones"]["registered"], old=profile["phones"]["free"])
     del params["newPhoneCode"]
-    assert_answer(api.put(params), 5167)
+    assert_answer(api.put(params), MISSING_NEW_PHONE_CODE)
 
 
 # --- numbers ----------------------------------------------------------------------------------
@@ -318,39 +310,41 @@ def test_original_number_not_the_accounts_is_5174(api, profile, old, internation
     if international_code:
         old["international_code"] = international_code
     params = api.params(new=profile["phones"]["free"], old=old)
-    assert_answer(api.put(params), 5174)
+    assert_answer(api.put(params), OLD_PHONE_INCORRECT)
 
 
 def test_new_number_in_cancellation_is_5175(api, profile):
-    assert_answer(api.put(api.params(new=profile["phones"]["cancelling"])), 5175)
+    assert_answer(api.put(api.params(new=profile["phones"]["cancelling"])), CANCELLING)
 
 
 @pytest.mark.parametrize(
     ("days", "code"),
     [
-        pytest.param(6, 5175, id="day-6"),
-        pytest.param(7, 200, id="day-7"),
-        pytest.param(8, 200, id="day-8"),
+        pytest.param(6, CANCELLING, id="day-6"),
+        pytest.param(7, SUCCESS, id="day-7"),
+        pytest.param(8, SUCCESS, id="day-8"),
     ],
 )
 def test_cancellation_blocks_the_number_for_7_days(api, profile, clock, days, code):
     cancelling = profile["phones"]["cancelling"]
     clock.advance((days - 1) * DAY)  # deletion was requested a day before seeding
     assert_answer(api.put(api.params(new=cancelling)), code)
-    if code == 200:
+    if code == SUCCESS:
         assert api.phone_of(profile["tokens"]["valid"]) == ("86", cancelling["phone"])
 
 
 @pytest.mark.parametrize("new", ["registered", "account"], ids=["another-accounts", "own"])
 def test_registered_new_number_is_5176(api, new):
-    assert_answer(api.put(api.params(new=api.number(new))), 5176)
+    assert_answer(api.put(api.params(new=api.number(new))), REGISTERED)
 
 
 # --- verification codes ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("which", "code"), [("oldPhoneCode", 5168), ("newPhoneCode", 5169)], ids=["old", "new"]
+    ("which", "code"),
+    [("oldPhoneCode", OLD_CODE_FAILED), ("newPhoneCode", NEW_CODE_FAILED)],
+    ids=["old", "new"],
 )
 def test_wrong_code_fails_verification(api, profile, which, code):
     params = api.params(new=profile["phones"]["free"])
@@ -359,7 +353,7 @@ def test_wrong_code_fails_verification(api, profile, which, code):
 
 
 @pytest.mark.parametrize(
-    ("which", "code"), [("old", 5168), ("new", 5169)], ids=["old", "new"]
+    ("which", "code"), [("old", OLD_CODE_FAILED), ("new", NEW_CODE_FAILED)], ids=["old", "new"]
 )
 def test_code_never_issued_fails_verification(api, profile, which, code):
     params = api.params(new=profile["phones"]["free"], **{f"{which}_code": "123456"})
@@ -369,10 +363,10 @@ def test_code_never_issued_fails_verification(api, profile, which, code):
 @pytest.mark.parametrize(
     ("which", "age", "code"),
     [
-        pytest.param("old", 299, 200, id="old-299s"),
-        pytest.param("old", 300, 5168, id="old-300s"),
-        pytest.param("new", 299, 200, id="new-299s"),
-        pytest.param("new", 300, 5169, id="new-300s"),
+        pytest.param("old", 299, SUCCESS, id="old-299s"),
+        pytest.param("old", 300, OLD_CODE_FAILED, id="old-300s"),
+        pytest.param("new", 299, SUCCESS, id="new-299s"),
+        pytest.param("new", 300, NEW_CODE_FAILED, id="new-300s"),
     ],
 )
 def test_code_expires_after_300_seconds(api, profile, clock, which, age, code):
@@ -384,7 +378,7 @@ def test_code_expires_after_300_seconds(api, profile, clock, which, age, code):
 
 
 @pytest.mark.parametrize(
-    ("which", "code"), [("old", 5168), ("new", 5169)], ids=["old", "new"]
+    ("which", "code"), [("old", OLD_CODE_FAILED), ("new", NEW_CODE_FAILED)], ids=["old", "new"]
 )
 def test_only_the_last_issued_code_is_valid(api, profile, which, code):
     number = profile["account"] if which == "old" else profile["phones"]["free"]
@@ -396,24 +390,25 @@ def test_only_the_last_issued_code_is_valid(api, profile, which, code):
     params[f"{which}PhoneCode"] = earlier
     assert_answer(api.put(params), code)
     params[f"{which}PhoneCode"] = last
-    assert_answer(api.put(params), 200)
+    assert_answer(api.put(params), SUCCESS)
 
 
 def test_codes_are_used_once(api, profile):
     free, account = profile["phones"]["free"], profile["account"]
     first = api.params(new=free)
-    assert_answer(api.put(first), 200)
+    assert_answer(api.put(first), SUCCESS)
     back = api.params(new=account, old=free)
     # the code used for the new number cannot verify it again as the original number
-    assert_answer(api.put(back | {"oldPhoneCode": first["newPhoneCode"]}), 5168)
+    assert_answer(api.put(back | {"oldPhoneCode": first["newPhoneCode"]}), OLD_CODE_FAILED)
     # the code used for the original number cannot verify it as the new number
-    assert_answer(api.put(back | {"newPhoneCode": first["oldPhoneCode"]}), 5169)
+    assert_answer(api.put(back | {"newPhoneCode": first["oldPhoneCode"]}), NEW_CODE_FAILED)
 
 
 def test_failed_change_does_not_use_the_codes(api, profile):
     params = api.params(new=profile["phones"]["free"])
-    assert_answer(api.put(params | {"newPhoneCode": wrong(params["newPhoneCode"])}), 5169)
-    assert_answer(api.put(params), 200)
+    wrong_new_code = {"newPhoneCode": wrong(params["newPhoneCode"])}
+    assert_answer(api.put(params | wrong_new_code), NEW_CODE_FAILED)
+    assert_answer(api.put(params), SUCCESS)
 
 
 # --- order of business checks ----------------------------------------------------------------
@@ -422,10 +417,15 @@ def test_failed_change_does_not_use_the_codes(api, profile):
 @pytest.mark.parametrize(
     ("old", "new", "code"),
     [
-        pytest.param("registered", "cancelling", 5174, id="original-number-before-cancellation"),
-        pytest.param("account", "cancelling", 5175, id="cancellation-before-codes"),
-        pytest.param("account", "registered", 5176, id="registration-before-codes"),
-        pytest.param("account", "free", 5168, id="old-code-before-new-code"),
+        pytest.param(
+            "registered",
+            "cancelling",
+            OLD_PHONE_INCORRECT,
+            id="original-number-before-cancellation",
+        ),
+        pytest.param("account", "cancelling", CANCELLING, id="cancellation-before-codes"),
+        pytest.param("account", "registered", REGISTERED, id="registration-before-codes"),
+        pytest.param("account", "free", OLD_CODE_FAILED, id="old-code-before-new-code"),
     ],
 )
 def test_business_checks_in_order(api, old, new, code):
@@ -472,15 +472,15 @@ class NoAvailabilityChecks:
 def test_failures_answer_5170_and_change_nothing(make_api, profile, defect):
     broken = make_api(defect)
     params = broken.params(new=profile["phones"]["free"])
-    assert_answer(broken.put(params), 5170)
+    assert_answer(broken.put(params), CHANGE_FAILED)
     assert broken.phone_of(profile["tokens"]["valid"]) == ("86", profile["account"]["phone"])
-    assert_answer(make_api().put(params), 200)  # codes were not used
+    assert_answer(make_api().put(params), SUCCESS)  # codes were not used
 
 
 def test_unique_index_refusal_is_5176(make_api, profile):
     racing = make_api(NoAvailabilityChecks)
     params = racing.params(new=profile["phones"]["registered"])
-    assert_answer(racing.put(params), 5176)
+    assert_answer(racing.put(params), REGISTERED)
     assert racing.phone_of(profile["tokens"]["valid"]) == ("86", profile["account"]["phone"])
 
 
@@ -524,7 +524,7 @@ class Http500OnErrors:
     """Answer error codes with HTTP 500 instead of 200."""
 
     def respond(self, envelope, status=200, headers=None):
-        if status == 200 and envelope["code"] != 200:
+        if status == 200 and envelope["code"] != server_app.SUCCESS:
             status = 500
         return super().respond(envelope, status, headers)
 
@@ -533,7 +533,7 @@ class MissingNewPhoneIs5167:
     """Answer 5167 when newPhone is missing."""
 
     REQUIRED_PARAMS = tuple(
-        (name, 5167 if name == "newPhone" else code)
+        (name, server_app.MISSING_NEW_PHONE_CODE if name == "newPhone" else code)
         for name, code in SetPhoneService.REQUIRED_PARAMS
     )
 
@@ -553,30 +553,30 @@ def test_defects_are_mixed_in_before_the_service(make_api):
 
 def test_defect_code_as_string(make_api):
     response = make_api(CodeAsString).put(token=None)
-    assert response.get_json()["code"] == "5032"
+    assert response.get_json()["code"] == str(TOKEN_FAILED)
 
 
 def test_defect_http_500_on_errors(make_api, profile):
     broken = make_api(Http500OnErrors)
     assert broken.put(token=None).status_code == 500
-    assert_answer(broken.put(broken.params(new=profile["phones"]["free"])), 200)
+    assert_answer(broken.put(broken.params(new=profile["phones"]["free"])), SUCCESS)
 
 
 def test_defect_missing_new_phone_is_5167(make_api, profile):
     broken = make_api(MissingNewPhoneIs5167)
     params = broken.params(new=profile["phones"]["free"])
     del params["newPhone"]
-    assert_answer(broken.put(params), 5167)
+    assert_answer(broken.put(params), MISSING_NEW_PHONE_CODE)
     del params["newPhoneCode"]
-    assert_answer(broken.put(params), 5167)
-    assert_answer(broken.put(params | {"newPhone": ""}), 5167)
+    assert_answer(broken.put(params), MISSING_NEW_PHONE_CODE)
+    assert_answer(broken.put(params | {"newPhone": ""}), MISSING_NEW_PHONE_CODE)
 
 
 @pytest.mark.parametrize("token", [None, "Bearer nobody", "orphan"])
 def test_defect_any_token_accepted(make_api, profile, token):
     broken = make_api(AnyTokenAccepted)
     params = broken.params(new=profile["phones"]["free"])
-    assert_answer(broken.put(params, token=profile["tokens"].get(token, token)), 200)
+    assert_answer(broken.put(params, token=profile["tokens"].get(token, token)), SUCCESS)
 
 
 # --- command line ---------------------------------------------------------------------------------
@@ -607,7 +607,7 @@ def test_cli_issue_code_prints_only_a_code_the_server_accepts(db_path, profile):
     params = api.params(
         new=free, old=account, old_code=cli_code(db_path, account), new_code=cli_code(db_path, free)
     )
-    assert_answer(api.put(params), 200)
+    assert_answer(api.put(params), SUCCESS)
 
 
 def test_cli_database_defaults_to_the_environment_variable(tmp_path):
@@ -664,7 +664,7 @@ def test_cli_serves_on_the_port_it_prints_until_interrupted(db_path, profile):
         response = requests.put(
             base_url + ENDPOINT, headers={"Authorization": profile["tokens"]["valid"]}, timeout=5
         )
-        assert_answer(response, 5162)
+        assert_answer(response, MISSING_OLD_INTERNATIONAL_CODE)
         server.send_signal(signal.SIGINT)
         assert server.wait(timeout=10) == 0
         assert "Traceback" not in server.stderr.read()
@@ -682,7 +682,7 @@ def test_cli_serves_on_the_port_it_prints_until_interrupted(db_path, profile):
 def test_embedded_server_answers_then_stops(api):
     with start_embedded(api.app) as server:
         assert server.base_url == f"http://127.0.0.1:{server.port}"
-        assert_answer(requests.put(server.base_url + ENDPOINT, timeout=5), 5032)
+        assert_answer(requests.put(server.base_url + ENDPOINT, timeout=5), TOKEN_FAILED)
     with pytest.raises(requests.ConnectionError):
         requests.put(server.base_url + ENDPOINT, timeout=5)
     server.stop()  # a second stop does nothing
@@ -735,8 +735,9 @@ def test_racers_for_one_free_number_exactly_one_wins(tmp_path, profile):
     for round_number in range(20):
         db_path = tmp_path / f"race-{round_number}.sqlite3"
         answers = race_round(db_path, free)
-        assert answers[200] == 1 and set(answers) <= {200, 5170, 5176}, (
-            f"round {round_number}: expected one 200 and the rest 5176/5170, got {dict(answers)}"
+        assert answers[SUCCESS] == 1 and set(answers) <= {SUCCESS, CHANGE_FAILED, REGISTERED}, (
+            f"round {round_number}: expected one {SUCCESS} and the rest"
+            f" {REGISTERED}/{CHANGE_FAILED}, got {dict(answers)}"
         )
         with sqlite3.connect(db_path) as db:
             duplicates = db.execute(
