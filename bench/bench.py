@@ -22,6 +22,8 @@ from pathlib import Path
 
 import requests
 
+from contract_suite import spec
+
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = ROOT / "profiles" / "reference.toml"
 TARGET_WALL_S = 10.0  # the full default run, 2-core machine
@@ -64,13 +66,14 @@ def timed(command: list[str], url: str, env: dict, timing_file: Path | None = No
 
 def floor(url: str, token: str, n: int) -> dict:
     """n plain PUTs on one keep-alive session: what sending the requests costs at the least."""
+    contract = spec.load()
     session = requests.Session()
-    params = {"oldInternationalCode": "86", "oldPhone": "13800000009", "oldPhoneCode": "000000",
-              "newInternationalCode": "86", "newPhone": "13800000008", "newPhoneCode": "000000"}
+    params = {p.name: p.example for p in contract.parameters}
     before = count(url)
     started = time.perf_counter()
     for _ in range(n):
-        session.put(url + "/v2/enduser/enduserapi/setPhone", params=params, headers={"Authorization": token}, timeout=10).content
+        session.request(contract.method, url + contract.path, params=params,
+                        headers={contract.token_header: token}, timeout=10).content
     wall = time.perf_counter() - started
     return {"wall": wall, "requests": count(url) - before}
 

@@ -58,7 +58,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--allow-destructive", action="store_true", default=_env_flag("CONTRACT_ALLOW_DESTRUCTIVE"),
                     help="run the success case on a URL target: it changes the test account's phone and restores it "
                          "(env CONTRACT_ALLOW_DESTRUCTIVE=1; always allowed on the embedded server)")
-    group.addoption("--request-timeout", type=float, default=float(os.environ.get("CONTRACT_TIMEOUT", DEFAULT_TIMEOUT)),
+    group.addoption("--request-timeout", type=float, default=_env_float("CONTRACT_TIMEOUT") or DEFAULT_TIMEOUT,
                     metavar="SECONDS", help="give up on an answer after this long (env CONTRACT_TIMEOUT; default %(default)s)")
     group.addoption("--coverage-json", default=os.environ.get("CONTRACT_COVERAGE_JSON"), metavar="PATH",
                     help="also write the documented-code coverage table as JSON here (env CONTRACT_COVERAGE_JSON)")

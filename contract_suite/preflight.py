@@ -8,9 +8,6 @@ import ssl
 import requests
 import urllib3
 
-PREFLIGHT_TIMEOUT = 5.0
-
-
 def _causes(exc: BaseException):
     seen = set()
     stack = [exc]
@@ -46,15 +43,6 @@ def describe_connection_error(exc: BaseException) -> str:
         if isinstance(cause, (socket.timeout, TimeoutError, urllib3.exceptions.ConnectTimeoutError, requests.Timeout)):
             return "no answer in time (a firewall dropping packets, or a wrong address)"
     return f"{type(exc).__name__}: {str(exc)[:200]}"
-
-
-def unreachable(base_url: str, verify: bool | str = True, timeout: float = PREFLIGHT_TIMEOUT) -> str | None:
-    """None when base_url answers HTTP at all (any status), else why not."""
-    try:
-        with requests.head(base_url, timeout=timeout, verify=verify, allow_redirects=False):
-            return None
-    except requests.RequestException as exc:
-        return describe_connection_error(exc)
 
 
 def probe(url: str, method: str, timeout: float, verify: bool | str = True) -> str | None:

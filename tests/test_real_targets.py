@@ -241,3 +241,20 @@ def test_bare_pytest_against_a_url_runs_only_the_contract_suite(reference):
     assert collected and all(line.startswith("contract_tests/") for line in collected)
     named, _ = run("tests/test_lint.py", "--base-url", url, "--co", "-q", env=env)
     assert any(line.startswith("tests/test_lint.py::") for line in named.stdout.splitlines())
+
+
+@pytest.mark.parametrize(
+    "args, env, message",
+    [
+        pytest.param(("--request-timeout", "0"), {}, "--request-timeout must be more than 0 s", id="zero-timeout"),
+        pytest.param(("--rate-limit", "-1"), {}, "--rate-limit must be 0 (no limit) or more", id="negative-rate"),
+        pytest.param((), {"CONTRACT_TIMEOUT": "soon"}, "CONTRACT_TIMEOUT must be a number, got 'soon'", id="env-timeout"),
+        pytest.param((), {"CONTRACT_MAX_REQUESTS": "many"}, "CONTRACT_MAX_REQUESTS must be a whole number", id="env-cap"),
+        pytest.param(("--base-url", "staging.example.com"), {}, "--base-url must start with http:// or https://", id="url-scheme"),
+    ],
+)
+def test_bad_option_is_one_clear_usage_error(args, env, message):
+    result, _ = run("contract_tests", *args, env=env)
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
