@@ -121,19 +121,21 @@ class Target:
     def repair_after_unexpected_success(self, exchange: Exchange) -> str:
         """The target said success to a faulty request: the account may have moved; move it back."""
         account = self.profile.account
-        moved_to = self._phone_in(exchange.params, "new")
+        old, moved_to = self._phone_in(exchange.params, "old"), self._phone_in(exchange.params, "new")
         # a success spends the codes it was sent: later cases need fresh ones
-        self.codes.consumed(*[p for p in (self._phone_in(exchange.params, "old"), moved_to) if p is not None])
+        self.codes.consumed(*[p for p in (old, moved_to) if p is not None])
         if account is None or moved_to is None:
             return "  the target reported success: check the test account's phone by hand"
         if moved_to == account:
             return f"  the target reported success; the account should still hold {account}"
+        # The change applies to the token's user, the test account, whatever original phone was sent
+        # (even one left out and defaulted): take fresh codes for both of its numbers.
         self.codes.consumed(account, moved_to)
         try:
             params = self.contract.change_request(moved_to, self.codes.code_for(moved_to), account, self.codes.code_for(account))
-        except CodeUnavailable as exc:
+            back = self.client.send(params, self.profile.tokens.get("valid"))
+        except (CodeUnavailable, RequestCapReached) as exc:
             return f"  the target reported success, so the account may now hold {moved_to}; cannot move it back ({exc}): set it to {account} by hand"
-        back = self.client.send(params, self.profile.tokens.get("valid"))
         self.codes.consumed(account, moved_to)
         if back.code == self.contract.success_code:
             return f"  the target reported success, so the suite moved the account back from {moved_to} to {account}"
