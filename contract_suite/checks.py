@@ -20,19 +20,15 @@ import schemathesis
 from schemathesis.generation.meta import REQUEST_SHAPE_PROBES, coverage_scenario
 
 from contract_suite import spec
-from contract_suite.client import Exchange, Secrets, envelope_problem
+from contract_suite.secrets import Secrets
+from contract_suite.transport import Answer, Request
+from contract_suite.verdict import envelope_problem
 
 # Blank beyond doubt: empty, or nothing but ASCII whitespace. A value made only of other characters
 # Python calls whitespace (U+00A0, U+3000, U+001C...) is blank to some servers and not to others.
 ASCII_WHITESPACE = frozenset(" \t\n\r\f\v")
-
-_registered_secrets: list[Secrets] = []
-
-
-def mask_also(secrets: Secrets) -> None:
-    """Mask these values too in the checks' messages (the pytest layer passes the profile's secrets)."""
-    if not any(s is secrets for s in _registered_secrets):
-        _registered_secrets.append(secrets)
+# The check that judges blank values: an inferred rule, left out of the pytest layer under -m "not inferred".
+INFERRED_CHECKS = ("blank_parameter_gets_its_code",)
 
 
 class Presence(Enum):
@@ -110,10 +106,8 @@ def _shown(name: str, values: list[str]) -> str:
 
 
 def _secrets(contract: spec.Contract, response: schemathesis.Response) -> Secrets:
+    """The token the request carried (the pytest layer also masks every report with the run's secrets)."""
     secrets = Secrets()
-    for registered in _registered_secrets:
-        for value in registered:
-            secrets.add(value, registered.label(value) or "secret")
     secrets.add(response.request.headers.get(contract.token_header), "token")
     return secrets
 
@@ -147,34 +141,32 @@ def envelope_conforms_to_spec(ctx, response: schemathesis.Response, case: schema
     contract = contract_of(case)
     if not _applies(case, contract, response):
         return True
-    exchange = Exchange(
-        method=response.request.method or "",
-        url=response.request.url or "",
-        params={},
-        headers={},
+    answer = Answer(
+        Request(response.request.method or "", response.request.url or ""),
         status=response.status_code,
-        content_type=", ".join(response.headers.get("content-type", [])),
+        headers=[(name, value) for name, values in response.headers.items() for value in values],
         body=response.content,
         truncated=response.content_size > len(response.content),
     )
-    problem = envelope_problem(exchange, contract, _secrets(contract, response))
+    problem = envelope_problem(answer, contract, _secrets(contract, response))
     if problem:
         raise AssertionError(f"the answer breaks the envelope the spec defines: {problem}")
     return None
 
 
-@schemathesis.check
-def missing_parameter_gets_its_code(ctx, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
-    """A request that lacks, or blanks, required parameters gets the missing-code of one of them."""
+def _lacking_parameters_get_their_code(response: schemathesis.Response, case: schemathesis.Case,
+                                       judge_blank_only: bool) -> bool | None:
     contract = contract_of(case)
     if not _applies(case, contract, response):
         return True
     if response.request.headers.get(contract.token_header) is None:
         return True  # the token is judged first; the hand-written token cases cover that
     state = presence(contract, response)
+    values = sent_values(contract, response)
     lacking = [p for p in contract.required_parameters if state.get(p.name) is Presence.LACKING]
-    if not lacking:
-        return True
+    absent = [p for p in lacking if not values[p.name]]
+    if not lacking or bool(absent) == judge_blank_only:
+        return True  # absent parameters: missing_parameter_gets_its_code; only blank ones: the blank check
     code = answer_code(response)
     if code is None:
         return True  # not an envelope: envelope_conforms_to_spec says so
@@ -182,7 +174,6 @@ def missing_parameter_gets_its_code(ctx, response: schemathesis.Response, case: 
     expected = {p.missing_code for p in lacking + unclear if p.missing_code is not None}
     if isinstance(code, int) and not isinstance(code, bool) and code in expected:
         return None
-    values = sent_values(contract, response)
     names = ", ".join(p.name for p in lacking)
     whose = "its missing-code" if len(expected) == 1 else "one of their missing-codes"
     lines = [
@@ -195,6 +186,19 @@ def missing_parameter_gets_its_code(ctx, response: schemathesis.Response, case: 
         their = "its code is" if len(unclear) == 1 else "their codes are"
         lines.append(f"  ({', '.join(p.name for p in unclear)}: whitespace to some servers only, so {their} accepted too)")
     raise AssertionError(_secrets(contract, response).mask("\n".join(lines)))
+
+
+@schemathesis.check
+def missing_parameter_gets_its_code(ctx, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    """A request that leaves out required parameters gets the missing-code of one of them."""
+    return _lacking_parameters_get_their_code(response, case, judge_blank_only=False)
+
+
+@schemathesis.check
+def blank_parameter_gets_its_code(ctx, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    """Inferred: a request that sends required parameters blank (empty or ASCII whitespace), none absent,
+    gets the missing-code of one of them, as if they were absent."""
+    return _lacking_parameters_get_their_code(response, case, judge_blank_only=True)
 
 
 @schemathesis.check

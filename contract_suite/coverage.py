@@ -16,6 +16,7 @@ class Coverage:
         self.seen: Counter = Counter()
         self.exercised_codes: set[int] = set()
         self.skipped: dict[int, set[str]] = defaultdict(set)
+        self.notes: set[str] = set()  # rules reported as not applicable to this target, in words
 
     def saw(self, code: Any) -> None:
         if code is not None:
@@ -28,15 +29,50 @@ class Coverage:
         for code in codes:
             self.skipped[code].add(reason)
 
+    def note(self, text: str) -> None:
+        self.notes.add(text)
+
     def merge(self, data: dict) -> None:
         """Add another worker's `state()`."""
         self.seen.update(data["seen"])
         self.exercised_codes.update(data["exercised"])
         for code, reasons in data["skipped"].items():
             self.skipped[int(code)].update(reasons)
+        self.notes.update(data.get("notes", ()))
 
     def state(self) -> dict:
-        return {"seen": dict(self.seen), "exercised": sorted(self.exercised_codes), "skipped": {c: sorted(r) for c, r in self.skipped.items()}}
+        return {
+            "seen": dict(self.seen),
+            "exercised": sorted(self.exercised_codes),
+            "skipped": {c: sorted(r) for c, r in self.skipped.items()},
+            "notes": sorted(self.notes),
+        }
+
+    @property
+    def exercisable(self) -> list[int]:
+        return sorted(c for c, entry in self.contract.codes.items() if entry.exercisable)
+
+    @property
+    def judged(self) -> list[int]:
+        """The exercisable documented codes some case of this run expected and got an answer to judge."""
+        return [c for c in self.exercisable if c in self.exercised_codes]
+
+    def unjudged(self) -> dict[int, str]:
+        """Each exercisable code no case judged, with why (the skip reasons name the profile key to add)."""
+        return {
+            c: "; ".join(sorted(self.skipped[c])) if c in self.skipped else "no case selected in this run expects it"
+            for c in self.exercisable
+            if c not in self.exercised_codes
+        }
+
+    def judged_line(self) -> str:
+        judged, missing = self.judged, self.unjudged()
+        line = f"judged {len(judged)} of {len(self.exercisable)} exercisable documented codes"
+        if missing:
+            line += "; not judged: " + "; ".join(
+                f"{c} {self.contract.codes[c].name} ({why})" for c, why in missing.items()
+            )
+        return line
 
     def rows(self) -> list[dict]:
         rows = []
@@ -62,11 +98,21 @@ class Coverage:
         return {k: n for k, n in self.seen.items() if k not in documented}
 
     def as_json(self) -> dict:
-        return {"spec": str(self.contract.spec_path), "spec_version": self.contract.version, "codes": self.rows(), "undocumented_seen": self.undocumented()}
+        return {
+            "spec": str(self.contract.spec_path),
+            "spec_version": self.contract.version,
+            "codes": self.rows(),
+            "judged": self.judged,
+            "not_judged": self.unjudged(),
+            "notes": sorted(self.notes),
+            "undocumented_seen": self.undocumented(),
+        }
 
-    def write_json(self, path: str | Path) -> None:
+    def write_json(self, path: str | Path, mask) -> None:
+        """Write as_json(), every string passed through mask (the run's secrets)."""
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(self.as_json(), indent=2) + "\n", encoding="utf-8")
+        text = mask(json.dumps(self.as_json(), indent=2, ensure_ascii=False))
+        Path(path).write_text(text + "\n", encoding="utf-8")
 
     def table(self) -> list[str]:
         lines = [f"{'code':>5}  {'name':<32} {'status':<20} {'answers':>7}  detail"]
@@ -74,4 +120,5 @@ class Coverage:
             lines.append(f"{row['code']:>5}  {row['name']:<32} {row['status']:<20} {row['seen']:>7}  {row['detail']}".rstrip())
         for code, count in self.undocumented().items():
             lines.append(f"{code:>5}  {'(undocumented)':<32} {'seen':<20} {count:>7}  not in the spec's x-business-codes")
+        lines += [f"not applicable: {note}" for note in sorted(self.notes)]
         return lines

@@ -1,276 +1,183 @@
-"""The contract suite's pytest plugin: options, the target and its data, the run's header and coverage table."""
+"""The contract suite's pytest plugin: settings resolved once, the run's fixtures, secrets masked in every
+report and log record, and the verdict (exit 0 holds, 1 broken, 2 cannot judge, 4 bad input)."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from contract_suite import knife4j, preflight, profile as profiles, spec
-from contract_suite.client import Client, Secrets
+from contract_suite import knife4j, preflight, report, scheduling, spec
+from contract_suite.account import AccountKeeper
+from contract_suite.codes import CodeSource, TokenUnavailable, fetch_token
 from contract_suite.coverage import Coverage
+from contract_suite.run import EXIT_CANNOT_JUDGE, CannotJudge, Run
+from contract_suite.secrets import MaskingRecordFactory, Secrets, install_log_masking, remove_log_masking
+from contract_suite.settings import DEFAULT_PAGE, Settings, add_options, resolve
 from contract_suite.target import Target
 
-DEFAULT_PAGE = spec.PROJECT_ROOT.parent / "shared" / "seed" / "setPhone.md"
-REFERENCE_PROFILE = spec.PROJECT_ROOT / "profiles" / "reference.toml"
-DEFAULT_TIMEOUT = 10.0
-URL_RATE_LIMIT = 10.0  # requests a second to a target given by URL, unless told otherwise
-URL_MAX_REQUESTS = 1000  # requests in one run to a target given by URL, unless told otherwise
-
-CONTRACT = pytest.StashKey[spec.Contract]()
-PROFILE = pytest.StashKey[profiles.Profile]()
-COVERAGE = pytest.StashKey[Coverage]()
+SETTINGS = pytest.StashKey[Settings]()
 SECRETS = pytest.StashKey[Secrets]()
-EMBEDDED = pytest.StashKey[bool]()
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _env_float(name: str) -> float | None:
-    value = os.environ.get(name)
-    try:
-        return float(value) if value else None
-    except ValueError:
-        raise pytest.UsageError(f"{name} must be a number, got {value!r}") from None
-
-
-def _env_int(name: str) -> int | None:
-    value = os.environ.get(name)
-    try:
-        return int(value) if value else None
-    except ValueError:
-        raise pytest.UsageError(f"{name} must be a whole number, got {value!r}") from None
+COVERAGE = pytest.StashKey[Coverage]()
+RUN = pytest.StashKey[Run]()
+VERDICT = pytest.StashKey["report.Verdict"]()
+LOG_MASKING = pytest.StashKey[MaskingRecordFactory]()
+CANNOT_JUDGE = ("contract-verdict", "cannot judge")  # a report's user property: an error of the run, not the contract
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("contract", "setPhone contract suite")
-    group.addoption("--spec", default=os.environ.get("CONTRACT_SPEC"), metavar="PATH",
-                    help="OpenAPI document holding the contract (env CONTRACT_SPEC; default: spec/openapi.yaml of this project)")
-    group.addoption("--knife4j-page", default=os.environ.get("CONTRACT_KNIFE4J_PAGE"), metavar="PATH",
-                    help="knife4j markdown page the spec is checked against for drift "
-                         "(env CONTRACT_KNIFE4J_PAGE; default: ../shared/seed/setPhone.md when it exists)")
-    group.addoption("--profile", default=os.environ.get("CONTRACT_PROFILE"), metavar="PATH",
-                    help="TOML test data for the target: tokens, phones, SMS codes (env CONTRACT_PROFILE; "
-                         "default: profiles/reference.toml for the embedded server, none for a URL)")
-    group.addoption("--allow-destructive", action="store_true", default=_env_flag("CONTRACT_ALLOW_DESTRUCTIVE"),
-                    help="run the success case on a URL target: it changes the test account's phone and restores it "
-                         "(env CONTRACT_ALLOW_DESTRUCTIVE=1; always allowed on the embedded server)")
-    group.addoption("--request-timeout", type=float, default=_env_float("CONTRACT_TIMEOUT") or DEFAULT_TIMEOUT,
-                    metavar="SECONDS", help="give up on an answer after this long (env CONTRACT_TIMEOUT; default %(default)s)")
-    group.addoption("--coverage-json", default=os.environ.get("CONTRACT_COVERAGE_JSON"), metavar="PATH",
-                    help="also write the documented-code coverage table as JSON here (env CONTRACT_COVERAGE_JSON)")
-    # The generated (schemathesis) layer, contract_tests/test_generated.py; defaults in schemathesis.toml.
-    group.addoption("--generated-examples", type=int, default=os.environ.get("CONTRACT_GENERATED_EXAMPLES"), metavar="N",
-                    help="cases the generated layer's fuzzing phase sends, positive and negative together "
-                         "(env CONTRACT_GENERATED_EXAMPLES; default: generation.max-examples in schemathesis.toml)")
-    group.addoption("--generated-seed", type=int, default=os.environ.get("CONTRACT_GENERATED_SEED"), metavar="N",
-                    help="seed of the generated layer, to explore other cases or replay a run "
-                         "(env CONTRACT_GENERATED_SEED; default: seed in schemathesis.toml)")
-    group.addoption("--rate-limit", type=float, default=_env_float("CONTRACT_RATE_LIMIT"), metavar="PER_SECOND",
-                    help=f"at most this many requests a second, both layers (env CONTRACT_RATE_LIMIT; default "
-                         f"{URL_RATE_LIMIT:g} for a URL target, none for the embedded server; 0: no limit)")
-    group.addoption("--max-requests", type=int, default=_env_int("CONTRACT_MAX_REQUESTS"), metavar="N",
-                    help=f"send at most N requests in the run; the cases past it are skipped (env CONTRACT_MAX_REQUESTS; "
-                         f"default {URL_MAX_REQUESTS} for a URL target, none for the embedded server; 0: no cap)")
-    group.addoption("--insecure", action="store_true", default=_env_flag("CONTRACT_INSECURE"),
-                    help="do not verify the target's TLS certificate (env CONTRACT_INSECURE=1); "
-                         "for a private CA prefer REQUESTS_CA_BUNDLE=/path/to/ca.pem")
+    add_options(parser)
 
 
-def given_base_url(config: pytest.Config, profile: profiles.Profile | None = None) -> str | None:
-    """The URL the user gave: --base-url / PYTEST_BASE_URL, the base_url ini key, then the profile."""
-    return config.getoption("base_url") or config.getini("base_url") or (profile.base_url if profile else None)
+def _selects_inferred(markexpr: str) -> bool:
+    """Whether -m selects a case marked both `inferred` and `generated` (False under -m "not inferred")."""
+    if not markexpr:
+        return True
+    from _pytest.mark.expression import Expression  # pytest's own -m grammar, to agree with it exactly
+
+    try:
+        expression = Expression.compile(markexpr)
+    except Exception:  # pytest reports a bad -m itself
+        return True
+    return expression.evaluate(lambda name, **_: name in {"inferred", "generated"})
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("request_timeout") <= 0:
-        raise pytest.UsageError(f"--request-timeout must be more than 0 s, got {config.getoption('request_timeout')}")
-    examples = config.getoption("generated_examples")
-    if examples is not None and examples < 1:
-        raise pytest.UsageError(f"--generated-examples must be at least 1, got {examples}")
-    for name in ("rate_limit", "max_requests"):
-        value = config.getoption(name)
-        if value is not None and value < 0:
-            raise pytest.UsageError(f"--{name.replace('_', '-')} must be 0 (no limit) or more, got {value:g}")
-    try:
-        contract = spec.load(config.getoption("spec"))
-    except spec.SpecError as exc:
-        raise pytest.UsageError(f"cannot load the contract: {exc}") from None
-    path = config.getoption("profile")
-    try:
-        profile = profiles.load(path)
-        embedded = given_base_url(config, profile) is None
-        if embedded and path is None:
-            profile = profiles.load(REFERENCE_PROFILE)
-    except profiles.ProfileError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    url = given_base_url(config, profile)
-    if url and not url.startswith(("http://", "https://")):
-        raise pytest.UsageError(f"--base-url must start with http:// or https://, got {url!r}")
+    settings = resolve(config, os.environ, _selects_inferred(config.getoption("markexpr", "")))
     secrets = Secrets()
-    for role, value in profile.tokens.items():
-        secrets.add(value, f"{role}-token")
+    profile = settings.profile
+    for role, value in list(profile.tokens.items()):
+        profile.tokens[role] = secrets.add(value, f"{role}-token")
     for value in profile.static_codes.values():
         secrets.add(value, "sms-code")
-    config.stash[CONTRACT] = contract
-    config.stash[PROFILE] = profile
-    config.stash[EMBEDDED] = embedded
+    config.stash[SETTINGS] = settings
     config.stash[SECRETS] = secrets
-    config.stash[COVERAGE] = Coverage(contract)
-    _ACTIVE.append(config)
-    if not embedded and config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+    config.stash[COVERAGE] = Coverage(settings.contract)
+    config.stash[VERDICT] = report.Verdict(CANNOT_JUDGE)
+    config.pluginmanager.register(config.stash[VERDICT], "contract-verdict")  # counts every test report
+    config.stash[LOG_MASKING] = install_log_masking(secrets)
+    if not settings.embedded and config.args_source == pytest.Config.ArgsSource.TESTPATHS:
         # A bare `pytest` against a URL runs the contract suite only: the project's self-tests
         # (tests/) start servers of their own and say nothing about the target.
         config.args = [a for a in config.args if Path(a).name != "tests"]
-    if config.getoption("insecure"):
-        # one warning for the run, not urllib3's one per request
+    if settings.insecure:
         config.addinivalue_line("filterwarnings", "ignore::urllib3.exceptions.InsecureRequestWarning")
         config.issue_config_time_warning(
-            pytest.PytestWarning(f"--insecure: the TLS certificate of {url or 'the target'} is not verified"), stacklevel=2
+            pytest.PytestWarning(f"--insecure: the TLS certificate of {settings.base_url or 'the target'} is not verified"),
+            stacklevel=2,
         )
 
 
-# Under pytest-xdist: modules whose cases neither use the test account nor its SMS codes, so
-# they may run anywhere at any time. Every other case runs on one worker, one at a time:
-# a new module is serialized until it is listed here (the safe default).
-PARALLEL_SAFE_MODULES = ("contract_tests/test_spec_lint.py", "contract_tests/test_generated.py")
-ACCOUNT_SCOPE = "contract_tests (cases sharing the test account)"
+    _COLLECTING.append(config)
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """Schedule by scope: all account cases form one scope; each other case is a scope of its own.
-    (xdist_group would do it, but pytest-xdist cannot tag node ids under pytest 9.2.)"""
-    if config.getoption("dist") != "load":
-        return None  # the user chose a mode: keep it
-    from xdist.scheduler import LoadScopeScheduling
-
-    class AccountScopeScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            if path.startswith("contract_tests/") and not path.endswith(PARALLEL_SAFE_MODULES):
-                return ACCOUNT_SCOPE
-            return nodeid
-
-    return AccountScopeScheduling(config, log)
+# The configured sessions, newest last: schemathesis builds its tests when contract_tests/test_generated.py is
+# imported, before any fixture exists, so that module alone reads the settings from here.
+_COLLECTING: list[pytest.Config] = []
 
 
-def politeness(config: pytest.Config) -> tuple[float | None, int | None]:
-    """(requests a second, requests in all) for this run's target; None: no limit."""
-    embedded = config.stash[EMBEDDED]
-    rate, cap = config.getoption("rate_limit"), config.getoption("max_requests")
-    rate = (None if embedded else URL_RATE_LIMIT) if rate is None else rate
-    cap = (None if embedded else URL_MAX_REQUESTS) if cap is None else cap
-    return (rate or None), (cap or None)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if config in _ACTIVE:
-        _ACTIVE.remove(config)
-
-
-# The configured session, for test modules that need the contract and profile at import time
-# (schemathesis takes its schema, token and settings when the module is collected, before any fixture).
-_ACTIVE: list[pytest.Config] = []
-
-
-def active_config() -> pytest.Config:
-    if not _ACTIVE:
-        raise RuntimeError("no pytest session has configured contract_suite.plugin (run the tests with pytest from the project)")
-    return _ACTIVE[-1]
-
-
-def active_contract() -> spec.Contract:
-    return active_config().stash[CONTRACT]
-
-
-def active_profile() -> profiles.Profile:
-    return active_config().stash[PROFILE]
+def settings_of_the_collecting_session() -> Settings:
+    if not _COLLECTING:
+        raise RuntimeError("run the contract tests with pytest from the project: contract_suite.plugin is not configured")
+    return _COLLECTING[-1].stash[SETTINGS]
 
 
 def contract_of(config: pytest.Config) -> spec.Contract:
     """The loaded contract, for pytest_generate_tests in case modules."""
-    return config.stash[CONTRACT]
+    return config.stash[SETTINGS].contract
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config in _COLLECTING:
+        _COLLECTING.remove(config)
+    factory = config.stash.get(LOG_MASKING, None)
+    if factory is not None:
+        remove_log_masking(factory)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    return scheduling.make_scheduler(config, log)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    contract, profile = config.stash[CONTRACT], config.stash[PROFILE]
-    if config.stash[EMBEDDED]:
-        target = "embedded reference server (127.0.0.1, port chosen at start; no --base-url given)"
-        destructive = "allowed (embedded target)"
-    else:
-        target = given_base_url(config, profile)
-        destructive = "allowed (--allow-destructive)" if config.getoption("allow_destructive") else "refused (pass --allow-destructive)"
-    rate, cap = politeness(config)
-    tls = "OFF (--insecure): certificates are not verified" if config.getoption("insecure") else "verified"
-    return [
-        f"contract target: {target}; TLS {tls}",
-        f"contract politeness: {f'at most {rate:g} requests/s' if rate else 'no rate limit'}, "
-        f"{f'at most {cap} requests' if cap else 'no request cap'}",
-        f"contract profile: {profile.source}",
-        f"contract spec: {contract.spec_path} ({contract.title}, version {contract.version})",
-        f"contract request timeout: {config.getoption('request_timeout'):g} s; destructive cases: {destructive}",
-    ]
+    return report.header(config.stash[SETTINGS])
+
+
+# -- fixtures --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the target is, and the environment the profile's commands get there."""
+
+    base_url: str
+    command_env: dict[str, str] = field(repr=False)
 
 
 @pytest.fixture(scope="session")
-def base_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """The target's URL: the one given, or the embedded reference server started for this session."""
-    config = request.config
-    if not config.stash[EMBEDDED]:
-        url = given_base_url(config, config.stash[PROFILE])
-        verify = not config.getoption("insecure")
-        problem = preflight.probe(url + config.stash[CONTRACT].path, config.stash[CONTRACT].method,
-                                  config.getoption("request_timeout"), verify)
-        if problem:
-            pytest.exit(f"cannot use the target {url}: {problem}", returncode=pytest.ExitCode.INTERRUPTED)
-        yield url
+def contract_settings(pytestconfig: pytest.Config) -> Settings:
+    return pytestconfig.stash[SETTINGS]
+
+
+@pytest.fixture(scope="session")
+def endpoint(contract_settings: Settings, tmp_path_factory: pytest.TempPathFactory):
+    """The URL given, or the embedded reference server started for this session (stopped at its end)."""
+    if not contract_settings.embedded:
+        yield Endpoint(contract_settings.base_url, dict(contract_settings.command_env))
         return
     from reference_server import create_app, start_embedded
 
     database = tmp_path_factory.mktemp("reference-server") / "reference.sqlite3"
-    app = create_app({"DATABASE": str(database)})
-    config.stash[PROFILE].command_env["REFERENCE_SERVER_DB"] = str(database)
-    server = start_embedded(app)
-    try:
-        yield server.base_url
+    server = start_embedded(create_app({"DATABASE": str(database)}))
+    try:  # the profile's code command (python -m reference_server issue-code) finds the database here
+        yield Endpoint(server.base_url, {**contract_settings.command_env, "REFERENCE_SERVER_DB": str(database)})
     finally:
         server.stop()
 
 
 @pytest.fixture(scope="session")
-def target(request: pytest.FixtureRequest, base_url: str) -> Target:
-    config = request.config
-    contract, profile, secrets = config.stash[CONTRACT], config.stash[PROFILE], config.stash[SECRETS]
-    token_header = profile.token_header or contract.token_header
-    rate, cap = politeness(config)
-    client = Client(base_url, contract, token_header, config.getoption("request_timeout"), secrets,
-                    verify=not config.getoption("insecure"), rate=rate, cap=cap)
-    codes = profiles.CodeSource(profile, on_secret=lambda value: secrets.add(value, "sms-code"))
-    return Target(
-        base_url=base_url,
-        embedded=config.stash[EMBEDDED],
-        contract=contract,
-        profile=profile,
-        client=client,
-        codes=codes,
-        secrets=secrets,
-        coverage=config.stash[COVERAGE],
-        allow_destructive=config.getoption("allow_destructive"),
-    )
+def base_url(endpoint: Endpoint) -> str:
+    return endpoint.base_url
 
 
 @pytest.fixture(scope="session")
-def contract(pytestconfig: pytest.Config) -> spec.Contract:
-    return pytestconfig.stash[CONTRACT]
+def contract_run(pytestconfig: pytest.Config, contract_settings: Settings, endpoint: Endpoint) -> Run:
+    """The run against the target, once the preflight says it can judge it (else exit 2, one line why)."""
+    secrets = pytestconfig.stash[SECRETS]
+    run = Run(contract_settings, endpoint.base_url, secrets, pytestconfig.stash[COVERAGE])
+    pytestconfig.stash[RUN] = run
+    profile = contract_settings.profile
+    if profile.token_command and "valid" not in profile.tokens:
+        try:
+            profile.tokens["valid"] = fetch_token(profile, endpoint.command_env, secrets)
+        except TokenUnavailable as exc:
+            run.stop(f"the [tokens] command failed: {exc}")
+            pytest.exit(f"cannot judge {endpoint.base_url}: the [tokens] command failed: {exc}",
+                        returncode=EXIT_CANNOT_JUDGE)
+    problem = preflight.target_problem(run)
+    if problem:
+        run.stop(problem)
+        pytest.exit(f"cannot use the target {endpoint.base_url}: {problem}", returncode=EXIT_CANNOT_JUDGE)
+    return run
 
 
 @pytest.fixture(scope="session")
-def spec_path(pytestconfig: pytest.Config) -> Path:
-    return Path(pytestconfig.getoption("spec") or spec.DEFAULT_SPEC).resolve()
+def target(contract_run: Run, endpoint: Endpoint) -> Target:
+    codes = CodeSource(contract_run.settings.profile, contract_run.secrets, endpoint.command_env)
+    return Target(contract_run, codes, AccountKeeper(contract_run, codes))
+
+
+@pytest.fixture(scope="session")
+def contract(contract_settings: Settings) -> spec.Contract:
+    return contract_settings.contract
+
+
+@pytest.fixture(scope="session")
+def spec_path(contract_settings: Settings) -> Path:
+    return contract_settings.spec_path
 
 
 @pytest.fixture(scope="session")
@@ -282,9 +189,9 @@ def spec_document(spec_path: Path) -> dict:
 
 
 @pytest.fixture(scope="session")
-def knife4j_page(pytestconfig: pytest.Config) -> knife4j.Page:
-    given = pytestconfig.getoption("knife4j_page")
-    path = Path(given) if given else DEFAULT_PAGE
+def knife4j_page(contract_settings: Settings) -> knife4j.Page:
+    given = contract_settings.knife4j_page
+    path = given or DEFAULT_PAGE
     if not path.is_file():
         if given:
             pytest.fail(f"--knife4j-page {path}: no such file", pytrace=False)
@@ -292,11 +199,24 @@ def knife4j_page(pytestconfig: pytest.Config) -> knife4j.Page:
     return knife4j.parse_file(path)
 
 
-# -- coverage: which documented codes each case exercises, and why some were skipped --
+# -- reports: secrets masked, cannot-judge as errors, coverage of skipped codes -----------------------
 
 
-def exercised_by(item: pytest.Item) -> set[int]:
-    contract = item.config.stash[CONTRACT]
+def _mask_report(report_: pytest.TestReport | pytest.CollectReport, secrets: Secrets) -> None:
+    longrepr = report_.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        report_.longrepr = (longrepr[0], longrepr[1], secrets.mask(str(longrepr[2])))
+    elif longrepr is not None:
+        text = str(longrepr)
+        masked = secrets.mask(text)
+        if masked != text or isinstance(longrepr, str):
+            report_.longrepr = masked
+    report_.sections = [(title, secrets.mask(content)) for title, content in report_.sections]
+    if isinstance(report_, pytest.TestReport):
+        report_.user_properties = [(k, secrets.mask_any(v)) for k, v in report_.user_properties]
+
+
+def _exercised_by(item: pytest.Item, contract: spec.Contract) -> set[int]:
     codes: set[int] = set()
     for mark in item.iter_markers("exercises"):
         for value in mark.args:
@@ -306,38 +226,56 @@ def exercised_by(item: pytest.Item) -> set[int]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    report = yield
-    if report.skipped and report.when in ("setup", "call"):
-        codes = exercised_by(item)
+    made = yield
+    config = item.config
+    secrets = config.stash[SECRETS]
+    if call.excinfo is not None and isinstance(call.excinfo.value, CannotJudge):
+        # not a contract failure, not a skip: an error of this case (E), and the run's exit is 2
+        made.outcome = "failed"
+        made.when = "setup"
+        made.longrepr = str(call.excinfo.value.msg)
+        made.user_properties.append(CANNOT_JUDGE)
+    elif made.skipped and made.when in ("setup", "call"):
+        codes = _exercised_by(item, config.stash[SETTINGS].contract)
         if codes:
-            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-            item.config.stash[COVERAGE].skip(codes, reason.removeprefix("Skipped: "))
-    return report
+            reason = made.longrepr[2] if isinstance(made.longrepr, tuple) else str(made.longrepr)
+            config.stash[COVERAGE].skip(codes, secrets.mask(reason.removeprefix("Skipped: ")))
+    _mask_report(made, secrets)
+    run = config.stash.get(RUN, None)
+    if run is not None and run.stopped and not item.session.shouldstop:
+        item.session.shouldstop = f"cannot judge the target {run.base_url}: {run.stopped}"
+    return made
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector):
+    made = yield
+    _mask_report(made, collector.config.stash[SECRETS])
+    return made
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """An xdist worker hands its coverage to the controller, which merges it in pytest_testnodedown."""
-    workeroutput = getattr(session.config, "workeroutput", None)
-    if workeroutput is not None and COVERAGE in session.config.stash:
-        workeroutput["contract_coverage"] = session.config.stash[COVERAGE].state()
+    config = session.config
+    run = config.stash.get(RUN, None)
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: hand its part of the verdict to the controller
+        workeroutput["contract_coverage"] = config.stash[COVERAGE].state()
+        workeroutput["contract_run"] = report.run_state(run)
+        return
+    verdict = config.stash[VERDICT]
+    verdict.add_run(report.run_state(run))
+    session.exitstatus = verdict.exit_status(session.exitstatus, config.stash[SETTINGS], config.stash[COVERAGE])
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:
-    data = getattr(node, "workeroutput", {}).get("contract_coverage")
-    if data:
-        node.config.stash[COVERAGE].merge(data)
+    output = getattr(node, "workeroutput", {})
+    if output.get("contract_coverage"):
+        node.config.stash[COVERAGE].merge(output["contract_coverage"])
+    if output.get("contract_run"):
+        node.config.stash[VERDICT].add_run(output["contract_run"])
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    coverage = config.stash.get(COVERAGE, None)
-    if coverage is None or not (coverage.seen or coverage.exercised_codes or coverage.skipped):
-        return
-    terminalreporter.section("documented-code coverage")
-    for line in coverage.table():
-        terminalreporter.write_line(line)
-    path = config.getoption("coverage_json")
-    if path:
-        coverage.write_json(path)
-        terminalreporter.write_line(f"coverage JSON written to {path}")
-
+    report.terminal_summary(terminalreporter, config.stash[SETTINGS], config.stash[COVERAGE],
+                            config.stash[VERDICT], config.stash[SECRETS])

@@ -1,57 +1,76 @@
-"""Before any case: is the target there at all? One clear reason instead of one failure per case."""
+"""Before any case: can this run judge the target at all? One line naming the cause and the fix, instead of
+a wall of per-case failures. Every probe goes through the run's bounded, rate-limited transport.
+
+The probe that needs an SMS code (is the account where the profile says?) runs later, just before the first
+case that uses the account (contract_suite.account), so that a run without such cases sends no SMS.
+"""
 
 from __future__ import annotations
 
-import socket
-import ssl
+from contract_suite.run import Run
+from contract_suite.transport import Answer
+from contract_suite.verdict import describe_answer, envelope_code, speaks_envelope
 
-import requests
-import urllib3
-
-def _causes(exc: BaseException):
-    seen = set()
-    stack = [exc]
-    while stack:
-        current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        stack += [current.__cause__, current.__context__, *[a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]]
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            stack.append(reason)
+UNAVAILABLE = (502, 503, 504)
+WRONG_CODE = "000000"
 
 
-def describe_connection_error(exc: BaseException) -> str:
-    """A short human cause: connection refused, unknown host, TLS failure, timeout."""
-    causes = list(_causes(exc))
-    # Most specific first: urllib3's NewConnectionError is also a ConnectTimeoutError.
-    for cause in causes:
-        if isinstance(cause, ConnectionRefusedError) or "Connection refused" in str(cause):
-            return "connection refused (nothing listens on that host and port)"
-    for cause in causes:
-        if isinstance(cause, socket.gaierror) or type(cause).__name__ == "NameResolutionError":
-            return "unknown host (the name does not resolve)"
-    for cause in causes:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"TLS certificate not trusted: {cause.verify_message or cause} (a private CA: set REQUESTS_CA_BUNDLE; or --insecure)"
-    for cause in causes:
-        if isinstance(cause, (ssl.SSLError, requests.exceptions.SSLError)):
-            return f"TLS handshake failed: {str(cause)[:200]}"
-    for cause in causes:
-        if isinstance(cause, (socket.timeout, TimeoutError, urllib3.exceptions.ConnectTimeoutError, requests.Timeout)):
-            return "no answer in time (a firewall dropping packets, or a wrong address)"
-    return f"{type(exc).__name__}: {str(exc)[:200]}"
+def target_problem(run: Run) -> str | None:
+    """Why the run cannot judge this target, or None. (The first line a user sees when it cannot.)"""
+    problem = _speaks_the_api(run)
+    if problem is None:
+        problem = _valid_token_accepted(run)
+    return problem
 
 
-def probe(url: str, method: str, timeout: float, verify: bool | str = True) -> str | None:
-    """Send the operation once, with no token and no parameter (harmless: the platform answers 5032):
-    None when any HTTP answer comes back in time, else why not."""
-    try:
-        with requests.request(method, url, timeout=timeout, verify=verify, allow_redirects=False, stream=True):
-            return None
-    except requests.Timeout:
-        return f"no answer: timed out after {timeout:g} s (set --request-timeout to wait longer)"
-    except requests.RequestException as exc:
-        return describe_connection_error(exc)
+def _speaks_the_api(run: Run) -> str | None:
+    """One request with no token and no parameter (harmless: the platform answers 5032). Any envelope, right or
+    wrong in its details, means the URL serves the endpoint: the cases judge the details."""
+    answer = run.send(run.request({}, None))
+    if answer.failure is not None:
+        detail = run.secrets.mask(answer.failure.detail)
+        if answer.failure.kind == "timeout":
+            detail = f"no answer: {detail} (set --request-timeout to wait longer)"
+        return detail
+    if speaks_envelope(answer) or answer.status == 200:
+        return None  # a 200 that is not an envelope is judged by the cases (it may be the contract's fault)
+    seen = describe_answer(answer, run.secrets)
+    if answer.status is not None and 300 <= answer.status < 400:
+        return (f"{seen}: the URL redirects, and the suite follows no redirect (every answer of this API is HTTP "
+                "200); give the URL it points at as --base-url, or check the base URL's scheme and path prefix")
+    if answer.status in UNAVAILABLE:
+        return f"{seen}: the target (or a gateway in front of it) is unavailable; try again when it is up"
+    return (f"{seen}: this URL does not serve the endpoint {run.contract.method} {run.contract.path}; "
+            "check the base URL's path prefix")
+
+
+def _valid_token_accepted(run: Run) -> str | None:
+    """A full request with the valid token and wrong codes (sends no SMS, changes nothing): 5032 means the
+    token is rejected, 5033 that its user is gone. Every parameter is there, so a server that checks the
+    parameters before the token reaches the token too."""
+    profile = run.settings.profile
+    token = profile.tokens.get("valid")
+    if not token:
+        return None
+    params = {p.name: p.example for p in run.contract.parameters}
+    account, free = profile.account, profile.phones.get("free")
+    if account is not None and free is not None:
+        params = run.contract.change_request(account, WRONG_CODE, free, WRONG_CODE)
+    answer = run.send(run.request(params, token))
+    if answer.failure is not None:
+        return run.secrets.mask(answer.failure.detail)
+    return _token_problem(run, answer, token)
+
+
+def _token_problem(run: Run, answer: Answer, token: str) -> str | None:
+    contract = run.contract
+    code = envelope_code(answer)
+    header = run.token_header
+    if code == contract.code_named("token-verification-failed"):
+        hint = "" if " " in token.strip() else f' (it is sent as given in {header}: does it need its "Bearer " prefix?)'
+        return (f"the valid token is rejected ({contract.describe(code)}): expired? Tokens live 2 hours{hint}. "
+                "Give a fresh one in [tokens] valid or CONTRACT_TOKEN, or a [tokens] command that fetches one")
+    if code == contract.code_named("user-does-not-exist"):
+        return (f"the valid token's user does not exist ({contract.describe(code)}): [tokens] valid must be the "
+                "test account's token")
+    return None

@@ -271,6 +271,5 @@ def _load(path: Path) -> Contract:
 
 
 def load(path: str | os.PathLike | None = None) -> Contract:
-    """The contract in path, else $CONTRACT_SPEC, else the project's spec/openapi.yaml."""
-    chosen = path or os.environ.get("CONTRACT_SPEC") or DEFAULT_SPEC
-    return _load(Path(chosen).resolve())
+    """The contract in path, else the project's spec/openapi.yaml."""
+    return _load(Path(path or DEFAULT_SPEC).resolve())

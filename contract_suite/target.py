@@ -1,40 +1,53 @@
-"""The target under test and the data the cases have for it: tokens, phones, codes, one-fault requests."""
+"""What the hand-written cases use: the target's test data (tokens, phones, codes), one-fault requests, and
+sending and judging them. Missing data skips the case naming the profile key; an unusable target or test data
+is an error of the case (CannotJudge), never a contract failure."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from contract_suite.client import ABSENT, Client, Exchange, RequestCapReached, Secrets, judge
-from contract_suite.coverage import Coverage
-from contract_suite.profile import CodeSource, CodeUnavailable, Phone, Profile
-from contract_suite.spec import Contract
+from contract_suite.account import AccountKeeper
+from contract_suite.codes import CodeSource, CodeSourceBroken, CodeUnavailable
+from contract_suite.profile import Phone
+from contract_suite.run import CannotJudge, Run
+from contract_suite.transport import Answer, RequestCapReached
+from contract_suite.verdict import envelope_code, judge
 
+ABSENT = None  # a parameter or token given as ABSENT is left out of the request
 WRONG_CODES = ("000000", "111111")
-TIMEOUTS_BEFORE_ABORT = 3
+TOKEN_VARIABLES = {"valid": "CONTRACT_TOKEN", "orphan": "CONTRACT_ORPHAN_TOKEN"}
 
 
-@dataclass
 class Target:
-    base_url: str
-    embedded: bool
-    contract: Contract
-    profile: Profile
-    client: Client
-    codes: CodeSource
-    secrets: Secrets
-    coverage: Coverage
-    allow_destructive: bool
-    timeouts_in_a_row: int = 0
+    def __init__(self, run: Run, codes: CodeSource, keeper: AccountKeeper):
+        self.run = run
+        self.codes = codes
+        self.keeper = keeper
+        self.contract = run.contract
+        self.profile = run.settings.profile
+        self.secrets = run.secrets
+        self.coverage = run.coverage
+
+    def __repr__(self) -> str:  # nothing secret in a traceback's locals
+        return f"Target({self.run.base_url!r}, profile={self.profile.source!r})"
+
+    @property
+    def base_url(self) -> str:
+        return self.run.base_url
+
+    @property
+    def token_header(self) -> str:
+        return self.run.token_header
 
     # -- test data, each missing piece a skip that names the profile key to add --
 
     def token(self, role: str) -> str:
         value = self.profile.tokens.get(role)
         if not value:
-            env = {"valid": "CONTRACT_TOKEN", "orphan": "CONTRACT_ORPHAN_TOKEN"}[role]
-            pytest.skip(f"needs a token: add [tokens] {role} to the profile (or set {env})")
+            also = " or [tokens] command" if role == "valid" else ""
+            pytest.skip(f"needs a token: add [tokens] {role}{also} to the profile (or set {TOKEN_VARIABLES[role]})")
         return value
 
     def phone(self, role: str) -> Phone:
@@ -48,17 +61,35 @@ class Target:
         return found
 
     def code(self, phone: Phone) -> str:
+        if phone == self.profile.account:
+            self._ensure_in_step()
         try:
             return self.codes.code_for(phone)
         except CodeUnavailable as exc:
             pytest.skip(f"needs an SMS code: {exc}")
+        except CodeSourceBroken as exc:
+            raise self.run.stop(f"the SMS code source failed: {exc}; fix [codes] command (no further code is asked "
+                                "for in this run)") from None
+
+    def _ensure_in_step(self) -> None:
+        try:
+            self.keeper.ensure_in_step()
+        except CodeSourceBroken as exc:
+            raise self.run.stop(f"the SMS code source failed: {exc}; fix [codes] command (no further code is asked "
+                                "for in this run)") from None
+        except RequestCapReached as exc:
+            pytest.skip(str(exc))
 
     def newer_code(self, phone: Phone) -> str:
         """Have a new code sent to phone; the code before it is then void."""
+        if self.codes.reusable:
+            pytest.skip("not applicable: [codes] reusable = true says the static codes stay valid")
         try:
             return self.codes.refresh(phone)
         except CodeUnavailable as exc:
             pytest.skip(f"needs a newer SMS code: {exc}")
+        except CodeSourceBroken as exc:
+            raise self.run.stop(f"the SMS code source failed: {exc}; fix [codes] command") from None
 
     def wrong_code(self, phone: Phone) -> str:
         """A well-formed code that is not the valid one (and tells nothing about it)."""
@@ -85,73 +116,58 @@ class Target:
 
     # -- sending and judging --
 
-    def call(self, params: dict[str, str | None], token: str | None) -> Exchange:
+    def call(self, params: dict[str, str | None], token: str | None) -> Answer:
+        """Send; a case whose answer is lost is an error of the case (and may trigger the restore)."""
+        query = {k: v for k, v in params.items() if v is not ABSENT}
         try:
-            exchange = self.client.send(params, token)
+            answer = self.run.send(self.run.request(query, token))
         except RequestCapReached as exc:
-            pytest.skip(str(exc))
-        self.note_timeout(exchange.error is not None and exchange.error.startswith("timed out"))
-        self.coverage.saw(exchange.code if exchange.is_json else None)
-        return exchange
+            pytest.skip(f"not judged: {exc}")
+        if answer.failure is None:
+            return answer
+        message = f"cannot judge this case: {self.secrets.mask(answer.failure.detail)}"
+        if answer.failure.lost_answer and token is not None and token == self.profile.tokens.get("valid"):
+            done, what = self.keeper.after_lost_answer(query)
+            message += f"; the request was sent and could have changed the account: {what}"
+            if not done:
+                raise self.run.stop(message)
+        raise CannotJudge(message)
 
-    def note_timeout(self, timed_out: bool) -> None:
-        """Stop the run once the target has hung on several requests in a row: every case would wait as long."""
-        self.timeouts_in_a_row = self.timeouts_in_a_row + 1 if timed_out else 0
-        if self.timeouts_in_a_row >= TIMEOUTS_BEFORE_ABORT:
-            pytest.exit(
-                f"the target {self.base_url} timed out after {self.client.timeout:g} s on {self.timeouts_in_a_row} "
-                "requests in a row: stopping the run", returncode=pytest.ExitCode.INTERRUPTED,
-            )
-
-    def check(self, exchange: Exchange, expected: set[int] | int, rule: str) -> str | None:
+    def check(self, answer: Answer, expected: set[int] | int, rule: str) -> str | None:
         """The failure message unless the answer is a valid envelope carrying one of the expected codes."""
         expected = {expected} if isinstance(expected, int) else set(expected)
         self.coverage.exercised(expected)
-        failure = judge(exchange, self.contract, expected, rule, self.secrets)
-        if failure and exchange.code == self.contract.success_code and self.contract.success_code not in expected:
-            failure += "\n" + self.repair_after_unexpected_success(exchange)
+        failure = judge(answer, self.contract, expected, rule, self.secrets)
+        if failure is None:
+            return None
+        got = envelope_code(answer)
+        params = _query_of(answer)
+        if got == self.contract.code_named("old-phone-incorrect") and self.contract.code_named(
+            "old-phone-incorrect"
+        ) not in expected and self.keeper.phone_in(params, "old") == self.profile.account:
+            self.keeper.confirm_out_of_step()  # stops the run when the account has moved: stale data, not a break
+        if got == self.contract.success_code and self.contract.success_code not in expected:
+            done, what = self.keeper.repair_after_unexpected_success(answer.request, params)
+            failure += "\n  " + what
+            if not done:
+                self.run.stop(f"a target that wrongly reported success may have moved the test account, and the "
+                              f"suite could not move it back (see the failure of this case): {what.splitlines()[0]}")
         return failure
 
-    def expect(self, exchange: Exchange, expected: set[int] | int, rule: str) -> None:
+    def expect(self, answer: Answer, expected: set[int] | int, rule: str) -> None:
         """Fail naming the rule unless the answer is a valid envelope carrying one of the expected codes."""
-        failure = self.check(exchange, expected, rule)
+        failure = self.check(answer, expected, rule)
         if failure:
             pytest.fail(failure, pytrace=False)
 
-    def repair_after_unexpected_success(self, exchange: Exchange) -> str:
-        """The target said success to a faulty request: the account may have moved; move it back."""
-        account = self.profile.account
-        old, moved_to = self._phone_in(exchange.params, "old"), self._phone_in(exchange.params, "new")
-        # a success spends the codes it was sent: later cases need fresh ones
-        self.codes.consumed(*[p for p in (old, moved_to) if p is not None])
-        if account is None or moved_to is None:
-            return "  the target reported success: check the test account's phone by hand"
-        if moved_to == account:
-            return f"  the target reported success; the account should still hold {account}"
-        # The change applies to the token's user, the test account, whatever original phone was sent
-        # (even one left out and defaulted): take fresh codes for both of its numbers.
-        self.codes.consumed(account, moved_to)
-        try:
-            params = self.contract.change_request(moved_to, self.codes.code_for(moved_to), account, self.codes.code_for(account))
-            back = self.client.send(params, self.profile.tokens.get("valid"))
-        except (CodeUnavailable, RequestCapReached) as exc:
-            return f"  the target reported success, so the account may now hold {moved_to}; cannot move it back ({exc}): set it to {account} by hand"
-        self.codes.consumed(account, moved_to)
-        if back.code == self.contract.success_code:
-            return f"  the target reported success, so the suite moved the account back from {moved_to} to {account}"
-        return (
-            f"  the target reported success and moving the account back from {moved_to} to {account} failed "
-            f"({self.contract.describe(back.code) if back.is_json else back.error or 'not JSON'}): set it to {account} by hand"
-        )
-
-    def _phone_in(self, params: dict[str, str], side: str) -> Phone | None:
-        ic = params.get(self.contract.parameter_with_role(f"{side}.international_code").name)
-        number = params.get(self.contract.parameter_with_role(f"{side}.phone").name)
-        return Phone(ic, number) if ic and number else None
-
     def require_destructive(self) -> None:
-        if not (self.embedded or self.allow_destructive):
-            pytest.skip(f"changes the test account's phone on {self.base_url} (and restores it): pass --allow-destructive to run it")
+        if not self.run.settings.destructive_allowed:
+            pytest.skip(f"changes the test account's phone on {self.base_url} (and restores it): "
+                        "pass --allow-destructive to run it")
+
+
+def _query_of(answer: Answer) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(answer.request.url).query, keep_blank_values=True))
 
 
 __all__ = ["ABSENT", "Target"]

@@ -1,56 +1,47 @@
 """Generated cases (schemathesis): the spec's examples, its coverage cases and fuzzing, positive and
-negative data, sent to the run's target and judged by the custom checks in contract_suite/checks.py."""
+negative data, sent to the run's target through the run's bounded transport and judged by the custom
+checks in contract_suite/checks.py."""
 
 from __future__ import annotations
 
-import os
-from contextlib import contextmanager
+import tomllib
 
 import pytest
 import requests
 import schemathesis
 
 from contract_suite import checks  # registers the custom checks (schemathesis.toml's `hooks` names it too)
-from contract_suite.client import RequestCapReached
-from contract_suite.plugin import active_config, active_contract, active_profile
+from contract_suite.plugin import settings_of_the_collecting_session
+from contract_suite.run import CannotJudge
+from contract_suite.settings import Settings
 from contract_suite.spec import PROJECT_ROOT
+from contract_suite.transport import Request, RequestCapReached
+from contract_suite.verdict import nested_too_deep
 
 pytestmark = pytest.mark.generated
 
 SCHEMATHESIS_CONFIG = PROJECT_ROOT / "schemathesis.toml"
-TOKEN_VARIABLE = "CONTRACT_TOKEN"  # what schemathesis.toml's [parameters] reads the token from
+REQUEST_KEYS = ("method", "url", "headers", "params", "cookies", "data", "json", "files", "auth")
 
 
-@contextmanager
-def _environment(name: str, value: str):
-    saved = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ[name]
-        else:
-            os.environ[name] = saved
-
-
-def _schema(phase: str) -> schemathesis.BaseSchema:
+def _schema(settings: Settings, phase: str) -> schemathesis.BaseSchema:
     """The spec the run checks, with schemathesis.toml's settings, the run's options and token, and one phase."""
-    config, contract, profile = active_config(), active_contract(), active_profile()
+    contract, profile = settings.contract, settings.profile
+    data = tomllib.loads(SCHEMATHESIS_CONFIG.read_text(encoding="utf-8"))
+    data.pop("parameters", None)  # `st run` reads the token from the environment; here it is the profile's
+    config = schemathesis.Config.from_dict(data)
+    if settings.generated_seed is not None:
+        config.update(seed=settings.generated_seed, max_failures=None)
+    schema = schemathesis.openapi.from_path(contract.spec_path, config=config)
     token = profile.tokens.get("valid") or ""  # none: the cases skip (generated_target)
-    # schemathesis.toml names the token as ${CONTRACT_TOKEN} for `st run`; here it is the profile's.
-    with _environment(TOKEN_VARIABLE, token):
-        settings = schemathesis.Config.from_path(SCHEMATHESIS_CONFIG)
-    if config.getoption("generated_seed") is not None:
-        settings.update(seed=config.getoption("generated_seed"), max_failures=None)
-    schema = schemathesis.openapi.from_path(contract.spec_path, config=settings)
     schema.config.update(
-        # the spec's token header, fixed (a profile's other token_header is added by _send_and_judge)
-        parameters={**schema.config.parameters, f"header.{contract.token_header}": token},
-        request_timeout=config.getoption("request_timeout"),
-        tls_verify=not config.getoption("insecure"),
+        parameters={f"header.{contract.token_header}": token},  # fixed: negative cases never drop or mangle it
+        request_timeout=settings.request_timeout,
+        tls_verify=not settings.insecure,
     )
-    schema.config.generation.update(max_examples=config.getoption("generated_examples"))
+    if not settings.inferred_rules:  # -m "not inferred": the generated layer leaves them out too
+        schema.config.checks.update(excluded_check_names=list(checks.INFERRED_CHECKS))
+    schema.config.generation.update(max_examples=settings.generated_examples)
     schema.config.phases.update(phases=[phase])
     return schema
 
@@ -58,7 +49,6 @@ def _schema(phase: str) -> schemathesis.BaseSchema:
 @pytest.fixture(scope="session")  # hypothesis refuses function-scoped fixtures: they would not reset between cases
 def generated_target(target):
     target.token("valid")  # skips, naming the profile key, when there is no token to send
-    checks.mask_also(target.secrets)
     return target
 
 
@@ -73,26 +63,44 @@ def _carries_secret(case: schemathesis.Case, target) -> bool:
 def _send_and_judge(case: schemathesis.Case, target) -> None:
     if _carries_secret(case, target):
         return  # never send a real SMS code (or token) in a generated case
-    header = target.client.token_header
+    header = target.token_header
     extra = None if header == target.contract.token_header else {header: target.profile.tokens["valid"]}
+    kwargs = case.as_transport_kwargs(base_url=target.base_url, headers=extra)
+    prepared = requests.Request(**{k: v for k, v in kwargs.items() if k in REQUEST_KEYS}).prepare()
+    body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
     try:
-        target.client.wait_turn()  # the run's rate limit and request cap hold for this layer too
+        answer = target.run.send(Request(prepared.method, prepared.url, dict(prepared.headers), body))
     except RequestCapReached as exc:
-        pytest.skip(str(exc))
-    try:
-        response = case.call(base_url=target.base_url, headers=extra)
-    except requests.Timeout:
-        target.note_timeout(True)
-        raise
-    target.note_timeout(False)
-    if checks.about_operation(target.contract, response):
-        target.coverage.saw(checks.answer_code(response))
+        pytest.skip(f"not judged: {exc}")
+    if answer.failure is not None:
+        raise CannotJudge(f"cannot judge this generated case: {target.secrets.mask(answer.failure.detail)}")
+    if nested_too_deep(answer.body):
+        pytest.fail(f"the answer is not an envelope: a JSON body nested past {nested_too_deep.limit} levels; "
+                    f"answered to: {case.method} {target.secrets.mask(prepared.url)}", pytrace=False)
+    response = schemathesis.Response(
+        status_code=answer.status,
+        headers=_header_lists(answer.headers),
+        content=answer.body,
+        request=prepared,
+        elapsed=answer.elapsed,
+        verify=not target.run.settings.insecure,
+        message=answer.reason,
+        content_size=len(answer.body) + (1 if answer.truncated else 0),
+    )
     case.validate_response(response)
 
 
-examples_phase = _schema("examples")
-coverage_phase = _schema("coverage")
-fuzzing_phase = _schema("fuzzing")
+def _header_lists(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for name, value in headers:
+        found.setdefault(name, []).append(value)
+    return found
+
+
+_SETTINGS = settings_of_the_collecting_session()
+examples_phase = _schema(_SETTINGS, "examples")
+coverage_phase = _schema(_SETTINGS, "coverage")
+fuzzing_phase = _schema(_SETTINGS, "fuzzing")
 
 
 @examples_phase.parametrize()

@@ -23,7 +23,7 @@ def test_wrong_token(target, contract):
 @pytest.mark.exercises("token-verification-failed")
 def test_no_token(target, contract):
     answer = target.call(_request(target), ABSENT)
-    target.expect(answer, contract.code_named("token-verification-failed"), f"no {target.client.token_header} header")
+    target.expect(answer, contract.code_named("token-verification-failed"), f"no {target.token_header} header")
 
 
 @pytest.mark.exercises("user-does-not-exist")

@@ -1,0 +1,108 @@
+"""Where the run's SMS codes and its fresh token come from: the profile's static table or its commands."""
+
+from __future__ import annotations
+
+from contract_suite import commands
+from contract_suite.profile import Phone, Profile
+from contract_suite.secrets import Secret, Secrets
+
+
+class CodeUnavailable(Exception):
+    """The profile has no code for this number: the case is skipped, the message names the key to add."""
+
+
+class CodeSourceBroken(Exception):
+    """The code command failed or hung: the run cannot judge (each further try would send another SMS)."""
+
+
+class TokenUnavailable(Exception):
+    """The [tokens] command failed, hung, or printed no token."""
+
+
+def fetch_token(profile: Profile, env: dict[str, str], secrets: Secrets) -> Secret:
+    """Run [tokens] command once: its one line of output is the valid token."""
+    try:
+        result = commands.run(profile.token_command, "[tokens] command", env)
+    except commands.CommandFailed as exc:
+        raise TokenUnavailable(secrets.mask(str(exc))) from None
+    lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    if len(lines) != 1:  # not shown: a line may be the token
+        raise TokenUnavailable(f"[tokens] command printed {len(lines)} lines; it must print the token on one line")
+    return secrets.add(lines[0], "valid-token")
+
+
+class CodeSource:
+    """Valid SMS codes for the profile's numbers: from the static table, or the command.
+
+    A code from the command is kept until `consumed()` says a successful change used it: asking again
+    would send a new SMS and, on the platform, void the code before it. After one command failure the
+    source is broken for the rest of the run: no second try (each would be another SMS, or another wait).
+    """
+
+    def __init__(self, profile: Profile, secrets: Secrets, env: dict[str, str]):
+        self.profile = profile
+        self.secrets = secrets
+        self.env = env
+        self._cache: dict[str, Secret] = {}
+        self._used: set[str] = set()
+        self.broken: str | None = None
+        for value in profile.static_codes.values():
+            secrets.add(value, "sms-code")
+
+    @property
+    def can_refresh(self) -> bool:
+        return self.profile.code_command is not None
+
+    @property
+    def reusable(self) -> bool:
+        """Static codes that stay valid after a successful change (a staging system's whitelisted numbers)."""
+        return self.profile.code_command is None and self.profile.codes_reusable
+
+    def code_for(self, phone: Phone) -> Secret:
+        if phone.key in self._cache:
+            return self._cache[phone.key]
+        if self.profile.code_command is None:
+            code = self.profile.static_codes.get(phone.key)
+            if code is None or (phone.key in self._used and not self.reusable):
+                state = "was used by a successful change" if code else "is not in the profile"
+                raise CodeUnavailable(
+                    f'a valid SMS code for {phone.key} {state}: add [codes] static "{phone.key}" or [codes] command'
+                )
+            made = self.secrets.add(code, "sms-code")
+        else:
+            made = self._run_command(phone)
+        self._cache[phone.key] = made
+        return made
+
+    def refresh(self, phone: Phone) -> Secret:
+        """A newly sent code for phone (the one before it is void on the platform); needs the command."""
+        if self.profile.code_command is None:
+            raise CodeUnavailable(
+                f"a second, newer code for {phone.key} needs [codes] command (a static code cannot be re-sent)"
+            )
+        self._cache.pop(phone.key, None)
+        return self.code_for(phone)
+
+    def consumed(self, *phones: Phone) -> None:
+        """A successful change used the codes of these numbers."""
+        for phone in phones:
+            if not self.reusable:
+                self._cache.pop(phone.key, None)
+            self._used.add(phone.key)
+
+    def _run_command(self, phone: Phone) -> Secret:
+        if self.broken:
+            raise CodeSourceBroken(self.broken)
+        what = f"[codes] command for {phone.key}"
+        command = self.profile.code_command.format(international_code=phone.international_code, phone=phone.phone)
+        try:
+            result = commands.run(command, what, self.env)
+        except commands.CommandFailed as exc:
+            self.broken = self.secrets.mask(str(exc))
+            raise CodeSourceBroken(self.broken) from None
+        words = result.stdout.split()  # never shown: whatever it printed may be a code
+        if len(words) != 1:
+            self.broken = (f"{what} printed {len(words)} words on stdout; it must print exactly one code "
+                           f"(stderr: {self.secrets.mask(commands.last_line(result.stderr))})")
+            raise CodeSourceBroken(self.broken)
+        return self.secrets.add(words[0], "sms-code")

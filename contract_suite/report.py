@@ -1,0 +1,121 @@
+"""What the run says: its header, the documented-code coverage table, and the verdict with its exit status
+(0 the contract holds on what was judged, 1 it is broken, 2 this run cannot judge the target)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from contract_suite.coverage import Coverage
+from contract_suite.secrets import Secrets
+from contract_suite.settings import Settings
+
+EXIT_CANNOT_JUDGE = int(pytest.ExitCode.INTERRUPTED)  # 2
+MIN_ANSWERS_FOR_NO_ENVELOPE = 3
+
+
+def header(settings: Settings) -> list[str]:
+    contract, profile = settings.contract, settings.profile
+    if settings.embedded:
+        target = "embedded reference server (127.0.0.1, port chosen at start; no --base-url given)"
+        destructive = "allowed (embedded target)"
+    else:
+        target = settings.base_url
+        destructive = "allowed (--allow-destructive)" if settings.allow_destructive else "refused (pass --allow-destructive)"
+    rate, cap = settings.rate_limit, settings.max_requests
+    tls = "OFF (--insecure): certificates are not verified" if settings.insecure else "verified"
+    return [
+        f"contract target: {target}; TLS {tls}",
+        f"contract politeness: {f'at most {rate:g} requests/s' if rate else 'no rate limit'}, "
+        f"{f'at most {cap} requests' if cap else 'no request cap'}",
+        f"contract profile: {profile.source}",
+        f"contract spec: {contract.spec_path} ({contract.title}, version {contract.version})",
+        f"contract request timeout: {settings.request_timeout:g} s per request; destructive cases: {destructive}",
+    ]
+
+
+def run_state(run) -> dict:
+    """What the verdict needs of a run (plain data: it crosses from xdist workers)."""
+    if run is None:
+        return {}
+    return {
+        "base_url": run.base_url,
+        "stopped": run.stopped,
+        "answers": run.answers_seen,
+        "envelopes": run.envelopes_seen,
+        "cap_reached": bool(run.settings.max_requests and run.transport.sent >= run.settings.max_requests),
+        "sent": run.transport.sent,
+    }
+
+
+@dataclass
+class Verdict:
+    """Counts the reports (registered as a plugin: every test report passes here) and decides the exit status."""
+
+    cannot_judge_property: tuple[str, str]
+    contract_failures: list[str] = field(default_factory=list)
+    cannot_judge: list[str] = field(default_factory=list)
+    runs: list[dict] = field(default_factory=list)
+    reason: str | None = None  # why the run could not judge, when it could not
+    status: int | None = None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not report.failed:
+            return
+        if tuple(self.cannot_judge_property) in [tuple(p) for p in report.user_properties]:
+            self.cannot_judge.append(report.nodeid)
+        else:
+            self.contract_failures.append(report.nodeid)
+
+    def add_run(self, state: dict) -> None:
+        if state:
+            self.runs.append(state)
+
+    def exit_status(self, status: int, settings: Settings, coverage: Coverage) -> int:
+        stopped = next((r["stopped"] for r in self.runs if r.get("stopped")), None)
+        answers = sum(r.get("answers", 0) for r in self.runs)
+        envelopes = sum(r.get("envelopes", 0) for r in self.runs)
+        url = next((r["base_url"] for r in self.runs), settings.base_url)
+        if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED):
+            self.status = int(status)
+            return status
+        if stopped:
+            self.reason = stopped
+        elif self.contract_failures and answers >= MIN_ANSWERS_FOR_NO_ENVELOPE and envelopes == 0:
+            self.reason = (f"none of the {answers} answers of {url} was a JSON envelope: this URL does not serve the "
+                           "endpoint (check the base URL's path prefix), or the target is down behind a gateway")
+        elif self.cannot_judge and not self.contract_failures:
+            self.reason = (f"{len(self.cannot_judge)} case(s) got no whole answer (see their errors); the target "
+                           "did not answer them in time or dropped the connection")
+        elif not self.contract_failures and settings.require_all_codes and coverage.unjudged():
+            self.reason = f"--require-all-codes: {coverage.judged_line()}"
+        if self.reason:
+            self.status = EXIT_CANNOT_JUDGE
+        elif self.contract_failures:
+            self.status = int(pytest.ExitCode.TESTS_FAILED)
+        else:
+            self.status = int(status)
+        return self.status
+
+
+def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: Verdict, secrets: Secrets) -> None:
+    ran_cases = coverage.seen or coverage.exercised_codes or coverage.skipped
+    if ran_cases:
+        terminal.section("documented-code coverage")
+        for line in coverage.table():
+            terminal.write_line(line)
+        terminal.write_line(coverage.judged_line())
+        if settings.coverage_json:
+            coverage.write_json(settings.coverage_json, secrets.mask)
+            terminal.write_line(f"coverage JSON written to {settings.coverage_json}")
+    if verdict.status is None or not (ran_cases or verdict.reason or verdict.contract_failures):
+        return
+    terminal.section("contract verdict")
+    if verdict.status == EXIT_CANNOT_JUDGE and verdict.reason:
+        terminal.write_line(f"CANNOT JUDGE (exit 2): {secrets.mask(verdict.reason)}", red=True, bold=True)
+    elif verdict.status == int(pytest.ExitCode.TESTS_FAILED):
+        terminal.write_line(f"BROKEN (exit 1): {len(verdict.contract_failures)} contract case(s) failed",
+                            red=True, bold=True)
+    elif verdict.status == int(pytest.ExitCode.OK):
+        terminal.write_line(f"HOLDS (exit 0) on what was judged: {coverage.judged_line()}", green=True, bold=True)

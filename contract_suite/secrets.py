@@ -1,0 +1,116 @@
+"""Secrets of a run (tokens, SMS codes): a value type whose repr is masked, and one registry that masks
+them in any text the run prints or writes (reports, log records, command output, files)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from urllib.parse import quote, quote_plus
+
+BEARER = re.compile(r"^(?:Bearer|Token|Basic)\s+", re.IGNORECASE)
+
+
+class Secret(str):
+    """A string that sends as itself but shows as its label in repr(): safe in --showlocals and -vvv."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str) -> Secret:
+        made = super().__new__(cls, value)
+        made.label = label
+        return made
+
+    def __repr__(self) -> str:
+        return f"<{self.label}>"
+
+
+class Secrets:
+    """The run's secret values, each with the label shown instead. One registry per run, passed explicitly."""
+
+    def __init__(self) -> None:
+        self._labels: dict[str, str] = {}
+        self._pattern: re.Pattern | None = None
+
+    def add(self, value: str | None, label: str) -> Secret | None:
+        """Register value (and its bare form without a "Bearer " prefix, and its URL-encoded forms)."""
+        if not value:
+            return None
+        value = str(value)
+        forms = {value, quote(value, safe=""), quote_plus(value)}
+        bare = BEARER.sub("", value)
+        if bare and bare != value and len(bare) >= 4:
+            forms |= {bare, quote(bare, safe=""), quote_plus(bare)}
+        for form in forms:
+            self._labels.setdefault(form, label)
+        self._pattern = None
+        return Secret(value, label)
+
+    def copy(self) -> Secrets:
+        made = Secrets()
+        made._labels = dict(self._labels)
+        return made
+
+    def label(self, value: object) -> str | None:
+        return self._labels.get(value) if isinstance(value, str) else None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._labels)
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def mask(self, text: str) -> str:
+        """text with every secret replaced by <label>; a secret inside a longer run of letters and digits stays
+        (a 6-digit code inside a phone number is not that code)."""
+        if not self._labels or not text:
+            return text
+        if self._pattern is None:
+            alternatives = "|".join(re.escape(v) for v in sorted(self._labels, key=len, reverse=True))
+            self._pattern = re.compile(rf"(?<![0-9A-Za-z])(?:{alternatives})(?![0-9A-Za-z])")
+        return self._pattern.sub(lambda m: f"<{self._labels[m.group(0)]}>", text)
+
+    def mask_any(self, value: object) -> object:
+        """Strings masked; lists, tuples and dicts masked inside; anything else as it is."""
+        if isinstance(value, str):
+            return self.mask(value)
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.mask_any(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.mask_any(v) for k, v in value.items()}
+        return value
+
+
+class MaskingRecordFactory:
+    """A logging record factory that masks the message (with its arguments and any traceback) as the record
+    is made, so every handler sees it masked: pytest's capture, live logs, --log-file, JUnit, urllib3's lines."""
+
+    def __init__(self, secrets: Secrets, wrapped) -> None:
+        self.secrets = secrets
+        self.wrapped = wrapped
+
+    def __call__(self, *args, **kwargs) -> logging.LogRecord:
+        record = self.wrapped(*args, **kwargs)
+        if not len(self.secrets):
+            return record
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to the handler to report, masked as text
+            message = f"{record.msg!r} % {record.args!r}"
+        record.msg, record.args = self.secrets.mask(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.secrets.mask(logging.Formatter().formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = self.secrets.mask(record.stack_info)
+        return record
+
+
+def install_log_masking(secrets: Secrets) -> MaskingRecordFactory:
+    factory = MaskingRecordFactory(secrets, logging.getLogRecordFactory())
+    logging.setLogRecordFactory(factory)
+    return factory
+
+
+def remove_log_masking(factory: MaskingRecordFactory) -> None:
+    if logging.getLogRecordFactory() is factory:
+        logging.setLogRecordFactory(factory.wrapped)

@@ -1,0 +1,182 @@
+"""The run's settings: declared as pytest options, resolved once (options, then environment, then profile,
+then defaults), validated, and handed to whoever needs them. Nothing else reads options or the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from contract_suite import profile as profiles
+from contract_suite import spec
+
+REFERENCE_PROFILE = spec.PROJECT_ROOT / "profiles" / "reference.toml"
+DEFAULT_PAGE = spec.PROJECT_ROOT.parent / "shared" / "seed" / "setPhone.md"
+DEFAULT_TIMEOUT = 10.0
+URL_RATE_LIMIT = 10.0  # requests a second to a target given by URL, unless told otherwise
+URL_MAX_REQUESTS = 1000  # requests in one run to a target given by URL, unless told otherwise
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+# option dest -> the environment variable that stands in for it
+ENVIRONMENT = {
+    "spec": "CONTRACT_SPEC",
+    "knife4j_page": "CONTRACT_KNIFE4J_PAGE",
+    "profile": "CONTRACT_PROFILE",
+    "allow_destructive": "CONTRACT_ALLOW_DESTRUCTIVE",
+    "request_timeout": "CONTRACT_TIMEOUT",
+    "coverage_json": "CONTRACT_COVERAGE_JSON",
+    "generated_examples": "CONTRACT_GENERATED_EXAMPLES",
+    "generated_seed": "CONTRACT_GENERATED_SEED",
+    "rate_limit": "CONTRACT_RATE_LIMIT",
+    "max_requests": "CONTRACT_MAX_REQUESTS",
+    "insecure": "CONTRACT_INSECURE",
+    "require_all_codes": "CONTRACT_REQUIRE_ALL_CODES",
+}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("contract", "setPhone contract suite")
+
+    def option(flag: str, dest: str, help: str, **kwargs) -> None:
+        group.addoption(flag, dest=dest, default=None, help=f"{help} (env {ENVIRONMENT[dest]})", **kwargs)
+
+    option("--spec", "spec", "OpenAPI document holding the contract (default: spec/openapi.yaml)", metavar="PATH")
+    option("--knife4j-page", "knife4j_page", "knife4j markdown page the spec is checked against for drift "
+           "(default: ../shared/seed/setPhone.md when it exists)", metavar="PATH")
+    option("--profile", "profile", "TOML test data for the target: tokens, phones, SMS codes "
+           "(default: profiles/reference.toml for the embedded server, none for a URL)", metavar="PATH")
+    option("--allow-destructive", "allow_destructive", "run the cases that change the test account's phone on a URL "
+           "target, and let the suite restore it after a target wrongly accepts a change", action="store_true")
+    option("--request-timeout", "request_timeout", f"seconds for a whole request, connect to last byte "
+           f"(default {DEFAULT_TIMEOUT:g})", metavar="SECONDS")
+    option("--coverage-json", "coverage_json", "also write the documented-code coverage table as JSON here",
+           metavar="PATH")
+    option("--generated-examples", "generated_examples", "cases the generated layer's fuzzing phase sends "
+           "(default: generation.max-examples in schemathesis.toml)", metavar="N")
+    option("--generated-seed", "generated_seed", "seed of the generated layer (default: seed in schemathesis.toml)",
+           metavar="N")
+    option("--rate-limit", "rate_limit", f"at most this many requests a second, both layers (default "
+           f"{URL_RATE_LIMIT:g} for a URL target, none for the embedded server; 0: no limit)", metavar="PER_SECOND")
+    option("--max-requests", "max_requests", f"send at most N requests in the run; the cases past it are not judged "
+           f"(default {URL_MAX_REQUESTS} for a URL target, none for the embedded server; 0: no cap)", metavar="N")
+    option("--insecure", "insecure", "do not verify the target's TLS certificate; for a private CA prefer "
+           "REQUESTS_CA_BUNDLE=/path/to/ca.pem", action="store_true")
+    option("--require-all-codes", "require_all_codes", "exit 2 (cannot judge) when an exercisable documented code "
+           "is left unjudged (data missing from the profile, a case skipped, the request cap reached)",
+           action="store_true")
+
+
+@dataclass(frozen=True)
+class Settings:
+    contract: spec.Contract
+    profile: profiles.Profile
+    base_url: str | None  # None: the embedded reference server
+    allow_destructive: bool
+    request_timeout: float
+    rate_limit: float | None  # None: no limit
+    max_requests: int | None  # None: no cap
+    insecure: bool
+    ca_bundle: str | None
+    require_all_codes: bool
+    coverage_json: Path | None
+    knife4j_page: Path | None  # given by the user; None: the default page when it exists
+    generated_examples: int | None
+    generated_seed: int | None
+    inferred_rules: bool  # False under -m "not inferred": the generated layer leaves out the inferred rules too
+    command_env: Mapping[str, str] = field(repr=False, default_factory=dict)  # the profile commands' environment
+
+    @property
+    def embedded(self) -> bool:
+        return self.base_url is None
+
+    @property
+    def destructive_allowed(self) -> bool:
+        return self.embedded or self.allow_destructive
+
+    @property
+    def spec_path(self) -> Path:
+        return self.contract.spec_path
+
+
+class _Reader:
+    """An option's value, else its environment variable's, converted and checked; UsageError names the source."""
+
+    def __init__(self, config: pytest.Config, environ: Mapping[str, str]):
+        self.config = config
+        self.environ = environ
+
+    def raw(self, dest: str) -> tuple[object, str]:
+        value = self.config.getoption(dest)
+        if value not in (None, False):
+            return value, "--" + dest.replace("_", "-")
+        env = ENVIRONMENT[dest]
+        return (self.environ.get(env) or None), env
+
+    def text(self, dest: str) -> str | None:
+        return self.raw(dest)[0]
+
+    def flag(self, dest: str) -> bool:
+        value, _ = self.raw(dest)
+        return value is True or (isinstance(value, str) and value.strip().lower() in TRUE_WORDS)
+
+    def number(self, dest: str, kind: type, minimum: float, words: str) -> float | int | None:
+        value, source = self.raw(dest)
+        if value is None:
+            return None
+        try:
+            number = kind(value)
+        except ValueError:
+            noun = "a whole number" if kind is int else "a number"
+            raise pytest.UsageError(f"{source} must be {noun}, got {value!r}") from None
+        if number < minimum:
+            raise pytest.UsageError(f"{source} must be {words}, got {value}")
+        return number
+
+
+def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: bool) -> Settings:
+    """The run's settings from its options and environment; pytest.UsageError (exit 4) on any bad input."""
+    read = _Reader(config, environ)
+    timeout = read.number("request_timeout", float, 1e-9, "more than 0 s")
+    examples = read.number("generated_examples", int, 1, "at least 1")
+    seed = read.number("generated_seed", int, 0, "0 or more")
+    rate = read.number("rate_limit", float, 0, "0 (no limit) or more")
+    cap = read.number("max_requests", int, 0, "0 (no cap) or more")
+    try:
+        contract = spec.load(read.text("spec") or spec.DEFAULT_SPEC)
+    except spec.SpecError as exc:
+        raise pytest.UsageError(f"cannot load the contract: {exc}") from None
+    overrides = {role: environ.get(var, "") for role, var in profiles.ENV_OVERRIDES.items()}
+    path = read.text("profile")
+    given_url = config.getoption("base_url") or config.getini("base_url") or None
+    try:
+        profile = profiles.load(path, overrides)
+        base_url = given_url or profile.base_url
+        if base_url is None and path is None:
+            profile = profiles.load(REFERENCE_PROFILE, overrides)
+    except profiles.ProfileError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise pytest.UsageError(f"--base-url must start with http:// or https://, got {base_url!r}")
+    embedded = base_url is None
+    page = read.text("knife4j_page")
+    coverage_json = read.text("coverage_json")
+    return Settings(
+        contract=contract,
+        profile=profile,
+        base_url=base_url.rstrip("/") if base_url else None,
+        allow_destructive=read.flag("allow_destructive"),
+        request_timeout=timeout or DEFAULT_TIMEOUT,
+        rate_limit=((None if embedded else URL_RATE_LIMIT) if rate is None else rate) or None,
+        max_requests=((None if embedded else URL_MAX_REQUESTS) if cap is None else cap) or None,
+        insecure=read.flag("insecure"),
+        ca_bundle=environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or None,
+        require_all_codes=read.flag("require_all_codes"),
+        coverage_json=Path(coverage_json) if coverage_json else None,
+        knife4j_page=Path(page) if page else None,
+        generated_examples=examples,
+        generated_seed=seed,
+        inferred_rules=inferred_rules,
+        command_env=dict(environ),
+    )

@@ -1,0 +1,277 @@
+"""The one bounded HTTP transport of a run: every request (preflight, cases, generated layer, repairs) goes
+through it. Each request has one deadline for the whole exchange (connect, headers, body), a body cap that
+holds after decompression too, no redirect followed, and counts against the run's rate limit and cap.
+
+It knows nothing of the contract or of secrets: it never puts a header or a URL into a message it makes
+(a message may quote what the server sent; whoever shows it masks it).
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import requests
+
+MAX_BODY_BYTES = 1 << 20  # an envelope is tiny; past this the answer is wrong anyway
+CHUNK_BYTES = 65536
+USER_AGENT = "setphone-contract-suite"
+
+
+class RequestCapReached(Exception):
+    """The run has sent as many requests as it may send to this target."""
+
+
+class TransportClosed(Exception):
+    """The run has stopped judging this target: nothing more is sent."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout: float  # seconds for the whole request, from connecting to the body's last byte
+    rate: float | None = None  # requests a second; None: no limit
+    cap: int | None = None  # requests in the run; None: no cap
+    max_body_bytes: int = MAX_BODY_BYTES
+
+
+@dataclass(frozen=True)
+class Tls:
+    verify: bool = True
+    ca_bundle: str | None = None  # a private CA's certificates (REQUESTS_CA_BUNDLE, read once by the settings)
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    url: str  # with the query string, already encoded
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+
+    @classmethod
+    def build(cls, method: str, url: str, params: dict[str, str] | None = None,
+              headers: dict[str, str] | None = None) -> Request:
+        """A request with its query encoded as requests (and so curl and schemathesis) would encode it."""
+        prepared = requests.Request(method, url, params=params or {}, headers=headers or {}).prepare()
+        return cls(prepared.method or method, prepared.url or url, dict(prepared.headers), prepared.body)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why no whole answer came back."""
+
+    kind: str  # "timeout", "connect", "tls", "reset", "protocol", "local"
+    detail: str  # human words, no header or URL in them
+    sent: bool  # the request reached the target (its answer was lost), so it may have acted on it
+
+    @property
+    def lost_answer(self) -> bool:
+        return self.sent and self.kind in ("timeout", "reset", "protocol")
+
+
+@dataclass
+class Answer:
+    request: Request
+    status: int | None = None
+    reason: str = ""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    truncated: bool = False  # more body than max_body_bytes (after decompression)
+    elapsed: float = 0.0
+    failure: Failure | None = None
+
+    def header(self, name: str) -> str | None:
+        found = [v for k, v in self.headers if k.lower() == name.lower()]
+        return ", ".join(found) if found else None
+
+    @property
+    def content_type(self) -> str:
+        return self.header("Content-Type") or ""
+
+
+class _Decoder:
+    """Content-Encoding gzip/deflate undone with a cap on the output; other encodings kept as they are."""
+
+    def __init__(self, encoding: str | None, limit: int):
+        encoding = (encoding or "").strip().lower()
+        self.limit = limit
+        self.zlib = None
+        if encoding in ("gzip", "x-gzip"):
+            self.zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self.zlib = zlib.decompressobj()
+            self.raw_deflate_tried = False
+        self.encoding = encoding
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """At most room + 1 decoded bytes of data (one more than room says "over the cap")."""
+        if self.zlib is None:
+            return data[: room + 1]
+        try:
+            out = self.zlib.decompress(data, room + 1)
+        except zlib.error:
+            if self.encoding == "deflate" and not self.raw_deflate_tried:  # deflate sent without its zlib header
+                self.raw_deflate_tried = True
+                self.zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.feed(data, room)
+            raise
+        return out
+
+
+class Transport:
+    """Sends requests to one target within the run's limits; close() stops all further sending."""
+
+    def __init__(self, limits: Limits, tls: Tls):
+        self.limits = limits
+        self.tls = tls
+        self.sent = 0
+        self.closed_because: str | None = None
+        self._last = 0.0
+        self._lock = threading.Lock()
+        self._context = self._tls_context()
+
+    def _tls_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.tls.ca_bundle)
+        if not self.tls.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    def close(self, reason: str) -> None:
+        self.closed_because = self.closed_because or reason
+
+    def wait_turn(self) -> None:
+        """Sleep as the rate limit asks; RequestCapReached once the cap is spent; TransportClosed once closed."""
+        with self._lock:
+            if self.closed_because:
+                raise TransportClosed(self.closed_because)
+            if self.limits.cap is not None and self.sent >= self.limits.cap:
+                raise RequestCapReached(
+                    f"the run's request cap ({self.limits.cap}) for this target is spent; raise it with --max-requests"
+                )
+            if self.limits.rate:
+                pause = self._last + 1.0 / self.limits.rate - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+            self._last = time.monotonic()
+            self.sent += 1
+
+    def send(self, request: Request) -> Answer:
+        """The answer, or an Answer with a Failure; raises RequestCapReached, TransportClosed before sending."""
+        self.wait_turn()
+        answer = Answer(request)
+        started = time.monotonic()
+        deadline = started + self.limits.timeout
+        try:
+            self._exchange(request, answer, deadline)
+        finally:
+            answer.elapsed = time.monotonic() - started
+        return answer
+
+    def _connection(self, request: Request) -> tuple[http.client.HTTPConnection, str]:
+        parts = urlsplit(request.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: scheme {parts.scheme!r}")
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if parts.scheme == "https":
+            return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=self.limits.timeout,
+                                               context=self._context), target
+        return http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.limits.timeout), target
+
+    def _exchange(self, request: Request, answer: Answer, deadline: float) -> None:
+        timeout = self.limits.timeout
+        stage = "connect"
+        expired = threading.Event()
+        timer: threading.Timer | None = None
+        connection = None
+        try:
+            connection, target = self._connection(request)
+            connection.connect()
+            sock = connection.sock
+
+            def expire() -> None:  # wakes a read blocked on a stalled or dripping body
+                expired.set()
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+            timer = threading.Timer(max(deadline - time.monotonic(), 0.0), expire)
+            timer.daemon = True
+            timer.start()
+            stage = "send"
+            headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip, deflate",
+                       "Connection": "close", **request.headers}
+            connection.request(request.method, target, body=request.body, headers=headers)
+            stage = "answer"
+            response = connection.getresponse()
+            answer.status, answer.reason = response.status, response.reason
+            answer.headers = list(response.getheaders())
+            self._read_body(response, answer, deadline, expired)
+        except (TimeoutError, socket.timeout):
+            answer.failure = Failure("timeout", f"timed out after {timeout:g} s", sent=stage != "connect")
+        except ssl.SSLCertVerificationError as exc:
+            answer.failure = Failure(
+                "tls", f"TLS certificate not trusted: {exc.verify_message or 'verification failed'} "
+                "(a private CA: set REQUESTS_CA_BUNDLE; or --insecure)", sent=False)
+        except ssl.SSLError as exc:
+            answer.failure = Failure("tls", f"TLS handshake failed: {exc.reason or type(exc).__name__}", sent=False)
+        except ConnectionRefusedError:
+            answer.failure = Failure("connect", "connection refused (nothing listens on that host and port)", False)
+        except socket.gaierror:
+            answer.failure = Failure("connect", "unknown host (the name does not resolve)", sent=False)
+        except (http.client.HTTPException, ConnectionError, OSError) as exc:
+            if expired.is_set():
+                answer.failure = Failure("timeout", f"timed out after {timeout:g} s", sent=stage != "connect")
+            elif stage == "connect":
+                answer.failure = Failure("connect", f"cannot connect: {_short(exc)}", sent=False)
+            else:
+                kind = "reset" if isinstance(exc, (ConnectionError, http.client.RemoteDisconnected)) else "protocol"
+                what = "the connection was closed" if kind == "reset" else "a malformed answer"
+                answer.failure = Failure(kind, f"{what} before the whole answer came: {_short(exc)}", sent=True)
+        except ValueError as exc:  # an unsendable request (a header value with a newline, a bad URL)
+            # its text may quote a header or the URL: only its type is shown
+            answer.failure = Failure("local", f"the request cannot be sent ({type(exc).__name__})", sent=False)
+        finally:
+            if timer is not None:
+                timer.cancel()
+            if connection is not None:
+                connection.close()
+        if answer.failure is None and expired.is_set():
+            answer.failure = Failure("timeout", f"timed out after {timeout:g} s", sent=True)
+
+    def _read_body(self, response: http.client.HTTPResponse, answer: Answer, deadline: float,
+                   expired: threading.Event) -> None:
+        limit = self.limits.max_body_bytes
+        decoder = _Decoder(response.getheader("Content-Encoding"), limit)
+        chunks: list[bytes] = []
+        size = wire = 0
+        while True:
+            if time.monotonic() >= deadline or expired.is_set():
+                raise TimeoutError
+            data = response.read1(CHUNK_BYTES)
+            if not data:
+                if expired.is_set():
+                    raise TimeoutError
+                break
+            wire += len(data)
+            try:
+                out = decoder.feed(data, limit - size)
+            except zlib.error as exc:
+                raise http.client.HTTPException(f"the body does not decode as {decoder.encoding}: {exc}") from None
+            chunks.append(out)
+            size += len(out)
+            if size > limit or wire > limit:
+                answer.truncated = True
+                break
+        answer.body = b"".join(chunks)[:limit]
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:200]

@@ -1,0 +1,182 @@
+"""Judging an answer against the contract, and the words of a failure (rule, expected, actual, reproduce).
+
+Needs no HTTP client: it reads a transport.Answer (or anything with the same fields), masks every secret.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from contract_suite.secrets import Secrets
+from contract_suite.spec import Contract
+from contract_suite.transport import Answer, Request
+
+QUOTE_BYTES = 200
+NOT_JSON = object()
+# Shell variables a reproduction line names for masked values, by the secret's label.
+TOKEN_VARIABLES = {"valid-token": "CONTRACT_TOKEN", "orphan-token": "CONTRACT_ORPHAN_TOKEN"}
+
+
+def parse_json(body: bytes) -> Any:
+    """The JSON value of body, or NOT_JSON (not UTF-8, not JSON, or nested past Python's recursion limit)."""
+    if not body:
+        return NOT_JSON
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return NOT_JSON
+
+
+def nested_too_deep(body: bytes) -> bool:
+    """Whether body is JSON nested too deeply to parse (a hostile answer); such a body is no envelope."""
+    if not body or body.lstrip()[:1] not in (b"{", b"["):
+        return False
+    depth = deepest = 0
+    for byte in body[: 1 << 20].translate(None, b' \t\r\n"0123456789,:.-abcdefghijklmnopqrstuvwxyz'):
+        if byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > nested_too_deep.limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+nested_too_deep.limit = 200  # an envelope is 2 levels deep
+
+
+def envelope_code(answer: Answer) -> Any:
+    """The envelope's `code` as it came, or None when the body is not a JSON object."""
+    body = parse_json(answer.body)
+    return body.get("code") if isinstance(body, dict) else None
+
+
+def speaks_envelope(answer: Answer) -> bool:
+    """Whether the answer is a JSON object with a `code`: this API's envelope, right or wrong in its details."""
+    body = parse_json(answer.body)
+    return isinstance(body, dict) and "code" in body
+
+
+def is_documented(contract: Contract, code: Any) -> bool:
+    return isinstance(code, int) and not isinstance(code, bool) and code in contract.codes
+
+
+def quote_body(answer: Answer, secrets: Secrets, limit: int = QUOTE_BYTES) -> str:
+    """The first bytes of the body, secrets masked, for a message."""
+    if not answer.body:
+        return "(empty body)"
+    head = answer.body[:limit].decode("utf-8", errors="replace")
+    if answer.truncated:
+        more = f" ... (more than {len(answer.body)} bytes; read no further)"
+    else:
+        more = f" ... ({len(answer.body)} bytes in all)" if len(answer.body) > limit else ""
+    return secrets.mask(repr(head)) + more
+
+
+def describe_answer(answer: Answer, secrets: Secrets) -> str:
+    """One line: `HTTP 404 text/html: '<html>...'`, or the transport failure."""
+    if answer.failure is not None:
+        return secrets.mask(answer.failure.detail)
+    media = answer.content_type.split(";")[0].strip() or "(no Content-Type)"
+    line = f"HTTP {answer.status} {media}"
+    location = answer.header("Location")
+    if location:
+        line += f" to {secrets.mask(location)!r}"
+    return f"{line}: {quote_body(answer, secrets, 120)}"
+
+
+def envelope_problem(answer: Answer, contract: Contract, secrets: Secrets) -> str | None:
+    """Why this answer breaks the envelope part of the contract (status, type, JSON, schema), or None."""
+    if answer.failure is not None:
+        return secrets.mask(answer.failure.detail)
+    if answer.status is not None and 300 <= answer.status < 400:
+        location = answer.header("Location")
+        return (f"HTTP {answer.status}, a redirect to {secrets.mask(location or '(no Location)')!r}: every outcome "
+                f"must be HTTP {_statuses(contract)} with the envelope (the suite follows no redirect)")
+    if answer.status not in contract.statuses:
+        return (f"HTTP {answer.status}: every outcome must be HTTP {_statuses(contract)} with the envelope in the "
+                f"body; body: {quote_body(answer, secrets)}")
+    media = answer.content_type.split(";")[0].strip().lower()
+    if media not in contract.media_types:
+        return (f"Content-Type {answer.content_type or '(none)'!r}: expected {', '.join(contract.media_types)}; "
+                f"body: {quote_body(answer, secrets)}")
+    if answer.truncated:
+        return f"the body is over {len(answer.body)} bytes, not an envelope: {quote_body(answer, secrets)}"
+    body = parse_json(answer.body)
+    if body is NOT_JSON:
+        return f"the body is not JSON: {quote_body(answer, secrets)}"
+    errors = contract.envelope_errors(body)
+    if errors:
+        code = body.get("code") if isinstance(body, dict) else None
+        lead = "" if code is None or is_documented(contract, code) else f"code {json.dumps(code)} is not a documented code; "
+        return f"{lead}the envelope breaks the spec's schema: {secrets.mask('; '.join(errors))}; body: {quote_body(answer, secrets)}"
+    return None
+
+
+def _statuses(contract: Contract) -> str:
+    return " or ".join(map(str, sorted(contract.statuses)))
+
+
+def judge(answer: Answer, contract: Contract, expected: set[int], rule: str, secrets: Secrets) -> str | None:
+    """The failure message for this answer, or None when it is what the contract expects."""
+    problem = envelope_problem(answer, contract, secrets)
+    code = envelope_code(answer)
+    if problem is None and code in expected:
+        return None
+    wanted = " or ".join(contract.describe(c) for c in sorted(expected))
+    lines = [rule, f"  expected: {wanted}"]
+    if problem is not None:
+        lines.append(f"  actual:   {problem}")
+    else:
+        server_msg = json.dumps(parse_json(answer.body).get("msg"), ensure_ascii=False)
+        lines.append(f"  actual:   {contract.describe(code)}, server msg {secrets.mask(server_msg)}")
+    lines.extend(reproduce_lines(answer.request, secrets))
+    return "\n".join(lines)
+
+
+def variable_for(parameter: str) -> str:
+    """oldPhoneCode -> OLD_PHONE_CODE"""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", parameter).upper()
+
+
+def _double_quoted(text: str) -> str:
+    return re.sub(r'(["\\$`])', r"\\\1", text)
+
+
+def reproduce_lines(request: Request, secrets: Secrets) -> list[str]:
+    """A curl line that sends the request again, with every secret replaced by a shell variable it names,
+    and the line saying which variables to set."""
+    parts = urlsplit(request.url)
+    base = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    variables: list[str] = []
+
+    def shown(value: str, variable: str) -> str:
+        if secrets.label(value) is None:
+            return _double_quoted(quote(value, safe=""))
+        variables.append(variable)
+        return "${" + variable + "}"
+
+    query = "&".join(f"{_double_quoted(quote(name, safe=''))}={shown(value, variable_for(name))}"
+                     for name, value in parse_qsl(parts.query, keep_blank_values=True))
+    url = f'"{_double_quoted(base)}{"?" + query if query else ""}"'
+    command = f"curl -sS -X {shlex.quote(request.method)} {url}"
+    for name, value in request.headers.items():
+        if name.lower() == "content-length":
+            continue
+        label = secrets.label(value)
+        if label is None:
+            command += " -H " + shlex.quote(f"{name}: {secrets.mask(value)}")
+        else:
+            variable = TOKEN_VARIABLES.get(label, variable_for(name.replace("-", "")))
+            variables.append(variable)
+            command += f' -H "{_double_quoted(name)}: ${{{variable}}}"'
+    lines = [f"  reproduce: {command}"]
+    if variables:
+        names = ", ".join(dict.fromkeys(variables))
+        lines.append(f"  (masked: set {names} in your shell first; SMS codes must be fresh ones)")
+    return lines
