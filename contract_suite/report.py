@@ -109,7 +109,7 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
         if settings.coverage_json:
             coverage.write_json(settings.coverage_json, secrets.mask)
             terminal.write_line(f"coverage JSON written to {settings.coverage_json}")
-    if verdict.status is None or not (ran_cases or verdict.reason or verdict.contract_failures):
+    if verdict.status is None or not verdict.runs:  # no request was sent to a target: no contract verdict
         return
     terminal.section("contract verdict")
     if verdict.status == EXIT_CANNOT_JUDGE and verdict.reason:

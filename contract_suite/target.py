@@ -116,8 +116,10 @@ class Target:
 
     # -- sending and judging --
 
-    def call(self, params: dict[str, str | None], token: str | None) -> Answer:
-        """Send; a case whose answer is lost is an error of the case (and may trigger the restore)."""
+    def call(self, params: dict[str, str | None], token: str | None, changes_account: bool = False) -> Answer:
+        """Send; a case whose answer is lost is an error of the case. A lost answer to a request meant to change
+        the account (changes_account) may have moved it: the suite finds out and puts it back, or stops the run
+        saying how to do it by hand."""
         query = {k: v for k, v in params.items() if v is not ABSENT}
         try:
             answer = self.run.send(self.run.request(query, token))
@@ -126,7 +128,7 @@ class Target:
         if answer.failure is None:
             return answer
         message = f"cannot judge this case: {self.secrets.mask(answer.failure.detail)}"
-        if answer.failure.lost_answer and token is not None and token == self.profile.tokens.get("valid"):
+        if changes_account and answer.failure.lost_answer:
             done, what = self.keeper.after_lost_answer(query)
             message += f"; the request was sent and could have changed the account: {what}"
             if not done:

@@ -16,7 +16,7 @@ def test_change_is_made_and_restored(target, contract):
     account, free = target.phone("account"), target.phone("free")
     success, incorrect = contract.success_code, contract.code_named("old-phone-incorrect")
 
-    answer = target.call(target.change(account, free), token)  # a lost answer: the restore runs (Target.call)
+    answer = target.call(target.change(account, free), token, changes_account=True)  # lost: Target.call restores
     target.codes.consumed(account, free)
     target.expect(answer, success, f"valid request moving the account from {account} to {free}")
 
@@ -29,7 +29,7 @@ def test_change_is_made_and_restored(target, contract):
                                                        "be the account's"))
     finally:
         restore = target.change(free, account)
-        back = target.call(restore, token)  # a lost answer: Target.call finds where the account is, and says so
+        back = target.call(restore, token, changes_account=True)  # lost: Target.call finds where the account is
         target.codes.consumed(account, free)
         if envelope_code(back) != success:
             failures.append(restore_failed(target, contract, back, account, free))

@@ -1,12 +1,16 @@
 """Self-tests of the profile loader: every malformed profile gets one clear error naming the key."""
 
+import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
+from contract_suite import codes, commands
 from contract_suite import profile as profiles
+from contract_suite.secrets import Secrets
 from contract_suite.spec import PROJECT_ROOT
 
 pytestmark = pytest.mark.selftest
@@ -37,12 +41,6 @@ def write(tmp_path, text):
     return path
 
 
-@pytest.fixture(autouse=True)
-def no_env_tokens(monkeypatch):
-    monkeypatch.delenv("CONTRACT_TOKEN", raising=False)
-    monkeypatch.delenv("CONTRACT_ORPHAN_TOKEN", raising=False)
-
-
 def test_the_documented_example_loads(tmp_path):
     loaded = profiles.load(write(tmp_path, GOOD))
     assert loaded.base_url == "https://staging.example.com"
@@ -53,10 +51,9 @@ def test_the_documented_example_loads(tmp_path):
     assert loaded.code_command.startswith("./get-sms-code")
 
 
-def test_env_tokens_override_the_profile(tmp_path, monkeypatch):
-    monkeypatch.setenv("CONTRACT_TOKEN", "Bearer from-env")
-    monkeypatch.setenv("CONTRACT_ORPHAN_TOKEN", "Bearer orphan-from-env")
-    loaded = profiles.load(write(tmp_path, GOOD))
+def test_env_tokens_override_the_profile(tmp_path):
+    overrides = {"valid": "Bearer from-env", "orphan": "Bearer orphan-from-env"}  # the settings read the env
+    loaded = profiles.load(write(tmp_path, GOOD), overrides)
     assert loaded.tokens == {"valid": "Bearer from-env", "orphan": "Bearer orphan-from-env"}
 
 
@@ -104,20 +101,37 @@ def test_pytest_stops_before_any_request_on_a_bad_profile(tmp_path):
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 4, result.stdout + result.stderr
-    assert f"ERROR: profile {path}: unknown key tokens.spare (known here: orphan, valid)" in result.stderr
+    assert f"ERROR: profile {path}: unknown key tokens.spare (known here: command, orphan, valid)" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def _source(loaded, secrets=None):
+    return codes.CodeSource(loaded, Secrets() if secrets is None else secrets, dict(os.environ))
 
 
 def test_static_codes_are_used_once(tmp_path):
     loaded = profiles.load(write(tmp_path, "[codes]\nstatic = { '86-1' = '123456' }\n"))
-    source = profiles.CodeSource(loaded)
+    source = _source(loaded)
     phone = profiles.Phone("86", "1")
     assert source.code_for(phone) == "123456"
     source.consumed(phone)
-    with pytest.raises(profiles.CodeUnavailable, match="was used by a successful change"):
+    with pytest.raises(codes.CodeUnavailable, match="was used by a successful change"):
         source.code_for(phone)
-    with pytest.raises(profiles.CodeUnavailable, match=r'add \[codes\] static "86-2" or \[codes\] command'):
+    with pytest.raises(codes.CodeUnavailable, match=r'add \[codes\] static "86-2" or \[codes\] command'):
         source.code_for(profiles.Phone("86", "2"))
+
+
+def test_reusable_static_codes_stay_valid(tmp_path):
+    loaded = profiles.load(write(tmp_path, "[codes]\nstatic = { '86-1' = '123456' }\nreusable = true\n"))
+    source = _source(loaded)
+    phone = profiles.Phone("86", "1")
+    source.consumed(phone)
+    assert source.reusable and source.code_for(phone) == "123456"
+
+
+def test_reusable_needs_static_codes(tmp_path):
+    with pytest.raises(profiles.ProfileError, match=r"codes.reusable = true says the static codes stay valid"):
+        profiles.load(write(tmp_path, "[codes]\nreusable = true\n"))
 
 
 def test_code_command_is_run_and_cached(tmp_path):
@@ -129,20 +143,68 @@ def test_code_command_is_run_and_cached(tmp_path):
         "print(sys.argv[1] + sys.argv[2][-4:])\n"
     )
     loaded = profiles.load(write(tmp_path, f"[codes]\ncommand = 'python {script} {{international_code}} {{phone}}'\n"))
-    seen = []
-    source = profiles.CodeSource(loaded, on_secret=seen.append)
+    secrets = Secrets()
+    source = _source(loaded, secrets)
     phone = profiles.Phone("86", "13800000001")
     assert source.code_for(phone) == "860001"
     assert source.code_for(phone) == "860001"
     assert counter.read_text() == "1"
     source.consumed(phone)
     assert source.code_for(phone) == "860001" and counter.read_text() == "2"
-    assert seen == ["860001", "860001"]
+    assert secrets.mask("code 860001") == "code <sms-code>"
 
 
-def test_failing_code_command_is_reported(tmp_path):
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        pytest.param("import sys\nsys.exit('no SMS gateway')\n", "exited 1: no SMS gateway", id="exit-1"),
+        pytest.param("print('123456 654321')\n", "printed 2 words on stdout; it must print exactly one code",
+                     id="two-words"),
+        pytest.param("pass\n", "printed 0 words on stdout; it must print exactly one code", id="nothing"),
+    ],
+)
+def test_failing_code_command_breaks_the_source_once(tmp_path, body, message):
     script = tmp_path / "fail.py"
-    script.write_text("import sys\nsys.exit('no SMS gateway')\n")
+    counter = tmp_path / "count"
+    script.write_text(f"import pathlib\np = pathlib.Path({str(counter)!r}); p.write_text(p.read_text() + 'x' "
+                      f"if p.exists() else 'x')\n" + body)
     loaded = profiles.load(write(tmp_path, f"[codes]\ncommand = 'python {script} {{phone}}'\n"))
-    with pytest.raises(profiles.CodeUnavailable, match="exited 1 without printing one code: no SMS gateway"):
-        profiles.CodeSource(loaded).code_for(profiles.Phone("86", "1"))
+    source = _source(loaded)
+    with pytest.raises(codes.CodeSourceBroken, match=message):
+        source.code_for(profiles.Phone("86", "1"))
+    with pytest.raises(codes.CodeSourceBroken, match=message):  # no second try: each would be another SMS
+        source.code_for(profiles.Phone("86", "2"))
+    assert counter.read_text() == "x"
+
+
+def test_hanging_code_command_is_killed_with_its_children(tmp_path):
+    script = tmp_path / "hang.py"
+    pids = tmp_path / "pids"
+    script.write_text(
+        "import subprocess, sys, time, pathlib\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"pathlib.Path({str(pids)!r}).write_text(str(child.pid))\n"
+        "time.sleep(60)\n"
+    )
+    loaded = profiles.load(write(tmp_path, f"[codes]\ncommand = 'python {script}'\n"))
+    started = time.monotonic()
+    with pytest.raises(commands.CommandFailed, match=r"did not finish within 1 s \(killed with its child processes\)"):
+        commands.run(loaded.code_command, "[codes] command", dict(os.environ), timeout=1)
+    assert time.monotonic() - started < 10
+    grandchild = int(pids.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _alive(grandchild):
+        time.sleep(0.05)
+    assert not _alive(grandchild), "the command's child process outlived the timeout"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (killed, not yet reaped by init) counts as gone
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -125,7 +125,8 @@ def test_target_that_starts_hanging_fails_cases_with_the_timeout_then_stops(tmp_
                               "--request-timeout", "1", env={"REFERENCE_SERVER_DB": str(tmp_path / "db.sqlite3")})
     assert result.returncode == 2, result.stdout[-2000:]
     assert "timed out after 1 s" in result.stdout
-    assert "timed out after 1 s on 3 requests in a row: stopping the run" in result.stdout
+    assert "gave no whole answer to 3 requests in a row (last: timed out after 1 s)" in result.stdout
+    assert "CANNOT JUDGE (exit 2)" in result.stdout
     assert seconds < 60
 
 
@@ -145,10 +146,12 @@ def _raw_app(body: bytes, content_type: str):
     ],
 )
 def test_body_that_is_not_an_envelope_is_quoted(body, content_type, quoted):
+    """Each case quotes the body; and since no answer at all was an envelope, the run cannot judge (exit 2)."""
     with start_embedded(_raw_app(body, content_type)) as server:
         result, _ = run("contract_tests/test_token.py", "--base-url", server.base_url, "--profile", PROFILE)
-    assert result.returncode == 1
+    assert result.returncode == 2, result.stdout[-2000:]
     assert quoted in result.stdout
+    assert "was a JSON envelope: this URL does not serve the endpoint" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
 

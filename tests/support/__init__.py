@@ -1,0 +1,1 @@
+"""Test support for the project's self-tests: running the suite in a subprocess, hostile targets."""

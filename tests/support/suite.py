@@ -1,0 +1,64 @@
+"""Run the contract suite (pytest) in a subprocess and measure it: exit code, output, wall time, max RSS."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROFILE = PROJECT_ROOT / "profiles" / "reference.toml"
+# Plugins the contract suite does not use, blocked only to start each run faster.
+QUICK = ("-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:anyio")
+
+
+@dataclass(frozen=True)
+class Finished:
+    returncode: int | None  # None: killed at the timeout
+    stdout: str
+    stderr: str
+    seconds: float
+    max_rss_mib: float  # the child's peak resident memory (ru_maxrss)
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.output.rstrip().splitlines()[-lines:])
+
+
+def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without the outer run's contract settings, plus extra."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONTRACT_", "PYTEST_"))}
+    return {**env, **(extra or {})}
+
+
+def run_pytest(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> Finished:
+    """`python -m pytest ARGS` from the project root; its peak memory read with wait4 (this child only)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        process = subprocess.Popen([sys.executable, "-m", "pytest", *QUICK, *args], cwd=PROJECT_ROOT,
+                                   env=clean_environment(env), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                   start_new_session=True)
+        returncode, usage = None, None
+        while time.monotonic() - started < timeout:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                returncode = os.waitstatus_to_exitcode(status)
+                break
+            time.sleep(0.05)
+        if returncode is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            _, _, usage = os.wait4(process.pid, 0)
+        process.returncode = returncode if returncode is not None else -9
+        seconds = time.monotonic() - started
+        out.seek(0)
+        err.seek(0)
+        return Finished(returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
+                        seconds, usage.ru_maxrss / 1024)

@@ -1,0 +1,117 @@
+"""The hostile-target matrix: the suite against servers that hang, stall, drip, flood, bomb, nest, redirect
+and reset. For each: the exit code, a bound on wall time, on the run's peak memory (ru_maxrss of the child)
+and on the requests the server saw; and no token or SMS code in anything the run printed or wrote, with every
+flag that shows more (long tracebacks with locals, -vvv, DEBUG logs live and to a file, JUnit with all logs).
+
+The figures of each case are printed (`pytest tests/test_hostile.py -s`)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from reference_server import create_app, start_embedded
+from support import hostile
+from support.leaks import files_written_since, issued_codes, leaks_in, profile_tokens, read_files
+from support.suite import PROFILE, PROJECT_ROOT, run_pytest
+
+pytestmark = pytest.mark.selftest
+
+HONEST = 2  # the preflight's two probes get honest answers, so the cases meet the hostility
+TIMEOUT = "1"
+CAP = 150
+MAX_RSS_MIB = 400
+EVERY_FLAG = (
+    "--tb=long", "--showlocals", "-vvv", "-rA",
+    "--log-level=DEBUG", "--log-cli-level=DEBUG", "-o", "junit_logging=all",
+)
+
+
+@dataclass(frozen=True)
+class Hostile:
+    name: str
+    behaviour: object
+    exit_code: int
+    max_seconds: float
+    max_requests: int
+    says: str  # a fragment of the output that names what went wrong
+
+
+CASES = [
+    Hostile("hang", hostile.hang, 2, 40, 10, "gave no whole answer to 3 requests in a row"),
+    Hostile("stall-after-headers", hostile.stall_after_headers, 2, 40, 10, "timed out after 1 s"),
+    Hostile("drip", hostile.drip, 2, 40, 10, "timed out after 1 s"),
+    Hostile("reset", hostile.reset, 2, 40, 10, "the connection was closed before the whole answer came"),
+    Hostile("html-500", hostile.html_500, 1, 90, CAP, "HTTP 500: every outcome must be HTTP 200"),
+    Hostile("50MB-body", hostile.huge_body, 1, 120, CAP, "read no further"),
+    Hostile("gzip-bomb", None, 1, 120, CAP, "read no further"),
+    Hostile("nested-json", hostile.nested_json, 1, 90, CAP, "the body is not JSON"),
+    Hostile("invalid-utf8", hostile.invalid_utf8, 1, 90, CAP, "the body is not JSON"),
+    Hostile("redirect-other-host", None, 1, 90, CAP, "HTTP 307, a redirect to"),
+    Hostile("redirect-loop", hostile.redirect_to(lambda seen: seen.target, "302 Found"), 1, 90, CAP,
+            "HTTP 302, a redirect to"),
+]
+
+
+@pytest.fixture(scope="module")
+def gzip_bomb() -> bytes:
+    return hostile.make_gzip_bomb(2048)  # 2 MB on the wire, 2 GiB inflated
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_hostile_target_is_bounded_and_masked(case, tmp_path, gzip_bomb):
+    database = tmp_path / "reference.sqlite3"
+    reports = tmp_path / "reports"
+    other = hostile.HostileServer(hostile.counting)  # the other host a redirect points at
+    behaviour = case.behaviour
+    if case.name == "gzip-bomb":
+        behaviour = hostile.gzip_bomb(gzip_bomb)
+    elif case.name == "redirect-other-host":
+        behaviour = hostile.redirect_to(lambda seen: other.base_url + seen.target)
+    started = time.time() - 1
+    with start_embedded(create_app({"DATABASE": str(database)})) as reference, other, \
+            hostile.HostileServer(behaviour, upstream=reference.base_url, honest=HONEST) as server:
+        run = run_pytest(
+            "contract_tests", "--base-url", server.base_url, "--profile", str(PROFILE), "--allow-destructive",
+            "--request-timeout", TIMEOUT, "--rate-limit", "0", "--max-requests", str(CAP), "--generated-examples", "5",
+            *EVERY_FLAG, f"--log-file={reports / 'run.log'}", f"--junitxml={reports / 'junit.xml'}",
+            f"--coverage-json={reports / 'coverage.json'}",
+            env={"REFERENCE_SERVER_DB": str(database)}, timeout=300,
+        )
+        requests_seen = len(server.seen)
+    print(f"\n{case.name}: exit {run.returncode}, {run.seconds:.1f} s, max RSS {run.max_rss_mib:.0f} MiB, "
+          f"{requests_seen} requests")
+    assert run.returncode == case.exit_code, run.tail()
+    assert case.says in run.stdout, run.tail()
+    assert "Traceback" not in run.stderr and "RecursionError" not in run.output, run.tail()
+    assert run.seconds < case.max_seconds, f"{run.seconds:.1f} s"
+    assert run.max_rss_mib < MAX_RSS_MIB, f"{run.max_rss_mib:.0f} MiB"
+    assert requests_seen <= case.max_requests
+    assert other.seen == [], "a redirect was followed: the other host got requests (and the token)"
+    secrets = profile_tokens(PROFILE) + issued_codes(database)
+    assert issued_codes(database), "the run issued no SMS code: nothing to look for"
+    produced = {"stdout": run.stdout, "stderr": run.stderr}
+    written = files_written_since(tmp_path, started) + files_written_since(PROJECT_ROOT, started)
+    produced |= read_files([p for p in written if not p.name.startswith(database.name)])  # the server's own data
+    assert {"run.log", "junit.xml"} <= {Path(p).name for p in produced}
+    assert leaks_in(produced, secrets) == {}
+
+
+def test_redirect_loop_keeps_the_rate_limit_and_the_cap(tmp_path):
+    """A redirect loop is not followed: the server sees at most the cap, never faster than the rate limit."""
+    database = tmp_path / "reference.sqlite3"
+    loop = hostile.redirect_to(lambda seen: seen.target, "302 Found")
+    with start_embedded(create_app({"DATABASE": str(database)})) as reference, \
+            hostile.HostileServer(loop, upstream=reference.base_url, honest=HONEST) as server:
+        run = run_pytest("contract_tests", "-m", "not generated", "--base-url", server.base_url, "--profile",
+                         str(PROFILE), "--rate-limit", "20", "--max-requests", "30",
+                         env={"REFERENCE_SERVER_DB": str(database)}, timeout=120)
+    assert run.returncode == 1, run.tail()
+    assert len(server.seen) <= 30
+    assert server.peak_rate() <= 21, server.peak_rate()
+    assert "not judged: the run's request cap (30) for this target is spent" in run.stdout + run.stderr or (
+        "request cap (30)" in run.stdout
+    ), run.tail()
