@@ -22,7 +22,7 @@ class TokenUnavailable(Exception):
 def fetch_token(profile: Profile, env: dict[str, str], secrets: Secrets) -> Secret:
     """Run [tokens] command once: its one line of output is the valid token."""
     try:
-        result = commands.run(profile.token_command, "[tokens] command", env)
+        result = commands.run(profile.token_command, "[tokens] command", env, profile.token_command_timeout)
     except commands.CommandFailed as exc:
         raise TokenUnavailable(secrets.mask(str(exc))) from None
     lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
@@ -96,7 +96,7 @@ class CodeSource:
         what = f"[codes] command for {phone.key}"
         command = self.profile.code_command.format(international_code=phone.international_code, phone=phone.phone)
         try:
-            result = commands.run(command, what, self.env)
+            result = commands.run(command, what, self.env, self.profile.code_command_timeout)
         except commands.CommandFailed as exc:
             self.broken = self.secrets.mask(str(exc))
             raise CodeSourceBroken(self.broken) from None

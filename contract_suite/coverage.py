@@ -66,11 +66,15 @@ class Coverage:
         }
 
     def judged_line(self) -> str:
+        """`judged N of M exercisable documented codes; not judged: CODES (why); ...`, codes grouped by why."""
         judged, missing = self.judged, self.unjudged()
         line = f"judged {len(judged)} of {len(self.exercisable)} exercisable documented codes"
         if missing:
+            by_reason: dict[str, list[int]] = {}
+            for code, why in missing.items():
+                by_reason.setdefault(why, []).append(code)
             line += "; not judged: " + "; ".join(
-                f"{c} {self.contract.codes[c].name} ({why})" for c, why in missing.items()
+                f"{', '.join(map(str, codes))} ({why})" for why, codes in by_reason.items()
             )
         return line
 

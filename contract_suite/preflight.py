@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contract_suite.run import Run
 from contract_suite.transport import Answer
-from contract_suite.verdict import describe_answer, envelope_code, speaks_envelope
+from contract_suite.verdict import describe_answer, envelope_code, is_documented
 
 UNAVAILABLE = (502, 503, 504)
 WRONG_CODE = "000000"
@@ -24,15 +24,16 @@ def target_problem(run: Run) -> str | None:
 
 
 def _speaks_the_api(run: Run) -> str | None:
-    """One request with no token and no parameter (harmless: the platform answers 5032). Any envelope, right or
-    wrong in its details, means the URL serves the endpoint: the cases judge the details."""
+    """One request with no token and no parameter (harmless: the platform answers 5032). HTTP 200, or an envelope
+    with a documented code whatever its status, means the URL serves the endpoint: the cases judge the details.
+    Anything else (a 404 page, a gateway's JSON error, a redirect) says the URL is not the endpoint."""
     answer = run.send(run.request({}, None))
     if answer.failure is not None:
         detail = run.secrets.mask(answer.failure.detail)
         if answer.failure.kind == "timeout":
             detail = f"no answer: {detail} (set --request-timeout to wait longer)"
         return detail
-    if speaks_envelope(answer) or answer.status == 200:
+    if answer.status == 200 or is_documented(run.contract, envelope_code(answer)):
         return None  # a 200 that is not an envelope is judged by the cases (it may be the contract's fault)
     seen = describe_answer(answer, run.secrets)
     if answer.status is not None and 300 <= answer.status < 400:

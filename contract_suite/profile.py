@@ -14,10 +14,10 @@ ENV_OVERRIDES = {"valid": "CONTRACT_TOKEN", "orphan": "CONTRACT_ORPHAN_TOKEN"}  
 PHONE_ROLES = ("free", "registered", "cancelling")
 KNOWN = {
     "target": {"base_url", "token_header"},
-    "tokens": {"valid", "orphan", "command"},
+    "tokens": {"valid", "orphan", "command", "command_timeout"},
     "account": {"international_code", "phone"},
     "phones": set(PHONE_ROLES),
-    "codes": {"static", "command", "reusable"},
+    "codes": {"static", "command", "reusable", "command_timeout"},
 }
 
 
@@ -51,6 +51,8 @@ class Profile:
     code_command: str | None = None
     codes_reusable: bool = False  # the static codes stay valid after a successful change (whitelisted numbers)
     token_command: str | None = None  # prints a fresh valid token; run once per run
+    code_command_timeout: float = 30.0  # seconds; past it the command is killed with its children
+    token_command_timeout: float = 30.0
 
     def __repr__(self) -> str:  # no token or code in a traceback's locals
         return f"Profile(source={self.source!r}, tokens={sorted(self.tokens)}, codes={len(self.static_codes)} static)"
@@ -100,6 +102,8 @@ def parse(data: dict, source: str, token_overrides: dict[str, str] | None = None
     for role, value in data.get("tokens", {}).items():
         if role == "command":
             profile.token_command = _command(value, "tokens.command", ())
+        elif role == "command_timeout":
+            profile.token_command_timeout = _seconds(value, "tokens.command_timeout")
         else:
             profile.tokens[role] = _string(value, f"tokens.{role}")
     if "account" in data:
@@ -114,6 +118,8 @@ def parse(data: dict, source: str, token_overrides: dict[str, str] | None = None
             profile.static_codes[key] = _string(value, f"codes.static.{key!r}")
     if "command" in codes:
         profile.code_command = _command(codes["command"], "codes.command", ("international_code", "phone"))
+    if "command_timeout" in codes:
+        profile.code_command_timeout = _seconds(codes["command_timeout"], "codes.command_timeout")
     if "reusable" in codes:
         if not isinstance(codes["reusable"], bool):
             raise ProfileError(f"codes.reusable must be true or false, got {codes['reusable']!r}"[:200])
@@ -124,6 +130,12 @@ def parse(data: dict, source: str, token_overrides: dict[str, str] | None = None
         if value:
             profile.tokens[role] = value
     return profile
+
+
+def _seconds(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ProfileError(f"{where} must be a number of seconds above 0, got {value!r}"[:200])
+    return float(value)
 
 
 def _command(value: Any, where: str, placeholders: tuple[str, ...]) -> str:

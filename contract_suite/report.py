@@ -118,4 +118,6 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
         terminal.write_line(f"BROKEN (exit 1): {len(verdict.contract_failures)} contract case(s) failed",
                             red=True, bold=True)
     elif verdict.status == int(pytest.ExitCode.OK):
-        terminal.write_line(f"HOLDS (exit 0) on what was judged: {coverage.judged_line()}", green=True, bold=True)
+        judged = f"judged {len(coverage.judged)} of {len(coverage.exercisable)} exercisable documented codes"
+        rest = "; the others were not judged (see above)" if coverage.unjudged() else ""
+        terminal.write_line(f"HOLDS (exit 0) on what was judged: {judged}{rest}", green=True, bold=True)

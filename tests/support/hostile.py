@@ -113,7 +113,15 @@ def _read_request(conn: socket.socket) -> Seen | None:
     return Seen(time.monotonic(), method, target, headers)
 
 
-def _forward(conn: socket.socket, seen: Seen, upstream: str) -> None:
+@dataclass(frozen=True)
+class Forwarded:
+    status: int
+    body: bytes
+    raw: bytes  # the whole answer, ready to relay
+
+
+def forward_and_keep(seen: Seen, upstream: str) -> Forwarded:
+    """Send the request seen to upstream; its answer, as bytes to relay."""
     host, port = upstream.removeprefix("http://").split(":")
     client = http.client.HTTPConnection(host, int(port), timeout=10)
     headers = {k: v for k, v in seen.headers.items() if k.lower() not in ("host", "connection")}
@@ -125,7 +133,11 @@ def _forward(conn: socket.socket, seen: Seen, upstream: str) -> None:
                                                                           "content-length")]
     head = f"HTTP/1.1 {answer.status} {answer.reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in kept)
     head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    conn.sendall(head.encode("latin-1") + body)
+    return Forwarded(answer.status, body, head.encode("latin-1") + body)
+
+
+def _forward(conn: socket.socket, seen: Seen, upstream: str) -> None:
+    conn.sendall(forward_and_keep(seen, upstream).raw)
 
 
 def _head(status: str, *headers: str) -> bytes:
