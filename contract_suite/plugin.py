@@ -17,6 +17,7 @@ from contract_suite.run import EXIT_CANNOT_JUDGE, CannotJudge, Run
 from contract_suite.secrets import MaskingRecordFactory, Secrets, install_log_masking, remove_log_masking
 from contract_suite.settings import DEFAULT_PAGE, Settings, add_options, resolve
 from contract_suite.target import Target
+from contract_suite.verdict import exchange_text
 
 SETTINGS = pytest.StashKey[Settings]()
 SECRETS = pytest.StashKey[Secrets]()
@@ -25,6 +26,8 @@ RUN = pytest.StashKey[Run]()
 VERDICT = pytest.StashKey["report.Verdict"]()
 LOG_MASKING = pytest.StashKey[MaskingRecordFactory]()
 CANNOT_JUDGE = ("contract-verdict", "cannot judge")  # a report's user property: an error of the run, not the contract
+EXCHANGE = "contract-exchange"  # a report's user property: one request and its answer, masked (for report plugins)
+CODES = "contract-codes"  # a report's user property: the documented codes the case exercises, e.g. "5032 5033"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -161,6 +164,7 @@ def contract_run(pytestconfig: pytest.Config, contract_settings: Settings, endpo
     if problem:
         run.stop(problem)
         pytest.exit(f"cannot use the target {endpoint.base_url}: {problem}", returncode=EXIT_CANNOT_JUDGE)
+    run.recent.clear()  # the preflight's exchanges are no case's evidence
     return run
 
 
@@ -240,11 +244,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if codes:
             reason = made.longrepr[2] if isinstance(made.longrepr, tuple) else str(made.longrepr)
             config.stash[COVERAGE].skip(codes, secrets.mask(reason.removeprefix("Skipped: ")))
-    _mask_report(made, secrets)
     run = config.stash.get(RUN, None)
+    if made.when == "call" or (made.when == "setup" and made.failed):
+        contract = config.stash[SETTINGS].contract
+        codes = _exercised_by(item, contract)
+        evidence = [(CODES, " ".join(map(str, sorted(codes))))] if codes else []
+        if run is not None:
+            evidence += [(EXCHANGE, exchange_text(answer, secrets)) for answer in run.recent]
+        made.user_properties += evidence
+        item.user_properties += evidence  # JUnit writes the item's properties
+    _mask_report(made, secrets)
     if run is not None and run.stopped and not item.session.shouldstop:
         item.session.shouldstop = f"cannot judge the target {run.base_url}: {run.stopped}"
     return made
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    run = item.config.stash.get(RUN, None)
+    if run is not None:
+        run.recent.clear()  # the evidence of this case only
 
 
 @pytest.hookimpl(wrapper=True)

@@ -6,6 +6,8 @@ nothing more is sent, no more SMS codes are asked for, and the run ends with exi
 
 from __future__ import annotations
 
+from collections import deque
+
 import pytest
 
 from contract_suite.coverage import Coverage
@@ -15,6 +17,7 @@ from contract_suite.spec import Contract
 from contract_suite.transport import Answer, Limits, Request, RequestCapReached, Tls, Transport, TransportClosed
 from contract_suite.verdict import envelope_code, speaks_envelope
 
+EVIDENCE_KEPT = 8  # the last exchanges of the current case, kept as evidence for reports
 FAILURES_BEFORE_STOP = 3  # transport failures (timeouts, stalls, resets) in a row that stop the run
 EXIT_CANNOT_JUDGE = pytest.ExitCode.INTERRUPTED  # 2
 
@@ -43,6 +46,7 @@ class Run:
         self.failures_in_a_row = 0
         self.envelopes_seen = 0
         self.answers_seen = 0
+        self.recent: deque[Answer] = deque(maxlen=EVIDENCE_KEPT)  # the plugin empties it before each case
 
     @property
     def token_header(self) -> str:
@@ -68,6 +72,7 @@ class Run:
         when this failure is the last of several in a row."""
         try:
             answer = self.transport.send(request)
+            self.recent.append(answer)
         except TransportClosed:
             raise CannotJudge(f"cannot judge: {self.stopped}") from None
         except RequestCapReached:

@@ -180,3 +180,24 @@ def reproduce_lines(request: Request, secrets: Secrets) -> list[str]:
         names = ", ".join(dict.fromkeys(variables))
         lines.append(f"  (masked: set {names} in your shell first; SMS codes must be fresh ones)")
     return lines
+
+
+EVIDENCE_BODY_BYTES = 2048
+
+
+def exchange_text(answer: Answer, secrets: Secrets) -> str:
+    """The request and what came back, as evidence for a report: secrets masked, the body cut short."""
+    request = answer.request
+    lines = [f"{request.method} {request.url}"]
+    lines += [f"{name}: {value}" for name, value in request.headers.items() if name.lower() != "content-length"]
+    lines.append("")
+    if answer.failure is not None:
+        lines.append(f"(no whole answer: {answer.failure.detail})")
+    else:
+        lines.append(f"HTTP {answer.status} {answer.reason}")
+        lines += [f"{name}: {value}" for name, value in answer.headers]
+        lines.append("")
+        body = answer.body[:EVIDENCE_BODY_BYTES].decode("utf-8", errors="replace")
+        more = len(answer.body) > EVIDENCE_BODY_BYTES or answer.truncated
+        lines.append(body + (f"\n... (cut at {EVIDENCE_BODY_BYTES} bytes)" if more else ""))
+    return secrets.mask("\n".join(lines))
