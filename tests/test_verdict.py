@@ -271,3 +271,47 @@ def test_the_reference_server_holds_by_url_and_embedded(reference):
     embedded = run_pytest(*HAND_WRITTEN, timeout=180)
     assert embedded.returncode == 0, embedded.tail()
     assert "HOLDS (exit 0) on what was judged: judged 14 of 14" in embedded.stdout
+
+
+# -- the token command, and the inferred rules left out ------------------------------------------------------
+
+VALID_TOKEN_LINE = 'valid = "Bearer ref-valid-5d1f0c7a9b3e"\n'
+
+
+def test_a_token_command_gives_the_run_its_token(reference, tmp_path):
+    url, env, _ = reference()
+    script = tmp_path / "login.py"
+    script.write_text("print('Bearer ref-valid-5d1f0c7a9b3e')\n")  # as a CI login step would print it
+    profile = profile_with(tmp_path, {VALID_TOKEN_LINE: f'command = "python {script}"\n'})
+    run = run_against(url, env, "contract_tests/test_token.py", profile=profile)
+    assert run.returncode == 0, run.tail()
+    assert "3 passed" in run.stdout
+
+
+def test_a_failing_token_command(reference, tmp_path):
+    url, env, _ = reference()
+    script = tmp_path / "login.py"
+    script.write_text("import sys\nsys.exit('login refused: bad client secret')\n")
+    profile = profile_with(tmp_path, {VALID_TOKEN_LINE: f'command = "python {script}"\n'})
+    run = run_against(url, env, profile=profile)
+    assert run.returncode == 2, run.tail()
+    line = cannot_judge_line(run.stdout)
+    assert "the [tokens] command failed: [tokens] command exited 1: login refused: bad client secret" in line
+
+
+class BlankIsPresent(SetPhoneService):
+    """Treat a blank value as given: only an absent parameter is missing (breaks an inferred rule only)."""
+
+    def is_blank(self, value):
+        return value is None
+
+
+def test_not_inferred_leaves_the_inferred_rules_out_of_the_generated_layer_too(reference):
+    url, env, _ = reference(BlankIsPresent)
+    common = ("contract_tests", "--base-url", url, "--profile", str(PROFILE), "--rate-limit", "0")
+    with_inferred = run_pytest(*common, "-m", "generated", env=env, timeout=180)
+    assert with_inferred.returncode == 1, with_inferred.tail()
+    assert "Custom check failed: `blank_parameter_gets_its_code`" in with_inferred.stdout
+    without = run_pytest(*common, "-m", "generated and not inferred", env=env, timeout=180)
+    assert without.returncode == 0, without.tail()
+    assert "blank_parameter_gets_its_code" not in without.stdout
