@@ -146,13 +146,12 @@ def base_url(endpoint: Endpoint) -> str:
     return endpoint.base_url
 
 
-@pytest.fixture(scope="session")
-def contract_run(pytestconfig: pytest.Config, contract_settings: Settings, endpoint: Endpoint) -> Run:
+def _start_run(config: pytest.Config, settings: Settings, endpoint: Endpoint, preflight_checks: bool) -> Run:
     """The run against the target, once the preflight says it can judge it (else exit 2, one line why)."""
-    secrets = pytestconfig.stash[SECRETS]
-    run = Run(contract_settings, endpoint.base_url, secrets, pytestconfig.stash[COVERAGE])
-    pytestconfig.stash[RUN] = run
-    profile = contract_settings.profile
+    secrets = config.stash[SECRETS]
+    run = Run(settings, endpoint.base_url, secrets, config.stash[COVERAGE])
+    config.stash[RUN] = run
+    profile = settings.profile
     if profile.token_command and "valid" not in profile.tokens:
         try:
             profile.tokens["valid"] = fetch_token(profile, endpoint.command_env, secrets)
@@ -160,12 +159,30 @@ def contract_run(pytestconfig: pytest.Config, contract_settings: Settings, endpo
             run.stop(f"the [tokens] command failed: {exc}")
             pytest.exit(f"cannot judge {endpoint.base_url}: the [tokens] command failed: {exc}",
                         returncode=EXIT_CANNOT_JUDGE)
-    problem = preflight.target_problem(run)
+    problem = preflight.target_problem(run) if preflight_checks else None
     if problem:
         run.stop(problem)
         pytest.exit(f"cannot use the target {endpoint.base_url}: {problem}", returncode=EXIT_CANNOT_JUDGE)
     run.recent.clear()  # the preflight's exchanges are no case's evidence
     return run
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under pytest-xdist, the controller runs the preflight once, before any worker starts: one line and exit 2
+    when the target cannot be judged, instead of every worker failing its own way."""
+    config = session.config
+    settings = config.stash[SETTINGS]
+    controller = config.pluginmanager.getplugin("dsession") is not None
+    if controller and not settings.embedded and not config.option.collectonly:
+        _start_run(config, settings, Endpoint(settings.base_url, dict(settings.command_env)), preflight_checks=True)
+
+
+@pytest.fixture(scope="session")
+def contract_run(pytestconfig: pytest.Config, contract_settings: Settings, endpoint: Endpoint) -> Run:
+    """The run against the target (an xdist worker skips the preflight: its controller ran it)."""
+    worker = hasattr(pytestconfig, "workerinput")
+    return _start_run(pytestconfig, contract_settings, endpoint, preflight_checks=not worker)
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,7 @@ def suite_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     runs = suite_runner.run_all(
         [v.defect for v in wanted],
         workdir_for=lambda name: tmp_path_factory.mktemp(name, numbered=True),
+        hand_written_only=frozenset(v.name for v in wanted if isinstance(v, Broken)),
     )
     score = Score(runs=len(runs), seconds=time.monotonic() - started)
     for v in wanted:
