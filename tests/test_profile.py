@@ -101,7 +101,7 @@ def test_pytest_stops_before_any_request_on_a_bad_profile(tmp_path):
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 4, result.stdout + result.stderr
-    assert f"ERROR: profile {path}: unknown key tokens.spare (known here: command, orphan, valid)" in result.stderr
+    assert f"ERROR: profile {path}: unknown key tokens.spare (known here: command, command_timeout, orphan, valid)" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 
