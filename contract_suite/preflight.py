@@ -29,10 +29,7 @@ def _speaks_the_api(run: Run) -> str | None:
     Anything else (a 404 page, a gateway's JSON error, a redirect) says the URL is not the endpoint."""
     answer = run.send(run.request({}, None))
     if answer.failure is not None:
-        detail = run.secrets.mask(answer.failure.detail)
-        if answer.failure.kind == "timeout":
-            detail = f"no answer: {detail} (set --request-timeout to wait longer)"
-        return detail
+        return _no_answer(run, answer)
     if answer.status == 200 or is_documented(run.contract, envelope_code(answer)):
         return None  # a 200 that is not an envelope is judged by the cases (it may be the contract's fault)
     seen = describe_answer(answer, run.secrets)
@@ -59,8 +56,15 @@ def _valid_token_accepted(run: Run) -> str | None:
         params = run.contract.change_request(account, WRONG_CODE, free, WRONG_CODE)
     answer = run.send(run.request(params, token))
     if answer.failure is not None:
-        return run.secrets.mask(answer.failure.detail)
+        return _no_answer(run, answer)
     return _token_problem(run, answer, token)
+
+
+def _no_answer(run: Run, answer: Answer) -> str:
+    detail = run.secrets.mask(answer.failure.detail)
+    if answer.failure.kind == "timeout":
+        return f"no answer: {detail} (set --request-timeout to wait longer)"
+    return detail
 
 
 def _token_problem(run: Run, answer: Answer, token: str) -> str | None:

@@ -106,20 +106,20 @@ def test_hanging_target_stops_the_run_in_bounded_time(silent_port):
     assert seconds < 30
 
 
-class HangsAfterFirstAnswer(SetPhoneService):
-    """Answer the first request, then take 5 s over every other one."""
+class HangsAfterThePreflight(SetPhoneService):
+    """Answer the preflight's two probes, then take 5 s over every other request."""
 
     answered = 0
 
     def handle(self, request):
         type(self).answered += 1
-        if type(self).answered > 1:
+        if type(self).answered > 2:
             time.sleep(5)
         return super().handle(request)
 
 
 def test_target_that_starts_hanging_fails_cases_with_the_timeout_then_stops(tmp_path):
-    app = create_app({"DATABASE": str(tmp_path / "db.sqlite3"), "DEFECTS": [HangsAfterFirstAnswer]})
+    app = create_app({"DATABASE": str(tmp_path / "db.sqlite3"), "DEFECTS": [HangsAfterThePreflight]})
     with start_embedded(app) as server:
         result, seconds = run("contract_tests", "-m", "not generated", "--base-url", server.base_url, "--profile", PROFILE,
                               "--request-timeout", "1", env={"REFERENCE_SERVER_DB": str(tmp_path / "db.sqlite3")})
