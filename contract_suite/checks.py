@@ -22,9 +22,9 @@ from schemathesis.generation.meta import REQUEST_SHAPE_PROBES, coverage_scenario
 from contract_suite import spec
 from contract_suite.client import Exchange, Secrets, envelope_problem
 
-# Blank beyond doubt: empty, or nothing but ASCII whitespace. A value made only of other characters
-# Python calls whitespace (U+00A0, U+3000, U+001C...) is blank to some servers and not to others.
-ASCII_WHITESPACE = frozenset(" \t\n\r\f\v")
+# Blank beyond doubt: empty, or nothing but ASCII whitespace (defined with the spec's loader, which the
+# lint holds the parameter schemas to).
+ASCII_WHITESPACE = spec.ASCII_WHITESPACE
 
 _registered_secrets: list[Secrets] = []
 

@@ -10,6 +10,7 @@ import pytest
 import requests
 import schemathesis
 
+from contract_suite import generation
 from contract_suite import checks  # registers the custom checks (schemathesis.toml's `hooks` names it too)
 from contract_suite.client import RequestCapReached
 from contract_suite.plugin import active_config, active_contract, active_profile
@@ -92,7 +93,7 @@ def _send_and_judge(case: schemathesis.Case, target) -> None:
 
 examples_phase = _schema("examples")
 coverage_phase = _schema("coverage")
-fuzzing_phase = _schema("fuzzing")
+fuzzing_phase = generation.with_unusual_values(_schema("fuzzing"))
 
 
 @examples_phase.parametrize()
