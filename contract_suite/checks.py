@@ -24,9 +24,9 @@ from contract_suite.secrets import Secrets
 from contract_suite.transport import Answer, Request
 from contract_suite.verdict import envelope_problem
 
-# Blank beyond doubt: empty, or nothing but ASCII whitespace. A value made only of other characters
-# Python calls whitespace (U+00A0, U+3000, U+001C...) is blank to some servers and not to others.
-ASCII_WHITESPACE = frozenset(" \t\n\r\f\v")
+# Blank beyond doubt: empty, or nothing but ASCII whitespace (defined with the spec's loader, which the
+# lint holds the parameter schemas to).
+ASCII_WHITESPACE = spec.ASCII_WHITESPACE
 # The check that judges blank values: an inferred rule, left out of the pytest layer under -m "not inferred".
 INFERRED_CHECKS = ("blank_parameter_gets_its_code",)
 

@@ -94,6 +94,8 @@ class CodeSource:
         if self.broken:
             raise CodeSourceBroken(self.broken)
         what = f"[codes] command for {phone.key}"
+        if any(not c.isprintable() for c in phone.key):  # a number a broken target took: no SMS can reach it
+            raise CodeUnavailable(f"no SMS code can be asked for {phone.key!r}: it holds control characters")
         command = self.profile.code_command.format(international_code=phone.international_code, phone=phone.phone)
         try:
             result = commands.run(command, what, self.env, self.profile.code_command_timeout)

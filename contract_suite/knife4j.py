@@ -33,6 +33,7 @@ class Page:
 _FIELD = re.compile(r"^\*\*(?P<name>[^*]+)\*\*:\s*`(?P<value>[^`]*)`\s*$")
 _HEADING = re.compile(r"^\*\*(?P<name>[^*]+)\*\*:\s*$")
 _SEPARATOR = re.compile(r"^\|?\s*:?-{3,}")
+_CELL_BORDER = re.compile(r"(?<!\\)\|")
 
 
 def _cells(line: str) -> list[str]:
@@ -41,7 +42,8 @@ def _cells(line: str) -> list[str]:
         inner = inner[1:]
     if inner.endswith("|"):
         inner = inner[:-1]
-    return [c.strip() for c in inner.split("|")]
+    # a pipe escaped as \| belongs to the cell
+    return [c.strip().replace("\\|", "|") for c in _CELL_BORDER.split(inner)]
 
 
 def parse(text: str, source: str = "page") -> Page:

@@ -14,7 +14,9 @@ from typing import Any, Iterator
 from openapi_spec_validator import OpenAPIV31SpecValidator, OpenAPIV30SpecValidator
 
 from contract_suite import knife4j
-from contract_suite.spec import SpecError, load_document, pointer, resolve_refs, validation_errors
+from contract_suite.spec import (
+    ASCII_WHITESPACE, SpecError, load_document, pointer, resolve_refs, validation_errors,
+)
 
 ROLES = tuple(f"{side}.{what}" for side in ("old", "new") for what in ("international_code", "phone", "code"))
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
@@ -62,7 +64,7 @@ def examples_match_schemas(doc: dict) -> list[Problem]:
     for op_where, op in _operations(doc):
         for index, raw in enumerate(op.get("parameters") or []):
             param = resolve_refs(doc, raw)
-            schema = param.get("schema")
+            schema = param.get("schema")  # its $refs resolved with the parameter's
             if not isinstance(schema, dict):
                 continue
             for where, value in _examples_of(param, f"{op_where}/parameters/{index}"):
@@ -162,6 +164,113 @@ def business_codes(doc: dict) -> list[Problem]:
     return problems
 
 
+CODE_TABLE = "Business codes"  # the heading of the table in the operation's description
+CODE_TABLE_COLUMNS = ("code", "name", "message", "provoked by")
+
+
+def code_table_row(code: str, entry: dict) -> str:
+    """The row of the description's code table that shows this x-business-codes entry."""
+    cells = [code, *(str(entry.get(key, "")).strip() for key in ("name", "message", "provoked-by"))]
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def missing_code_sentence(code: int, message: str) -> str:
+    """The sentence a parameter's description carries to name the code its absence gets."""
+    return f'Absent or blank: code {code}, "{message}".'
+
+
+def _first_line(description: Any) -> str:
+    lines = str(description or "").strip().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+def codes_shown_to_readers(doc: dict) -> list[Problem]:
+    """Rendered docs hide x- extensions: the operation's description tables every code of
+    x-business-codes, and each parameter's description names its missing-code."""
+    problems: list[Problem] = []
+    for op_where, op in _operations(doc):
+        table = op.get("x-business-codes")
+        if not isinstance(table, dict):
+            continue  # business_codes reports it
+        where = f"{op_where}/description"
+        entries = {str(k): e for k, e in table.items() if isinstance(e, dict)}
+        rows = knife4j.parse(str(op.get("description") or ""), "description").table(CODE_TABLE)
+        if not rows:
+            problems.append(Problem(where, (
+                f"expected a **{CODE_TABLE}**: table of every code in x-business-codes, "
+                f"columns {' | '.join(CODE_TABLE_COLUMNS)}"
+            )))
+        else:
+            missing = [c for c in CODE_TABLE_COLUMNS if c not in rows[0].cells]
+            if missing:
+                problems.append(Problem(where, f"the {CODE_TABLE} table lacks the column(s) {missing}"))
+                rows = []
+        shown: set[str] = set()
+        for row in rows:
+            code = row.cells["code"]
+            place = f"{where}: line {row.line} ({CODE_TABLE} row {code!r})"
+            if code in shown:
+                problems.append(Problem(place, f"code {code} has a row already: expected one row a code"))
+                continue
+            shown.add(code)
+            entry = entries.get(code)
+            if entry is None:
+                problems.append(Problem(place, f"code {code} is in the table but not in x-business-codes"))
+                continue
+            cells = {"name": "name", "message": "message", "provoked by": "provoked-by"}
+            wrong = [c for c, key in cells.items() if row.cells[c] != str(entry.get(key, "")).strip()]
+            if wrong:
+                problems.append(Problem(place, (
+                    f"the row's {' and '.join(wrong)} {'differs' if len(wrong) == 1 else 'differ'} from "
+                    f"x-business-codes; expected the row "
+                    f"{code_table_row(code, entry)}"
+                )))
+        for code, entry in entries.items():
+            if rows and code not in shown:
+                problems.append(Problem(where, (
+                    f"the {CODE_TABLE} table lacks code {code}: expected the row {code_table_row(code, entry)}"
+                )))
+
+        for index, raw in enumerate(op.get("parameters") or []):
+            param = resolve_refs(doc, raw)
+            code = param.get("x-missing-code")
+            entry = entries.get(str(code))
+            if entry is None:
+                continue  # none, or undocumented: business_codes reports it
+            sentence = missing_code_sentence(code, str(entry.get("message", "")).strip())
+            if sentence not in str(param.get("description") or ""):
+                problems.append(Problem(f"{op_where}/parameters/{index}/description", (
+                    f"the description of {param.get('name')!r} does not name its missing-code: "
+                    f"expected the sentence {sentence}"
+                )))
+    return problems
+
+
+# Blank to the contract: empty, or ASCII whitespace only (contract_suite.checks judges by the same set).
+BLANK_SAMPLES = ("", *sorted(ASCII_WHITESPACE), "".join(sorted(ASCII_WHITESPACE)), "   ")
+
+
+def blank_is_missing(doc: dict) -> list[Problem]:
+    """A parameter with a missing-code has a schema that rejects blank values, which are missing too:
+    so generated positive data never sends them and negative data does."""
+    problems = []
+    for op_where, op in _operations(doc):
+        for index, raw in enumerate(op.get("parameters") or []):
+            param = resolve_refs(doc, raw)
+            schema = param.get("schema")
+            if param.get("x-missing-code") is None or not isinstance(schema, dict):
+                continue
+            accepted = [v for v in BLANK_SAMPLES if not validation_errors(schema, v)]
+            if accepted:
+                problems.append(Problem(f"{op_where}/parameters/{index}/schema", (
+                    f"the schema of {param.get('name')!r} accepts the blank value(s) "
+                    f"{', '.join(map(repr, accepted))}, which get its missing-code: expected it to need a "
+                    "character that is not ASCII whitespace (minLength: 1 and a pattern such as "
+                    "'[^\\t\\n\\v\\f\\r ]')"
+                )))
+    return problems
+
+
 def _enum_pointer(content: dict, base: str) -> str:
     schema = content.get("schema") or {}
     ref = schema.get("$ref") if isinstance(schema, dict) else None
@@ -199,8 +308,13 @@ def drift(doc: dict, page: knife4j.Page) -> list[Problem]:
         if page_in and param.get("in") != page_in:
             problems.append(Problem(f"{where}/in", f"{row.where(page.source)} puts {name!r} in {page_in}; the spec in {param.get('in')}"))
         page_desc = row.cells.get("Parameter Description", "")
-        if page_desc and param.get("description", "").strip() != page_desc:
-            problems.append(Problem(f"{where}/description", f"{row.where(page.source)} describes {name!r} as {page_desc!r}; the spec as {param.get('description', '')!r}"))
+        spec_desc = _first_line(param.get("description"))  # the lines after it are the spec's own
+        if page_desc and spec_desc != page_desc:
+            problems.append(Problem(
+                f"{where}/description",
+                f"{row.where(page.source)} describes {name!r} as {page_desc!r}; "
+                f"the first line of the spec's description says {spec_desc!r}",
+            ))
     for name, (where, _) in spec_params.items():
         if name not in page_params:
             problems.append(Problem(where, f"parameter {name!r} is in the spec but not in {page.source}'s Request Parameters table"))
@@ -234,7 +348,7 @@ def drift(doc: dict, page: knife4j.Page) -> list[Problem]:
     return problems
 
 
-RULES = (openapi_validity, examples_match_schemas, business_codes)
+RULES = (openapi_validity, examples_match_schemas, business_codes, codes_shown_to_readers, blank_is_missing)
 
 
 def lint(doc: dict, page: knife4j.Page | None = None) -> list[Problem]:

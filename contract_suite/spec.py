@@ -15,6 +15,11 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPEC = PROJECT_ROOT / "spec" / "openapi.yaml"
 
+# Blank beyond doubt: empty, or nothing but ASCII whitespace. A value made only of other characters
+# Python calls whitespace (U+00A0, U+3000, U+001C...) is blank to some servers and not to others.
+# The lint holds the spec's parameter schemas to it; contract_suite.checks judges answers by it.
+ASCII_WHITESPACE = frozenset(" \t\n\r\f\v")
+
 
 class SpecError(Exception):
     """The spec cannot be loaded, or lacks a place the suite reads."""

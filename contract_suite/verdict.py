@@ -128,7 +128,11 @@ def judge(answer: Answer, contract: Contract, expected: set[int], rule: str, sec
     code = envelope_code(answer)
     if problem is None and code in expected:
         return None
-    wanted = " or ".join(contract.describe(c) for c in sorted(expected))
+    errors = set(contract.codes) - {contract.success_code}
+    if expected == errors:
+        wanted = f"any documented code but {contract.success_code} (one of {', '.join(map(str, sorted(errors)))})"
+    else:
+        wanted = " or ".join(contract.describe(c) for c in sorted(expected))
     lines = [rule, f"  expected: {wanted}"]
     if problem is not None:
         lines.append(f"  actual:   {problem}")

@@ -11,6 +11,7 @@ import requests
 import schemathesis
 
 from contract_suite import checks  # registers the custom checks (schemathesis.toml's `hooks` names it too)
+from contract_suite import generation
 from contract_suite.plugin import settings_of_the_collecting_session
 from contract_suite.run import CannotJudge
 from contract_suite.settings import Settings
@@ -100,7 +101,7 @@ def _header_lists(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
 _SETTINGS = settings_of_the_collecting_session()
 examples_phase = _schema(_SETTINGS, "examples")
 coverage_phase = _schema(_SETTINGS, "coverage")
-fuzzing_phase = _schema(_SETTINGS, "fuzzing")
+fuzzing_phase = generation.with_unusual_values(_schema(_SETTINGS, "fuzzing"))
 
 
 @examples_phase.parametrize()

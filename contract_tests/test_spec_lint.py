@@ -20,6 +20,8 @@ def _report(problems: list) -> str:
         pytest.param(lint.openapi_validity, id="openapi-valid"),
         pytest.param(lint.examples_match_schemas, id="examples-fit-schemas"),
         pytest.param(lint.business_codes, id="business-codes-consistent"),
+        pytest.param(lint.codes_shown_to_readers, id="codes-shown-to-readers"),
+        pytest.param(lint.blank_is_missing, id="blank-is-missing"),
     ],
 )
 def test_spec_rule(rule, spec_document):

@@ -12,9 +12,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from werkzeug.wrappers import Response
 
-from contract_suite import spec
+from contract_suite import lint, spec
 from contract_suite.checks import Presence, presence_of
+from contract_suite.spec import resolve_refs, validation_errors
 from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
 
@@ -58,6 +60,15 @@ class NonDigitNewPhoneIsMissing(SetPhoneService):
         if code is None and not params[NEW_PHONE.name].isdigit():
             return NEW_PHONE.missing_code
         return code
+
+
+class LongValueIsServerError(SetPhoneService):
+    """Answer a value longer than 64 characters with an HTTP 500 HTML error page."""
+
+    def dispatch(self, request):
+        if any(value is not None and len(value) > 64 for value in self.read_params(request).values()):
+            return Response("<!doctype html><h1>500 Internal Server Error</h1>", status=500, content_type="text/html")
+        return super().dispatch(request)
 
 
 class Spy(SetPhoneService):
@@ -205,6 +216,45 @@ def test_profile_sms_codes_are_never_sent(tmp_path):
 )
 def test_what_counts_as_a_missing_parameter(values, expected):
     assert presence_of(values) is expected
+
+
+def test_spec_schema_and_checks_agree_on_what_is_blank():
+    """A value the parameters' schemas reject is one the checks count as lacking, and the other way round:
+    generated positive data never sends a blank value and negative data does, judged as missing."""
+    doc = spec.load_document(spec.DEFAULT_SPEC)
+    (path_item,) = doc["paths"].values()
+    samples = [*lint.BLANK_SAMPLES, "\u00a0", "\u3000", "\x1c", " 86 ", "0", "\x00", "手机"]
+    for param in resolve_refs(doc, path_item["put"]["parameters"]):
+        rejected = {value for value in samples if validation_errors(param["schema"], value)}
+        lacking = {value for value in samples if presence_of([value]) is Presence.LACKING}
+        assert rejected == lacking == set(lint.BLANK_SAMPLES), param["name"]
+
+
+def test_fuzzing_sends_unusual_values_and_the_correct_server_passes(tmp_path):
+    app, database, server = serve(tmp_path, Spy)
+    with server:
+        result = run_generated(server, database, "-k", "fuzzing")
+    assert result.returncode == 0, result.stdout[-3000:]
+    sent = [value for query, _ in app.seen for values in query.values() for value in values]
+    kinds = {
+        "long": [v for v in sent if len(v) > 200],
+        "non-ascii": [v for v in sent if any(ord(c) > 127 for c in v)],
+        "control": [v for v in sent if any(ord(c) < 32 or ord(c) == 127 for c in v.strip(" \t\n\r\f\v"))],
+        "syntax": [v for v in sent if any(s in v for s in ("'", '"', "<", ">"))],
+    }
+    assert all(kinds.values()), {kind: len(values) for kind, values in kinds.items()}
+
+
+def test_long_value_answered_with_an_html_500_fails_the_fuzzing(tmp_path):
+    app, database, server = serve(tmp_path, LongValueIsServerError)
+    with server:
+        result = run_generated(server, database, "-k", "fuzzing")
+    output = result.stdout
+    assert result.returncode == 1, output[-3000:]
+    assert outcome_lines(output) == {"test_fuzzing": "FAILED"}, output[-3000:]
+    assert "Custom check failed: `envelope_conforms_to_spec`" in output
+    assert re.search(r"the answer breaks the envelope the spec defines: HTTP 500: every outcome must be HTTP 200 .*"
+                     r"body: '<!doctype html>", output), output[-3000:]
 
 
 # -- st run, with the same checks loaded through schemathesis.toml's hooks --

@@ -12,7 +12,9 @@ from contract_suite import knife4j, lint, spec
 pytestmark = pytest.mark.selftest
 
 OP = "/paths/~1v2~1enduser~1enduserapi~1setPhone/put"
-SEED_PAGE = spec.PROJECT_ROOT.parent / "shared" / "seed" / "setPhone.md"
+# A knife4j-format page written for these tests, in step with the spec: the drift rules are tested on it,
+# so no test here needs the real source page (contract_tests/test_spec_lint.py checks the spec against that).
+FIXTURE_PAGE = spec.PROJECT_ROOT / "tests" / "fixtures" / "knife4j-setPhone.md"
 CONTRACT = spec.load()
 REGISTERED = str(CONTRACT.code_named("new-phone-registered"))  # keys of x-business-codes are strings
 USER_GONE = str(CONTRACT.code_named("user-does-not-exist"))
@@ -33,9 +35,7 @@ def param_index(doc, name):
 
 
 def page_text():
-    if not SEED_PAGE.is_file():
-        pytest.skip(f"the seed page {SEED_PAGE} is not there")
-    return SEED_PAGE.read_text(encoding="utf-8")
+    return FIXTURE_PAGE.read_text(encoding="utf-8")
 
 
 def wheres(problems):
@@ -46,7 +46,7 @@ def test_the_project_spec_is_clean(doc):
     assert lint.lint(doc) == []
 
 
-def test_the_project_spec_has_no_drift_from_the_seed_page(doc):
+def test_the_project_spec_has_no_drift_from_the_fixture_page(doc):
     assert lint.drift(doc, knife4j.parse(page_text(), "seed")) == []
 
 
@@ -193,11 +193,10 @@ def run_lint_cli(tmp_path, doc, *extra):
 
 
 def test_cli_passes_a_clean_spec_and_fails_a_broken_one(tmp_path, doc):
-    page_text()
-    clean = run_lint_cli(tmp_path, doc, "--knife4j", str(SEED_PAGE))
+    clean = run_lint_cli(tmp_path, doc, "--knife4j", str(FIXTURE_PAGE))
     assert clean.returncode == 0, clean.stdout + clean.stderr
     operation(doc)["x-business-codes"][REGISTERED]["message"] = "Phone taken"
-    broken = run_lint_cli(tmp_path, doc, "--knife4j", str(SEED_PAGE))
+    broken = run_lint_cli(tmp_path, doc, "--knife4j", str(FIXTURE_PAGE))
     assert broken.returncode == 1
     assert f"{OP}/x-business-codes/{REGISTERED}/message" in broken.stdout
 
@@ -230,3 +229,104 @@ def test_duplicated_role_is_reported(doc):
     problems = lint.business_codes(doc)
     assert wheres(problems) == [f"{OP}/parameters/3/x-role"]
     assert "expected distinct roles" in problems[0].message
+
+
+# -- the codes shown to readers of rendered docs, which hide x- extensions --
+
+CODE_ROW = f"{OP}/description: line"
+
+
+def drop_table_row(doc, code):
+    op = operation(doc)
+    op["description"] = "\n".join(line for line in op["description"].splitlines() if not line.startswith(f"| {code} |"))
+
+
+def test_code_missing_from_the_description_table_is_reported(doc):
+    drop_table_row(doc, REGISTERED)
+    entry = operation(doc)["x-business-codes"][REGISTERED]
+    problems = lint.codes_shown_to_readers(doc)
+    assert [str(p) for p in problems] == [
+        f"{OP}/description: the Business codes table lacks code {REGISTERED}: expected the row "
+        f"| {REGISTERED} | {entry['name']} | {entry['message']} | {entry['provoked-by']} |"
+    ]
+
+
+def test_code_message_changed_in_x_business_codes_is_reported_at_its_table_row(doc):
+    operation(doc)["x-business-codes"][REGISTERED]["message"] = "Phone taken"
+    problems = lint.codes_shown_to_readers(doc)
+    assert len(problems) == 1
+    assert problems[0].where.startswith(CODE_ROW) and problems[0].where.endswith(f"(Business codes row '{REGISTERED}')")
+    assert "the row's message differs from x-business-codes" in problems[0].message
+    assert f"| {REGISTERED} | new-phone-registered | Phone taken |" in problems[0].message
+
+
+def test_table_row_of_an_undocumented_code_is_reported(doc):
+    op = operation(doc)
+    op["description"] += "| 5177 | same-number | New number is the same as the original | New phone is the old one |\n"
+    problems = lint.codes_shown_to_readers(doc)
+    assert [p.where for p in problems] == [f"{CODE_ROW} {op['description'].count(chr(10))} (Business codes row '5177')"]
+    assert problems[0].message == "code 5177 is in the table but not in x-business-codes"
+
+
+def test_description_without_the_code_table_is_reported(doc):
+    operation(doc)["description"] = "Moves the signed-in user's account to a new phone number."
+    problems = lint.codes_shown_to_readers(doc)
+    assert wheres(problems) == [f"{OP}/description"]
+    assert "expected a **Business codes**: table of every code in x-business-codes" in problems[0].message
+
+
+def test_a_pipe_in_a_message_is_escaped_in_its_table_row(doc):
+    entry = operation(doc)["x-business-codes"][USER_GONE]
+    old_row = lint.code_table_row(USER_GONE, entry)
+    entry["message"] = "User does not exist | was deleted"
+    new_row = lint.code_table_row(USER_GONE, entry)
+    assert "exist \\| was" in new_row
+    operation(doc)["description"] = operation(doc)["description"].replace(old_row, new_row)
+    assert lint.codes_shown_to_readers(doc) == []
+
+
+def test_parameter_description_without_its_missing_code_is_reported(doc):
+    param = operation(doc)["parameters"][2]
+    code = param["x-missing-code"]
+    param["description"] = param["description"].splitlines()[0]
+    problems = lint.codes_shown_to_readers(doc)
+    assert wheres(problems) == [f"{OP}/parameters/2/description"]
+    assert f'expected the sentence Absent or blank: code {code}, "{CONTRACT.message(code)}".' in problems[0].message
+
+
+def test_parameter_description_naming_another_code_is_reported(doc):
+    params = operation(doc)["parameters"]
+    params[4]["description"] = params[5]["description"].replace(params[5]["description"].splitlines()[0],
+                                                                params[4]["description"].splitlines()[0])
+    problems = lint.codes_shown_to_readers(doc)
+    assert wheres(problems) == [f"{OP}/parameters/4/description"]
+    assert f"code {params[4]['x-missing-code']}," in problems[0].message
+
+
+def test_drift_reads_the_first_line_of_a_parameter_description(doc):
+    param = operation(doc)["parameters"][0]
+    assert lint.drift(doc, knife4j.parse(page_text(), "seed")) == []  # the lines after the first are the spec's own
+    param["description"] = "International code of the original phone\n\n" + param["description"].split("\n", 1)[1]
+    problems = lint.drift(doc, knife4j.parse(page_text(), "seed"))
+    assert wheres(problems) == [f"{OP}/parameters/0/description"]
+    said = "the first line of the spec's description says 'International code of the original phone'"
+    assert said in problems[0].message
+
+
+# -- blank is missing, in the schema too --
+
+
+def test_schema_accepting_blank_values_is_reported(doc):
+    del doc["components"]["schemas"]["NonBlankString"]["pattern"]
+    problems = lint.blank_is_missing(doc)
+    assert wheres(problems) == [f"{OP}/parameters/{i}/schema" for i in range(len(operation(doc)["parameters"]))]
+    assert all("accepts the blank value(s) '\\t', '\\n', '\\x0b', '\\x0c', '\\r'" in p.message for p in problems)
+    assert "''" not in problems[0].message  # minLength: 1 still rejects the empty value
+
+
+def test_schema_accepting_the_empty_value_is_reported(doc):
+    params = operation(doc)["parameters"]
+    params[3]["schema"] = {"type": "string"}
+    problems = lint.blank_is_missing(doc)
+    assert wheres(problems) == [f"{OP}/parameters/3/schema"]
+    assert f"the schema of {params[3]['name']!r} accepts the blank value(s) '', " in problems[0].message

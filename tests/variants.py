@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from werkzeug.wrappers import Response
 
 from contract_suite import spec
+from contract_suite.generation import UNUSUAL_VALUES
 from reference_server import app as ref, codes
 from reference_server.app import SetPhoneService
 from suite_runner import case_of
@@ -20,6 +21,7 @@ from suite_runner import case_of
 BUSINESS = "contract_tests/test_business_rules.py::"
 REQUIRED = "contract_tests/test_required_fields.py::"
 TOKEN = "contract_tests/test_token.py::"
+ROBUST = "contract_tests/test_robustness.py::"
 SUCCESS = "contract_tests/test_success.py::test_change_is_made_and_restored"
 
 _CONTRACT = spec.load(spec.DEFAULT_SPEC)
@@ -28,6 +30,12 @@ _CONTRACT = spec.load(spec.DEFAULT_SPEC)
 def code_of(name: str) -> int:
     """A documented code, by its x-business-codes name."""
     return _CONTRACT.code_named(name)
+
+
+def shown(kind: str) -> str:
+    """How a robustness case's rule shows the unusual value of this kind (contract_suite.generation)."""
+    value = UNUSUAL_VALUES[kind]
+    return repr(value) if len(value) <= 40 else f"{value[:12]!r}... ({len(value)} characters)"
 
 
 def wanted(name: str) -> str:
@@ -479,6 +487,46 @@ class TabIsPresent(SetPhoneService):
         return value is None or not value.strip(" ")
 
 
+# --- defects met by values far outside the usual shape (contract_tests/test_robustness.py) ------------
+
+
+class LongValueIsServerError(SetPhoneService):
+    """Answer a value longer than its 64-character storage column with an HTTP 500 HTML error page."""
+
+    COLUMN_SIZE = 64
+
+    def dispatch(self, request):
+        if any(value is not None and len(value) > self.COLUMN_SIZE for value in self.read_params(request).values()):
+            page = "<!doctype html><title>500 Internal Server Error</title><h1>value too long for column</h1>"
+            return Response(page, status=500, content_type="text/html; charset=utf-8")
+        return super().dispatch(request)
+
+
+class NonAsciiIsServerError(SetPhoneService):
+    """Answer a value holding a character outside ASCII with HTTP 500 and a plain-text error (an ASCII-only codec)."""
+
+    def dispatch(self, request):
+        try:
+            for value in self.read_params(request).values():
+                (value or "").encode("ascii")
+        except UnicodeEncodeError:
+            return Response("Internal Server Error", status=500, content_type="text/plain")
+        return super().dispatch(request)
+
+
+UNDOCUMENTED_FORMAT_ERROR = 4001
+
+
+class NonDigitIsUndocumentedCode(SetPhoneService):
+    """Answer a value holding anything but ASCII digits with the undocumented code 4001 (parameter format error)."""
+
+    def missing_parameter(self, params):
+        code = super().missing_parameter(params)
+        if code is None and not all(value.isascii() and value.isdigit() for value in params.values()):
+            return UNDOCUMENTED_FORMAT_ERROR
+        return code
+
+
 # --- correct variations: the contract allows them ------------------------------------------------
 
 
@@ -665,7 +713,11 @@ BROKEN = [
     }, sole=True),
     Broken(WrongNewCodeAccepted, {
         BUSINESS + "test_wrong_new_phone_code": (wanted("new-phone-verification-failed"), got("success")),
-    }, sole=True),
+        # with no code check left, a new phone under an unusual international code is taken too
+        ROBUST + "test_unusual_value[newInternationalCode-long]": (
+            f"newInternationalCode = {shown('long')}", got("success"), "the suite moved the account back",
+        ),
+    }),
     Broken(RegisteredCheckedBeforeCancellation, {
         BUSINESS + "test_new_phone_in_cancellation": (wanted("new-phone-in-cancellation"), got("new-phone-registered")),
     }, sole=True),
@@ -709,6 +761,26 @@ BROKEN = [
     }, sole=True),
     Broken(TabIsPresent, {
         REQUIRED + "test_blank[oldPhone-tab]": (wanted("missing-old-phone"), got("old-phone-incorrect")),
+    }, sole=True),
+    # values far outside the usual shape
+    Broken(LongValueIsServerError, {
+        ROBUST + "test_unusual_value[oldPhone-long]": (
+            f"oldPhone = {shown('long')}", "HTTP 500: every outcome must be HTTP 200",
+            "body: '<!doctype html><title>500 Internal Server Error",
+        ),
+    }, sole=True),
+    Broken(NonAsciiIsServerError, {
+        ROBUST + "test_unusual_value[newPhone-non-ascii]": (
+            f"newPhone = {shown('non-ascii')}", "HTTP 500: every outcome must be HTTP 200",
+            "body: 'Internal Server Error'",
+        ),
+        ROBUST + "test_unusual_value[oldPhoneCode-fullwidth-digits]": ("HTTP 500: every outcome must be HTTP 200",),
+    }, sole=True),
+    Broken(NonDigitIsUndocumentedCode, {
+        ROBUST + "test_unusual_value[newInternationalCode-markup]": (
+            f"newInternationalCode = {shown('markup')}",
+            f"code {UNDOCUMENTED_FORMAT_ERROR} is not a documented code",
+        ),
     }, sole=True),
 ]
 
