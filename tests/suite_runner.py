@@ -203,8 +203,9 @@ def run_all(defects: Iterable[type], workdir_for, workers: int = MAX_WORKERS,
 
 def broken_problems(variant, run: SuiteRun) -> list[str]:
     """Why the suite did not catch a broken variant as its catalogue entry says; empty when it did."""
-    if run.returncode != 1:
-        return [f"the suite should fail on {variant.name} ({variant.defect.__doc__}) with exit 1, got exit {run.returncode}"]
+    if run.returncode != variant.exit_code:
+        return [f"the suite should fail on {variant.name} ({variant.defect.__doc__}) with exit {variant.exit_code}, "
+                f"got exit {run.returncode}"]
     problems = []
     for test_id, fragments in variant.fails.items():
         found = run.outcomes.get(test_id)
