@@ -139,6 +139,7 @@ class Target:
         """The failure message unless the answer is a valid envelope carrying one of the expected codes."""
         expected = {expected} if isinstance(expected, int) else set(expected)
         self.coverage.exercised(expected)
+        self.run.rules.append(rule)
         failure = judge(answer, self.contract, expected, rule, self.secrets)
         if failure is None:
             return None
