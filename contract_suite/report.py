@@ -49,7 +49,7 @@ def run_state(run) -> dict:
     }
 
 
-@dataclass
+@dataclass(eq=False)  # registered as a plugin: pluggy needs it hashable (by identity)
 class Verdict:
     """Counts the reports (registered as a plugin: every test report passes here) and decides the exit status."""
 
