@@ -19,6 +19,7 @@ import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -27,8 +28,6 @@ from contract_suite.coverage import Coverage
 from contract_suite.report import Verdict, header, verdict_line
 from contract_suite.secrets import Secrets
 from contract_suite.settings import Settings
-
-FAILURE_FIELDS = ("expected", "actual", "reproduce")
 
 
 def register(config: pytest.Config, settings: Settings, secrets: Secrets, coverage: Coverage,
@@ -51,6 +50,8 @@ class Failure:
     """One failure of a case, read from its message: the rule, then indented `expected:`, `actual:`,
     `reproduce:` lines, the `(masked: ...)` note, and any other indented lines."""
 
+    FIELDS: ClassVar[tuple[str, ...]] = ("expected", "actual", "reproduce")
+
     rule: str
     expected: str = ""
     actual: str = ""
@@ -72,7 +73,7 @@ def failures_in(text: str) -> list[Failure]:
             continue
         body = line.strip()
         name, _, value = body.partition(":")
-        if name in FAILURE_FIELDS:
+        if name in Failure.FIELDS:
             setattr(found[-1], name, value.strip())
         elif body.startswith("(masked:"):
             found[-1].masked = body
@@ -205,12 +206,6 @@ class HtmlReport:
 # -- Allure -----------------------------------------------------------------------------------------------
 
 
-ALLURE_CATEGORIES = [
-    {"name": "contract broken", "matchedStatuses": ["failed"]},
-    {"name": "cannot judge", "matchedStatuses": ["broken"], "messageRegex": "(?s).*cannot judge.*"},
-]
-
-
 def categories(settings: Settings) -> list[dict]:
     """Allure's categories: "contract broken" (a failed case), then one per documented code a failed case
     expected (its message's `expected:` line names the code), and "cannot judge" (a broken case)."""
@@ -219,7 +214,8 @@ def categories(settings: Settings) -> list[dict]:
          "messageRegex": rf"(?s).*\n  expected: (?:[^\n]* or )?{code} .*"}
         for code in sorted(settings.contract.codes)
     ]
-    return [ALLURE_CATEGORIES[0], *by_code, ALLURE_CATEGORIES[1]]
+    return [{"name": "contract broken", "matchedStatuses": ["failed"]}, *by_code,
+            {"name": "cannot judge", "matchedStatuses": ["broken"], "messageRegex": "(?s).*cannot judge.*"}]
 
 
 class AllureReport:
@@ -264,7 +260,7 @@ class AllureReport:
             allure.dynamic.description("\n\n".join(lines))
         for failure in case.failures:
             text = "\n".join(v for v in (failure.rule, *(f"{name}: {getattr(failure, name)}" for name in
-                                                          FAILURE_FIELDS), *failure.more, failure.masked) if v)
+                                                          Failure.FIELDS), *failure.more, failure.masked) if v)
             allure.attach(text, name=f"failure: {failure.rule}", attachment_type=allure.attachment_type.TEXT)
         for number, exchange in enumerate(case.exchanges, 1):
             allure.attach(exchange, name=f"request and answer {number}", attachment_type=allure.attachment_type.TEXT)
