@@ -28,6 +28,7 @@ LOG_MASKING = pytest.StashKey[MaskingRecordFactory]()
 CANNOT_JUDGE = ("contract-verdict", "cannot judge")  # a report's user property: an error of the run, not the contract
 EXCHANGE = "contract-exchange"  # a report's user property: one request and its answer, masked (for report plugins)
 CODES = "contract-codes"  # a report's user property: the documented codes the case exercises, e.g. "5032 5033"
+RULE = "contract-rule"  # a report's user property: a rule the case judged, in words (its title in reports)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -74,6 +75,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
     _COLLECTING.append(config)
+    _register_report_plugins(config)
 
 
 # The configured sessions, newest last: schemathesis builds its tests when contract_tests/test_generated.py is
@@ -268,6 +270,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         evidence = [(CODES, " ".join(map(str, sorted(codes))))] if codes else []
         if run is not None:
             evidence += [(EXCHANGE, exchange_text(answer, secrets)) for answer in run.recent]
+            evidence += [(RULE, rule) for rule in run.rules]
         made.user_properties += evidence
         item.user_properties += evidence  # JUnit writes the item's properties
     _mask_report(made, secrets)
@@ -280,6 +283,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     run = item.config.stash.get(RUN, None)
     if run is not None:
         run.recent.clear()  # the evidence of this case only
+        run.rules.clear()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -314,3 +318,15 @@ def pytest_testnodedown(node, error) -> None:
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     report.terminal_summary(terminalreporter, config.stash[SETTINGS], config.stash[COVERAGE],
                             config.stash[VERDICT], config.stash[SECRETS])
+
+
+# -- report plugins: pytest-html and Allure, when installed (the `reports` extra) ------------------------
+
+
+def _register_report_plugins(config: pytest.Config) -> None:
+    """The coverage table and each case's evidence in the reports of pytest-html (--html) and allure-pytest
+    (--alluredir): contract_suite/reports.py, registered only when those plugins are loaded."""
+    from contract_suite import reports
+
+    reports.register(config, config.stash[SETTINGS], config.stash[SECRETS], config.stash[COVERAGE],
+                     config.stash[VERDICT])

@@ -49,7 +49,7 @@ def run_state(run) -> dict:
     }
 
 
-@dataclass
+@dataclass(eq=False)  # registered as a plugin: pluggy needs it hashable (by identity)
 class Verdict:
     """Counts the reports (registered as a plugin: every test report passes here) and decides the exit status."""
 
@@ -112,12 +112,22 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
     if verdict.status is None or not verdict.runs:  # no request was sent to a target: no contract verdict
         return
     terminal.section("contract verdict")
+    line = verdict_line(verdict, coverage, secrets)
+    if line:
+        holds = line.startswith("HOLDS")
+        terminal.write_line(line, green=holds, red=not holds, bold=True)
+
+
+def verdict_line(verdict: Verdict, coverage: Coverage, secrets: Secrets) -> str | None:
+    """The verdict in the terminal's words (HOLDS, BROKEN, CANNOT JUDGE), or None when there is none."""
+    if verdict.status is None or not verdict.runs:
+        return None
     if verdict.status == EXIT_CANNOT_JUDGE and verdict.reason:
-        terminal.write_line(f"CANNOT JUDGE (exit 2): {secrets.mask(verdict.reason)}", red=True, bold=True)
-    elif verdict.status == int(pytest.ExitCode.TESTS_FAILED):
-        terminal.write_line(f"BROKEN (exit 1): {len(verdict.contract_failures)} contract case(s) failed",
-                            red=True, bold=True)
-    elif verdict.status == int(pytest.ExitCode.OK):
+        return f"CANNOT JUDGE (exit 2): {secrets.mask(verdict.reason)}"
+    if verdict.status == int(pytest.ExitCode.TESTS_FAILED):
+        return f"BROKEN (exit 1): {len(verdict.contract_failures)} contract case(s) failed"
+    if verdict.status == int(pytest.ExitCode.OK):
         judged = f"judged {len(coverage.judged)} of {len(coverage.exercisable)} exercisable documented codes"
         rest = "; the others were not judged (see above)" if coverage.unjudged() else ""
-        terminal.write_line(f"HOLDS (exit 0) on what was judged: {judged}{rest}", green=True, bold=True)
+        return f"HOLDS (exit 0) on what was judged: {judged}{rest}"
+    return None

@@ -47,6 +47,7 @@ class Run:
         self.envelopes_seen = 0
         self.answers_seen = 0
         self.recent: deque[Answer] = deque(maxlen=EVIDENCE_KEPT)  # the plugin empties it before each case
+        self.rules: list[str] = []  # the rules the current case judged, in words (for report titles)
 
     @property
     def token_header(self) -> str:

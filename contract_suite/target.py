@@ -142,6 +142,7 @@ class Target:
         expected = {expected} if isinstance(expected, int) else set(expected)
         if counts_as_judged:
             self.coverage.exercised(expected)
+        self.run.rules.append(rule)
         failure = judge(answer, self.contract, expected, rule, self.secrets)
         if failure is None:
             return None

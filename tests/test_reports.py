@@ -1,0 +1,411 @@
+"""pytest-html and Allure reports of a suite run, read from the files they wrote: against the correct reference
+server and against one that answers a wrong code and hangs on one case. The coverage table (in the terminal's
+words), the run's header, a failure's expected/actual codes and reproduction line, the labels and categories;
+no token and no SMS code in any report file; the self-contained HTML loads nothing from the network."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import json
+import re
+import time
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from reference_server import create_app, start_embedded
+from reference_server.app import OLD_CODE_FAILED, SetPhoneService
+from support.leaks import issued_codes, leaks_in, profile_tokens, read_files
+from support.suite import PROFILE, Finished, run_pytest
+
+EXTRAS = "the reports extra is not installed (pip install -e '.[reports]')"
+pytest.importorskip("pytest_html", reason=f"pytest-html: {EXTRAS}")
+pytest.importorskip("allure_pytest", reason=f"allure-pytest: {EXTRAS}")
+
+pytestmark = pytest.mark.selftest
+
+HAND_WRITTEN = ("contract_tests", "--ignore", "contract_tests/test_generated.py",
+                "-p", "no:schemathesis", "-p", "no:hypothesispytest")
+CANCELLING_PHONE = "13800000004"  # profiles/reference.toml's [phones] cancelling
+OPERATION = "PUT /v2/enduser/enduserapi/setPhone"
+
+
+class NewCodeAnsweredAsOldCode(SetPhoneService):
+    """Answer a wrong new-phone code with 5168 (the original phone's code failed) instead of 5169."""
+
+    def verify_new_code(self, call):
+        return None if super().verify_new_code(call) is None else OLD_CODE_FAILED
+
+
+class CancellingPhoneHangs(SetPhoneService):
+    """Take 3 s over a request whose new phone is the cancelling one: past --request-timeout 1 (cannot judge)."""
+
+    def dispatch(self, request):
+        if request.args.get("newPhone") == CANCELLING_PHONE:
+            time.sleep(3)
+        return super().dispatch(request)
+
+
+@dataclass(frozen=True)
+class Reports:
+    run: Finished
+    html: Path
+    allure: Path
+    secrets: list[str]
+
+
+def produce(folder: Path, defects: list, selection: tuple[str, ...]) -> Reports:
+    database = folder / "reference.sqlite3"
+    html_path, allure_dir = folder / "html" / "report.html", folder / "allure"
+    with start_embedded(create_app({"DATABASE": str(database), "DEFECTS": defects})) as server:
+        run = run_pytest(*selection, "--base-url", server.base_url, "--profile", str(PROFILE),
+                         "--request-timeout", "1", "--rate-limit", "0", "--allow-destructive",
+                         "--html", str(html_path), "--self-contained-html", "--alluredir", str(allure_dir),
+                         env={"REFERENCE_SERVER_DB": str(database)}, timeout=240)
+    secrets = profile_tokens(PROFILE) + issued_codes(database)
+    return Reports(run, html_path, allure_dir, secrets)
+
+
+@pytest.fixture(scope="module")
+def correct(tmp_path_factory) -> Reports:
+    """The whole contract suite (the generated layer too) against the correct reference server."""
+    made = produce(tmp_path_factory.mktemp("correct"), [], ("contract_tests",))
+    assert made.run.returncode == 0, made.run.tail()
+    return made
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory) -> Reports:
+    made = produce(tmp_path_factory.mktemp("broken"), [NewCodeAnsweredAsOldCode, CancellingPhoneHangs], HAND_WRITTEN)
+    assert made.run.returncode == 1, made.run.tail()
+    return made
+
+
+# -- reading the files -------------------------------------------------------------------------------------
+
+
+class Page(HTMLParser):
+    """The parts of a pytest-html page the tests read: elements by id (their text, table rows), the results'
+    JSON blob, and every URL an element loads (src, <link href>, CSS url() and @import)."""
+
+    LOADS = {"img", "script", "link", "iframe", "video", "audio", "source", "embed", "object", "track", "input"}
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.texts: dict[str, list[str]] = {}
+        self.rows: dict[str, list[list[str]]] = {}
+        self.loaded: list[str] = []
+        self.blob: dict = {}
+        self.source = text
+        self._open: list[tuple[str, str | None]] = []  # (tag, id)
+        self._cell: list[str] | None = None
+        self._in_style = False
+        self.feed(text)
+        self.close()
+
+    def _ids(self) -> list[str]:
+        return [i for _, i in self._open if i]
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in self.LOADS:
+            self.loaded += [attrs[a] for a in ("src", "href", "data", "poster", "srcset") if attrs.get(a)]
+        if attrs.get("style"):
+            self.loaded += css_urls(attrs["style"])
+        if attrs.get("data-jsonblob"):
+            self.blob = json.loads(attrs["data-jsonblob"])
+        self._in_style = tag == "style"
+        if tag in ("br", "meta", "input", "img", "link"):
+            return
+        self._open.append((tag, attrs.get("id")))
+        if tag == "tr":
+            for i in self._ids():
+                self.rows.setdefault(i, []).append([])
+        if tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            for i in self._ids():
+                if self.rows.get(i):
+                    self.rows[i][-1].append("".join(self._cell).strip())
+            self._cell = None
+        while self._open:
+            if self._open.pop()[0] == tag:
+                break
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.loaded += css_urls(data)
+        if self._cell is not None:
+            self._cell.append(data)
+        for i in self._ids():
+            self.texts.setdefault(i, []).append(data)
+
+    def text(self, element_id: str) -> str:
+        return "".join(self.texts.get(element_id, [])).strip()
+
+
+def css_urls(css: str) -> list[str]:
+    found = re.findall(r"url\(\s*['\"]?([^'\")\s]+)", css)
+    return found + re.findall(r"@import\s+['\"]([^'\"]+)", css)
+
+
+def html_tests(page: Page) -> dict[str, list[dict]]:
+    return page.blob["tests"]
+
+
+def case_parts(entry: dict) -> Page:
+    """The contract suite's HTML block of one result (its html extra), parsed."""
+    blocks = [x["content"] for x in entry["extras"] if x["format_type"] == "html" and "contract-case" in x["content"]]
+    assert len(blocks) == 1, entry["extras"]
+    return Page(f'<div id="case">{blocks[0]}</div>')
+
+
+def failure_rows(part: Page) -> dict[str, str]:
+    """The rows of a case block's failure table, by their heading."""
+    table = re.search(r'<table class="contract-failure">(.*?)</table>', part.source, re.S)
+    assert table, part.source
+    rows = re.findall(r"<th>(.*?)</th><td><code>(.*?)</code></td>", table.group(1), re.S)
+    return {name or "note": html.unescape(value) for name, value in rows}
+
+
+def terminal_section(stdout: str) -> list[str]:
+    """The lines the terminal printed under "documented-code coverage": the table, then the `judged` line."""
+    after = stdout.split("= documented-code coverage =", 1)[1].splitlines()[1:]
+    lines = [line for line in after if line.strip()]
+    end = next(i for i, line in enumerate(lines) if line.startswith("judged "))
+    return lines[:end + 1]
+
+
+def terminal_coverage(stdout: str) -> list[list[str]]:
+    """The coverage table the terminal printed: [code, name, status, answers, detail] per documented code."""
+    lines = terminal_section(stdout)
+    assert lines[0].split() == ["code", "name", "status", "answers", "detail"], lines
+    return [[line[:5].strip(), line[7:39].strip(), line[40:60].strip(), line[61:68].strip(), line[70:].strip()]
+            for line in lines[1:-1]]
+
+
+def terminal_header(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines()
+            if re.match(r"contract (target|politeness|profile|spec|request timeout): ", line)]
+
+
+def allure_results(folder: Path) -> list[dict]:
+    results = [json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*-result.json")]
+    assert results, list(folder.iterdir())
+    return results
+
+
+def labels(result: dict, name: str) -> list[str]:
+    return [label["value"] for label in result.get("labels", []) if label["name"] == name]
+
+
+def the_result(results: list[dict], title: str) -> dict:
+    found = [r for r in results if r["name"] == title]
+    assert len(found) == 1, sorted(r["name"] for r in results)
+    return found[0]
+
+
+def attachment(folder: Path, result: dict, name: str) -> str:
+    found = [a for a in result.get("attachments", []) if a["name"] == name]
+    assert len(found) == 1, result.get("attachments")
+    return (folder / found[0]["source"]).read_text(encoding="utf-8")
+
+
+def global_attachments(folder: Path) -> dict[str, Path]:
+    """The files attached to the run as a whole (allure's *-globals.json), by name."""
+    found = {}
+    for path in folder.glob("*-globals.json"):
+        for item in json.loads(path.read_text(encoding="utf-8")).get("attachments", []):
+            found[item["name"]] = folder / item["source"]
+    return found
+
+
+def java_matches(regex: str | None, text: str) -> bool:
+    """Whether an Allure category's regex matches the whole text, as Java's Matcher.matches() does."""
+    return regex is None or re.fullmatch(regex, text) is not None
+
+
+def category_of(categories: list[dict], result: dict) -> list[str]:
+    message = (result.get("statusDetails") or {}).get("message", "")
+    return [c["name"] for c in categories
+            if result["status"] in c["matchedStatuses"] and java_matches(c.get("messageRegex"), message)]
+
+
+# -- pytest-html --------------------------------------------------------------------------------------------
+
+
+def test_html_summary_holds_the_header_and_the_terminals_coverage_table(correct):
+    page = Page(correct.html.read_text(encoding="utf-8"))
+    listed = page.source.split('<ul id="contract-header">', 1)[1].split("</ul>", 1)[0]
+    items = [html.unescape(item) for item in re.findall(r"<li>(.*?)</li>", listed)]
+    assert items == terminal_header(correct.run.stdout), items
+    assert any(i.startswith("contract target: http://127.0.0.1:") for i in items)
+    assert any(i.startswith("contract politeness: no rate limit") for i in items)
+    assert any("version 1.0.0" in i for i in items)
+    rows = page.rows["contract-coverage"]
+    assert rows[0] == ["code", "name", "status", "answers", "detail"]
+    assert rows[1:] == terminal_coverage(correct.run.stdout)
+    statuses = {code: status for code, _, status, _, _ in rows[1:]}
+    assert statuses.pop("5170") == "not exercisable"
+    assert len(statuses) == 14 and set(statuses.values()) == {"seen"}, statuses
+    assert page.text("contract-judged") == "judged 14 of 14 exercisable documented codes"
+    assert page.text("contract-verdict").startswith("HOLDS (exit 0) on what was judged: judged 14 of 14")
+
+
+def test_html_shows_each_failures_rule_codes_and_masked_reproduction(broken):
+    page = Page(broken.html.read_text(encoding="utf-8"))
+    rows = {row[0]: row for row in page.rows["contract-coverage"][1:]}
+    assert rows["5169"][2] == "exercised, not seen"
+    assert page.text("contract-verdict") == "BROKEN (exit 1): 1 contract case(s) failed"
+    tests = html_tests(page)
+    [failed] = tests["contract_tests/test_business_rules.py::test_wrong_new_phone_code"]
+    assert "Failed" in failed["resultsTableRow"][0]
+    part = case_parts(failed)
+    assert part.text("case").startswith("wrong SMS code for the new phone")
+    failure = failure_rows(part)
+    assert failure["rule"] == "wrong SMS code for the new phone"
+    assert failure["expected"] == '5169 "New phone number verification failed"'
+    assert failure["actual"].startswith('5168 "Original phone number verification failed", server msg ')
+    assert failure["reproduce"].startswith("curl -sS -X PUT \"http://127.0.0.1:")
+    assert "oldPhoneCode=${OLD_PHONE_CODE}" in failure["reproduce"]
+    assert 'Authorization: ${CONTRACT_TOKEN}' in failure["reproduce"]
+    assert failure["note"].startswith("(masked: set OLD_PHONE_CODE, CONTRACT_TOKEN in your shell first")
+    assert "Authorization: <valid-token>" in part.text("case") and "HTTP 200 OK" in part.text("case")
+    [error] = tests["contract_tests/test_business_rules.py::test_new_phone_in_cancellation"]
+    assert "Error" in error["resultsTableRow"][0]
+    assert "cannot judge: not a contract failure" in case_parts(error).text("case")
+    assert "cannot judge this case: timed out after 1 s" in error["log"]
+
+
+@pytest.mark.parametrize("which", ["correct", "broken"])
+def test_self_contained_html_loads_nothing_from_the_network(which, request):
+    made: Reports = request.getfixturevalue(which)
+    page = Page(made.html.read_text(encoding="utf-8"))
+    assert "contract-coverage" in page.rows and page.blob["tests"]
+    loaded = list(page.loaded)
+    for entries in html_tests(page).values():
+        for entry in entries:
+            for extra in entry["extras"]:
+                if extra["format_type"] == "html":
+                    loaded += Page(extra["content"]).loaded
+                else:
+                    loaded.append(extra["content"])
+    remote = [url for url in loaded if re.match(r"\s*(https?:)?//", url, re.I)]
+    assert remote == [], remote
+    assert not (made.html.parent / "assets").exists(), "a self-contained report writes no asset folder"
+
+
+# -- Allure -------------------------------------------------------------------------------------------------
+
+
+def test_allure_cases_are_titled_by_rule_and_labelled_by_operation_and_code(correct):
+    results = allure_results(correct.allure)
+    absent = the_result(results, "required parameter newPhone absent")
+    assert labels(absent, "feature") == [OPERATION] and labels(absent, "operation") == [OPERATION]
+    assert labels(absent, "story") == ["5166 missing-new-phone"] and labels(absent, "business-code") == ["5166"]
+    several = the_result(results, "required parameters oldPhone, newPhone absent: one of their missing-codes")
+    assert labels(several, "business-code") == ["5163", "5166"]
+    exchange = attachment(correct.allure, absent, "request and answer 1")
+    assert exchange.startswith("PUT http://127.0.0.1:") and "Authorization: <valid-token>" in exchange
+    assert '"code": 5166' in exchange
+    coverage = json.loads(global_attachments(correct.allure)["documented-code coverage (JSON)"].read_text())
+    exercisable = {str(row["code"]) for row in coverage["codes"] if row["status"] != "not exercisable"}
+    assert {code for r in results for code in labels(r, "business-code")} == exercisable
+    assert all(r["status"] == "passed" for r in results if labels(r, "business-code"))
+
+
+def test_allure_run_carries_the_coverage_table_header_and_categories(correct):
+    attached = global_attachments(correct.allure)
+    table = attached["documented-code coverage"].read_text(encoding="utf-8")
+    assert table.splitlines() == terminal_section(correct.run.stdout)
+    assert table.splitlines()[-1] == "judged 14 of 14 exercisable documented codes"
+    coverage = json.loads(attached["documented-code coverage (JSON)"].read_text(encoding="utf-8"))
+    assert {row["code"]: row["status"] for row in coverage["codes"]}[5170] == "not exercisable"
+    environment = (correct.allure / "environment.properties").read_text(encoding="ascii")
+    properties = dict(line.split("=", 1) for line in environment.splitlines())
+    assert properties[r"contract\ politeness"] == "no rate limit, at most 1000 requests"
+    assert properties[r"contract\ verdict"].startswith("HOLDS (exit 0)")
+    assert properties[r"code\ 5169\ new-phone-verification-failed"] == "seen"
+    names = [c["name"] for c in json.loads((correct.allure / "categories.json").read_text(encoding="utf-8"))]
+    assert names[0] == "contract broken" and names[-1] == "cannot judge"
+    assert "contract broken: expected 5169 new-phone-verification-failed" in names
+
+
+def test_allure_separates_contract_broken_from_cannot_judge(broken):
+    results = allure_results(broken.allure)
+    categories = json.loads((broken.allure / "categories.json").read_text(encoding="utf-8"))
+    failed = the_result(results, "wrong SMS code for the new phone")
+    assert failed["status"] == "failed"
+    assert labels(failed, "story") == ["5169 new-phone-verification-failed"]
+    message = failed["statusDetails"]["message"]
+    assert '\n  expected: 5169 "New phone number verification failed"\n' in message
+    assert '\n  actual:   5168 "Original phone number verification failed"' in message
+    assert "\n  reproduce: curl -sS -X PUT " in message and "${CONTRACT_TOKEN}" in message
+    assert category_of(categories, failed) == ["contract broken",
+                                               "contract broken: expected 5169 new-phone-verification-failed"]
+    evidence = attachment(broken.allure, failed, "failure: wrong SMS code for the new phone")
+    assert "expected: 5169" in evidence and "actual: 5168" in evidence and "reproduce: curl" in evidence
+    hung = the_result(results, "new phone in cancellation")
+    assert hung["status"] == "broken" and "cannot judge this case" in hung["statusDetails"]["message"]
+    assert labels(hung, "business-code") == ["5175"]
+    assert category_of(categories, hung) == ["cannot judge"]
+    not_passed = sorted(r["name"] for r in results if r["status"] not in ("passed", "skipped"))
+    assert not_passed == sorted([failed["name"], hung["name"]])
+
+
+# -- secrets ------------------------------------------------------------------------------------------------
+
+
+def _decoded_data_urls(text: str) -> list[str]:
+    decoded = []
+    for payload in re.findall(r"data:[^,\"']*;base64,([A-Za-z0-9+/=]+)", text):
+        try:
+            decoded.append(base64.b64decode(payload).decode("utf-8", "replace"))
+        except (binascii.Error, ValueError):
+            continue
+    return decoded
+
+
+@pytest.mark.parametrize("which", ["correct", "broken"])
+def test_no_secret_in_any_report_file(which, request):
+    made: Reports = request.getfixturevalue(which)
+    assert len(made.secrets) > len(profile_tokens(PROFILE)), "the run issued no SMS code: nothing to look for"
+    files = [p for folder in (made.html.parent, made.allure) for p in folder.rglob("*") if p.is_file()]
+    assert len(files) > 10, files
+    produced = read_files(files)
+    for path, text in list(produced.items()):
+        for number, decoded in enumerate(_decoded_data_urls(text)):
+            produced[f"{path} (data URL {number})"] = decoded
+    produced["stdout"] = made.run.stdout
+    assert leaks_in(produced, made.secrets) == {}
+    assert any("<valid-token>" in text for text in produced.values())  # the reports did hold secrets, masked
+
+
+def test_allure_results_are_masked_as_written():
+    """Allure takes a failure's message from the exception itself, not from the masked report: the results are
+    masked again as allure-pytest writes them."""
+    from allure_commons.model2 import Attachment, Label, StatusDetails, TestResult
+
+    from contract_suite import reports
+    from contract_suite.secrets import Secrets
+
+    secrets = Secrets()
+    secrets.add("Bearer tok-123456789", "valid-token")
+    secrets.add("482913", "sms-code")
+    result = TestResult(name="case 482913", statusDetails=StatusDetails(
+        message="curl -H 'Authorization: Bearer tok-123456789' ?oldPhoneCode=482913", trace="tok-123456789"))
+    result.labels.append(Label(name="story", value="5168 for 482913"))
+    result.attachments.append(Attachment(name="sent 482913", source="a.txt", type="text/plain"))
+    reports._allure_masking(secrets).report_result(result)
+    assert result.name == "case <sms-code>"
+    assert result.statusDetails.message == "curl -H 'Authorization: <valid-token>' ?oldPhoneCode=<sms-code>"
+    assert result.statusDetails.trace == "<valid-token>"
+    assert result.labels[0].value == "5168 for <sms-code>" and result.attachments[0].name == "sent <sms-code>"
+    assert result.attachments[0].source == "a.txt"
