@@ -1,6 +1,6 @@
 """Hooks of the self-tests: the variant catalogue's score at the end of the run."""
 
-from suite_runner import SCORE
+from tests.support.variant_runs import SCORE
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

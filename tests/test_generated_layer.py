@@ -12,13 +12,15 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from werkzeug.wrappers import Response
 
 from contract_suite import lint, spec
 from contract_suite.checks import Presence, presence_of
 from contract_suite.spec import resolve_refs, validation_errors
 from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
+from tests.support.catalogue.required import MissingNewPhoneIs5167
+from tests.support.catalogue.robustness import LongValueIsServerError
+from tests.support.suite import Finished, run_pytest
 
 pytestmark = pytest.mark.selftest
 
@@ -35,13 +37,6 @@ TEST_ID = "contract_tests/test_generated.py::"
 
 # -- broken servers: the reference app plus one small defect each --
 
-
-class MissingNewPhoneIs5167(SetPhoneService):
-    """Answer 5167 when newPhone is missing."""
-
-    def missing_parameter(self, params):
-        code = super().missing_parameter(params)
-        return NEW_CODE.missing_code if code == NEW_PHONE.missing_code else code
 
 
 class MissingOldPhoneSucceeds(SetPhoneService):
@@ -61,14 +56,6 @@ class NonDigitNewPhoneIsMissing(SetPhoneService):
             return NEW_PHONE.missing_code
         return code
 
-
-class LongValueIsServerError(SetPhoneService):
-    """Answer a value longer than 64 characters with an HTTP 500 HTML error page."""
-
-    def dispatch(self, request):
-        if any(value is not None and len(value) > 64 for value in self.read_params(request).values()):
-            return Response("<!doctype html><h1>500 Internal Server Error</h1>", status=500, content_type="text/html")
-        return super().dispatch(request)
 
 
 class Spy(SetPhoneService):
@@ -92,14 +79,10 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def run_generated(server, database: Path, *args: str, profile: Path = PROFILE) -> subprocess.CompletedProcess:
+def run_generated(server, database: Path, *args: str, profile: Path = PROFILE) -> Finished:
     """`pytest contract_tests -m generated` against the server, as a QA engineer runs it against a URL."""
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "contract_tests", "-m", "generated", "--base-url", server.base_url,
-         "--profile", str(profile), "-p", "no:cacheprovider", "-rA", *args],
-        cwd=PROJECT_ROOT, env=clean_env(REFERENCE_SERVER_DB=str(database)),
-        capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS,
-    )
+    return run_pytest("contract_tests", "-m", "generated", "--base-url", server.base_url, "--profile", str(profile),
+                      "-rA", *args, env={"REFERENCE_SERVER_DB": str(database)}, timeout=RUN_TIMEOUT_SECONDS)
 
 
 def run_st(server, token: str = VALID_TOKEN) -> subprocess.CompletedProcess:

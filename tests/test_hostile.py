@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from reference_server import create_app, start_embedded
-from support import hostile
-from support.leaks import files_written_since, issued_codes, leaks_in, profile_tokens, read_files
-from support.suite import PROFILE, PROJECT_ROOT, run_pytest
+from tests.support import hostile
+from tests.support.leaks import files_written_since, issued_codes, leaks_in, profile_tokens, read_files
+from tests.support.suite import PROFILE, PROJECT_ROOT, run_pytest
 
 pytestmark = pytest.mark.selftest
 

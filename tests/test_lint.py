@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from contract_suite import knife4j, lint, spec
+from tests.support.suite import run_pytest
 
 pytestmark = pytest.mark.selftest
 
@@ -214,10 +215,7 @@ def test_pytest_lint_fails_on_a_broken_spec_naming_the_place(tmp_path, doc):
     examples["success"]["value"]["code"] = "200"
     path = tmp_path / "broken.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "contract_tests/test_spec_lint.py", "--spec", str(path), "-p", "no:cacheprovider", "-q"],
-        cwd=spec.PROJECT_ROOT, capture_output=True, text=True, timeout=120,
-    )
+    result = run_pytest("contract_tests/test_spec_lint.py", "--spec", str(path), "-q", timeout=120)
     assert result.returncode == 1, result.stdout
     assert "FAILED contract_tests/test_spec_lint.py::test_spec_rule[examples-fit-schemas]" in result.stdout
     assert "examples/success/value: example does not fit the response schema: code: '200' is not of type 'integer'" in result.stdout

@@ -1,8 +1,6 @@
 """Self-tests of the profile loader: every malformed profile gets one clear error naming the key."""
 
 import os
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -11,7 +9,7 @@ import pytest
 from contract_suite import codes, commands
 from contract_suite import profile as profiles
 from contract_suite.secrets import Secrets
-from contract_suite.spec import PROJECT_ROOT
+from tests.support.suite import run_pytest
 
 pytestmark = pytest.mark.selftest
 
@@ -96,10 +94,7 @@ def test_missing_file_is_named(tmp_path):
 
 def test_pytest_stops_before_any_request_on_a_bad_profile(tmp_path):
     path = write(tmp_path, "[tokens]\nvalid = 'Bearer x'\nspare = 'y'\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "contract_tests", "--profile", str(path), "--base-url", "http://127.0.0.1:9", "-p", "no:cacheprovider"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
-    )
+    result = run_pytest("contract_tests", "--profile", str(path), "--base-url", "http://127.0.0.1:9", timeout=120)
     assert result.returncode == 4, result.stdout + result.stderr
     assert f"ERROR: profile {path}: unknown key tokens.spare (known here: command, command_timeout, orphan, valid)" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout

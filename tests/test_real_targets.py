@@ -1,14 +1,11 @@
 """The suite against targets that misbehave as real ones do: refused, hanging, not JSON, private TLS, limits, -n 2."""
 
-import os
 import shutil
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
-import xml.etree.ElementTree as ET
 
 import pytest
 from werkzeug.serving import make_server
@@ -18,28 +15,22 @@ from contract_suite.spec import PROJECT_ROOT
 from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
 from reference_server.embedded import QuietRequestHandler
+from tests.support.junit import read_junit
+from tests.support.suite import run_pytest
 
 pytestmark = pytest.mark.selftest
 
 PROFILE = str(PROJECT_ROOT / "profiles" / "reference.toml")
-QUICK = ("-p", "no:cacheprovider", "--generated-examples", "5")
+QUICK = ("--generated-examples", "5")
 
 
 def run(*args, env=None, timeout=300):
-    started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", *QUICK, *args], cwd=PROJECT_ROOT, env={**os.environ, **(env or {})},
-        capture_output=True, text=True, timeout=timeout,
-    )
-    return result, time.monotonic() - started
+    finished = run_pytest(*QUICK, *args, env=env, timeout=timeout)
+    return finished, finished.seconds
 
 
 def verdicts(junit):
-    found = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        outcome = next((child.tag for child in case if child.tag in ("failure", "error", "skipped")), "passed")
-        found[f"{case.get('classname')}::{case.get('name')}"] = outcome
-    return found
+    return {test_id: outcome.outcome for test_id, outcome in read_junit(junit).items()}
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ import pytest
 
 from reference_server import create_app, start_embedded
 from reference_server.app import OLD_CODE_FAILED, SetPhoneService
-from support.leaks import issued_codes, leaks_in, profile_tokens, read_files
-from support.suite import PROFILE, Finished, run_pytest
+from tests.support.leaks import issued_codes, leaks_in, profile_tokens, read_files
+from tests.support.suite import PROFILE, Finished, run_pytest
 
 EXTRAS = "the reports extra is not installed (pip install -e '.[reports]')"
 pytest.importorskip("pytest_html", reason=f"pytest-html: {EXTRAS}")

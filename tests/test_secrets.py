@@ -1,24 +1,20 @@
 """No token and no SMS code reaches the terminal, the JUnit XML, the coverage JSON or any file the run writes."""
 
-import os
-import re
 import sqlite3
-import subprocess
-import sys
 import time
 import tomllib
-from pathlib import Path
 
 import pytest
 
 from contract_suite.spec import PROJECT_ROOT
 from reference_server import create_app, start_embedded
 from reference_server.app import NEW_PHONE_REGISTERED, SetPhoneService
+from tests.support.leaks import files_written_since, leaks
+from tests.support.suite import run_pytest
 
 pytestmark = pytest.mark.selftest
 
 PROFILE = PROJECT_ROOT / "profiles" / "reference.toml"
-SKIP_DIRS = {".git", ".venv", "venv", ".tox", "__pycache__", "node_modules"}
 
 
 class EverythingIsRegistered(SetPhoneService):
@@ -28,23 +24,6 @@ class EverythingIsRegistered(SetPhoneService):
         return NEW_PHONE_REGISTERED
 
 
-def files_written_since(root: Path, since: float) -> list[Path]:
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in SKIP_DIRS]
-        for name in files:
-            path = Path(folder, name)
-            try:
-                if path.stat().st_mtime >= since:
-                    found.append(path)
-            except OSError:
-                continue
-    return found
-
-
-def leaks(text: str, secrets: list[str]) -> list[str]:
-    return [s for s in secrets if re.search(rf"(?<![0-9A-Za-z]){re.escape(s)}(?![0-9A-Za-z])", text)]
-
 
 @pytest.mark.parametrize("defects", [pytest.param([], id="passing-target"), pytest.param([EverythingIsRegistered], id="failing-target")])
 def test_no_secret_in_anything_the_run_produces(tmp_path, defects):
@@ -53,11 +32,10 @@ def test_no_secret_in_anything_the_run_produces(tmp_path, defects):
     reports = tmp_path / "reports"
     started = time.time() - 1
     with start_embedded(app) as server:
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "contract_tests", "--base-url", server.base_url, "--profile", str(PROFILE),
-             "--allow-destructive", "-p", "no:cacheprovider", "-rA", "-vv",
-             f"--junitxml={reports / 'junit.xml'}", f"--coverage-json={reports / 'coverage.json'}"],
-            cwd=PROJECT_ROOT, env={**os.environ, "REFERENCE_SERVER_DB": str(db)}, capture_output=True, text=True, timeout=300,
+        result = run_pytest(
+            "contract_tests", "--base-url", server.base_url, "--profile", str(PROFILE), "--allow-destructive", "-rA",
+            "-vv", f"--junitxml={reports / 'junit.xml'}", f"--coverage-json={reports / 'coverage.json'}",
+            env={"REFERENCE_SERVER_DB": str(db)}, timeout=300,
         )
     assert result.returncode == (1 if defects else 0), result.stdout[-3000:]
     tokens = list(tomllib.loads(PROFILE.read_text())["tokens"].values())

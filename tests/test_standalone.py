@@ -4,12 +4,13 @@ import json
 import os
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 
 import pytest
 
 from contract_suite import spec
 from contract_suite.spec import PROJECT_ROOT
+from tests.support.junit import read_junit
+from tests.support.suite import run_pytest
 
 pytestmark = pytest.mark.selftest
 
@@ -37,18 +38,8 @@ def standalone(tmp_path):
 
 def run_suite(tmp_path, env, *args, name="junit"):
     junit = tmp_path / f"{name}.xml"
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "contract_tests", "-m", "not generated", "-p", "no:cacheprovider",
-         f"--junitxml={junit}", "-rs", *args],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )
-    verdicts = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        outcome = "passed"
-        for child in case:
-            if child.tag in ("failure", "error", "skipped"):
-                outcome = child.tag
-        verdicts[f"{case.get('classname')}::{case.get('name')}"] = outcome
+    result = run_pytest("contract_tests", "-m", "not generated", f"--junitxml={junit}", "-rs", *args, env=env, timeout=300)
+    verdicts = {test_id: outcome.outcome for test_id, outcome in read_junit(junit).items()}
     return result, verdicts
 
 

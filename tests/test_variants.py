@@ -1,4 +1,4 @@
-"""The suite proves its teeth: run against each server of the catalogue (tests/variants.py), it
+"""The suite proves its teeth: run against each server of the catalogue (tests/support/catalogue), it
 fails on every broken one, in the stated case and for the stated reason, and passes every correct one.
 
 Each hand-written case is necessary: `pytest tests/test_variants.py -k necessary` shows that removing
@@ -9,9 +9,10 @@ import time
 
 import pytest
 
-import suite_runner
-from suite_runner import SCORE, Score, SuiteRun, broken_problems, correct_problems
-from variants import BROKEN, CORRECT, ESCAPES, SOLE_CATCHERS, Broken, Correct
+from tests.support import variant_runs
+from tests.support.catalogue import BROKEN, CORRECT, ESCAPES, SOLE_CATCHERS, Broken, Correct
+from tests.support.junit import case_of, is_hand_written
+from tests.support.variant_runs import SCORE, Score, SuiteRun, broken_problems, correct_problems
 
 # Under pytest-xdist the variants' tests share one worker, so the suite runs once per variant.
 pytestmark = [pytest.mark.selftest, pytest.mark.xdist_group("suite-variants")]
@@ -35,7 +36,7 @@ def suite_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     """The suite run once against each variant the session needs, several at a time."""
     wanted = _variants_needed(request.session.items)
     started = time.monotonic()
-    runs = suite_runner.run_all(
+    runs = variant_runs.run_all(
         [v.defect for v in wanted],
         workdir_for=lambda name: tmp_path_factory.mktemp(name, numbered=True),
         hand_written_only=frozenset(v.name for v in wanted if isinstance(v, Broken)),
@@ -67,7 +68,7 @@ def test_correct_variant_passes(variant, suite_runs):
     assert not problems, "\n".join(problems) + run.explain()
 
 
-NO_ESCAPE = pytest.param(None, id="none", marks=pytest.mark.skip(reason="no known escape: the suite catches every break in tests/variants.py"))
+NO_ESCAPE = pytest.param(None, id="none", marks=pytest.mark.skip(reason="no known escape: the suite catches every break in tests/support/catalogue"))
 
 
 @pytest.mark.parametrize("variant", ESCAPES or [NO_ESCAPE], ids=lambda v: v.name)
@@ -79,7 +80,7 @@ def test_known_escape(variant, suite_runs):
         pytest.xfail(f"the suite misses it: {variant.gap}")
     pytest.fail(
         f"the suite catches {variant.name} now (failed: {sorted(run.failed)}): "
-        f"move it from ESCAPES to BROKEN in tests/variants.py with the test ids and messages that catch it"
+        f"move it from ESCAPES to BROKEN in tests/support/catalogue with the test ids and messages that catch it"
         + run.explain()
     )
 
@@ -100,10 +101,10 @@ def test_every_hand_written_case_is_necessary(suite_runs):
     """Remove any one hand-written case and some broken variant survives: each case is the only one
     to fail on at least one variant (its parametrizations counted as one case)."""
     ran = {
-        suite_runner.case_of(test_id)
+        case_of(test_id)
         for run in suite_runs.values()
         for test_id in run.outcomes
-        if suite_runner.is_hand_written(test_id)
+        if is_hand_written(test_id)
     }
     catches = _sole_catches(suite_runs)
     redundant = sorted(case for case in ran if not catches.get(case))

@@ -15,8 +15,9 @@ from werkzeug.wrappers import Response
 
 from reference_server import create_app, start_embedded
 from reference_server.app import SUCCESS, TOKEN_FAILED, SetPhoneService
-from support import hostile
-from support.suite import PROFILE, PROJECT_ROOT, run_pytest
+from tests.support import hostile
+from tests.support.catalogue.required import BlankIsPresent
+from tests.support.suite import PROFILE, PROJECT_ROOT, run_pytest
 
 pytestmark = pytest.mark.selftest
 
@@ -299,11 +300,6 @@ def test_a_failing_token_command(reference, tmp_path):
     assert "the [tokens] command failed: [tokens] command exited 1: login refused: bad client secret" in line
 
 
-class BlankIsPresent(SetPhoneService):
-    """Treat a blank value as given: only an absent parameter is missing (breaks an inferred rule only)."""
-
-    def is_blank(self, value):
-        return value is None
 
 
 def test_not_inferred_leaves_the_inferred_rules_out_of_the_generated_layer_too(reference):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROFILE = PROJECT_ROOT / "profiles" / "reference.toml"
-# Plugins the contract suite does not use, blocked only to start each run faster.
-QUICK = ("-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:anyio")
+# No cache folder written by the suite runs of the self-tests.
+QUICK = ("-p", "no:cacheprovider")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Runs the contract suite (`pytest contract_tests`) in a subprocess against a variant of the
 reference server and reads its verdict from the JUnit XML; judges the verdict against the catalogue.
 
-Alone, to watch the suite on one variant: `python tests/suite_runner.py VARIANT [pytest args]`.
+Alone, to watch the suite on one variant: `python -m tests.support.variant_runs VARIANT [pytest args]`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from reference_server import create_app, start_embedded
+from tests.support.junit import Outcome, case_of, is_hand_written, read_junit
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROFILE = "profiles/reference.toml"
 # Extra arguments for every suite run: the generated layer's fuzzing budget cut from
 # schemathesis.toml's 25 cases, so ~40 runs stay fast (its examples and coverage phases still run whole).
@@ -33,9 +33,6 @@ LINT_ARGS = ("-m", "not lint", "--ignore", "contract_tests/test_spec_lint.py")
 UNLIMITED = ("--rate-limit", "0", "--max-requests", "0")
 # Plugins the contract suite does not use, blocked only to start each run faster.
 UNUSED_PLUGINS = ("-p", "no:xdist", "-p", "no:xdist.looponfail", "-p", "no:anyio", "-p", "no:platformdirs")
-# Contract cases that are not hand-written; they may catch a defect too, but the
-# "each hand-written case is necessary" check looks at hand-written ones only.
-NOT_HAND_WRITTEN = ("contract_tests/test_spec_lint.py", "contract_tests/test_generated.py")
 # A broken variant is judged by the hand-written cases alone (the catalogue names hand-written test ids), so
 # its run leaves out the generated layer and the plugins it needs: that saves about 3 s of start-up a run.
 # A correct variant's run keeps it: the generated layer must raise no false alarm either.
@@ -43,15 +40,6 @@ HAND_WRITTEN_ONLY = ("--ignore", "contract_tests/test_generated.py", "-p", "no:s
 SUITE_TIMEOUT_SECONDS = 300.0
 MAX_WORKERS = 3  # on 2 cores: one run waits on its server or code command while two compute
 OUTPUT_TAIL_LINES = 40
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One contract test's result in a run: passed, failed, error or skipped, and the message."""
-
-    test_id: str
-    outcome: str
-    message: str = ""
 
 
 @dataclass
@@ -90,45 +78,9 @@ class SuiteRun:
         return (
             f"\n--- suite run against {self.variant}: exit {self.returncode}, {self.seconds:.1f} s, "
             f"outcomes {counts or 'none'}; JUnit XML {self.junit}\n"
-            f"    reproduce: python tests/suite_runner.py {self.variant}\n"
+            f"    reproduce: python -m tests.support.variant_runs {self.variant}\n"
             f"--- last lines of its output:\n{tail}"
         )
-
-
-def case_of(test_id: str) -> str:
-    """The test function a test id belongs to: its parametrizations are one case."""
-    return test_id.partition("[")[0]
-
-
-def is_hand_written(test_id: str) -> bool:
-    return test_id.startswith("contract_tests/") and not test_id.startswith(tuple(f + "::" for f in NOT_HAND_WRITTEN))
-
-
-def test_id_of(classname: str, name: str) -> str:
-    """The pytest node id behind a JUnit testcase: classname is the dotted file path, then any classes."""
-    parts = classname.split(".")
-    for cut in range(len(parts), 0, -1):
-        path = "/".join(parts[:cut]) + ".py"
-        if (PROJECT_ROOT / path).is_file():
-            return "::".join([path, *parts[cut:], name])
-    return "::".join([classname.replace(".", "/") + ".py", name])
-
-
-def read_junit(path: Path) -> dict[str, Outcome]:
-    outcomes = {}
-    for case in ET.parse(path).getroot().iter("testcase"):
-        test_id = test_id_of(case.get("classname", ""), case.get("name", ""))
-        outcome, message = "passed", ""
-        for kind in ("failure", "error", "skipped"):  # a failed call outranks a failed teardown
-            found = case.find(kind)
-            if found is not None:
-                outcome = {"failure": "failed"}.get(kind, kind)
-                # a failure's text is its whole report (the attribute is cut short); a skip's attribute is the reason
-                first, second = (found.get("message"), found.text) if kind == "skipped" else (found.text, found.get("message"))
-                message = first or second or ""
-                break
-        outcomes[test_id] = Outcome(test_id, outcome, message)
-    return outcomes
 
 
 def suite_command(base_url: str, junit: Path | None, *more: str) -> list[str]:
@@ -266,7 +218,7 @@ class Score:
         if self.escapes:
             still = sorted(name for name, escaping in self.escapes.items() if escaping)
             lines.append(
-                f"known escapes (gaps in the suite, tests/variants.py ESCAPES) still missed: {len(still)}/{len(self.escapes)}"
+                f"known escapes (gaps in the suite, tests/support/catalogue ESCAPES) still missed: {len(still)}/{len(self.escapes)}"
                 + (f": {', '.join(still)}" if still else "")
             )
         return lines
@@ -279,11 +231,11 @@ def main(argv: list[str]) -> int:
     """Serve one catalogue variant and run the suite on it with its output in the terminal."""
     import tempfile
 
-    import variants
+    from tests.support import catalogue
 
-    known = {v.name: v for v in (*variants.BROKEN, *variants.CORRECT, *variants.ESCAPES)}
+    known = {v.name: v for v in (*catalogue.BROKEN, *catalogue.CORRECT, *catalogue.ESCAPES)}
     if not argv or argv[0] not in known:
-        print(f"usage: python tests/suite_runner.py VARIANT [pytest args]\nvariants: {', '.join(known)}", file=sys.stderr)
+        print(f"usage: python -m tests.support.variant_runs VARIANT [pytest args]\nvariants: {', '.join(known)}", file=sys.stderr)
         return 2
     variant = known[argv[0]]
     with tempfile.TemporaryDirectory(prefix=f"variant-{variant.name}-") as workdir:

@@ -1,0 +1,65 @@
+"""Broken servers: defects of the change itself."""
+
+from __future__ import annotations
+
+from reference_server import app as ref
+from reference_server.app import SetPhoneService
+from tests.support.catalogue.kinds import (
+    SUCCESS,
+    Broken,
+    got,
+    wanted,
+)
+
+# --- defects of the change itself ---------------------------------------------------------------
+
+
+class SuccessChangesNothing(SetPhoneService):
+    """Answer 200 to a valid change without changing the phone."""
+
+    def change_phone(self, call):
+        pass
+
+
+class ReplacedPhoneStillAccepted(SetPhoneService):
+    """Change the phone but keep accepting the replaced number as the account's original phone."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.replaced: dict[int, set[tuple[str, str]]] = {}
+
+    def update_phone(self, call):
+        row = call.db.execute("SELECT international_code, phone FROM users WHERE id = ?", (call.user_id,)).fetchone()
+        self.replaced.setdefault(call.user_id, set()).add((row["international_code"], row["phone"]))
+        super().update_phone(call)
+
+    def check_original_phone(self, call):
+        p = call.params
+        if (p["oldInternationalCode"], p["oldPhone"]) in self.replaced.get(call.user_id, set()):
+            return None
+        return super().check_original_phone(call)
+
+
+class NobodysPhoneAcceptedAsOriginal(SetPhoneService):
+    """Accept a number nobody holds as the original phone (5174 only for another account's)."""
+
+    def check_original_phone(self, call):
+        p = call.params
+        holder = self.phone_holder(call, p["oldInternationalCode"], p["oldPhone"])
+        if holder is not None and holder["id"] != call.user_id:
+            return ref.OLD_PHONE_INCORRECT
+        return None
+
+
+BROKEN = [
+    # the change itself
+    Broken(SuccessChangesNothing, {
+        SUCCESS: ("after the change, original phone", wanted("old-phone-incorrect"), got("new-phone-registered")),
+    }, sole=True),
+    Broken(ReplacedPhoneStillAccepted, {
+        SUCCESS: ("after the change, original phone", wanted("old-phone-incorrect"), got("success")),
+    }, sole=True),
+    Broken(NobodysPhoneAcceptedAsOriginal, {
+        SUCCESS: ("after the change, original phone", wanted("old-phone-incorrect"), got("success")),
+    }),
+]
