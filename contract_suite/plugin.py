@@ -114,13 +114,14 @@ def operation_param(contract: spec.Contract, *values, part: str | None = None, m
 
 
 def _operation_of(item: pytest.Item) -> spec.Contract:
-    """The operation a case is about: its `operation` mark's, else the primary one."""
+    """The operation a case is about: its `operation` mark's, or the generated case's (schemathesis names it
+    `METHOD path`), else the primary one."""
     settings = item.config.stash[SETTINGS]
     mark = item.get_closest_marker("operation")
-    if mark is not None:
-        for contract in settings.operations:
-            if contract.label == mark.args[0]:
-                return contract
+    generated = getattr(item, "operation_label", None)
+    for contract in settings.operations:
+        if (mark is not None and contract.label == mark.args[0]) or generated == f"{contract.method} {contract.path}":
+            return contract
     return settings.contract
 
 
@@ -130,6 +131,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     factory = config.stash.get(LOG_MASKING, None)
     if factory is not None:
         remove_log_masking(factory)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _name_generated_operations(items)
+
+
+def _name_generated_operations(items: list[pytest.Item]) -> None:
+    """schemathesis names each generated case after its operation (`test_coverage[GET /path]`), but under pytest
+    9.2 the node id loses that part: with several operations, their cases share one id (pytest-xdist would run
+    one of them, and reports could not tell them apart). A generated case of an operation other than the primary
+    one gets the operation in its node id, `test_coverage[getNickname]`; the primary's ids stay as they are."""
+    for item in items:
+        if getattr(item, "operation_label", None) is None:
+            continue  # not a generated case
+        operation = _operation_of(item)
+        node_id = getattr(item, "_id", None)  # pytest 9.2's structured node id; older ones kept the name in it
+        if operation.primary or getattr(node_id, "params", "") is not None:
+            continue
+        item._id = node_id.with_params(operation.label)
 
 
 @pytest.hookimpl(optionalhook=True)
