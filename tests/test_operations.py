@@ -40,13 +40,14 @@ NICKNAME_CODES = {  # code -> (name, provoked-by)
     MISSING_LANG: ("missing-language", "lang absent or blank."),
     APP_NOT_FOUND: ("app-not-found", "appId names no app."),
 }
-# The generic hand-written cases the synthetic operation must get, by test id (no test code names it).
+# The generic hand-written cases the synthetic operation must get, by test id (no contract test names the operation).
 GENERIC_CASES = {
     *(f"contract_tests/test_required_fields.py::test_absent[getNickname-{p}]" for p in ("appId", "lang")),
     *(f"contract_tests/test_required_fields.py::test_blank[getNickname-{p}-{blank}]"
       for p in ("appId", "lang") for blank in ("empty", "spaces", "tab")),
     "contract_tests/test_required_fields.py::test_several_absent[getNickname-appId+lang]",
-    *(f"contract_tests/test_token.py::test_{case}[getNickname]" for case in ("wrong_token", "no_token", "orphan_token")),
+    *(f"contract_tests/test_token.py::test_{case}[getNickname]"
+      for case in ("wrong_token", "no_token", "orphan_token")),
 }
 GENERATED = ("test_examples", "test_coverage", "test_fuzzing")
 
