@@ -174,4 +174,3 @@ class Coverage:
             lines.append(f"{code:>5}  {'(undocumented)':<32} {'seen':<20} {count:>7}  not in the spec's x-business-codes")
         lines += [f"not applicable: {note}" for note in sorted(self.notes)]
         return lines
-
