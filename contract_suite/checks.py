@@ -38,7 +38,8 @@ class Presence(Enum):
 
 
 def contract_of(case: schemathesis.Case) -> spec.Contract:
-    """The contract of the spec schemathesis loaded, when it is a file; else spec.load()'s default."""
+    """The contract of the case's operation in the spec schemathesis loaded, when it is a file; else in
+    spec.load_all()'s default (its primary operation when the default spec lacks the case's operation)."""
     location = case.operation.schema.location or ""
     parts = urlsplit(location)
     if parts.scheme == "file":
@@ -47,7 +48,8 @@ def contract_of(case: schemathesis.Case) -> spec.Contract:
         path = Path(location)
     else:
         path = None
-    return spec.load(path if path is not None and path.is_file() else None)
+    loaded = spec.load_all(path if path is not None and path.is_file() else None)
+    return loaded.operation(case.operation.method, case.operation.path) or loaded.primary
 
 
 def about_operation(contract: spec.Contract, response: schemathesis.Response) -> bool:
@@ -115,7 +117,8 @@ def _secrets(contract: spec.Contract, response: schemathesis.Response) -> Secret
 def _applies(case: schemathesis.Case, contract: spec.Contract, response: schemathesis.Response) -> bool:
     # Requests malformed on purpose (another method, a broken Content-Type) are outside the contract;
     # schemathesis' not_a_server_error still judges them.
-    return coverage_scenario(case) not in REQUEST_SHAPE_PROBES and about_operation(contract, response)
+    return (contract.judged and coverage_scenario(case) not in REQUEST_SHAPE_PROBES
+            and about_operation(contract, response))
 
 
 def _is_negative(case: schemathesis.Case) -> bool:

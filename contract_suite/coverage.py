@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -11,23 +12,39 @@ from contract_suite.spec import Contract
 
 
 class Coverage:
-    def __init__(self, contract: Contract):
+    """The primary operation's table; each other judged operation has a Coverage of its own in `operations`,
+    and every method routes to it when given that operation's contract."""
+
+    def __init__(self, contract: Contract, others: Iterable[Contract] = ()):
         self.contract = contract
         self.seen: Counter = Counter()
         self.exercised_codes: set[int] = set()
         self.skipped: dict[int, set[str]] = defaultdict(set)
         self.notes: set[str] = set()  # rules reported as not applicable to this target, in words
+        self.operations: dict[str, Coverage] = {
+            c.label: Coverage(c) for c in others if c.judged and c.label != contract.label
+        }
 
-    def saw(self, code: Any) -> None:
-        if code is not None:
-            self.seen[json.dumps(code)] += 1
+    def of(self, contract: Contract | None) -> Coverage | None:
+        """The table of this operation (None or the primary: this one; an operation not judged: None)."""
+        if contract is None or contract.label == self.contract.label:
+            return self
+        return self.operations.get(contract.label)
 
-    def exercised(self, codes) -> None:
-        self.exercised_codes.update(codes)
+    def saw(self, code: Any, contract: Contract | None = None) -> None:
+        table = self.of(contract)
+        if code is not None and table is not None:
+            table.seen[json.dumps(code)] += 1
 
-    def skip(self, codes, reason: str) -> None:
-        for code in codes:
-            self.skipped[code].add(reason)
+    def exercised(self, codes, contract: Contract | None = None) -> None:
+        table = self.of(contract)
+        if table is not None:
+            table.exercised_codes.update(codes)
+
+    def skip(self, codes, reason: str, contract: Contract | None = None) -> None:
+        table = self.of(contract)
+        for code in codes if table is not None else ():
+            table.skipped[code].add(reason)
 
     def note(self, text: str) -> None:
         self.notes.add(text)
@@ -39,14 +56,43 @@ class Coverage:
         for code, reasons in data["skipped"].items():
             self.skipped[int(code)].update(reasons)
         self.notes.update(data.get("notes", ()))
+        for label, part in data.get("operations", {}).items():
+            if label in self.operations:
+                self.operations[label].merge(part)
 
     def state(self) -> dict:
-        return {
+        state = {
             "seen": dict(self.seen),
             "exercised": sorted(self.exercised_codes),
             "skipped": {c: sorted(r) for c, r in self.skipped.items()},
             "notes": sorted(self.notes),
         }
+        if self.operations:
+            state["operations"] = {label: part.state() for label, part in self.operations.items()}
+        return state
+
+    @property
+    def anything(self) -> bool:
+        """Whether some case saw, expected or skipped a code, in any operation."""
+        return bool(self.seen or self.exercised_codes or self.skipped) or any(
+            part.anything for part in self.operations.values())
+
+    def unjudged_anywhere(self) -> dict[str, dict[int, str]]:
+        """`unjudged()` of every operation that leaves codes unjudged, by operation label."""
+        found = {label: part.unjudged() for label, part in [(self.contract.label, self), *self.operations.items()]}
+        return {label: codes for label, codes in found.items() if codes}
+
+    def judged_lines_of_others(self) -> list[str]:
+        """Each other operation's judged line, naming the operation."""
+        return [f"{label}: {part.judged_line()}" for label, part in self.operations.items()]
+
+    def other_sections(self) -> list[str]:
+        """Each other operation's table and judged line, after the primary's (which keeps its own format)."""
+        lines = []
+        for label, part in self.operations.items():
+            lines += ["", f"operation {label} ({part.contract.method} {part.contract.path}):"]
+            lines += part.table() + [part.judged_line()]
+        return lines
 
     @property
     def exercisable(self) -> list[int]:
@@ -110,6 +156,8 @@ class Coverage:
             "not_judged": self.unjudged(),
             "notes": sorted(self.notes),
             "undocumented_seen": self.undocumented(),
+            **({"operations": {label: part.as_json() for label, part in self.operations.items()}}
+               if self.operations else {}),
         }
 
     def write_json(self, path: str | Path, mask) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
 
 from openapi_spec_validator import OpenAPIV31SpecValidator, OpenAPIV30SpecValidator

@@ -29,6 +29,7 @@ CANNOT_JUDGE = ("contract-verdict", "cannot judge")  # a report's user property:
 EXCHANGE = "contract-exchange"  # a report's user property: one request and its answer, masked (for report plugins)
 CODES = "contract-codes"  # a report's user property: the documented codes the case exercises, e.g. "5032 5033"
 RULE = "contract-rule"  # a report's user property: a rule the case judged, in words (its title in reports)
+OPERATION = "contract-operation"  # a report's user property: the operation of a case not about the primary one
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,7 +59,9 @@ def pytest_configure(config: pytest.Config) -> None:
         secrets.add(value, "sms-code")
     config.stash[SETTINGS] = settings
     config.stash[SECRETS] = secrets
-    config.stash[COVERAGE] = Coverage(settings.contract)
+    config.stash[COVERAGE] = Coverage(settings.contract, settings.operations)
+    config.addinivalue_line("markers", "operation(label): the operation (operationId) a generic case is about; "
+                                       "without it, the primary operation")
     config.stash[VERDICT] = report.Verdict(CANNOT_JUDGE)
     config.pluginmanager.register(config.stash[VERDICT], "contract-verdict")  # counts every test report
     config.stash[LOG_MASKING] = install_log_masking(secrets)
@@ -94,12 +97,61 @@ def contract_of(config: pytest.Config) -> spec.Contract:
     return config.stash[SETTINGS].contract
 
 
+def operations_of(config: pytest.Config) -> tuple[spec.Contract, ...]:
+    """The operations the generic cases run for (they carry x-business-codes), the primary first; for
+    pytest_generate_tests in case modules."""
+    return config.stash[SETTINGS].judged_operations
+
+
+def operation_param(contract: spec.Contract, *values, part: str | None = None, marks=()):
+    """A parameter set of a generic case for one operation. Its id: the primary operation's ids are as they
+    were before there were several (`newPhone`, or none at all); another operation's start with its operationId
+    (`getNickname-appId`, `getNickname`). The `operation` mark tells the plugin which operation's codes the case
+    exercises."""
+    if contract.primary:
+        case_id = pytest.HIDDEN_PARAM if part is None else part
+    else:
+        case_id = contract.label if part is None else f"{contract.label}-{part}"
+    return pytest.param(*values, id=case_id, marks=[*marks, pytest.mark.operation(contract.label)])
+
+
+def _operation_of(item: pytest.Item) -> spec.Contract:
+    """The operation a case is about: its `operation` mark's, or the generated case's (schemathesis names it
+    `METHOD path`), else the primary one."""
+    settings = item.config.stash[SETTINGS]
+    mark = item.get_closest_marker("operation")
+    generated = getattr(item, "operation_label", None)
+    for contract in settings.operations:
+        if (mark is not None and contract.label == mark.args[0]) or generated == f"{contract.method} {contract.path}":
+            return contract
+    return settings.contract
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if config in _COLLECTING:
         _COLLECTING.remove(config)
     factory = config.stash.get(LOG_MASKING, None)
     if factory is not None:
         remove_log_masking(factory)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _name_generated_operations(items)
+
+
+def _name_generated_operations(items: list[pytest.Item]) -> None:
+    """schemathesis names each generated case after its operation (`test_coverage[GET /path]`), but under pytest
+    9.2 the node id loses that part: with several operations, their cases share one id (pytest-xdist would run
+    one of them, and reports could not tell them apart). A generated case of an operation other than the primary
+    one gets the operation in its node id, `test_coverage[getNickname]`; the primary's ids stay as they are."""
+    for item in items:
+        if getattr(item, "operation_label", None) is None:
+            continue  # not a generated case
+        operation = _operation_of(item)
+        node_id = getattr(item, "_id", None)  # pytest 9.2's structured node id; older ones kept the name in it
+        if operation.primary or getattr(node_id, "params", "") is not None:
+            continue
+        item._id = node_id.with_params(operation.label)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -259,15 +311,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         made.longrepr = str(call.excinfo.value.msg)
         made.user_properties.append(CANNOT_JUDGE)
     elif made.skipped and made.when in ("setup", "call"):
-        codes = _exercised_by(item, config.stash[SETTINGS].contract)
+        operation = _operation_of(item)
+        codes = _exercised_by(item, operation)
         if codes:
             reason = made.longrepr[2] if isinstance(made.longrepr, tuple) else str(made.longrepr)
-            config.stash[COVERAGE].skip(codes, secrets.mask(reason.removeprefix("Skipped: ")))
+            config.stash[COVERAGE].skip(codes, secrets.mask(reason.removeprefix("Skipped: ")), operation)
     run = config.stash.get(RUN, None)
     if made.when == "call" or (made.when == "setup" and made.failed):
-        contract = config.stash[SETTINGS].contract
+        contract = _operation_of(item)
         codes = _exercised_by(item, contract)
         evidence = [(CODES, " ".join(map(str, sorted(codes))))] if codes else []
+        if not contract.primary:
+            evidence.insert(0, (OPERATION, contract.label))
         if run is not None:
             evidence += [(EXCHANGE, exchange_text(answer, secrets)) for answer in run.recent]
             evidence += [(RULE, rule) for rule in run.rules]

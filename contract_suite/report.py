@@ -32,7 +32,18 @@ def header(settings: Settings) -> list[str]:
         f"contract profile: {profile.source}",
         f"contract spec: {contract.spec_path} ({contract.title}, version {contract.version})",
         f"contract request timeout: {settings.request_timeout:g} s per request; destructive cases: {destructive}",
-    ]
+    ] + _operations_line(settings)
+
+
+def _operations_line(settings: Settings) -> list[str]:
+    """With several operations: which ones the generic cases judge, the primary first."""
+    judged = settings.judged_operations
+    if len(settings.operations) < 2:
+        return []
+    names = [f"{c.label} ({c.method} {c.path}{', primary' if c.primary else ''})" for c in judged]
+    left = [c.label for c in settings.operations if c not in judged]
+    return [f"contract operations judged: {'; '.join(names)}"
+            + (f"; not judged (no x-business-codes): {', '.join(left)}" if left else "")]
 
 
 def run_state(run) -> dict:
@@ -88,8 +99,9 @@ class Verdict:
         elif self.cannot_judge and not self.contract_failures:
             self.reason = (f"{len(self.cannot_judge)} case(s) got no whole answer (see their errors); the target "
                            "did not answer them in time or dropped the connection")
-        elif not self.contract_failures and settings.require_all_codes and coverage.unjudged():
-            self.reason = f"--require-all-codes: {coverage.judged_line()}"
+        elif not self.contract_failures and settings.require_all_codes and coverage.unjudged_anywhere():
+            others = [line for line in coverage.judged_lines_of_others() if "; not judged: " in line]
+            self.reason = "; ".join([f"--require-all-codes: {coverage.judged_line()}", *others])
         if self.reason:
             self.status = EXIT_CANNOT_JUDGE
         elif self.contract_failures:
@@ -100,12 +112,13 @@ class Verdict:
 
 
 def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: Verdict, secrets: Secrets) -> None:
-    ran_cases = coverage.seen or coverage.exercised_codes or coverage.skipped
-    if ran_cases:
+    if coverage.anything:
         terminal.section("documented-code coverage")
         for line in coverage.table():
             terminal.write_line(line)
         terminal.write_line(coverage.judged_line())
+        for line in coverage.other_sections():  # the other operations' tables, when the spec has several
+            terminal.write_line(line)
         if settings.coverage_json:
             coverage.write_json(settings.coverage_json, secrets.mask)
             terminal.write_line(f"coverage JSON written to {settings.coverage_json}")
@@ -128,6 +141,8 @@ def verdict_line(verdict: Verdict, coverage: Coverage, secrets: Secrets) -> str 
         return f"BROKEN (exit 1): {len(verdict.contract_failures)} contract case(s) failed"
     if verdict.status == int(pytest.ExitCode.OK):
         judged = f"judged {len(coverage.judged)} of {len(coverage.exercisable)} exercisable documented codes"
-        rest = "; the others were not judged (see above)" if coverage.unjudged() else ""
+        judged += "".join(f"; {label}: judged {len(part.judged)} of {len(part.exercisable)}"
+                          for label, part in coverage.operations.items())
+        rest = "; the others were not judged (see above)" if coverage.unjudged_anywhere() else ""
         return f"HOLDS (exit 0) on what was judged: {judged}{rest}"
     return None

@@ -36,6 +36,8 @@ class Run:
         self.contract: Contract = settings.contract
         self.base_url = base_url.rstrip("/")
         self.url = self.base_url + self.contract.path
+        # each operation's URL and method, to count its answers in its own part of the coverage table
+        self.operations = {(c.method, self.base_url + c.path): c for c in settings.operations}
         self.secrets = secrets
         self.coverage = coverage
         self.transport = Transport(
@@ -53,12 +55,22 @@ class Run:
     def token_header(self) -> str:
         return self.settings.profile.token_header or self.contract.token_header
 
-    def request(self, params: dict[str, str], token: str | None, headers: dict[str, str] | None = None) -> Request:
-        """The contract's operation with these query parameters and token (None: no token header)."""
+    def token_header_of(self, contract: Contract | None = None) -> str:
+        """The header an operation's token goes in: the profile's, else the operation's security scheme's."""
+        if contract is None or contract.primary:
+            return self.token_header
+        return self.settings.profile.token_header or contract.token_header
+
+    def request(self, params: dict[str, str], token: str | None, headers: dict[str, str] | None = None,
+                contract: Contract | None = None) -> Request:
+        """An operation (default: the primary one) with these query parameters and token (None: no token
+        header)."""
+        contract = contract or self.contract
         all_headers = dict(headers or {})
-        if token is not None:
-            all_headers[self.token_header] = token
-        return Request.build(self.contract.method, self.url, params, all_headers)
+        header = self.token_header_of(contract)
+        if token is not None and header:
+            all_headers[header] = token
+        return Request.build(contract.method, self.base_url + contract.path, params, all_headers)
 
     def stop(self, reason: str) -> CannotJudge:
         """Stop judging this target: close the transport; the exception to raise from where it was found."""
@@ -83,8 +95,9 @@ class Run:
             self.answers_seen += 1
             if speaks_envelope(answer):
                 self.envelopes_seen += 1
-            if request.method == self.contract.method and request.url.split("?", 1)[0] == self.url:
-                self.coverage.saw(envelope_code(answer))  # other methods (the coverage phase's probes) do not count
+            operation = self.operations.get((request.method, request.url.split("?", 1)[0]))
+            if operation is not None:  # other methods (the coverage phase's probes) do not count
+                self.coverage.saw(envelope_code(answer), operation)
             return answer
         if answer.failure.kind != "local":
             self.failures_in_a_row += 1

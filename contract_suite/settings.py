@@ -86,6 +86,7 @@ class Settings:
     generated_seed: int | None
     inferred_rules: bool  # False under -m "not inferred": the generated layer leaves out the inferred rules too
     command_env: Mapping[str, str] = field(repr=False, default_factory=dict)  # the profile commands' environment
+    contracts: tuple[spec.Contract, ...] = ()  # every operation of the spec, `contract` (the primary) among them
 
     @property
     def embedded(self) -> bool:
@@ -98,6 +99,16 @@ class Settings:
     @property
     def spec_path(self) -> Path:
         return self.contract.spec_path
+
+    @property
+    def operations(self) -> tuple[spec.Contract, ...]:
+        """Every operation of the spec (the primary alone when `contracts` was not given)."""
+        return self.contracts or (self.contract,)
+
+    @property
+    def judged_operations(self) -> tuple[spec.Contract, ...]:
+        """The operations the suite judges (they carry x-business-codes), the primary first."""
+        return (self.contract,) + tuple(c for c in self.operations if c.judged and c is not self.contract)
 
 
 class _Reader:
@@ -144,7 +155,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
     rate = read.number("rate_limit", float, 0, "0 (no limit) or more")
     cap = read.number("max_requests", int, 0, "0 (no cap) or more")
     try:
-        contract = spec.load(read.text("spec") or spec.DEFAULT_SPEC)
+        loaded = spec.load_all(read.text("spec") or spec.DEFAULT_SPEC)
     except spec.SpecError as exc:
         raise pytest.UsageError(f"cannot load the contract: {exc}") from None
     overrides = {role: environ.get(var, "") for role, var in profiles.ENV_OVERRIDES.items()}
@@ -163,7 +174,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
     page = read.text("knife4j_page")
     coverage_json = read.text("coverage_json")
     return Settings(
-        contract=contract,
+        contract=loaded.primary,
         profile=profile,
         base_url=base_url.rstrip("/") if base_url else None,
         allow_destructive=read.flag("allow_destructive"),
@@ -179,4 +190,5 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
         generated_seed=seed,
         inferred_rules=inferred_rules,
         command_env=dict(environ),
+        contracts=loaded.contracts,
     )

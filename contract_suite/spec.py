@@ -108,7 +108,7 @@ class BusinessCode:
 
 @dataclass(frozen=True)
 class Contract:
-    """What the spec says about the one operation the suite tests."""
+    """What the spec says about one operation (the primary one, unless `primary` is False)."""
 
     path: str
     method: str
@@ -123,6 +123,22 @@ class Contract:
     media_types: tuple[str, ...]  # the response media types it may answer with
     envelope_schema: dict = field(repr=False)
     raw: dict = field(repr=False, compare=False)
+    primary: bool = True  # the operation the business cases, the success case and the account's probes use
+
+    @property
+    def label(self) -> str:
+        """How test ids and reports name the operation: its operationId, else `METHOD path`."""
+        return self.operation_id or f"{self.method} {self.path}"
+
+    @property
+    def judged(self) -> bool:
+        """Whether the suite judges this operation: it documents its codes (x-business-codes)."""
+        return bool(self.codes)
+
+    def names_codes(self, *names: str) -> bool:
+        """Whether x-business-codes names every one of these codes."""
+        named = {entry.name for entry in self.codes.values()}
+        return all(name in named for name in names)
 
     @property
     def success_code(self) -> int:
@@ -198,19 +214,37 @@ def load_document(path: str | os.PathLike) -> dict:
     return doc
 
 
-def _only_operation(doc: dict) -> tuple[str, str, dict]:
-    found = [
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def _operations(doc: dict) -> list[tuple[str, str, dict]]:
+    """(path, method, operation) for every operation of the document, in document order."""
+    return [
         (path, method, op)
         for path, item in (doc.get("paths") or {}).items()
         for method, op in (item or {}).items()
-        if method in {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+        if method in HTTP_METHODS
     ]
-    if len(found) != 1:
-        raise SpecError(f"the spec must describe exactly one operation, found {len(found)}")
-    return found[0]
 
 
-def _token_header(doc: dict, op: dict) -> str:
+def _primary_index(found: list[tuple[str, str, dict]], doc: dict) -> int:
+    """The primary operation: the one whose parameters carry x-role (or the only operation)."""
+    if not found:
+        raise SpecError("the spec describes no operation")
+    with_roles = [
+        i for i, (_, _, op) in enumerate(found)
+        if any(isinstance(p, dict) and "x-role" in p for p in resolve_refs(doc, (op or {}).get("parameters") or []))
+    ]
+    if len(with_roles) == 1:
+        return with_roles[0]
+    if not with_roles and len(found) == 1:
+        return 0
+    named = ", ".join(f"{m.upper()} {p}" for i, (p, m, _) in enumerate(found) if i in with_roles) or "none"
+    raise SpecError(f"the spec describes {len(found)} operations: exactly one, the primary operation, must carry "
+                    f"x-role on its parameters (found on: {named})")
+
+
+def _token_header(doc: dict, op: dict) -> str | None:
     requirements = op.get("security", doc.get("security")) or []
     schemes = (doc.get("components") or {}).get("securitySchemes") or {}
     for requirement in requirements:
@@ -218,14 +252,12 @@ def _token_header(doc: dict, op: dict) -> str:
             scheme = schemes.get(name) or {}
             if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
                 return scheme["name"]
-    raise SpecError("the spec declares no apiKey security scheme in a header (the token header)")
+    return None
 
 
-@lru_cache(maxsize=8)
-def _load(path: Path) -> Contract:
-    doc = load_document(path)
+def _contract(doc: dict, path: Path, api_path: str, method: str, op: dict, primary: bool) -> Contract:
+    where = f"spec {path}" if primary else f"spec {path}, operation {method.upper()} {api_path}"
     try:
-        api_path, method, op = _only_operation(doc)
         params = tuple(
             Parameter(
                 name=p["name"],
@@ -252,9 +284,15 @@ def _load(path: Path) -> Contract:
         responses = resolve_refs(doc, op["responses"])
         statuses = frozenset(int(k) for k in responses if str(k).isdigit())
         media_types = tuple(dict.fromkeys(m for r in responses.values() for m in (r.get("content") or {})))
-        envelope = resolve_refs(doc, op["responses"]["200"]["content"]["application/json"]["schema"])
+        if primary or codes:
+            envelope = resolve_refs(doc, op["responses"]["200"]["content"]["application/json"]["schema"])
+        else:  # an operation the suite does not judge: no envelope to read
+            envelope = {}
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise SpecError(f"spec {path} lacks a place the suite reads: {exc!r}") from None
+        raise SpecError(f"{where} lacks a place the suite reads: {exc!r}") from None
+    token_header = _token_header(doc, op)
+    if token_header is None and primary:
+        raise SpecError("the spec declares no apiKey security scheme in a header (the token header)")
     contract = Contract(
         path=api_path,
         method=method.upper(),
@@ -264,17 +302,60 @@ def _load(path: Path) -> Contract:
         spec_path=path,
         parameters=params,
         codes=codes,
-        token_header=_token_header(doc, op),
+        token_header=token_header or "",
         statuses=statuses,
         media_types=media_types,
         envelope_schema=envelope,
         raw=doc,
+        primary=primary,
     )
-    if sum(c.success for c in codes.values()) != 1:
-        raise SpecError(f"spec {path}: x-business-codes must mark exactly one code `success: true`")
+    if (primary or codes) and sum(c.success for c in codes.values()) != 1:
+        raise SpecError(f"{where}: x-business-codes must mark exactly one code `success: true`")
     return contract
 
 
+@dataclass(frozen=True)
+class Spec:
+    """Every operation of one spec, each as its Contract; `primary` is the one whose parameters carry x-role."""
+
+    path: Path
+    contracts: tuple[Contract, ...]  # in document order
+
+    @property
+    def primary(self) -> Contract:
+        (found,) = [c for c in self.contracts if c.primary]
+        return found
+
+    @property
+    def judged(self) -> tuple[Contract, ...]:
+        """The operations the suite judges (they carry x-business-codes), the primary first."""
+        return (self.primary,) + tuple(c for c in self.contracts if c.judged and not c.primary)
+
+    def operation(self, method: str, api_path: str) -> Contract | None:
+        """The contract of the operation with this method and path, if the spec has it."""
+        for contract in self.contracts:
+            if contract.method == method.upper() and contract.path == api_path:
+                return contract
+        return None
+
+
+@lru_cache(maxsize=8)
+def _load_all(path: Path) -> Spec:
+    doc = load_document(path)
+    found = _operations(doc)
+    primary = _primary_index(found, doc)
+    contracts = tuple(
+        _contract(doc, path, api_path, method, op if isinstance(op, dict) else {}, primary=(i == primary))
+        for i, (api_path, method, op) in enumerate(found)
+    )
+    return Spec(path, contracts)
+
+
+def load_all(path: str | os.PathLike | None = None) -> Spec:
+    """Every operation's contract in path, else in the project's spec/openapi.yaml."""
+    return _load_all(Path(path or DEFAULT_SPEC).resolve())
+
+
 def load(path: str | os.PathLike | None = None) -> Contract:
-    """The contract in path, else the project's spec/openapi.yaml."""
-    return _load(Path(path or DEFAULT_SPEC).resolve())
+    """The primary operation's contract in path, else in the project's spec/openapi.yaml."""
+    return load_all(path).primary

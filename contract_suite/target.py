@@ -4,6 +4,7 @@ is an error of the case (CannotJudge), never a contract failure."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -12,6 +13,7 @@ from contract_suite.account import AccountKeeper
 from contract_suite.codes import CodeSource, CodeSourceBroken, CodeUnavailable
 from contract_suite.profile import Phone
 from contract_suite.run import CannotJudge, Run
+from contract_suite.spec import Contract
 from contract_suite.transport import Answer, RequestCapReached
 from contract_suite.verdict import envelope_code, judge
 
@@ -106,23 +108,32 @@ class Target:
             params[self.contract.parameter_with_role(role.replace("__", ".")).name] = value
         return params
 
-    def valid_request(self) -> dict[str, str | None]:
-        """A fully valid request: the account's phone to the free phone."""
-        return self.change(self.phone("account"), self.phone("free"))
+    def valid_request(self, contract: Contract | None = None) -> dict[str, str | None]:
+        """A fully valid request. The primary operation: the account's phone to the free phone. Another
+        operation: its parameters' spec examples (sent with the valid token)."""
+        if contract is None or contract.primary:
+            return self.change(self.phone("account"), self.phone("free"))
+        lacking = [p.name for p in contract.required_parameters if p.example is None]
+        if lacking:
+            pytest.skip(f"needs values for {contract.label}: add an `example` to its parameter(s) "
+                        f"{', '.join(lacking)} in the spec")
+        return self.example_request(contract)
 
-    def example_request(self) -> dict[str, str | None]:
-        """The spec's example values: used only where the profile has no data and the fault is the token."""
-        return {p.name: p.example for p in self.contract.parameters}
+    def example_request(self, contract: Contract | None = None) -> dict[str, str | None]:
+        """The spec's example values: used only where the profile has no data and the fault is the token
+        (and for operations other than the primary one, which have no profile data)."""
+        return {p.name: _text(p.example) for p in (contract or self.contract).parameters if p.example is not None}
 
     # -- sending and judging --
 
-    def call(self, params: dict[str, str | None], token: str | None, changes_account: bool = False) -> Answer:
-        """Send; a case whose answer is lost is an error of the case. A lost answer to a request meant to change
-        the account (changes_account) may have moved it: the suite finds out and puts it back, or stops the run
-        saying how to do it by hand."""
+    def call(self, params: dict[str, str | None], token: str | None, changes_account: bool = False,
+             contract: Contract | None = None) -> Answer:
+        """Send to an operation (default: the primary one); a case whose answer is lost is an error of the case.
+        A lost answer to a request meant to change the account (changes_account) may have moved it: the suite
+        finds out and puts it back, or stops the run saying how to do it by hand."""
         query = {k: v for k, v in params.items() if v is not ABSENT}
         try:
-            answer = self.run.send(self.run.request(query, token))
+            answer = self.run.send(self.run.request(query, token, contract=contract))
         except RequestCapReached as exc:
             pytest.skip(f"not judged: {exc}")
         if answer.failure is None:
@@ -135,17 +146,20 @@ class Target:
                 raise self.run.stop(message)
         raise CannotJudge(message)
 
-    def check(self, answer: Answer, expected: set[int] | int, rule: str, counts_as_judged: bool = True) -> str | None:
-        """The failure message unless the answer is a valid envelope carrying one of the expected codes.
-        counts_as_judged=False: the case aims at no code in particular (any of many will do), so the coverage
-        table does not count the expected codes as judged by it."""
+    def check(self, answer: Answer, expected: set[int] | int, rule: str, counts_as_judged: bool = True,
+              contract: Contract | None = None) -> str | None:
+        """The failure message unless the answer is a valid envelope carrying one of the expected codes of the
+        operation (default: the primary one). counts_as_judged=False: the case aims at no code in particular (any
+        of many will do), so the coverage table does not count the expected codes as judged by it."""
         expected = {expected} if isinstance(expected, int) else set(expected)
         if counts_as_judged:
-            self.coverage.exercised(expected)
+            self.coverage.exercised(expected, contract)
         self.run.rules.append(rule)
-        failure = judge(answer, self.contract, expected, rule, self.secrets)
+        failure = judge(answer, contract or self.contract, expected, rule, self.secrets)
         if failure is None:
             return None
+        if contract is not None and not contract.primary:
+            return failure  # the test account and its phone belong to the primary operation
         got = envelope_code(answer)
         params = _query_of(answer)
         if got == self.contract.code_named("old-phone-incorrect") and self.contract.code_named(
@@ -160,9 +174,10 @@ class Target:
                               f"suite could not move it back (see the failure of this case): {what.splitlines()[0]}")
         return failure
 
-    def expect(self, answer: Answer, expected: set[int] | int, rule: str, counts_as_judged: bool = True) -> None:
+    def expect(self, answer: Answer, expected: set[int] | int, rule: str, counts_as_judged: bool = True,
+               contract: Contract | None = None) -> None:
         """Fail naming the rule unless the answer is a valid envelope carrying one of the expected codes."""
-        failure = self.check(answer, expected, rule, counts_as_judged)
+        failure = self.check(answer, expected, rule, counts_as_judged, contract)
         if failure:
             pytest.fail(failure, pytrace=False)
 
@@ -170,6 +185,13 @@ class Target:
         if not self.run.settings.destructive_allowed:
             pytest.skip(f"changes the test account's phone on {self.base_url} (and restores it): "
                         "pass --allow-destructive to run it")
+
+
+def _text(example) -> str:
+    """A spec example as a query value: strings as they are, numbers and booleans as JSON writes them."""
+    if isinstance(example, str):
+        return example
+    return json.dumps(example)
 
 
 def _query_of(answer: Answer) -> dict[str, str]:

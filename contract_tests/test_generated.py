@@ -35,8 +35,9 @@ def _schema(settings: Settings, phase: str) -> schemathesis.BaseSchema:
         config.update(seed=settings.generated_seed, max_failures=None)
     schema = schemathesis.openapi.from_path(contract.spec_path, config=config)
     token = profile.tokens.get("valid") or ""  # none: the cases skip (generated_target)
+    headers = dict.fromkeys(c.token_header for c in settings.operations if c.token_header)
     schema.config.update(
-        parameters={f"header.{contract.token_header}": token},  # fixed: negative cases never drop or mangle it
+        parameters={f"header.{header}": token for header in headers},  # fixed: negative cases never drop it
         request_timeout=settings.request_timeout,
         tls_verify=not settings.insecure,
     )
