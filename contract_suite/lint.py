@@ -111,12 +111,17 @@ def business_codes(doc: dict) -> list[Problem]:
 
         seen: dict[int, str] = {}
         roles: dict[str, str] = {}
+        # x-role marks the primary operation (the one the business cases build requests for): an operation
+        # whose parameters carry none gets the generic cases only, from its examples.
+        uses_roles = any(resolve_refs(doc, raw).get("x-role") for raw in op.get("parameters") or [])
         for index, raw in enumerate(op.get("parameters") or []):
             param = resolve_refs(doc, raw)
             where = f"{op_where}/parameters/{index}"
             name = param.get("name")
             role = param.get("x-role")
-            if role not in ROLES:
+            if not uses_roles:
+                pass
+            elif role not in ROLES:
                 problems.append(Problem(f"{where}/x-role", f"parameter {name!r} has x-role {role!r}; expected one of {', '.join(ROLES)}"))
             elif role in roles:
                 problems.append(Problem(f"{where}/x-role", f"x-role {role!r} of {name!r} is already the role of {roles[role]!r}: expected distinct roles"))
