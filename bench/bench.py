@@ -33,8 +33,13 @@ TARGET_SUITE_VS_FLOOR = 3.0
 
 def start_server(db: Path) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "counting_server.py"), str(db)],
-                              stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "counting_server.py"), str(db)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     url = server.stdout.readline().strip()
     if not url.startswith("http://"):
         server.kill()
@@ -72,8 +77,10 @@ def floor(url: str, token: str, n: int) -> dict:
     before = count(url)
     started = time.perf_counter()
     for _ in range(n):
-        session.request(contract.method, url + contract.path, params=params,
-                        headers={contract.token_header: token}, timeout=10).content
+        answer = session.request(
+            contract.method, url + contract.path, params=params, headers={contract.token_header: token}, timeout=10
+        )
+        _ = answer.content  # read the whole body, as the suite does
     wall = time.perf_counter() - started
     return {"wall": wall, "requests": count(url) - before}
 
@@ -85,7 +92,9 @@ def spread(values: list[float]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (default 3; at least 3 for a median)")
-    parser.add_argument("--examples", type=int, default=None, help="generated fuzzing budget (default: schemathesis.toml's)")
+    parser.add_argument(
+        "--examples", type=int, default=None, help="generated fuzzing budget (default: schemathesis.toml's)"
+    )
     args = parser.parse_args()
     if args.runs < 1:
         parser.error("--runs must be at least 1")
@@ -97,14 +106,48 @@ def main() -> int:
         tmp = Path(tmp)
         db = tmp / "bench.sqlite3"
         server, url = start_server(db)
-        env = {**os.environ, "REFERENCE_SERVER_DB": str(db), "CONTRACT_TOKEN": token,
-               "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")]),
-               "BENCH_TIMING_FILE": str(tmp / "collected")}
-        base = [sys.executable, "-m", "pytest", "contract_tests", "-q", "-p", "no:cacheprovider", "-p", "timing_plugin",
-                "--base-url", url, "--profile", str(PROFILE), "--allow-destructive", "--rate-limit", "0",
-                "--max-requests", "0", "--generated-examples", str(examples)]
-        st = [sys.executable, "-m", "schemathesis.cli", "--config-file", "schemathesis.toml", "run", "spec/openapi.yaml",
-              "--url", url, "-n", str(examples)]
+        env = {
+            **os.environ,
+            "REFERENCE_SERVER_DB": str(db),
+            "CONTRACT_TOKEN": token,
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")]),
+            "BENCH_TIMING_FILE": str(tmp / "collected"),
+        }
+        base = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "contract_tests",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "timing_plugin",
+            "--base-url",
+            url,
+            "--profile",
+            str(PROFILE),
+            "--allow-destructive",
+            "--rate-limit",
+            "0",
+            "--max-requests",
+            "0",
+            "--generated-examples",
+            str(examples),
+        ]
+        st = [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "--config-file",
+            "schemathesis.toml",
+            "run",
+            "spec/openapi.yaml",
+            "--url",
+            url,
+            "-n",
+            str(examples),
+        ]
         figures: dict[str, list[dict]] = {"suite": [], "generated": [], "st": [], "floor": []}
         try:
             for _ in range(args.runs):
@@ -116,12 +159,19 @@ def main() -> int:
             server.terminate()
             server.wait(timeout=10)
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.system()}"
+    )
     print(f"runs per figure: {args.runs}; generated fuzzing budget: {examples}\n")
     print(f"{'':34} {'wall s (median, min, max)':38} {'requests':>8} {'req/s':>8} {'ms/req':>8}")
     per_request = {}
-    labels = {"suite": "1. full default suite", "generated": "   its generated layer alone",
-              "st": "2. st run (same checks, budget)", "floor": "3. requests loop (the floor)"}
+    labels = {
+        "suite": "1. full default suite",
+        "generated": "   its generated layer alone",
+        "st": "2. st run (same checks, budget)",
+        "floor": "3. requests loop (the floor)",
+    }
     for key, label in labels.items():
         walls = [f["wall"] for f in figures[key]]
         reqs = statistics.median(f["requests"] for f in figures[key])
@@ -135,20 +185,34 @@ def main() -> int:
             print(f"   {key}: start-up to collection end {spread(startup)} s; running the cases {spread(sending)} s")
         if key == "generated" and sending:
             per_request["generated_sending"] = statistics.median(
-                f["sending"] / max(f["requests"], 1) for f in figures[key] if "sending" in f)
+                f["sending"] / max(f["requests"], 1) for f in figures[key] if "sending" in f
+            )
 
     print()
     suite_wall = statistics.median(f["wall"] for f in figures["suite"])
     ratios = [
         ("full default run, wall s", suite_wall, TARGET_WALL_S),
-        ("generated layer per request / st run per request", per_request["generated"] / per_request["st"], TARGET_GENERATED_VS_ST),
+        (
+            "generated layer per request / st run per request",
+            per_request["generated"] / per_request["st"],
+            TARGET_GENERATED_VS_ST,
+        ),
         ("suite per request / floor per request", per_request["suite"] / per_request["floor"], TARGET_SUITE_VS_FLOOR),
     ]
     if "generated_sending" in per_request:
-        ratios.insert(2, ("  the same, start-up left out", per_request["generated_sending"] / per_request["st"], TARGET_GENERATED_VS_ST))
+        ratios.insert(
+            2,
+            (
+                "  the same, start-up left out",
+                per_request["generated_sending"] / per_request["st"],
+                TARGET_GENERATED_VS_ST,
+            ),
+        )
     print(f"{'figure':52} {'value':>8} {'target':>8}  verdict")
     for name, value, target in ratios:
-        verdict = "met" if value <= target else f"missed by {value - target:.2f} ({(value / target - 1) * 100:.0f}% over)"
+        verdict = (
+            "met" if value <= target else f"missed by {value - target:.2f} ({(value / target - 1) * 100:.0f}% over)"
+        )
         print(f"{name:52} {value:8.2f} {target:8.2f}  {verdict}")
     return 0
 

@@ -1,6 +1,6 @@
 """The reference server in its own process, counting the requests it answers (for bench/bench.py).
 
-    python bench/counting_server.py DB   -> prints its URL; GET /__bench/count answers the count so far
+python bench/counting_server.py DB   -> prints its URL; GET /__bench/count answers the count so far
 """
 
 import sys

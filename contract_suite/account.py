@@ -95,12 +95,14 @@ class AccountKeeper:
         """Move the account from moved_to back to its own number with fresh codes: (done, what happened)."""
         account = self.account
         if not self.run.settings.destructive_allowed:
-            return False, self.by_hand(moved_to, f"the suite changes nothing on {self.run.base_url} without "
-                                                 "--allow-destructive")
+            return False, self.by_hand(
+                moved_to, f"the suite changes nothing on {self.run.base_url} without --allow-destructive"
+            )
         self.codes.consumed(account, moved_to)  # the codes the change was sent with are spent
         try:
-            request = self.change_request(moved_to, self.codes.code_for(moved_to), account,
-                                          self.codes.code_for(account))
+            request = self.change_request(
+                moved_to, self.codes.code_for(moved_to), account, self.codes.code_for(account)
+            )
             back = self.run.send(request)
         except (CodeUnavailable, CodeSourceBroken, RequestCapReached, CannotJudge) as exc:
             return False, self.by_hand(moved_to, f"cannot move it back: {self.run.secrets.mask(str(exc))}")
@@ -118,8 +120,10 @@ class AccountKeeper:
         shown = self.run.secrets.copy()
         shown.add(placeholder, "sms-code")
         lines = "\n".join(reproduce_lines(request, shown))
-        return (f"THE TEST ACCOUNT MAY NOW HOLD {moved_to}; {why}. Set it back to {account} by hand, with fresh "
-                f"SMS codes for both numbers:\n{lines}")
+        return (
+            f"THE TEST ACCOUNT MAY NOW HOLD {moved_to}; {why}. Set it back to {account} by hand, with fresh "
+            f"SMS codes for both numbers:\n{lines}"
+        )
 
     def repair_after_unexpected_success(self, sent: Request, params: dict[str, str]) -> tuple[bool, str]:
         """The target reported success to a request that should have failed: the account may have moved.

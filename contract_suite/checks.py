@@ -117,8 +117,9 @@ def _secrets(contract: spec.Contract, response: schemathesis.Response) -> Secret
 def _applies(case: schemathesis.Case, contract: spec.Contract, response: schemathesis.Response) -> bool:
     # Requests malformed on purpose (another method, a broken Content-Type) are outside the contract;
     # schemathesis' not_a_server_error still judges them.
-    return (contract.judged and coverage_scenario(case) not in REQUEST_SHAPE_PROBES
-            and about_operation(contract, response))
+    return (
+        contract.judged and coverage_scenario(case) not in REQUEST_SHAPE_PROBES and about_operation(contract, response)
+    )
 
 
 def _is_negative(case: schemathesis.Case) -> bool:
@@ -157,8 +158,9 @@ def envelope_conforms_to_spec(ctx, response: schemathesis.Response, case: schema
     return None
 
 
-def _lacking_parameters_get_their_code(response: schemathesis.Response, case: schemathesis.Case,
-                                       judge_blank_only: bool) -> bool | None:
+def _lacking_parameters_get_their_code(
+    response: schemathesis.Response, case: schemathesis.Case, judge_blank_only: bool
+) -> bool | None:
     contract = contract_of(case)
     if not _applies(case, contract, response):
         return True
@@ -187,7 +189,9 @@ def _lacking_parameters_get_their_code(response: schemathesis.Response, case: sc
     ]
     if unclear:
         their = "its code is" if len(unclear) == 1 else "their codes are"
-        lines.append(f"  ({', '.join(p.name for p in unclear)}: whitespace to some servers only, so {their} accepted too)")
+        lines.append(
+            f"  ({', '.join(p.name for p in unclear)}: whitespace to some servers only, so {their} accepted too)"
+        )
     raise AssertionError(_secrets(contract, response).mask("\n".join(lines)))
 
 
@@ -233,8 +237,10 @@ def positive_case_never_gets_missing_code(ctx, response: schemathesis.Response, 
     if isinstance(code, int) and not isinstance(code, bool) and code in missing:
         name = missing[code]
         sent = _shown(name, sent_values(contract, response).get(name, []))
-        raise AssertionError(_secrets(contract, response).mask(
-            f"a {_case_label(case)} sent every required parameter, none blank, but got {contract.describe(code)}, "
-            f"the code for {name} absent or blank; it was sent: {sent}"
-        ))
+        raise AssertionError(
+            _secrets(contract, response).mask(
+                f"a {_case_label(case)} sent every required parameter, none blank, but got {contract.describe(code)}, "
+                f"the code for {name} absent or blank; it was sent: {sent}"
+            )
+        )
     return None

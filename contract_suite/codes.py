@@ -104,7 +104,9 @@ class CodeSource:
             raise CodeSourceBroken(self.broken) from None
         words = result.stdout.split()  # never shown: whatever it printed may be a code
         if len(words) != 1:
-            self.broken = (f"{what} printed {len(words)} words on stdout; it must print exactly one code "
-                           f"(stderr: {self.secrets.mask(commands.last_line(result.stderr))})")
+            self.broken = (
+                f"{what} printed {len(words)} words on stdout; it must print exactly one code "
+                f"(stderr: {self.secrets.mask(commands.last_line(result.stderr))})"
+            )
             raise CodeSourceBroken(self.broken)
         return self.secrets.add(words[0], "sms-code")

@@ -30,8 +30,13 @@ def run(command: str, what: str, env: dict[str, str], timeout: float = COMMAND_T
     env = {**env, "PATH": os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")}
     try:
         process = subprocess.Popen(
-            shlex.split(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=env, start_new_session=True,
+            shlex.split(command),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,
         )
     except OSError as exc:
         raise CommandFailed(f"{what} cannot start: {exc.strerror or type(exc).__name__}: {exc.filename}") from None

@@ -75,7 +75,8 @@ class Coverage:
     def anything(self) -> bool:
         """Whether some case saw, expected or skipped a code, in any operation."""
         return bool(self.seen or self.exercised_codes or self.skipped) or any(
-            part.anything for part in self.operations.values())
+            part.anything for part in self.operations.values()
+        )
 
     def unjudged_anywhere(self) -> dict[str, dict[int, str]]:
         """`unjudged()` of every operation that leaves codes unjudged, by operation label."""
@@ -156,8 +157,11 @@ class Coverage:
             "not_judged": self.unjudged(),
             "notes": sorted(self.notes),
             "undocumented_seen": self.undocumented(),
-            **({"operations": {label: part.as_json() for label, part in self.operations.items()}}
-               if self.operations else {}),
+            **(
+                {"operations": {label: part.as_json() for label, part in self.operations.items()}}
+                if self.operations
+                else {}
+            ),
         }
 
     def write_json(self, path: str | Path, mask) -> None:
@@ -169,8 +173,12 @@ class Coverage:
     def table(self) -> list[str]:
         lines = [f"{'code':>5}  {'name':<32} {'status':<20} {'answers':>7}  detail"]
         for row in self.rows():
-            lines.append(f"{row['code']:>5}  {row['name']:<32} {row['status']:<20} {row['seen']:>7}  {row['detail']}".rstrip())
+            lines.append(
+                f"{row['code']:>5}  {row['name']:<32} {row['status']:<20} {row['seen']:>7}  {row['detail']}".rstrip()
+            )
         for code, count in self.undocumented().items():
-            lines.append(f"{code:>5}  {'(undocumented)':<32} {'seen':<20} {count:>7}  not in the spec's x-business-codes")
+            lines.append(
+                f"{code:>5}  {'(undocumented)':<32} {'seen':<20} {count:>7}  not in the spec's x-business-codes"
+            )
         lines += [f"not applicable: {note}" for note in sorted(self.notes)]
         return lines

@@ -43,8 +43,9 @@ def unusual_values() -> st.SearchStrategy[str]:
     return st.one_of(
         st.sampled_from(list(UNUSUAL_VALUES.values())),
         st.builds(lambda unit, size: (unit * size)[:size], short, st.integers(*_LONG)),
-        st.text(st.characters(codec="utf-8", categories=("Cc", "Cf", "Lo", "Mn", "So", "Zs")), min_size=1,
-                max_size=24).filter(_not_blank),
+        st.text(
+            st.characters(codec="utf-8", categories=("Cc", "Cf", "Lo", "Mn", "So", "Zs")), min_size=1, max_size=24
+        ).filter(_not_blank),
         st.lists(st.one_of(st.sampled_from(_SYNTAX), short), min_size=1, max_size=12).map("".join).filter(_not_blank),
     )
 

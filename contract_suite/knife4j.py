@@ -72,7 +72,7 @@ def parse(text: str, source: str = "page") -> Page:
             continue
         values = _cells(stripped)
         values += [""] * (len(header) - len(values))
-        tables[heading].append(Row(heading, number, dict(zip(header, values))))
+        tables[heading].append(Row(heading, number, dict(zip(header, values, strict=False))))
     return Page(source, fields, tables)
 
 

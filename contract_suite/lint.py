@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
-from openapi_spec_validator import OpenAPIV31SpecValidator, OpenAPIV30SpecValidator
+from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
 
 from contract_suite import knife4j
 from contract_suite.spec import (
-    ASCII_WHITESPACE, SpecError, load_document, pointer, resolve_refs, validation_errors,
+    ASCII_WHITESPACE,
+    SpecError,
+    load_document,
+    pointer,
+    resolve_refs,
+    validation_errors,
 )
 
 ROLES = tuple(f"{side}.{what}" for side in ("old", "new") for what in ("international_code", "phone", "code"))
@@ -45,7 +51,9 @@ def openapi_validity(doc: dict) -> list[Problem]:
     problems = []
     for error in validator_cls(doc).iter_errors():
         where = pointer(*error.absolute_path) if list(error.absolute_path) else "/"
-        problems.append(Problem(where, f"not valid OpenAPI {version or '(no openapi field)'}: {error.message.splitlines()[0]}"))
+        problems.append(
+            Problem(where, f"not valid OpenAPI {version or '(no openapi field)'}: {error.message.splitlines()[0]}")
+        )
     return problems
 
 
@@ -67,14 +75,20 @@ def examples_match_schemas(doc: dict) -> list[Problem]:
             if not isinstance(schema, dict):
                 continue
             for where, value in _examples_of(param, f"{op_where}/parameters/{index}"):
-                problems += [Problem(where, f"example does not fit the parameter's schema: {m}") for m in validation_errors(schema, value)]
+                problems += [
+                    Problem(where, f"example does not fit the parameter's schema: {m}")
+                    for m in validation_errors(schema, value)
+                ]
         for status, response in (op.get("responses") or {}).items():
             response = resolve_refs(doc, response)
             for media, content in (response.get("content") or {}).items():
                 schema = resolve_refs(doc, content.get("schema") or {})
                 base = f"{op_where}{pointer('responses', status, 'content', media)}"
                 for where, value in _examples_of(resolve_refs(doc, content), base):
-                    problems += [Problem(where, f"example does not fit the response schema: {m}") for m in validation_errors(schema, value)]
+                    problems += [
+                        Problem(where, f"example does not fit the response schema: {m}")
+                        for m in validation_errors(schema, value)
+                    ]
     return problems
 
 
@@ -102,12 +116,19 @@ def business_codes(doc: dict) -> list[Problem]:
             if not isinstance(name, str) or not name:
                 problems.append(Problem(f"{where}/name", "expected a name (the key of this code's named example)"))
             elif name in names:
-                problems.append(Problem(f"{where}/name", f"name {name!r} is already the name of code {names[name]}: expected distinct names"))
+                problems.append(
+                    Problem(
+                        f"{where}/name",
+                        f"name {name!r} is already the name of code {names[name]}: expected distinct names",
+                    )
+                )
             else:
                 names[name] = key
         successes = [k for k, e in table.items() if isinstance(e, dict) and e.get("success") is True]
         if len(successes) != 1:
-            problems.append(Problem(codes_where, f"expected exactly one code marked `success: true`, found {successes}"))
+            problems.append(
+                Problem(codes_where, f"expected exactly one code marked `success: true`, found {successes}")
+            )
 
         seen: dict[int, str] = {}
         roles: dict[str, str] = {}
@@ -122,22 +143,46 @@ def business_codes(doc: dict) -> list[Problem]:
             if not uses_roles:
                 pass
             elif role not in ROLES:
-                problems.append(Problem(f"{where}/x-role", f"parameter {name!r} has x-role {role!r}; expected one of {', '.join(ROLES)}"))
+                problems.append(
+                    Problem(
+                        f"{where}/x-role", f"parameter {name!r} has x-role {role!r}; expected one of {', '.join(ROLES)}"
+                    )
+                )
             elif role in roles:
-                problems.append(Problem(f"{where}/x-role", f"x-role {role!r} of {name!r} is already the role of {roles[role]!r}: expected distinct roles"))
+                problems.append(
+                    Problem(
+                        f"{where}/x-role",
+                        f"x-role {role!r} of {name!r} is already the role of {roles[role]!r}: expected distinct roles",
+                    )
+                )
             else:
                 roles[role] = name
             code = param.get("x-missing-code")
             if code is None:
                 if param.get("required"):
-                    problems.append(Problem(f"{where}/x-missing-code", f"required parameter {name!r} names no missing-code"))
+                    problems.append(
+                        Problem(f"{where}/x-missing-code", f"required parameter {name!r} names no missing-code")
+                    )
                 continue
             if not param.get("required"):
-                problems.append(Problem(f"{where}/required", f"parameter {name!r} has missing-code {code} but is not required: expected required: true"))
+                problems.append(
+                    Problem(
+                        f"{where}/required",
+                        f"parameter {name!r} has missing-code {code} but is not required: expected required: true",
+                    )
+                )
             if code not in documented:
-                problems.append(Problem(f"{where}/x-missing-code", f"missing-code {code!r} of {name!r} is not in x-business-codes"))
+                problems.append(
+                    Problem(f"{where}/x-missing-code", f"missing-code {code!r} of {name!r} is not in x-business-codes")
+                )
             if code in seen:
-                problems.append(Problem(f"{where}/x-missing-code", f"missing-code {code} of {name!r} is already the missing-code of {seen[code]!r}: expected distinct codes"))
+                problems.append(
+                    Problem(
+                        f"{where}/x-missing-code",
+                        f"missing-code {code} of {name!r} is already the missing-code of {seen[code]!r}: "
+                        "expected distinct codes",
+                    )
+                )
             else:
                 seen[code] = name
 
@@ -148,13 +193,26 @@ def business_codes(doc: dict) -> list[Problem]:
                 schema = resolve_refs(doc, content.get("schema") or {})
                 code_schema = (schema.get("properties") or {}).get("code")
                 if not isinstance(code_schema, dict) or "enum" not in code_schema:
-                    problems.append(Problem(f"{base}/schema", "expected the envelope's `code` property to list the documented codes in an enum"))
+                    problems.append(
+                        Problem(
+                            f"{base}/schema",
+                            "expected the envelope's `code` property to list the documented codes in an enum",
+                        )
+                    )
                 else:
                     enum = set(code_schema["enum"])
-                    raw_content = (((op.get("responses") or {}).get(status) or {}).get("content") or {}).get(media) or {}
+                    raw_content = (((op.get("responses") or {}).get(status) or {}).get("content") or {}).get(
+                        media
+                    ) or {}
                     where = _enum_pointer(raw_content, base)
                     if enum - documented:
-                        problems.append(Problem(where, f"enum allows codes that x-business-codes does not document: {sorted(enum - documented, key=str)}"))
+                        problems.append(
+                            Problem(
+                                where,
+                                "enum allows codes that x-business-codes does not document: "
+                                f"{sorted(enum - documented, key=str)}",
+                            )
+                        )
                     if documented - enum:
                         problems.append(Problem(where, f"enum lacks documented codes: {sorted(documented - enum)}"))
                 examples = content.get("examples") or {}
@@ -162,9 +220,19 @@ def business_codes(doc: dict) -> list[Problem]:
                     example = examples.get(name)
                     value = example.get("value") if isinstance(example, dict) else None
                     if not isinstance(value, dict):
-                        problems.append(Problem(f"{base}/examples", f"expected a named example {name!r} of the envelope with code {key}"))
+                        problems.append(
+                            Problem(
+                                f"{base}/examples", f"expected a named example {name!r} of the envelope with code {key}"
+                            )
+                        )
                     elif value.get("code") != int(key):
-                        problems.append(Problem(f"{base}{pointer('examples', name, 'value', 'code')}", f"example {name!r} shows code {value.get('code')!r}; expected {key}, the code of that name"))
+                        problems.append(
+                            Problem(
+                                f"{base}{pointer('examples', name, 'value', 'code')}",
+                                f"example {name!r} shows code {value.get('code')!r}; "
+                                f"expected {key}, the code of that name",
+                            )
+                        )
     return problems
 
 
@@ -200,10 +268,15 @@ def codes_shown_to_readers(doc: dict) -> list[Problem]:
         entries = {str(k): e for k, e in table.items() if isinstance(e, dict)}
         rows = knife4j.parse(str(op.get("description") or ""), "description").table(CODE_TABLE)
         if not rows:
-            problems.append(Problem(where, (
-                f"expected a **{CODE_TABLE}**: table of every code in x-business-codes, "
-                f"columns {' | '.join(CODE_TABLE_COLUMNS)}"
-            )))
+            problems.append(
+                Problem(
+                    where,
+                    (
+                        f"expected a **{CODE_TABLE}**: table of every code in x-business-codes, "
+                        f"columns {' | '.join(CODE_TABLE_COLUMNS)}"
+                    ),
+                )
+            )
         else:
             missing = [c for c in CODE_TABLE_COLUMNS if c not in rows[0].cells]
             if missing:
@@ -224,16 +297,24 @@ def codes_shown_to_readers(doc: dict) -> list[Problem]:
             cells = {"name": "name", "message": "message", "provoked by": "provoked-by"}
             wrong = [c for c, key in cells.items() if row.cells[c] != str(entry.get(key, "")).strip()]
             if wrong:
-                problems.append(Problem(place, (
-                    f"the row's {' and '.join(wrong)} {'differs' if len(wrong) == 1 else 'differ'} from "
-                    f"x-business-codes; expected the row "
-                    f"{code_table_row(code, entry)}"
-                )))
+                problems.append(
+                    Problem(
+                        place,
+                        (
+                            f"the row's {' and '.join(wrong)} {'differs' if len(wrong) == 1 else 'differ'} from "
+                            f"x-business-codes; expected the row "
+                            f"{code_table_row(code, entry)}"
+                        ),
+                    )
+                )
         for code, entry in entries.items():
             if rows and code not in shown:
-                problems.append(Problem(where, (
-                    f"the {CODE_TABLE} table lacks code {code}: expected the row {code_table_row(code, entry)}"
-                )))
+                problems.append(
+                    Problem(
+                        where,
+                        (f"the {CODE_TABLE} table lacks code {code}: expected the row {code_table_row(code, entry)}"),
+                    )
+                )
 
         for index, raw in enumerate(op.get("parameters") or []):
             param = resolve_refs(doc, raw)
@@ -243,10 +324,15 @@ def codes_shown_to_readers(doc: dict) -> list[Problem]:
                 continue  # none, or undocumented: business_codes reports it
             sentence = missing_code_sentence(code, str(entry.get("message", "")).strip())
             if sentence not in str(param.get("description") or ""):
-                problems.append(Problem(f"{op_where}/parameters/{index}/description", (
-                    f"the description of {param.get('name')!r} does not name its missing-code: "
-                    f"expected the sentence {sentence}"
-                )))
+                problems.append(
+                    Problem(
+                        f"{op_where}/parameters/{index}/description",
+                        (
+                            f"the description of {param.get('name')!r} does not name its missing-code: "
+                            f"expected the sentence {sentence}"
+                        ),
+                    )
+                )
     return problems
 
 
@@ -266,19 +352,28 @@ def blank_is_missing(doc: dict) -> list[Problem]:
                 continue
             accepted = [v for v in BLANK_SAMPLES if not validation_errors(schema, v)]
             if accepted:
-                problems.append(Problem(f"{op_where}/parameters/{index}/schema", (
-                    f"the schema of {param.get('name')!r} accepts the blank value(s) "
-                    f"{', '.join(map(repr, accepted))}, which get its missing-code: expected it to need a "
-                    "character that is not ASCII whitespace (minLength: 1 and a pattern such as "
-                    "'[^\\t\\n\\v\\f\\r ]')"
-                )))
+                problems.append(
+                    Problem(
+                        f"{op_where}/parameters/{index}/schema",
+                        (
+                            f"the schema of {param.get('name')!r} accepts the blank value(s) "
+                            f"{', '.join(map(repr, accepted))}, which get its missing-code: expected it to need a "
+                            "character that is not ASCII whitespace (minLength: 1 and a pattern such as "
+                            "'[^\\t\\n\\v\\f\\r ]')"
+                        ),
+                    )
+                )
     return problems
 
 
 def _enum_pointer(content: dict, base: str) -> str:
     schema = content.get("schema") or {}
     ref = schema.get("$ref") if isinstance(schema, dict) else None
-    return f"{ref[1:]}/properties/code/enum" if isinstance(ref, str) and ref.startswith("#/") else f"{base}/schema/properties/code/enum"
+    return (
+        f"{ref[1:]}/properties/code/enum"
+        if isinstance(ref, str) and ref.startswith("#/")
+        else f"{base}/schema/properties/code/enum"
+    )
 
 
 def drift(doc: dict, page: knife4j.Page) -> list[Problem]:
@@ -290,7 +385,9 @@ def drift(doc: dict, page: knife4j.Page) -> list[Problem]:
     op_where = pointer("paths", address, method)
     op = ops.get(op_where)
     if op is None:
-        problems.append(Problem(op_where, f"{page.source} documents {method.upper()} {address}; the spec has no such operation"))
+        problems.append(
+            Problem(op_where, f"{page.source} documents {method.upper()} {address}; the spec has no such operation")
+        )
         return problems
 
     spec_params = {}
@@ -302,32 +399,54 @@ def drift(doc: dict, page: knife4j.Page) -> list[Problem]:
         name = row.cells.get("Parameter Name", "")
         page_params.add(name)
         if name not in spec_params:
-            problems.append(Problem(row.where(page.source), f"parameter {name!r} is on the page but not in the spec ({op_where}/parameters)"))
+            problems.append(
+                Problem(
+                    row.where(page.source),
+                    f"parameter {name!r} is on the page but not in the spec ({op_where}/parameters)",
+                )
+            )
             continue
         where, param = spec_params[name]
         page_required = row.cells.get("Required", "").lower() == "true"
         if bool(param.get("required")) != page_required:
-            problems.append(Problem(f"{where}/required", f"{row.where(page.source)} says required={str(page_required).lower()} for {name!r}; the spec says {str(bool(param.get('required'))).lower()}"))
+            problems.append(
+                Problem(
+                    f"{where}/required",
+                    f"{row.where(page.source)} says required={str(page_required).lower()} for {name!r}; "
+                    f"the spec says {str(bool(param.get('required'))).lower()}",
+                )
+            )
         page_in = row.cells.get("Request Type", "")
         if page_in and param.get("in") != page_in:
-            problems.append(Problem(f"{where}/in", f"{row.where(page.source)} puts {name!r} in {page_in}; the spec in {param.get('in')}"))
+            problems.append(
+                Problem(
+                    f"{where}/in", f"{row.where(page.source)} puts {name!r} in {page_in}; the spec in {param.get('in')}"
+                )
+            )
         page_desc = row.cells.get("Parameter Description", "")
         spec_desc = _first_line(param.get("description"))  # the lines after it are the spec's own
         if page_desc and spec_desc != page_desc:
-            problems.append(Problem(
-                f"{where}/description",
-                f"{row.where(page.source)} describes {name!r} as {page_desc!r}; "
-                f"the first line of the spec's description says {spec_desc!r}",
-            ))
+            problems.append(
+                Problem(
+                    f"{where}/description",
+                    f"{row.where(page.source)} describes {name!r} as {page_desc!r}; "
+                    f"the first line of the spec's description says {spec_desc!r}",
+                )
+            )
     for name, (where, _) in spec_params.items():
         if name not in page_params:
-            problems.append(Problem(where, f"parameter {name!r} is in the spec but not in {page.source}'s Request Parameters table"))
+            problems.append(
+                Problem(where, f"parameter {name!r} is in the spec but not in {page.source}'s Request Parameters table")
+            )
 
     table = op.get("x-business-codes") or {}
     spec_codes = {}
     for key, entry in table.items():
         try:
-            spec_codes[int(key)] = (f"{op_where}/x-business-codes{pointer(key)}", entry if isinstance(entry, dict) else {})
+            spec_codes[int(key)] = (
+                f"{op_where}/x-business-codes{pointer(key)}",
+                entry if isinstance(entry, dict) else {},
+            )
         except (TypeError, ValueError):
             continue
     page_codes = set()
@@ -340,15 +459,28 @@ def drift(doc: dict, page: knife4j.Page) -> list[Problem]:
             continue
         page_codes.add(code)
         if code not in spec_codes:
-            problems.append(Problem(row.where(page.source), f"code {code} is on the page but not in the spec's x-business-codes ({op_where}/x-business-codes)"))
+            problems.append(
+                Problem(
+                    row.where(page.source),
+                    f"code {code} is on the page but not in the spec's x-business-codes ({op_where}/x-business-codes)",
+                )
+            )
             continue
         where, entry = spec_codes[code]
         page_msg = row.cells.get("Description", "")
         if str(entry.get("message", "")).strip() != page_msg:
-            problems.append(Problem(f"{where}/message", f"{row.where(page.source)} gives code {code} the message {page_msg!r}; the spec says {entry.get('message')!r}"))
+            problems.append(
+                Problem(
+                    f"{where}/message",
+                    f"{row.where(page.source)} gives code {code} the message {page_msg!r}; "
+                    f"the spec says {entry.get('message')!r}",
+                )
+            )
     for code, (where, _) in spec_codes.items():
         if code not in page_codes:
-            problems.append(Problem(where, f"code {code} is in the spec but not in {page.source}'s Response Status table"))
+            problems.append(
+                Problem(where, f"code {code} is in the spec but not in {page.source}'s Response Status table")
+            )
     return problems
 
 
@@ -364,7 +496,9 @@ def lint(doc: dict, page: knife4j.Page | None = None) -> list[Problem]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m contract_suite.lint", description=__doc__.splitlines()[0])
-    parser.add_argument("spec", nargs="?", default="spec/openapi.yaml", help="OpenAPI document to lint (default: %(default)s)")
+    parser.add_argument(
+        "spec", nargs="?", default="spec/openapi.yaml", help="OpenAPI document to lint (default: %(default)s)"
+    )
     parser.add_argument("--knife4j", metavar="PAGE", help="a knife4j markdown page to check the spec against for drift")
     args = parser.parse_args(argv)
     try:

@@ -60,8 +60,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS] = settings
     config.stash[SECRETS] = secrets
     config.stash[COVERAGE] = Coverage(settings.contract, settings.operations)
-    config.addinivalue_line("markers", "operation(label): the operation (operationId) a generic case is about; "
-                                       "without it, the primary operation")
+    config.addinivalue_line(
+        "markers",
+        "operation(label): the operation (operationId) a generic case is about; without it, the primary operation",
+    )
     config.stash[VERDICT] = report.Verdict(CANNOT_JUDGE)
     config.pluginmanager.register(config.stash[VERDICT], "contract-verdict")  # counts every test report
     config.stash[LOG_MASKING] = install_log_masking(secrets)
@@ -72,10 +74,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.insecure:
         config.addinivalue_line("filterwarnings", "ignore::urllib3.exceptions.InsecureRequestWarning")
         config.issue_config_time_warning(
-            pytest.PytestWarning(f"--insecure: the TLS certificate of {settings.base_url or 'the target'} is not verified"),
+            pytest.PytestWarning(
+                f"--insecure: the TLS certificate of {settings.base_url or 'the target'} is not verified"
+            ),
             stacklevel=2,
         )
-
 
     _COLLECTING.append(config)
     _register_report_plugins(config)
@@ -88,7 +91,9 @@ _COLLECTING: list[pytest.Config] = []
 
 def settings_of_the_collecting_session() -> Settings:
     if not _COLLECTING:
-        raise RuntimeError("run the contract tests with pytest from the project: contract_suite.plugin is not configured")
+        raise RuntimeError(
+            "run the contract tests with pytest from the project: contract_suite.plugin is not configured"
+        )
     return _COLLECTING[-1].stash[SETTINGS]
 
 
@@ -211,8 +216,9 @@ def _start_run(config: pytest.Config, settings: Settings, endpoint: Endpoint, pr
             profile.tokens["valid"] = fetch_token(profile, endpoint.command_env, secrets)
         except TokenUnavailable as exc:
             run.stop(f"the [tokens] command failed: {exc}")
-            pytest.exit(f"cannot judge {endpoint.base_url}: the [tokens] command failed: {exc}",
-                        returncode=EXIT_CANNOT_JUDGE)
+            pytest.exit(
+                f"cannot judge {endpoint.base_url}: the [tokens] command failed: {exc}", returncode=EXIT_CANNOT_JUDGE
+            )
     problem = preflight.target_problem(run) if preflight_checks else None
     if problem:
         run.stop(problem)
@@ -371,8 +377,9 @@ def pytest_testnodedown(node, error) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    report.terminal_summary(terminalreporter, config.stash[SETTINGS], config.stash[COVERAGE],
-                            config.stash[VERDICT], config.stash[SECRETS])
+    report.terminal_summary(
+        terminalreporter, config.stash[SETTINGS], config.stash[COVERAGE], config.stash[VERDICT], config.stash[SECRETS]
+    )
 
 
 # -- report plugins: pytest-html and Allure, when installed (the `reports` extra) ------------------------
@@ -383,5 +390,6 @@ def _register_report_plugins(config: pytest.Config) -> None:
     (--alluredir): contract_suite/reports.py, registered only when those plugins are loaded."""
     from contract_suite import reports
 
-    reports.register(config, config.stash[SETTINGS], config.stash[SECRETS], config.stash[COVERAGE],
-                     config.stash[VERDICT])
+    reports.register(
+        config, config.stash[SETTINGS], config.stash[SECRETS], config.stash[COVERAGE], config.stash[VERDICT]
+    )

@@ -34,12 +34,16 @@ def _speaks_the_api(run: Run) -> str | None:
         return None  # a 200 that is not an envelope is judged by the cases (it may be the contract's fault)
     seen = describe_answer(answer, run.secrets)
     if answer.status is not None and 300 <= answer.status < 400:
-        return (f"{seen}: the URL redirects, and the suite follows no redirect (every answer of this API is HTTP "
-                "200); give the URL it points at as --base-url, or check the base URL's scheme and path prefix")
+        return (
+            f"{seen}: the URL redirects, and the suite follows no redirect (every answer of this API is HTTP "
+            "200); give the URL it points at as --base-url, or check the base URL's scheme and path prefix"
+        )
     if answer.status in UNAVAILABLE:
         return f"{seen}: the target (or a gateway in front of it) is unavailable; try again when it is up"
-    return (f"{seen}: this URL does not serve the endpoint {run.contract.method} {run.contract.path}; "
-            "check the base URL's path prefix")
+    return (
+        f"{seen}: this URL does not serve the endpoint {run.contract.method} {run.contract.path}; "
+        "check the base URL's path prefix"
+    )
 
 
 def _valid_token_accepted(run: Run) -> str | None:
@@ -73,9 +77,13 @@ def _token_problem(run: Run, answer: Answer, token: str) -> str | None:
     header = run.token_header
     if code == contract.code_named("token-verification-failed"):
         hint = "" if " " in token.strip() else f' (it is sent as given in {header}: does it need its "Bearer " prefix?)'
-        return (f"the valid token is rejected ({contract.describe(code)}): expired? Tokens live 2 hours{hint}. "
-                "Give a fresh one in [tokens] valid or CONTRACT_TOKEN, or a [tokens] command that fetches one")
+        return (
+            f"the valid token is rejected ({contract.describe(code)}): expired? Tokens live 2 hours{hint}. "
+            "Give a fresh one in [tokens] valid or CONTRACT_TOKEN, or a [tokens] command that fetches one"
+        )
     if code == contract.code_named("user-does-not-exist"):
-        return (f"the valid token's user does not exist ({contract.describe(code)}): [tokens] valid must be the "
-                "test account's token")
+        return (
+            f"the valid token's user does not exist ({contract.describe(code)}): [tokens] valid must be the "
+            "test account's token"
+        )
     return None

@@ -73,7 +73,9 @@ def _table(value: Any, where: str) -> dict:
 def _unknown(table: dict, known: set[str], where: str) -> None:
     extra = sorted(set(table) - known)
     if extra:
-        raise ProfileError(f"unknown key {where}{'.' if where else ''}{extra[0]} (known here: {', '.join(sorted(known))})")
+        raise ProfileError(
+            f"unknown key {where}{'.' if where else ''}{extra[0]} (known here: {', '.join(sorted(known))})"
+        )
 
 
 def _phone(value: Any, where: str) -> Phone:
@@ -82,7 +84,9 @@ def _phone(value: Any, where: str) -> Phone:
     for key in ("international_code", "phone"):
         if key not in table:
             raise ProfileError(f"{where}.{key} is missing: a phone needs international_code and phone")
-    return Phone(_string(table["international_code"], f"{where}.international_code"), _string(table["phone"], f"{where}.phone"))
+    return Phone(
+        _string(table["international_code"], f"{where}.international_code"), _string(table["phone"], f"{where}.phone")
+    )
 
 
 def parse(data: dict, source: str, token_overrides: dict[str, str] | None = None) -> Profile:

@@ -22,7 +22,9 @@ def header(settings: Settings) -> list[str]:
         destructive = "allowed (embedded target)"
     else:
         target = settings.base_url
-        destructive = "allowed (--allow-destructive)" if settings.allow_destructive else "refused (pass --allow-destructive)"
+        destructive = (
+            "allowed (--allow-destructive)" if settings.allow_destructive else "refused (pass --allow-destructive)"
+        )
     rate, cap = settings.rate_limit, settings.max_requests
     tls = "OFF (--insecure): certificates are not verified" if settings.insecure else "verified"
     return [
@@ -42,8 +44,10 @@ def _operations_line(settings: Settings) -> list[str]:
         return []
     names = [f"{c.label} ({c.method} {c.path}{', primary' if c.primary else ''})" for c in judged]
     left = [c.label for c in settings.operations if c not in judged]
-    return [f"contract operations judged: {'; '.join(names)}"
-            + (f"; not judged (no x-business-codes): {', '.join(left)}" if left else "")]
+    return [
+        f"contract operations judged: {'; '.join(names)}"
+        + (f"; not judged (no x-business-codes): {', '.join(left)}" if left else "")
+    ]
 
 
 def run_state(run) -> dict:
@@ -94,11 +98,15 @@ class Verdict:
         if stopped:
             self.reason = stopped
         elif self.contract_failures and answers >= MIN_ANSWERS_FOR_NO_ENVELOPE and envelopes == 0:
-            self.reason = (f"none of the {answers} answers of {url} was a JSON envelope: this URL does not serve the "
-                           "endpoint (check the base URL's path prefix), or the target is down behind a gateway")
+            self.reason = (
+                f"none of the {answers} answers of {url} was a JSON envelope: this URL does not serve the "
+                "endpoint (check the base URL's path prefix), or the target is down behind a gateway"
+            )
         elif self.cannot_judge and not self.contract_failures:
-            self.reason = (f"{len(self.cannot_judge)} case(s) got no whole answer (see their errors); the target "
-                           "did not answer them in time or dropped the connection")
+            self.reason = (
+                f"{len(self.cannot_judge)} case(s) got no whole answer (see their errors); the target "
+                "did not answer them in time or dropped the connection"
+            )
         elif not self.contract_failures and settings.require_all_codes and coverage.unjudged_anywhere():
             others = [line for line in coverage.judged_lines_of_others() if "; not judged: " in line]
             self.reason = "; ".join([f"--require-all-codes: {coverage.judged_line()}", *others])
@@ -141,8 +149,10 @@ def verdict_line(verdict: Verdict, coverage: Coverage, secrets: Secrets) -> str 
         return f"BROKEN (exit 1): {len(verdict.contract_failures)} contract case(s) failed"
     if verdict.status == int(pytest.ExitCode.OK):
         judged = f"judged {len(coverage.judged)} of {len(coverage.exercisable)} exercisable documented codes"
-        judged += "".join(f"; {label}: judged {len(part.judged)} of {len(part.exercisable)}"
-                          for label, part in coverage.operations.items())
+        judged += "".join(
+            f"; {label}: judged {len(part.judged)} of {len(part.exercisable)}"
+            for label, part in coverage.operations.items()
+        )
         rest = "; the others were not judged (see above)" if coverage.unjudged_anywhere() else ""
         return f"HOLDS (exit 0) on what was judged: {judged}{rest}"
     return None

@@ -30,8 +30,7 @@ from contract_suite.secrets import Secrets
 from contract_suite.settings import Settings
 
 
-def register(config: pytest.Config, settings: Settings, secrets: Secrets, coverage: Coverage,
-             verdict: Verdict) -> None:
+def register(config: pytest.Config, settings: Settings, secrets: Secrets, coverage: Coverage, verdict: Verdict) -> None:
     """Add the reporters whose plugin is loaded and whose report is asked for (--html, --alluredir)."""
     manager = config.pluginmanager
     if manager.hasplugin("html") and config.getoption("htmlpath", None):
@@ -169,12 +168,17 @@ class HtmlReport:
             rows = [("rule", failure.rule), ("expected", failure.expected), ("actual", failure.actual)]
             rows += [("", more) for more in failure.more]
             rows += [("reproduce", failure.reproduce), ("", failure.masked)]
-            cells = "".join(f'<tr class="contract-{e(name or "note")}"><th>{e(name)}</th><td><code>{e(value)}</code>'
-                            "</td></tr>" for name, value in rows if value)
+            cells = "".join(
+                f'<tr class="contract-{e(name or "note")}"><th>{e(name)}</th><td><code>{e(value)}</code></td></tr>'
+                for name, value in rows
+                if value
+            )
             parts.append(f'<table class="contract-failure">{cells}</table>')
         for number, exchange in enumerate(case.exchanges, 1):
-            parts.append(f'<details class="contract-exchange"><summary>request and answer {number}</summary>'
-                         f"<pre>{e(exchange)}</pre></details>")
+            parts.append(
+                f'<details class="contract-exchange"><summary>request and answer {number}</summary>'
+                f"<pre>{e(exchange)}</pre></details>"
+            )
         return "".join(parts) + "</div>"
 
     @pytest.hookimpl(optionalhook=True)
@@ -188,19 +192,26 @@ class HtmlReport:
         e, mask = html.escape, self.secrets.mask
         head = "".join(f"<th>{name}</th>" for name in ("code", "name", "status", "answers", "detail"))
         rows = [(row["code"], row["name"], row["status"], row["seen"], row["detail"]) for row in self.coverage.rows()]
-        rows += [(code, "(undocumented)", "seen", count, "not in the spec's x-business-codes")
-                 for code, count in self.coverage.undocumented().items()]
+        rows += [
+            (code, "(undocumented)", "seen", count, "not in the spec's x-business-codes")
+            for code, count in self.coverage.undocumented().items()
+        ]
         body = "".join(
             f'<tr class="contract-status-{e(status.replace(" ", "-").replace(",", ""))}">'
-            + "".join(f"<td>{e(mask(str(value)))}</td>" for value in (code, name, status, seen, detail)) + "</tr>"
-            for code, name, status, seen, detail in rows)
-        notes = "".join(f'<p class="contract-note">not applicable: {e(mask(note))}</p>'
-                        for note in sorted(self.coverage.notes))
+            + "".join(f"<td>{e(mask(str(value)))}</td>" for value in (code, name, status, seen, detail))
+            + "</tr>"
+            for code, name, status, seen, detail in rows
+        )
+        notes = "".join(
+            f'<p class="contract-note">not applicable: {e(mask(note))}</p>' for note in sorted(self.coverage.notes)
+        )
         verdict = verdict_line(self.verdict, self.coverage, self.secrets)
         verdict_html = f'<p id="contract-verdict"><b>{e(verdict)}</b></p>' if verdict else ""
-        return (f'<div id="contract-coverage-section"><h3>Documented-code coverage</h3>'
-                f'<table id="contract-coverage"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-                f'{notes}<p id="contract-judged">{e(mask(self.coverage.judged_line()))}</p>{verdict_html}</div>')
+        return (
+            f'<div id="contract-coverage-section"><h3>Documented-code coverage</h3>'
+            f'<table id="contract-coverage"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+            f'{notes}<p id="contract-judged">{e(mask(self.coverage.judged_line()))}</p>{verdict_html}</div>'
+        )
 
 
 # -- Allure -----------------------------------------------------------------------------------------------
@@ -210,12 +221,18 @@ def categories(settings: Settings) -> list[dict]:
     """Allure's categories: "contract broken" (a failed case), then one per documented code a failed case
     expected (its message's `expected:` line names the code), and "cannot judge" (a broken case)."""
     by_code = [
-        {"name": f"contract broken: expected {code_words(settings, code)}", "matchedStatuses": ["failed"],
-         "messageRegex": rf"(?s).*\n  expected: (?:[^\n]* or )?{code} .*"}
+        {
+            "name": f"contract broken: expected {code_words(settings, code)}",
+            "matchedStatuses": ["failed"],
+            "messageRegex": rf"(?s).*\n  expected: (?:[^\n]* or )?{code} .*",
+        }
         for code in sorted(settings.contract.codes)
     ]
-    return [{"name": "contract broken", "matchedStatuses": ["failed"]}, *by_code,
-            {"name": "cannot judge", "matchedStatuses": ["broken"], "messageRegex": "(?s).*cannot judge.*"}]
+    return [
+        {"name": "contract broken", "matchedStatuses": ["failed"]},
+        *by_code,
+        {"name": "cannot judge", "matchedStatuses": ["broken"], "messageRegex": "(?s).*cannot judge.*"},
+    ]
 
 
 class AllureReport:
@@ -259,8 +276,16 @@ class AllureReport:
         if lines:
             allure.dynamic.description("\n\n".join(lines))
         for failure in case.failures:
-            text = "\n".join(v for v in (failure.rule, *(f"{name}: {getattr(failure, name)}" for name in
-                                                          Failure.FIELDS), *failure.more, failure.masked) if v)
+            text = "\n".join(
+                v
+                for v in (
+                    failure.rule,
+                    *(f"{name}: {getattr(failure, name)}" for name in Failure.FIELDS),
+                    *failure.more,
+                    failure.masked,
+                )
+                if v
+            )
             allure.attach(text, name=f"failure: {failure.rule}", attachment_type=allure.attachment_type.TEXT)
         for number, exchange in enumerate(case.exchanges, 1):
             allure.attach(exchange, name=f"request and answer {number}", attachment_type=allure.attachment_type.TEXT)
@@ -274,13 +299,16 @@ class AllureReport:
         self.folder.mkdir(parents=True, exist_ok=True)
         mask = self.secrets.mask
         (self.folder / "categories.json").write_text(
-            json.dumps(categories(self.settings), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            json.dumps(categories(self.settings), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         (self.folder / "environment.properties").write_text(self.environment(), encoding="utf-8")
         table = "\n".join([*self.coverage.table(), self.coverage.judged_line()])
-        allure.global_attach(mask(table), name="documented-code coverage",
-                             attachment_type=allure.attachment_type.TEXT)
-        allure.global_attach(mask(json.dumps(self.coverage.as_json(), indent=2, ensure_ascii=False)),
-                             name="documented-code coverage (JSON)", attachment_type=allure.attachment_type.JSON)
+        allure.global_attach(mask(table), name="documented-code coverage", attachment_type=allure.attachment_type.TEXT)
+        allure.global_attach(
+            mask(json.dumps(self.coverage.as_json(), indent=2, ensure_ascii=False)),
+            name="documented-code coverage (JSON)",
+            attachment_type=allure.attachment_type.JSON,
+        )
 
     def environment(self) -> str:
         """environment.properties (Allure's Environment widget): the run's header, verdict and coverage."""
@@ -289,8 +317,10 @@ class AllureReport:
         if verdict:
             pairs.append(["contract verdict", verdict])
         pairs.append(["contract coverage", self.coverage.judged_line()])
-        pairs += [[f"code {row['code']} {row['name']}", " ".join(filter(None, (row["status"], row["detail"])))]
-                  for row in self.coverage.rows()]
+        pairs += [
+            [f"code {row['code']} {row['name']}", " ".join(filter(None, (row["status"], row["detail"])))]
+            for row in self.coverage.rows()
+        ]
         return "".join(f"{_property(key, True)}={_property(self.secrets.mask(value), False)}\n" for key, value in pairs)
 
 
@@ -313,7 +343,7 @@ def _property(text: str, key: bool) -> str:
 
 def _utf16_units(char: str) -> list[int]:
     data = char.encode("utf-16-be")
-    return [int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2)]
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
 
 
 def _allure_masking(secrets: Secrets):

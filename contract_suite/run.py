@@ -61,8 +61,13 @@ class Run:
             return self.token_header
         return self.settings.profile.token_header or contract.token_header
 
-    def request(self, params: dict[str, str], token: str | None, headers: dict[str, str] | None = None,
-                contract: Contract | None = None) -> Request:
+    def request(
+        self,
+        params: dict[str, str],
+        token: str | None,
+        headers: dict[str, str] | None = None,
+        contract: Contract | None = None,
+    ) -> Request:
         """An operation (default: the primary one) with these query parameters and token (None: no token
         header)."""
         contract = contract or self.contract

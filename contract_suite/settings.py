@@ -43,29 +43,75 @@ def add_options(parser: pytest.Parser) -> None:
         group.addoption(flag, dest=dest, default=None, help=f"{help} (env {ENVIRONMENT[dest]})", **kwargs)
 
     option("--spec", "spec", "OpenAPI document holding the contract (default: spec/openapi.yaml)", metavar="PATH")
-    option("--knife4j-page", "knife4j_page", "knife4j markdown page the spec is checked against for drift "
-           "(default: ../shared/seed/setPhone.md when it exists)", metavar="PATH")
-    option("--profile", "profile", "TOML test data for the target: tokens, phones, SMS codes "
-           "(default: profiles/reference.toml for the embedded server, none for a URL)", metavar="PATH")
-    option("--allow-destructive", "allow_destructive", "run the cases that change the test account's phone on a URL "
-           "target, and let the suite restore it after a target wrongly accepts a change", action="store_true")
-    option("--request-timeout", "request_timeout", f"seconds for a whole request, connect to last byte "
-           f"(default {DEFAULT_TIMEOUT:g})", metavar="SECONDS")
-    option("--coverage-json", "coverage_json", "also write the documented-code coverage table as JSON here",
-           metavar="PATH")
-    option("--generated-examples", "generated_examples", "cases the generated layer's fuzzing phase sends "
-           "(default: generation.max-examples in schemathesis.toml)", metavar="N")
-    option("--generated-seed", "generated_seed", "seed of the generated layer (default: seed in schemathesis.toml)",
-           metavar="N")
-    option("--rate-limit", "rate_limit", f"at most this many requests a second, both layers (default "
-           f"{URL_RATE_LIMIT:g} for a URL target, none for the embedded server; 0: no limit)", metavar="PER_SECOND")
-    option("--max-requests", "max_requests", f"send at most N requests in the run; the cases past it are not judged "
-           f"(default {URL_MAX_REQUESTS} for a URL target, none for the embedded server; 0: no cap)", metavar="N")
-    option("--insecure", "insecure", "do not verify the target's TLS certificate; for a private CA prefer "
-           "REQUESTS_CA_BUNDLE=/path/to/ca.pem", action="store_true")
-    option("--require-all-codes", "require_all_codes", "exit 2 (cannot judge) when an exercisable documented code "
-           "is left unjudged (data missing from the profile, a case skipped, the request cap reached)",
-           action="store_true")
+    option(
+        "--knife4j-page",
+        "knife4j_page",
+        "knife4j markdown page the spec is checked against for drift "
+        "(default: ../shared/seed/setPhone.md when it exists)",
+        metavar="PATH",
+    )
+    option(
+        "--profile",
+        "profile",
+        "TOML test data for the target: tokens, phones, SMS codes "
+        "(default: profiles/reference.toml for the embedded server, none for a URL)",
+        metavar="PATH",
+    )
+    option(
+        "--allow-destructive",
+        "allow_destructive",
+        "run the cases that change the test account's phone on a URL "
+        "target, and let the suite restore it after a target wrongly accepts a change",
+        action="store_true",
+    )
+    option(
+        "--request-timeout",
+        "request_timeout",
+        f"seconds for a whole request, connect to last byte (default {DEFAULT_TIMEOUT:g})",
+        metavar="SECONDS",
+    )
+    option(
+        "--coverage-json", "coverage_json", "also write the documented-code coverage table as JSON here", metavar="PATH"
+    )
+    option(
+        "--generated-examples",
+        "generated_examples",
+        "cases the generated layer's fuzzing phase sends (default: generation.max-examples in schemathesis.toml)",
+        metavar="N",
+    )
+    option(
+        "--generated-seed",
+        "generated_seed",
+        "seed of the generated layer (default: seed in schemathesis.toml)",
+        metavar="N",
+    )
+    option(
+        "--rate-limit",
+        "rate_limit",
+        f"at most this many requests a second, both layers (default "
+        f"{URL_RATE_LIMIT:g} for a URL target, none for the embedded server; 0: no limit)",
+        metavar="PER_SECOND",
+    )
+    option(
+        "--max-requests",
+        "max_requests",
+        f"send at most N requests in the run; the cases past it are not judged "
+        f"(default {URL_MAX_REQUESTS} for a URL target, none for the embedded server; 0: no cap)",
+        metavar="N",
+    )
+    option(
+        "--insecure",
+        "insecure",
+        "do not verify the target's TLS certificate; for a private CA prefer REQUESTS_CA_BUNDLE=/path/to/ca.pem",
+        action="store_true",
+    )
+    option(
+        "--require-all-codes",
+        "require_all_codes",
+        "exit 2 (cannot judge) when an exercisable documented code "
+        "is left unjudged (data missing from the profile, a case skipped, the request cap reached)",
+        action="store_true",
+    )
 
 
 @dataclass(frozen=True)

@@ -157,13 +157,17 @@ class Contract:
     def change_request(self, old, old_code: str, new, new_code: str) -> dict[str, str]:
         """Query parameters moving the account from phone `old` to `new` (objects with
         international_code and phone), built from the parameters' x-role."""
-        sides = {"old": {"international_code": old.international_code, "phone": old.phone, "code": old_code},
-                 "new": {"international_code": new.international_code, "phone": new.phone, "code": new_code}}
+        sides = {
+            "old": {"international_code": old.international_code, "phone": old.phone, "code": old_code},
+            "new": {"international_code": new.international_code, "phone": new.phone, "code": new_code},
+        }
         params = {}
         for p in self.parameters:
             side, _, what = (p.role or "").partition(".")
             if side not in sides or what not in sides[side]:
-                raise SpecError(f"parameter {p.name!r} has x-role {p.role!r}; expected old|new . international_code|phone|code")
+                raise SpecError(
+                    f"parameter {p.name!r} has x-role {p.role!r}; expected old|new . international_code|phone|code"
+                )
             params[p.name] = sides[side][what]
         return params
 
@@ -232,7 +236,8 @@ def _primary_index(found: list[tuple[str, str, dict]], doc: dict) -> int:
     if not found:
         raise SpecError("the spec describes no operation")
     with_roles = [
-        i for i, (_, _, op) in enumerate(found)
+        i
+        for i, (_, _, op) in enumerate(found)
         if any(isinstance(p, dict) and "x-role" in p for p in resolve_refs(doc, (op or {}).get("parameters") or []))
     ]
     if len(with_roles) == 1:
@@ -240,8 +245,10 @@ def _primary_index(found: list[tuple[str, str, dict]], doc: dict) -> int:
     if not with_roles and len(found) == 1:
         return 0
     named = ", ".join(f"{m.upper()} {p}" for i, (p, m, _) in enumerate(found) if i in with_roles) or "none"
-    raise SpecError(f"the spec describes {len(found)} operations: exactly one, the primary operation, must carry "
-                    f"x-role on its parameters (found on: {named})")
+    raise SpecError(
+        f"the spec describes {len(found)} operations: exactly one, the primary operation, must carry "
+        f"x-role on its parameters (found on: {named})"
+    )
 
 
 def _token_header(doc: dict, op: dict) -> str | None:

@@ -59,7 +59,9 @@ class Target:
             return self.profile.account
         found = self.profile.phones.get(role)
         if found is None:
-            pytest.skip(f"needs a phone: add [phones] {role} = {{ international_code = ..., phone = ... }} to the profile")
+            pytest.skip(
+                f"needs a phone: add [phones] {role} = {{ international_code = ..., phone = ... }} to the profile"
+            )
         return found
 
     def code(self, phone: Phone) -> str:
@@ -70,15 +72,17 @@ class Target:
         except CodeUnavailable as exc:
             pytest.skip(f"needs an SMS code: {exc}")
         except CodeSourceBroken as exc:
-            raise self.run.stop(f"the SMS code source failed: {exc}; fix [codes] command (no further code is asked "
-                                "for in this run)") from None
+            raise self.run.stop(
+                f"the SMS code source failed: {exc}; fix [codes] command (no further code is asked for in this run)"
+            ) from None
 
     def _ensure_in_step(self) -> None:
         try:
             self.keeper.ensure_in_step()
         except CodeSourceBroken as exc:
-            raise self.run.stop(f"the SMS code source failed: {exc}; fix [codes] command (no further code is asked "
-                                "for in this run)") from None
+            raise self.run.stop(
+                f"the SMS code source failed: {exc}; fix [codes] command (no further code is asked for in this run)"
+            ) from None
         except RequestCapReached as exc:
             pytest.skip(str(exc))
 
@@ -115,8 +119,10 @@ class Target:
             return self.change(self.phone("account"), self.phone("free"))
         lacking = [p.name for p in contract.required_parameters if p.example is None]
         if lacking:
-            pytest.skip(f"needs values for {contract.label}: add an `example` to its parameter(s) "
-                        f"{', '.join(lacking)} in the spec")
+            pytest.skip(
+                f"needs values for {contract.label}: add an `example` to its parameter(s) "
+                f"{', '.join(lacking)} in the spec"
+            )
         return self.example_request(contract)
 
     def example_request(self, contract: Contract | None = None) -> dict[str, str | None]:
@@ -126,8 +132,13 @@ class Target:
 
     # -- sending and judging --
 
-    def call(self, params: dict[str, str | None], token: str | None, changes_account: bool = False,
-             contract: Contract | None = None) -> Answer:
+    def call(
+        self,
+        params: dict[str, str | None],
+        token: str | None,
+        changes_account: bool = False,
+        contract: Contract | None = None,
+    ) -> Answer:
         """Send to an operation (default: the primary one); a case whose answer is lost is an error of the case.
         A lost answer to a request meant to change the account (changes_account) may have moved it: the suite
         finds out and puts it back, or stops the run saying how to do it by hand."""
@@ -146,8 +157,14 @@ class Target:
                 raise self.run.stop(message)
         raise CannotJudge(message)
 
-    def check(self, answer: Answer, expected: set[int] | int, rule: str, counts_as_judged: bool = True,
-              contract: Contract | None = None) -> str | None:
+    def check(
+        self,
+        answer: Answer,
+        expected: set[int] | int,
+        rule: str,
+        counts_as_judged: bool = True,
+        contract: Contract | None = None,
+    ) -> str | None:
         """The failure message unless the answer is a valid envelope carrying one of the expected codes of the
         operation (default: the primary one). counts_as_judged=False: the case aims at no code in particular (any
         of many will do), so the coverage table does not count the expected codes as judged by it."""
@@ -162,20 +179,30 @@ class Target:
             return failure  # the test account and its phone belong to the primary operation
         got = envelope_code(answer)
         params = _query_of(answer)
-        if got == self.contract.code_named("old-phone-incorrect") and self.contract.code_named(
-            "old-phone-incorrect"
-        ) not in expected and self.keeper.phone_in(params, "old") == self.profile.account:
+        if (
+            got == self.contract.code_named("old-phone-incorrect")
+            and self.contract.code_named("old-phone-incorrect") not in expected
+            and self.keeper.phone_in(params, "old") == self.profile.account
+        ):
             self.keeper.confirm_out_of_step()  # stops the run when the account has moved: stale data, not a break
         if got == self.contract.success_code and self.contract.success_code not in expected:
             done, what = self.keeper.repair_after_unexpected_success(answer.request, params)
             failure += "\n  " + what
             if not done:
-                self.run.stop(f"a target that wrongly reported success may have moved the test account, and the "
-                              f"suite could not move it back (see the failure of this case): {what.splitlines()[0]}")
+                self.run.stop(
+                    f"a target that wrongly reported success may have moved the test account, and the "
+                    f"suite could not move it back (see the failure of this case): {what.splitlines()[0]}"
+                )
         return failure
 
-    def expect(self, answer: Answer, expected: set[int] | int, rule: str, counts_as_judged: bool = True,
-               contract: Contract | None = None) -> None:
+    def expect(
+        self,
+        answer: Answer,
+        expected: set[int] | int,
+        rule: str,
+        counts_as_judged: bool = True,
+        contract: Contract | None = None,
+    ) -> None:
         """Fail naming the rule unless the answer is a valid envelope carrying one of the expected codes."""
         failure = self.check(answer, expected, rule, counts_as_judged, contract)
         if failure:
@@ -183,8 +210,10 @@ class Target:
 
     def require_destructive(self) -> None:
         if not self.run.settings.destructive_allowed:
-            pytest.skip(f"changes the test account's phone on {self.base_url} (and restores it): "
-                        "pass --allow-destructive to run it")
+            pytest.skip(
+                f"changes the test account's phone on {self.base_url} (and restores it): "
+                "pass --allow-destructive to run it"
+            )
 
 
 def _text(example) -> str:

@@ -54,8 +54,9 @@ class Request:
     body: bytes | None = None
 
     @classmethod
-    def build(cls, method: str, url: str, params: dict[str, str] | None = None,
-              headers: dict[str, str] | None = None) -> Request:
+    def build(
+        cls, method: str, url: str, params: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> Request:
         """A request with its query encoded as requests (and so curl and schemathesis) would encode it."""
         prepared = requests.Request(method, url, params=params or {}, headers=headers or {}).prepare()
         return cls(prepared.method or method, prepared.url or url, dict(prepared.headers), prepared.body)
@@ -179,8 +180,9 @@ class Transport:
             raise ValueError(f"not an http(s) URL: scheme {parts.scheme!r}")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if parts.scheme == "https":
-            return http.client.HTTPSConnection(parts.hostname, parts.port, timeout=self.limits.timeout,
-                                               context=self._context), target
+            return http.client.HTTPSConnection(
+                parts.hostname, parts.port, timeout=self.limits.timeout, context=self._context
+            ), target
         return http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.limits.timeout), target
 
     def _exchange(self, request: Request, answer: Answer, deadline: float) -> None:
@@ -205,20 +207,28 @@ class Transport:
             timer.daemon = True
             timer.start()
             stage = "send"
-            headers = {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip, deflate",
-                       "Connection": "close", **request.headers}
+            headers = {
+                "User-Agent": USER_AGENT,
+                "Accept": "*/*",
+                "Accept-Encoding": "gzip, deflate",
+                "Connection": "close",
+                **request.headers,
+            }
             connection.request(request.method, target, body=request.body, headers=headers)
             stage = "answer"
             response = connection.getresponse()
             answer.status, answer.reason = response.status, response.reason
             answer.headers = list(response.getheaders())
             self._read_body(response, answer, deadline, expired)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             answer.failure = Failure("timeout", f"timed out after {timeout:g} s", sent=stage != "connect")
         except ssl.SSLCertVerificationError as exc:
             answer.failure = Failure(
-                "tls", f"TLS certificate not trusted: {exc.verify_message or 'verification failed'} "
-                "(a private CA: set REQUESTS_CA_BUNDLE; or --insecure)", sent=False)
+                "tls",
+                f"TLS certificate not trusted: {exc.verify_message or 'verification failed'} "
+                "(a private CA: set REQUESTS_CA_BUNDLE; or --insecure)",
+                sent=False,
+            )
         except ssl.SSLError as exc:
             answer.failure = Failure("tls", f"TLS handshake failed: {exc.reason or type(exc).__name__}", sent=False)
         except ConnectionRefusedError:
@@ -245,8 +255,9 @@ class Transport:
         if answer.failure is None and expired.is_set():
             answer.failure = Failure("timeout", f"timed out after {timeout:g} s", sent=True)
 
-    def _read_body(self, response: http.client.HTTPResponse, answer: Answer, deadline: float,
-                   expired: threading.Event) -> None:
+    def _read_body(
+        self, response: http.client.HTTPResponse, answer: Answer, deadline: float, expired: threading.Event
+    ) -> None:
         limit = self.limits.max_body_bytes
         decoder = _Decoder(response.getheader("Content-Encoding"), limit)
         chunks: list[bytes] = []

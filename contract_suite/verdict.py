@@ -96,15 +96,21 @@ def envelope_problem(answer: Answer, contract: Contract, secrets: Secrets) -> st
         return secrets.mask(answer.failure.detail)
     if answer.status is not None and 300 <= answer.status < 400:
         location = answer.header("Location")
-        return (f"HTTP {answer.status}, a redirect to {secrets.mask(location or '(no Location)')!r}: every outcome "
-                f"must be HTTP {_statuses(contract)} with the envelope (the suite follows no redirect)")
+        return (
+            f"HTTP {answer.status}, a redirect to {secrets.mask(location or '(no Location)')!r}: every outcome "
+            f"must be HTTP {_statuses(contract)} with the envelope (the suite follows no redirect)"
+        )
     if answer.status not in contract.statuses:
-        return (f"HTTP {answer.status}: every outcome must be HTTP {_statuses(contract)} with the envelope in the "
-                f"body; body: {quote_body(answer, secrets)}")
+        return (
+            f"HTTP {answer.status}: every outcome must be HTTP {_statuses(contract)} with the envelope in the "
+            f"body; body: {quote_body(answer, secrets)}"
+        )
     media = answer.content_type.split(";")[0].strip().lower()
     if media not in contract.media_types:
-        return (f"Content-Type {answer.content_type or '(none)'!r}: expected {', '.join(contract.media_types)}; "
-                f"body: {quote_body(answer, secrets)}")
+        return (
+            f"Content-Type {answer.content_type or '(none)'!r}: expected {', '.join(contract.media_types)}; "
+            f"body: {quote_body(answer, secrets)}"
+        )
     if answer.truncated:
         return f"the body is over {len(answer.body)} bytes, not an envelope: {quote_body(answer, secrets)}"
     body = parse_json(answer.body)
@@ -113,8 +119,13 @@ def envelope_problem(answer: Answer, contract: Contract, secrets: Secrets) -> st
     errors = contract.envelope_errors(body)
     if errors:
         code = body.get("code") if isinstance(body, dict) else None
-        lead = "" if code is None or is_documented(contract, code) else f"code {json.dumps(code)} is not a documented code; "
-        return f"{lead}the envelope breaks the spec's schema: {secrets.mask('; '.join(errors))}; body: {quote_body(answer, secrets)}"
+        lead = (
+            ""
+            if code is None or is_documented(contract, code)
+            else f"code {json.dumps(code)} is not a documented code; "
+        )
+        broken = secrets.mask("; ".join(errors))
+        return f"{lead}the envelope breaks the spec's schema: {broken}; body: {quote_body(answer, secrets)}"
     return None
 
 
@@ -165,8 +176,10 @@ def reproduce_lines(request: Request, secrets: Secrets) -> list[str]:
         variables.append(variable)
         return "${" + variable + "}"
 
-    query = "&".join(f"{_double_quoted(quote(name, safe=''))}={shown(value, variable_for(name))}"
-                     for name, value in parse_qsl(parts.query, keep_blank_values=True))
+    query = "&".join(
+        f"{_double_quoted(quote(name, safe=''))}={shown(value, variable_for(name))}"
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
     url = f'"{_double_quoted(base)}{"?" + query if query else ""}"'
     command = f"curl -sS -X {shlex.quote(request.method)} {url}"
     for name, value in request.headers.items():

@@ -34,7 +34,9 @@ def test_new_phone_in_cancellation(target, contract):
     cancelling = target.phone("cancelling")
     params = target.change(target.phone("account"), cancelling)
     answer = target.call(params, target.token("valid"))
-    target.expect(answer, contract.code_named("new-phone-in-cancellation"), f"new phone {cancelling} is in 7-day cancellation")
+    target.expect(
+        answer, contract.code_named("new-phone-in-cancellation"), f"new phone {cancelling} is in 7-day cancellation"
+    )
 
 
 @pytest.mark.exercises("new-phone-registered")
@@ -51,7 +53,9 @@ def test_original_phone_with_another_international_code(target, contract):
     elsewhere = Phone(next(ic for ic in ("852", "86") if ic != account.international_code), account.phone)
     params = target.change(elsewhere, target.phone("free"))  # the account's number, another country's code
     answer = target.call(params, target.token("valid"))
-    target.expect(answer, contract.code_named("old-phone-incorrect"), f"original phone {elsewhere}: the account holds {account}")
+    target.expect(
+        answer, contract.code_named("old-phone-incorrect"), f"original phone {elsewhere}: the account holds {account}"
+    )
 
 
 @pytest.mark.exercises("old-phone-verification-failed")
@@ -61,7 +65,11 @@ def test_earlier_code_is_void(target, contract):
     target.newer_code(account)  # the last code sent is the one that counts
     params = target.change(account, target.phone("free"), old__code=earlier)
     answer = target.call(params, target.token("valid"))
-    target.expect(answer, contract.code_named("old-phone-verification-failed"), "an SMS code sent before the last one for the original phone")
+    target.expect(
+        answer,
+        contract.code_named("old-phone-verification-failed"),
+        "an SMS code sent before the last one for the original phone",
+    )
 
 
 @pytest.mark.exercises("new-phone-registered")
@@ -69,4 +77,8 @@ def test_new_phone_is_the_accounts_own(target, contract):
     account = target.phone("account")
     params = target.change(account, account)
     answer = target.call(params, target.token("valid"))
-    target.expect(answer, contract.code_named("new-phone-registered"), f"new phone {account} is the account's own (registered, this one included)")
+    target.expect(
+        answer,
+        contract.code_named("new-phone-registered"),
+        f"new phone {account} is the account's own (registered, this one included)",
+    )

@@ -10,8 +10,10 @@ import pytest
 import requests
 import schemathesis
 
-from contract_suite import checks  # registers the custom checks (schemathesis.toml's `hooks` names it too)
-from contract_suite import generation
+from contract_suite import (
+    checks,  # registers the custom checks (schemathesis.toml's `hooks` names it too)
+    generation,
+)
 from contract_suite.plugin import settings_of_the_collecting_session
 from contract_suite.run import CannotJudge
 from contract_suite.settings import Settings
@@ -77,8 +79,11 @@ def _send_and_judge(case: schemathesis.Case, target) -> None:
     if answer.failure is not None:
         raise CannotJudge(f"cannot judge this generated case: {target.secrets.mask(answer.failure.detail)}")
     if nested_too_deep(answer.body):
-        pytest.fail(f"the answer is not an envelope: a JSON body nested past {nested_too_deep.limit} levels; "
-                    f"answered to: {case.method} {target.secrets.mask(prepared.url)}", pytrace=False)
+        pytest.fail(
+            f"the answer is not an envelope: a JSON body nested past {nested_too_deep.limit} levels; "
+            f"answered to: {case.method} {target.secrets.mask(prepared.url)}",
+            pytrace=False,
+        )
     response = schemathesis.Response(
         status_code=answer.status,
         headers=_header_lists(answer.headers),

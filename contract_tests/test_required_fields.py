@@ -26,8 +26,13 @@ def pytest_generate_tests(metafunc):
             # every parameter absent, then pairs from both ends, so each parameter is in some pair
             groups = [tuple(required)] + [(required[i], required[-1 - i]) for i in range(len(required) // 2)]
             params += [
-                operation_param(op, op, g, part="+".join(p.name for p in g),
-                                marks=[pytest.mark.exercises(*(p.missing_code for p in g))])
+                operation_param(
+                    op,
+                    op,
+                    g,
+                    part="+".join(p.name for p in g),
+                    marks=[pytest.mark.exercises(*(p.missing_code for p in g))],
+                )
                 for g in dict.fromkeys(groups)  # two parameters: all of them is the one pair
                 if g
             ]
@@ -42,8 +47,7 @@ def test_absent(target, operation, required_param):
     params = target.valid_request(operation)
     params[required_param.name] = ABSENT
     answer = target.call(params, target.token("valid"), contract=operation)
-    target.expect(answer, required_param.missing_code, f"required parameter {required_param.name} absent",
-                  operation)
+    target.expect(answer, required_param.missing_code, f"required parameter {required_param.name} absent", operation)
 
 
 @pytest.mark.inferred
@@ -52,8 +56,9 @@ def test_blank(target, operation, required_param, blank):
     params = target.valid_request(operation)
     params[required_param.name] = blank
     answer = target.call(params, target.token("valid"), contract=operation)
-    target.expect(answer, required_param.missing_code, f"required parameter {required_param.name} blank ({blank!r})",
-                  operation)
+    target.expect(
+        answer, required_param.missing_code, f"required parameter {required_param.name} blank ({blank!r})", operation
+    )
 
 
 def test_several_absent(target, operation, absent_group):
@@ -62,5 +67,9 @@ def test_several_absent(target, operation, absent_group):
         params[p.name] = ABSENT
     answer = target.call(params, target.token("valid"), contract=operation)
     names = ", ".join(p.name for p in absent_group)
-    target.expect(answer, {p.missing_code for p in absent_group},
-                  f"required parameters {names} absent: one of their missing-codes", operation)
+    target.expect(
+        answer,
+        {p.missing_code for p in absent_group},
+        f"required parameters {names} absent: one of their missing-codes",
+        operation,
+    )

@@ -26,5 +26,9 @@ def test_unusual_value(target, contract, parameter, unusual):
     answer = target.call(params, target.token("valid"))
     errors = set(contract.codes) - {contract.success_code}
     shown = repr(unusual) if len(unusual) <= 40 else f"{unusual[:12]!r}... ({len(unusual)} characters)"
-    target.expect(answer, errors, f"{parameter} = {shown}: any documented code but success, in the envelope",
-                  counts_as_judged=False)
+    target.expect(
+        answer,
+        errors,
+        f"{parameter} = {shown}: any documented code but success, in the envelope",
+        counts_as_judged=False,
+    )

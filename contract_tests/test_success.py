@@ -10,8 +10,10 @@ from contract_suite.verdict import envelope_code, reproduce_lines
 def test_change_is_made_and_restored(target, contract):
     target.require_destructive()
     if not (target.codes.can_refresh or target.codes.reusable):
-        pytest.skip("needs fresh SMS codes (a successful change uses them, and the restore needs new ones): add "
-                    "[codes] command, or [codes] reusable = true when the static codes stay valid")
+        pytest.skip(
+            "needs fresh SMS codes (a successful change uses them, and the restore needs new ones): add "
+            "[codes] command, or [codes] reusable = true when the static codes stay valid"
+        )
     token = target.token("valid")
     account, free = target.phone("account"), target.phone("free")
     success, incorrect = contract.success_code, contract.code_named("old-phone-incorrect")
@@ -25,8 +27,11 @@ def test_change_is_made_and_restored(target, contract):
     try:
         # The old number is no longer the account's: as the original phone it is now incorrect.
         proof = target.call(target.change(account, account), token)
-        failures.append(target.check(proof, incorrect, f"after the change, original phone {account} must no longer "
-                                                       "be the account's"))
+        failures.append(
+            target.check(
+                proof, incorrect, f"after the change, original phone {account} must no longer be the account's"
+            )
+        )
     finally:
         restore = target.change(free, account)
         back = target.call(restore, token, changes_account=True)  # lost: Target.call finds where the account is
@@ -35,18 +40,25 @@ def test_change_is_made_and_restored(target, contract):
             failures.append(restore_failed(target, contract, back, account, free))
     if envelope_code(back) == success:
         proof = target.call(target.change(free, free), token)
-        failures.append(target.check(proof, incorrect, f"after the restore, original phone {free} must no longer "
-                                                       "be the account's"))
+        failures.append(
+            target.check(proof, incorrect, f"after the restore, original phone {free} must no longer be the account's")
+        )
         if target.codes.reusable:
-            target.coverage.note("a code is used once: [codes] reusable = true says this target's static codes "
-                                 "stay valid, so the used code was not sent again")
+            target.coverage.note(
+                "a code is used once: [codes] reusable = true says this target's static codes "
+                "stay valid, so the used code was not sent again"
+            )
         else:
             # A code is used once: the one the account's number received for the restore is spent.
             used = restore[contract.parameter_with_role("new.code").name]
             reuse = target.call(target.change(account, free, old__code=used), token)
-            failures.append(target.check(reuse, contract.code_named("old-phone-verification-failed"),
-                                         f"the SMS code {account} received for the restore was used: it must not "
-                                         "verify again"))
+            failures.append(
+                target.check(
+                    reuse,
+                    contract.code_named("old-phone-verification-failed"),
+                    f"the SMS code {account} received for the restore was used: it must not verify again",
+                )
+            )
     failures = [f for f in failures if f]
     if failures:
         pytest.fail("\n".join(failures), pytrace=False)
@@ -57,10 +69,14 @@ def restore_failed(target, contract, back, account, free) -> str:
     code = envelope_code(back)
     answered = contract.describe(code) if code is not None else back.failure.detail if back.failure else "not JSON"
     if code == contract.code_named("old-phone-incorrect"):
-        state = (f"The target says {free} is not the account's: the change did not happen, or the account holds "
-                 f"another number. Check that the test account holds {account}.")
+        state = (
+            f"The target says {free} is not the account's: the change did not happen, or the account holds "
+            f"another number. Check that the test account holds {account}."
+        )
     else:
         state = f"The account may still hold {free}: check it and set it to {account} by hand."
     reproduce = "\n".join(reproduce_lines(back.request, target.secrets))
-    return (f"RESTORE FAILED: moving the test account back from {free} to {account} answered "
-            f"{target.secrets.mask(answered)}.\n  {state}\n  with fresh codes:\n{reproduce}")
+    return (
+        f"RESTORE FAILED: moving the test account back from {free} to {account} answered "
+        f"{target.secrets.mask(answered)}.\n  {state}\n  with fresh codes:\n{reproduce}"
+    )

@@ -29,21 +29,27 @@ def _request(target, operation):
 @pytest.mark.exercises("token-verification-failed")
 def test_wrong_token(target, operation):
     answer = target.call(_request(target, operation), "Bearer not-a-token-the-platform-issued", contract=operation)
-    target.expect(answer, operation.code_named("token-verification-failed"), "a token the platform did not issue",
-                  operation)
+    target.expect(
+        answer, operation.code_named("token-verification-failed"), "a token the platform did not issue", operation
+    )
 
 
 @pytest.mark.inferred
 @pytest.mark.exercises("token-verification-failed")
 def test_no_token(target, operation):
     answer = target.call(_request(target, operation), ABSENT, contract=operation)
-    target.expect(answer, operation.code_named("token-verification-failed"),
-                  f"no {target.run.token_header_of(operation)} header", operation)
+    target.expect(
+        answer,
+        operation.code_named("token-verification-failed"),
+        f"no {target.run.token_header_of(operation)} header",
+        operation,
+    )
 
 
 @pytest.mark.exercises("user-does-not-exist")
 def test_orphan_token(target, operation):
     token = target.token("orphan")
     answer = target.call(_request(target, operation), token, contract=operation)
-    target.expect(answer, operation.code_named("user-does-not-exist"), "a token that verifies but whose user is gone",
-                  operation)
+    target.expect(
+        answer, operation.code_named("user-does-not-exist"), "a token that verifies but whose user is gone", operation
+    )

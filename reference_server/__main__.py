@@ -1,7 +1,7 @@
 """Command line: serve the reference setPhone server, or issue an SMS code into its database.
 
-    python -m reference_server [--host 127.0.0.1] [--port 8080] [--db PATH]
-    python -m reference_server issue-code INTERNATIONAL_CODE PHONE [--db PATH]
+python -m reference_server [--host 127.0.0.1] [--port 8080] [--db PATH]
+python -m reference_server issue-code INTERNATIONAL_CODE PHONE [--db PATH]
 """
 
 import argparse
@@ -46,10 +46,7 @@ def serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=f"Serve PUT {PATH} (reference implementation).",
-        epilog=(
-            "To issue an SMS verification code instead:\n"
-            f"  {PROG} issue-code IC PHONE [--db PATH]"
-        ),
+        epilog=(f"To issue an SMS verification code instead:\n  {PROG} issue-code IC PHONE [--db PATH]"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")

@@ -53,8 +53,7 @@ MESSAGES = {
     CHANGE_FAILED: "User phone number modification failed",
     OLD_PHONE_INCORRECT: "Original phone number is incorrect",
     NEW_PHONE_CANCELLING: (
-        "New phone number is in 7-day cancellation status,"
-        " cannot be used as replacement phone number"
+        "New phone number is in 7-day cancellation status, cannot be used as replacement phone number"
     ),
     NEW_PHONE_REGISTERED: "New phone number already registered",
 }
@@ -191,8 +190,7 @@ class SetPhoneService:
     def user_exists(self, db: sqlite3.Connection, user_id: int, now: float) -> bool:
         """An account whose deletion was requested 7 days ago or more is gone."""
         row = db.execute(
-            "SELECT 1 FROM users WHERE id = ?"
-            " AND (deletion_requested_at IS NULL OR deletion_requested_at > ?)",
+            "SELECT 1 FROM users WHERE id = ? AND (deletion_requested_at IS NULL OR deletion_requested_at > ?)",
             (user_id, now - CANCELLATION_SECONDS),
         ).fetchone()
         return row is not None
@@ -249,8 +247,7 @@ class SetPhoneService:
 
     def phone_holder(self, call: Call, international_code: str, phone: str) -> sqlite3.Row | None:
         return call.db.execute(
-            "SELECT id, deletion_requested_at FROM users"
-            " WHERE international_code = ? AND phone = ?",
+            "SELECT id, deletion_requested_at FROM users WHERE international_code = ? AND phone = ?",
             (international_code, phone),
         ).fetchone()
 

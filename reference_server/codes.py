@@ -41,9 +41,7 @@ def issue_code(
         db.close()
 
 
-def is_valid(
-    db: sqlite3.Connection, international_code: str, phone: str, code: str, now: float
-) -> bool:
+def is_valid(db: sqlite3.Connection, international_code: str, phone: str, code: str, now: float) -> bool:
     """True if `code` is the number's last issued code, unused and younger than the lifetime."""
     last = db.execute(
         "SELECT code, issued_at, used_at FROM sms_codes"
@@ -60,7 +58,6 @@ def is_valid(
 def consume(db: sqlite3.Connection, international_code: str, phone: str, now: float) -> None:
     """Mark the number's unused codes used."""
     db.execute(
-        "UPDATE sms_codes SET used_at = ?"
-        " WHERE international_code = ? AND phone = ? AND used_at IS NULL",
+        "UPDATE sms_codes SET used_at = ? WHERE international_code = ? AND phone = ? AND used_at IS NULL",
         (now, international_code, phone),
     )

@@ -34,8 +34,7 @@ def wait_for_port(host: str, port: int, timeout: float = READY_TIMEOUT_SECONDS) 
             if time.monotonic() >= deadline:
                 waited = time.monotonic() - started
                 raise ServerNotReady(
-                    f"server on {host}:{port} not accepting connections"
-                    f" after {waited:.1f} s: {error}"
+                    f"server on {host}:{port} not accepting connections after {waited:.1f} s: {error}"
                 ) from error
             time.sleep(0.01)
 
@@ -74,9 +73,7 @@ class EmbeddedServer:
         return f"<EmbeddedServer {self.base_url}>"
 
 
-def start_embedded(
-    app, host: str = "127.0.0.1", ready_timeout: float = READY_TIMEOUT_SECONDS
-) -> EmbeddedServer:
+def start_embedded(app, host: str = "127.0.0.1", ready_timeout: float = READY_TIMEOUT_SECONDS) -> EmbeddedServer:
     """Serve `app` on host, port 0 (the OS picks it), threaded; return once it answers TCP."""
     server = make_server(host, 0, app, threaded=True, request_handler=QuietRequestHandler)
     thread = threading.Thread(

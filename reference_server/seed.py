@@ -18,9 +18,7 @@ ORPHAN_TOKEN = "Bearer ref-orphan-4c6a2e8f0b9d"
 ORPHAN_USER_ID = 9999  # no such user
 
 # Accounts for the concurrency test: (token, phone), all with international code 86.
-RACERS = tuple(
-    (f"Bearer ref-racer-{n:02d}", f"139000000{n:02d}") for n in range(1, 21)
-)
+RACERS = tuple((f"Bearer ref-racer-{n:02d}", f"139000000{n:02d}") for n in range(1, 21))
 
 # The account in cancellation asked for its deletion this long before seeding.
 CANCELLATION_REQUESTED_BEFORE_SEEDING = DAY
@@ -44,8 +42,7 @@ def seed(db: sqlite3.Connection, now: float) -> None:
         users.append((user_id, INTERNATIONAL_CODE, phone, None))
         tokens.append((token, user_id))
     db.executemany(
-        "INSERT INTO users (id, international_code, phone, deletion_requested_at)"
-        " VALUES (?, ?, ?, ?)",
+        "INSERT INTO users (id, international_code, phone, deletion_requested_at) VALUES (?, ?, ?, ?)",
         users,
     )
     db.executemany("INSERT INTO tokens (token, user_id) VALUES (?, ?)", tokens)

@@ -29,9 +29,7 @@ def _statements(script: str):
         if sqlite3.complete_statement(pending):
             yield pending
             pending = ""
-    leftover = [
-        line for line in pending.splitlines() if line.strip() and not line.lstrip().startswith("--")
-    ]
+    leftover = [line for line in pending.splitlines() if line.strip() and not line.lstrip().startswith("--")]
     if leftover:
         raise ValueError(f"incomplete SQL statement at the end of {SCHEMA.name}: {pending!r}")
 

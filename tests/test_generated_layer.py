@@ -38,7 +38,6 @@ TEST_ID = "contract_tests/test_generated.py::"
 # -- broken servers: the reference app plus one small defect each --
 
 
-
 class MissingOldPhoneSucceeds(SetPhoneService):
     """Answer success when oldPhone is missing or blank."""
 
@@ -55,7 +54,6 @@ class NonDigitNewPhoneIsMissing(SetPhoneService):
         if code is None and not params[NEW_PHONE.name].isdigit():
             return NEW_PHONE.missing_code
         return code
-
 
 
 class Spy(SetPhoneService):
@@ -81,16 +79,40 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def run_generated(server, database: Path, *args: str, profile: Path = PROFILE) -> Finished:
     """`pytest contract_tests -m generated` against the server, as a QA engineer runs it against a URL."""
-    return run_pytest("contract_tests", "-m", "generated", "--base-url", server.base_url, "--profile", str(profile),
-                      "-rA", *args, env={"REFERENCE_SERVER_DB": str(database)}, timeout=RUN_TIMEOUT_SECONDS)
+    return run_pytest(
+        "contract_tests",
+        "-m",
+        "generated",
+        "--base-url",
+        server.base_url,
+        "--profile",
+        str(profile),
+        "-rA",
+        *args,
+        env={"REFERENCE_SERVER_DB": str(database)},
+        timeout=RUN_TIMEOUT_SECONDS,
+    )
 
 
 def run_st(server, token: str = VALID_TOKEN) -> subprocess.CompletedProcess:
     """The README's `st run` command with the project's schemathesis.toml."""
     return subprocess.run(
-        [sys.executable, "-m", "schemathesis.cli", "--config-file", "schemathesis.toml", "run", "spec/openapi.yaml",
-         "--url", server.base_url, "--no-color"],
-        cwd=PROJECT_ROOT, env=clean_env(CONTRACT_TOKEN=token), capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "--config-file",
+            "schemathesis.toml",
+            "run",
+            "spec/openapi.yaml",
+            "--url",
+            server.base_url,
+            "--no-color",
+        ],
+        cwd=PROJECT_ROOT,
+        env=clean_env(CONTRACT_TOKEN=token),
+        capture_output=True,
+        text=True,
         timeout=RUN_TIMEOUT_SECONDS,
     )
 
@@ -133,7 +155,11 @@ def test_correct_server_passes_and_every_case_carries_the_token(tmp_path):
     with server:
         result = run_generated(server, database)
     assert result.returncode == 0, result.stdout[-3000:]
-    assert outcome_lines(result.stdout) == {"test_examples": "PASSED", "test_coverage": "PASSED", "test_fuzzing": "PASSED"}
+    assert outcome_lines(result.stdout) == {
+        "test_examples": "PASSED",
+        "test_coverage": "PASSED",
+        "test_fuzzing": "PASSED",
+    }
     assert len(app.seen) > 30, "the generated layer sent fewer requests than its default budget"
     # (the run's preflight probe, which checks the target answers at all, sends neither token nor parameter)
     without_token = [query for query, token in app.seen if token != VALID_TOKEN and query]
@@ -151,7 +177,9 @@ def test_negative_case_that_succeeds_fails(tmp_path):
     assert result.returncode == 1, output[-3000:]
     assert outcome_lines(output) == {"test_coverage": "FAILED"}, output[-3000:]
     assert "Custom check failed: `negative_case_never_succeeds`" in output
-    assert re.search(rf"a negative case of the coverage phase \(Missing `{OLD_PHONE.name}`.*\) got {CONTRACT.success_code} ", output), output[-3000:]
+    assert re.search(
+        rf"a negative case of the coverage phase \(Missing `{OLD_PHONE.name}`.*\) got {CONTRACT.success_code} ", output
+    ), output[-3000:]
     assert missing_code_message(OLD_PHONE, CONTRACT.success_code).search(output), output[-3000:]
 
 
@@ -165,7 +193,8 @@ def test_positive_case_that_gets_a_missing_code_fails(tmp_path):
     assert "Custom check failed: `positive_case_never_gets_missing_code`" in output
     assert re.search(
         rf"a positive case of the fuzzing phase .*sent every required parameter, none blank, but got "
-        rf"{NEW_PHONE.missing_code} .*the code for {NEW_PHONE.name} absent or blank", output
+        rf"{NEW_PHONE.missing_code} .*the code for {NEW_PHONE.name} absent or blank",
+        output,
     ), output[-3000:]
 
 
@@ -175,7 +204,10 @@ def test_profile_sms_codes_are_never_sent(tmp_path):
     codes = {p.example for p in CONTRACT.parameters if (p.role or "").endswith(".code")}
     static = ", ".join(f'"86-1390000000{i}" = "{code}"' for i, code in enumerate(sorted(codes)))
     profile = tmp_path / "profile.toml"
-    profile.write_text(PROFILE.read_text(encoding="utf-8").replace("[codes]\n", f"[codes]\nstatic = {{ {static} }}\n"), encoding="utf-8")
+    profile.write_text(
+        PROFILE.read_text(encoding="utf-8").replace("[codes]\n", f"[codes]\nstatic = {{ {static} }}\n"),
+        encoding="utf-8",
+    )
     app, database, server = serve(tmp_path, Spy)
     with server:
         result = run_generated(server, database, profile=profile)
@@ -236,8 +268,11 @@ def test_long_value_answered_with_an_html_500_fails_the_fuzzing(tmp_path):
     assert result.returncode == 1, output[-3000:]
     assert outcome_lines(output) == {"test_fuzzing": "FAILED"}, output[-3000:]
     assert "Custom check failed: `envelope_conforms_to_spec`" in output
-    assert re.search(r"the answer breaks the envelope the spec defines: HTTP 500: every outcome must be HTTP 200 .*"
-                     r"body: '<!doctype html>", output), output[-3000:]
+    assert re.search(
+        r"the answer breaks the envelope the spec defines: HTTP 500: every outcome must be HTTP 200 .*"
+        r"body: '<!doctype html>",
+        output,
+    ), output[-3000:]
 
 
 # -- st run, with the same checks loaded through schemathesis.toml's hooks --
@@ -265,9 +300,23 @@ def test_st_run_refuses_to_start_without_a_token(tmp_path):
     app, database, server = serve(tmp_path)
     with server:
         result = subprocess.run(
-            [sys.executable, "-m", "schemathesis.cli", "--config-file", "schemathesis.toml", "run", "spec/openapi.yaml",
-             "--url", server.base_url, "--no-color"],
-            cwd=PROJECT_ROOT, env=clean_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT_SECONDS,
+            [
+                sys.executable,
+                "-m",
+                "schemathesis.cli",
+                "--config-file",
+                "schemathesis.toml",
+                "run",
+                "spec/openapi.yaml",
+                "--url",
+                server.base_url,
+                "--no-color",
+            ],
+            cwd=PROJECT_ROOT,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_SECONDS,
         )
     assert result.returncode != 0
     assert "Missing environment variable: `CONTRACT_TOKEN`" in result.stdout + result.stderr

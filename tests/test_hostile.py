@@ -25,8 +25,14 @@ TIMEOUT = "1"
 CAP = 150
 MAX_RSS_MIB = 400
 EVERY_FLAG = (
-    "--tb=long", "--showlocals", "-vvv", "-rA",
-    "--log-level=DEBUG", "--log-cli-level=DEBUG", "-o", "junit_logging=all",
+    "--tb=long",
+    "--showlocals",
+    "-vvv",
+    "-rA",
+    "--log-level=DEBUG",
+    "--log-cli-level=DEBUG",
+    "-o",
+    "junit_logging=all",
 )
 
 
@@ -51,8 +57,14 @@ CASES = [
     Hostile("nested-json", hostile.nested_json, 1, 90, CAP, "the body is not JSON"),
     Hostile("invalid-utf8", hostile.invalid_utf8, 1, 90, CAP, "the body is not JSON"),
     Hostile("redirect-other-host", None, 1, 90, CAP, "HTTP 307, a redirect to"),
-    Hostile("redirect-loop", hostile.redirect_to(lambda seen: seen.target, "302 Found"), 1, 90, CAP,
-            "HTTP 302, a redirect to"),
+    Hostile(
+        "redirect-loop",
+        hostile.redirect_to(lambda seen: seen.target, "302 Found"),
+        1,
+        90,
+        CAP,
+        "HTTP 302, a redirect to",
+    ),
 ]
 
 
@@ -72,18 +84,38 @@ def test_hostile_target_is_bounded_and_masked(case, tmp_path, gzip_bomb):
     elif case.name == "redirect-other-host":
         behaviour = hostile.redirect_to(lambda seen: other.base_url + seen.target)
     started = time.time() - 1
-    with start_embedded(create_app({"DATABASE": str(database)})) as reference, other, \
-            hostile.HostileServer(behaviour, upstream=reference.base_url, honest=HONEST) as server:
+    with (
+        start_embedded(create_app({"DATABASE": str(database)})) as reference,
+        other,
+        hostile.HostileServer(behaviour, upstream=reference.base_url, honest=HONEST) as server,
+    ):
         run = run_pytest(
-            "contract_tests", "--base-url", server.base_url, "--profile", str(PROFILE), "--allow-destructive",
-            "--request-timeout", TIMEOUT, "--rate-limit", "0", "--max-requests", str(CAP), "--generated-examples", "5",
-            *EVERY_FLAG, f"--log-file={reports / 'run.log'}", f"--junitxml={reports / 'junit.xml'}",
+            "contract_tests",
+            "--base-url",
+            server.base_url,
+            "--profile",
+            str(PROFILE),
+            "--allow-destructive",
+            "--request-timeout",
+            TIMEOUT,
+            "--rate-limit",
+            "0",
+            "--max-requests",
+            str(CAP),
+            "--generated-examples",
+            "5",
+            *EVERY_FLAG,
+            f"--log-file={reports / 'run.log'}",
+            f"--junitxml={reports / 'junit.xml'}",
             f"--coverage-json={reports / 'coverage.json'}",
-            env={"REFERENCE_SERVER_DB": str(database)}, timeout=300,
+            env={"REFERENCE_SERVER_DB": str(database)},
+            timeout=300,
         )
         requests_seen = len(server.seen)
-    print(f"\n{case.name}: exit {run.returncode}, {run.seconds:.1f} s, max RSS {run.max_rss_mib:.0f} MiB, "
-          f"{requests_seen} requests")
+    print(
+        f"\n{case.name}: exit {run.returncode}, {run.seconds:.1f} s, max RSS {run.max_rss_mib:.0f} MiB, "
+        f"{requests_seen} requests"
+    )
     assert run.returncode == case.exit_code, run.tail()
     assert case.says in run.stdout, run.tail()
     assert "Traceback" not in run.stderr and "RecursionError" not in run.output, run.tail()
@@ -104,11 +136,25 @@ def test_redirect_loop_keeps_the_rate_limit_and_the_cap(tmp_path):
     """A redirect loop is not followed: the server sees at most the cap, never faster than the rate limit."""
     database = tmp_path / "reference.sqlite3"
     loop = hostile.redirect_to(lambda seen: seen.target, "302 Found")
-    with start_embedded(create_app({"DATABASE": str(database)})) as reference, \
-            hostile.HostileServer(loop, upstream=reference.base_url, honest=HONEST) as server:
-        run = run_pytest("contract_tests", "-m", "not generated", "--base-url", server.base_url, "--profile",
-                         str(PROFILE), "--rate-limit", "20", "--max-requests", "30",
-                         env={"REFERENCE_SERVER_DB": str(database)}, timeout=120)
+    with (
+        start_embedded(create_app({"DATABASE": str(database)})) as reference,
+        hostile.HostileServer(loop, upstream=reference.base_url, honest=HONEST) as server,
+    ):
+        run = run_pytest(
+            "contract_tests",
+            "-m",
+            "not generated",
+            "--base-url",
+            server.base_url,
+            "--profile",
+            str(PROFILE),
+            "--rate-limit",
+            "20",
+            "--max-requests",
+            "30",
+            env={"REFERENCE_SERVER_DB": str(database)},
+            timeout=120,
+        )
     assert run.returncode == 1, run.tail()
     assert len(server.seen) <= 30
     assert server.peak_rate() <= 21, server.peak_rate()

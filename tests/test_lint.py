@@ -63,7 +63,8 @@ def test_dropped_code_is_reported_at_the_enum(doc):
     del operation(doc)["x-business-codes"][victim]
     problems = lint.business_codes(doc)
     assert [str(p) for p in problems] == [
-        f"/components/schemas/Envelope/properties/code/enum: enum allows codes that x-business-codes does not document: [{victim}]"
+        "/components/schemas/Envelope/properties/code/enum: "
+        f"enum allows codes that x-business-codes does not document: [{victim}]"
     ]
 
 
@@ -164,7 +165,8 @@ def test_code_without_named_example_is_reported(doc):
     del examples[entry["name"]]
     problems = lint.business_codes(doc)
     assert [str(p) for p in problems] == [
-        f"{OP}/responses/200/content/application~1json/examples: expected a named example {entry['name']!r} of the envelope with code {name}"
+        f"{OP}/responses/200/content/application~1json/examples: "
+        f"expected a named example {entry['name']!r} of the envelope with code {name}"
     ]
 
 
@@ -204,7 +206,10 @@ def test_cli_passes_a_clean_spec_and_fails_a_broken_one(tmp_path, doc):
 
 def test_cli_names_an_unreadable_spec_without_traceback(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "contract_suite.lint", str(tmp_path / "nope.yaml")], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "contract_suite.lint", str(tmp_path / "nope.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "cannot read spec" in result.stderr and "Traceback" not in result.stderr
@@ -218,7 +223,10 @@ def test_pytest_lint_fails_on_a_broken_spec_naming_the_place(tmp_path, doc):
     result = run_pytest("contract_tests/test_spec_lint.py", "--spec", str(path), "-q", timeout=120)
     assert result.returncode == 1, result.stdout
     assert "FAILED contract_tests/test_spec_lint.py::test_spec_rule[examples-fit-schemas]" in result.stdout
-    assert "examples/success/value: example does not fit the response schema: code: '200' is not of type 'integer'" in result.stdout
+    assert (
+        "examples/success/value: example does not fit the response schema: code: '200' is not of type 'integer'"
+        in result.stdout
+    )
 
 
 def test_duplicated_role_is_reported(doc):
@@ -294,8 +302,9 @@ def test_parameter_description_without_its_missing_code_is_reported(doc):
 
 def test_parameter_description_naming_another_code_is_reported(doc):
     params = operation(doc)["parameters"]
-    params[4]["description"] = params[5]["description"].replace(params[5]["description"].splitlines()[0],
-                                                                params[4]["description"].splitlines()[0])
+    params[4]["description"] = params[5]["description"].replace(
+        params[5]["description"].splitlines()[0], params[4]["description"].splitlines()[0]
+    )
     problems = lint.codes_shown_to_readers(doc)
     assert wheres(problems) == [f"{OP}/parameters/4/description"]
     assert f"code {params[4]['x-missing-code']}," in problems[0].message

@@ -43,11 +43,16 @@ NICKNAME_CODES = {  # code -> (name, provoked-by)
 # The generic hand-written cases the synthetic operation must get, by test id (no contract test names the operation).
 GENERIC_CASES = {
     *(f"contract_tests/test_required_fields.py::test_absent[getNickname-{p}]" for p in ("appId", "lang")),
-    *(f"contract_tests/test_required_fields.py::test_blank[getNickname-{p}-{blank}]"
-      for p in ("appId", "lang") for blank in ("empty", "spaces", "tab")),
+    *(
+        f"contract_tests/test_required_fields.py::test_blank[getNickname-{p}-{blank}]"
+        for p in ("appId", "lang")
+        for blank in ("empty", "spaces", "tab")
+    ),
     "contract_tests/test_required_fields.py::test_several_absent[getNickname-appId+lang]",
-    *(f"contract_tests/test_token.py::test_{case}[getNickname]"
-      for case in ("wrong_token", "no_token", "orphan_token")),
+    *(
+        f"contract_tests/test_token.py::test_{case}[getNickname]"
+        for case in ("wrong_token", "no_token", "orphan_token")
+    ),
 }
 GENERATED = ("test_examples", "test_coverage", "test_fuzzing")
 
@@ -57,25 +62,49 @@ GENERATED = ("test_examples", "test_coverage", "test_fuzzing")
 
 def nickname_operation() -> dict:
     parameters = [
-        {"name": name, "in": "query", "required": True, "description": description, "schema": {"type": "string"},
-         "example": example, "x-missing-code": code}
-        for name, description, example, code in (("appId", "App the nickname is read in", KNOWN_APP, MISSING_APP_ID),
-                                                 ("lang", "Language of the answer", "en", MISSING_LANG))
+        {
+            "name": name,
+            "in": "query",
+            "required": True,
+            "description": description,
+            "schema": {"type": "string"},
+            "example": example,
+            "x-missing-code": code,
+        }
+        for name, description, example, code in (
+            ("appId", "App the nickname is read in", KNOWN_APP, MISSING_APP_ID),
+            ("lang", "Language of the answer", "en", MISSING_LANG),
+        )
     ]
     examples = {
-        name: {"summary": f"{code}: {NICKNAME_MESSAGES[code]}",
-               "value": {"code": code, "msg": NICKNAME_MESSAGES[code], "data": None, "extMsg": None}}
+        name: {
+            "summary": f"{code}: {NICKNAME_MESSAGES[code]}",
+            "value": {"code": code, "msg": NICKNAME_MESSAGES[code], "data": None, "extMsg": None},
+        }
         for code, (name, _) in NICKNAME_CODES.items()
     }
     return {
         "operationId": "getNickname",
         "summary": "Read the signed-in user's nickname in an app (synthetic: the self-tests' second operation)",
         "parameters": parameters,
-        "responses": {"200": {"description": "Every outcome, as for setPhone.", "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/NicknameEnvelope"}, "examples": examples}}}},
+        "responses": {
+            "200": {
+                "description": "Every outcome, as for setPhone.",
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/NicknameEnvelope"},
+                        "examples": examples,
+                    }
+                },
+            }
+        },
         "x-business-codes": {
-            str(code): {"name": name, "message": NICKNAME_MESSAGES[code], "provoked-by": provoked_by,
-                        **({"success": True} if code == SUCCESS else {})}
+            str(code): {
+                "name": name,
+                "message": NICKNAME_MESSAGES[code],
+                "provoked-by": provoked_by,
+                **({"success": True} if code == SUCCESS else {}),
+            }
             for code, (name, provoked_by) in NICKNAME_CODES.items()
         },
     }
@@ -159,9 +188,25 @@ def serve(tmp_path):
 
 
 def run_suite(url, env, spec_path: Path, junit: Path, *args: str):
-    return run_pytest("contract_tests", "--ignore", "contract_tests/test_spec_lint.py", "--spec", str(spec_path),
-                      "--base-url", url, "--profile", str(PROFILE), "--allow-destructive", "--rate-limit", "0",
-                      "--junitxml", str(junit), *args, env=env, timeout=240)
+    return run_pytest(
+        "contract_tests",
+        "--ignore",
+        "contract_tests/test_spec_lint.py",
+        "--spec",
+        str(spec_path),
+        "--base-url",
+        url,
+        "--profile",
+        str(PROFILE),
+        "--allow-destructive",
+        "--rate-limit",
+        "0",
+        "--junitxml",
+        str(junit),
+        *args,
+        env=env,
+        timeout=240,
+    )
 
 
 def outcomes(junit: Path) -> dict[str, tuple[str, str]]:
@@ -201,7 +246,7 @@ def test_the_loader_yields_a_contract_per_operation(tmp_path):
 
 def test_two_operations_with_x_role_name_both(tmp_path):
     roles = nickname_operation()["parameters"]
-    for parameter, role in zip(roles, ("old.phone", "new.phone")):
+    for parameter, role in zip(roles, ("old.phone", "new.phone"), strict=True):
         parameter["x-role"] = role
     with pytest.raises(spec.SpecError) as raised:
         spec.load_all(spec_with_nickname(tmp_path, parameters=roles))
@@ -219,14 +264,18 @@ def test_generic_cases_run_for_a_second_operation(serve, tmp_path):
     assert run.returncode == 0, run.tail(60)
     found = outcomes(tmp_path / "junit.xml")
     assert {test_id: found.get(test_id, ("not run", ""))[0] for test_id in GENERIC_CASES} == dict.fromkeys(
-        GENERIC_CASES, "passed")
+        GENERIC_CASES, "passed"
+    )
     # the primary operation's ids are the ones the variant catalogue names
-    for test_id in ("contract_tests/test_required_fields.py::test_absent[newPhone]",
-                    "contract_tests/test_token.py::test_wrong_token",
-                    "contract_tests/test_success.py::test_change_is_made_and_restored"):
+    for test_id in (
+        "contract_tests/test_required_fields.py::test_absent[newPhone]",
+        "contract_tests/test_token.py::test_wrong_token",
+        "contract_tests/test_success.py::test_change_is_made_and_restored",
+    ):
         assert found[test_id][0] == "passed", test_id
     assert {test_id: found.get(test_id, ("not run", ""))[0] for test_id in GENERATED_OF_NICKNAME} == dict.fromkeys(
-        GENERATED_OF_NICKNAME, "passed")
+        GENERATED_OF_NICKNAME, "passed"
+    )
     out = run.stdout
     assert "contract operations judged: setPhone (PUT /v2/enduser/enduserapi/setPhone, primary); getNickname" in out
     primary, _, others = out.partition("\njudged 14 of 14 exercisable documented codes\n")
@@ -236,8 +285,10 @@ def test_generic_cases_run_for_a_second_operation(serve, tmp_path):
         row = next(line for line in section.splitlines() if line.lstrip().startswith(f"{code} "))
         assert " seen " in row, row
     assert "judged 4 of 6 exercisable documented codes; not judged: 200, 5203" in section
-    assert ("HOLDS (exit 0) on what was judged: judged 14 of 14 exercisable documented codes; getNickname: judged "
-            "4 of 6; the others were not judged (see above)") in out
+    assert (
+        "HOLDS (exit 0) on what was judged: judged 14 of 14 exercisable documented codes; getNickname: judged "
+        "4 of 6; the others were not judged (see above)"
+    ) in out
 
 
 def test_a_wrong_missing_code_in_the_second_operation_fails_its_generic_cases(serve, tmp_path):
@@ -247,9 +298,13 @@ def test_a_wrong_missing_code_in_the_second_operation_fails_its_generic_cases(se
     found = outcomes(tmp_path / "junit.xml")
     failed = {test_id for test_id, (o, _) in found.items() if o != "passed"}
     generated = GENERATED_OF_NICKNAME
-    lang_cases = {"contract_tests/test_required_fields.py::test_absent[getNickname-lang]",
-                  *(f"contract_tests/test_required_fields.py::test_blank[getNickname-lang-{blank}]"
-                    for blank in ("empty", "spaces", "tab"))}
+    lang_cases = {
+        "contract_tests/test_required_fields.py::test_absent[getNickname-lang]",
+        *(
+            f"contract_tests/test_required_fields.py::test_blank[getNickname-lang-{blank}]"
+            for blank in ("empty", "spaces", "tab")
+        ),
+    }
     assert failed - generated == lang_cases, sorted(failed)  # setPhone's cases and the other getNickname ones pass
     text = found["contract_tests/test_required_fields.py::test_absent[getNickname-lang]"][1]
     assert "required parameter lang absent" in text
@@ -264,10 +319,13 @@ def test_require_all_codes_names_the_second_operations_unjudged_codes(serve, tmp
     """A new operation's own business codes (and its success) need hand-written cases: until then, a run that
     must judge every code cannot, and says which."""
     url, env = serve()
-    run = run_suite(url, env, spec_with_nickname(tmp_path), tmp_path / "junit.xml", "-m", "not generated",
-                    "--require-all-codes")
+    run = run_suite(
+        url, env, spec_with_nickname(tmp_path), tmp_path / "junit.xml", "-m", "not generated", "--require-all-codes"
+    )
     assert run.returncode == 2, run.tail(60)
     line = next(line for line in run.stdout.splitlines() if line.startswith("CANNOT JUDGE (exit 2): "))
-    assert line.startswith("CANNOT JUDGE (exit 2): --require-all-codes: judged 14 of 14 exercisable documented "
-                           "codes; getNickname: judged 4 of 6 exercisable documented codes; not judged: 200, 5203 "
-                           "(no case selected in this run expects it)"), line
+    assert line.startswith(
+        "CANNOT JUDGE (exit 2): --require-all-codes: judged 14 of 14 exercisable documented "
+        "codes; getNickname: judged 4 of 6 exercisable documented codes; not judged: 200, 5203 "
+        "(no case selected in this run expects it)"
+    ), line

@@ -65,17 +65,51 @@ def test_no_profile_is_empty():
     [
         pytest.param("[target]\nbase_urll = 'x'\n", "unknown key target.base_urll", id="unknown-key"),
         pytest.param("[target]\n[secrets]\nx = 1\n", "unknown key secrets", id="unknown-section"),
-        pytest.param("[phones]\nspare = { international_code = '86', phone = '1' }\n", "unknown key phones.spare", id="unknown-phone-role"),
-        pytest.param("[phones]\nfree = { international_code = '86' }\n", "phones.free.phone is missing", id="phone-without-number"),
-        pytest.param("[phones]\nfree = { international_code = 86, phone = '1' }\n", "phones.free.international_code must be a non-empty string", id="number-not-string"),
-        pytest.param("[phones]\nfree = { international_code = '86', phone = '1', note = 'x' }\n", "unknown key phones.free.note", id="unknown-phone-key"),
+        pytest.param(
+            "[phones]\nspare = { international_code = '86', phone = '1' }\n",
+            "unknown key phones.spare",
+            id="unknown-phone-role",
+        ),
+        pytest.param(
+            "[phones]\nfree = { international_code = '86' }\n",
+            "phones.free.phone is missing",
+            id="phone-without-number",
+        ),
+        pytest.param(
+            "[phones]\nfree = { international_code = 86, phone = '1' }\n",
+            "phones.free.international_code must be a non-empty string",
+            id="number-not-string",
+        ),
+        pytest.param(
+            "[phones]\nfree = { international_code = '86', phone = '1', note = 'x' }\n",
+            "unknown key phones.free.note",
+            id="unknown-phone-key",
+        ),
         pytest.param("[tokens]\nvalid = ''\n", "tokens.valid must be a non-empty string", id="empty-token"),
         pytest.param("tokens = 'Bearer x'\n", "[tokens] must be a table", id="section-not-table"),
-        pytest.param("[account]\nphone = '13800000001'\n", "account.international_code is missing", id="account-incomplete"),
-        pytest.param("[codes]\nstatic = { '8613800000001' = '123456' }\n", "codes.static key '8613800000001' must read", id="static-key-format"),
-        pytest.param("[codes]\nstatic = { '86-1' = 123456 }\n", "codes.static.'86-1' must be a non-empty string", id="static-code-not-string"),
-        pytest.param("[codes]\ncommand = './get {country} {phone}'\n", "codes.command must use only {international_code} and {phone}", id="command-bad-placeholder"),
-        pytest.param("[target]\nbase_url = 'staging.example.com'\n", "target.base_url must start with http:// or https://", id="url-without-scheme"),
+        pytest.param(
+            "[account]\nphone = '13800000001'\n", "account.international_code is missing", id="account-incomplete"
+        ),
+        pytest.param(
+            "[codes]\nstatic = { '8613800000001' = '123456' }\n",
+            "codes.static key '8613800000001' must read",
+            id="static-key-format",
+        ),
+        pytest.param(
+            "[codes]\nstatic = { '86-1' = 123456 }\n",
+            "codes.static.'86-1' must be a non-empty string",
+            id="static-code-not-string",
+        ),
+        pytest.param(
+            "[codes]\ncommand = './get {country} {phone}'\n",
+            "codes.command must use only {international_code} and {phone}",
+            id="command-bad-placeholder",
+        ),
+        pytest.param(
+            "[target]\nbase_url = 'staging.example.com'\n",
+            "target.base_url must start with http:// or https://",
+            id="url-without-scheme",
+        ),
         pytest.param("[target\nbase_url = 1\n", "is not valid TOML", id="not-toml"),
     ],
 )
@@ -96,7 +130,10 @@ def test_pytest_stops_before_any_request_on_a_bad_profile(tmp_path):
     path = write(tmp_path, "[tokens]\nvalid = 'Bearer x'\nspare = 'y'\n")
     result = run_pytest("contract_tests", "--profile", str(path), "--base-url", "http://127.0.0.1:9", timeout=120)
     assert result.returncode == 4, result.stdout + result.stderr
-    assert f"ERROR: profile {path}: unknown key tokens.spare (known here: command, command_timeout, orphan, valid)" in result.stderr
+    assert (
+        f"ERROR: profile {path}: unknown key tokens.spare (known here: command, command_timeout, orphan, valid)"
+        in result.stderr
+    )
     assert "Traceback" not in result.stderr + result.stdout
 
 
@@ -153,16 +190,19 @@ def test_code_command_is_run_and_cached(tmp_path):
     "body, message",
     [
         pytest.param("import sys\nsys.exit('no SMS gateway')\n", "exited 1: no SMS gateway", id="exit-1"),
-        pytest.param("print('123456 654321')\n", "printed 2 words on stdout; it must print exactly one code",
-                     id="two-words"),
+        pytest.param(
+            "print('123456 654321')\n", "printed 2 words on stdout; it must print exactly one code", id="two-words"
+        ),
         pytest.param("pass\n", "printed 0 words on stdout; it must print exactly one code", id="nothing"),
     ],
 )
 def test_failing_code_command_breaks_the_source_once(tmp_path, body, message):
     script = tmp_path / "fail.py"
     counter = tmp_path / "count"
-    script.write_text(f"import pathlib\np = pathlib.Path({str(counter)!r}); p.write_text(p.read_text() + 'x' "
-                      f"if p.exists() else 'x')\n" + body)
+    script.write_text(
+        f"import pathlib\np = pathlib.Path({str(counter)!r}); p.write_text(p.read_text() + 'x' "
+        f"if p.exists() else 'x')\n" + body
+    )
     loaded = profiles.load(write(tmp_path, f"[codes]\ncommand = 'python {script} {{phone}}'\n"))
     source = _source(loaded)
     with pytest.raises(codes.CodeSourceBroken, match=message):

@@ -26,7 +26,11 @@ def walkthrough() -> str:
 def serve(cwd: Path, env: dict, *args: str) -> tuple[subprocess.Popen, int]:
     server = subprocess.Popen(
         [sys.executable, "-m", "reference_server", "--port", "0", *args],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     url = server.stdout.readline().strip()
     return server, int(url.rsplit(":", 1)[1])
@@ -42,8 +46,17 @@ def test_walkthrough_answers_every_documented_code(tmp_path):
     main, main_port = serve(tmp_path, env)
     failing, failing_port = serve(tmp_path, env, "--db", "failing.sqlite3", "--fail-storage")
     try:
-        script = script.replace("127.0.0.1:8080", f"127.0.0.1:{main_port}").replace("127.0.0.1:8081", f"127.0.0.1:{failing_port}")
-        done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        script = script.replace("127.0.0.1:8080", f"127.0.0.1:{main_port}").replace(
+            "127.0.0.1:8081", f"127.0.0.1:{failing_port}"
+        )
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     finally:
         for server in (main, failing):
             server.terminate()

@@ -112,8 +112,18 @@ class HangsAfterThePreflight(SetPhoneService):
 def test_target_that_starts_hanging_fails_cases_with_the_timeout_then_stops(tmp_path):
     app = create_app({"DATABASE": str(tmp_path / "db.sqlite3"), "DEFECTS": [HangsAfterThePreflight]})
     with start_embedded(app) as server:
-        result, seconds = run("contract_tests", "-m", "not generated", "--base-url", server.base_url, "--profile", PROFILE,
-                              "--request-timeout", "1", env={"REFERENCE_SERVER_DB": str(tmp_path / "db.sqlite3")})
+        result, seconds = run(
+            "contract_tests",
+            "-m",
+            "not generated",
+            "--base-url",
+            server.base_url,
+            "--profile",
+            PROFILE,
+            "--request-timeout",
+            "1",
+            env={"REFERENCE_SERVER_DB": str(tmp_path / "db.sqlite3")},
+        )
     assert result.returncode == 2, result.stdout[-2000:]
     assert "timed out after 1 s" in result.stdout
     assert "gave no whole answer to 3 requests in a row (last: timed out after 1 s)" in result.stdout
@@ -124,16 +134,26 @@ def test_target_that_starts_hanging_fails_cases_with_the_timeout_then_stops(tmp_
 def _raw_app(body: bytes, content_type: str):
     def app(environ, start_response):
         return Response(body, status=200, content_type=content_type)(environ, start_response)
+
     return app
 
 
 @pytest.mark.parametrize(
     "body, content_type, quoted",
     [
-        pytest.param(b"<html><body>502 Bad Gateway</body></html>", "text/html", "'<html><body>502 Bad Gateway", id="html"),
+        pytest.param(
+            b"<html><body>502 Bad Gateway</body></html>", "text/html", "'<html><body>502 Bad Gateway", id="html"
+        ),
         pytest.param(b"", "application/json", "(empty body)", id="empty"),
-        pytest.param(b'{"code": 5032, "msg": "tok', "application/json", "the body is not JSON: '{\"code\": 5032, \"msg\": \"tok'", id="truncated"),
-        pytest.param(b"[" + b"0," * (1 << 20) + b"0]", "application/json", "more than 1048576 bytes; read no further", id="huge"),
+        pytest.param(
+            b'{"code": 5032, "msg": "tok',
+            "application/json",
+            'the body is not JSON: \'{"code": 5032, "msg": "tok\'',
+            id="truncated",
+        ),
+        pytest.param(
+            b"[" + b"0," * (1 << 20) + b"0]", "application/json", "more than 1048576 bytes; read no further", id="huge"
+        ),
     ],
 )
 def test_body_that_is_not_an_envelope_is_quoted(body, content_type, quoted):
@@ -152,9 +172,26 @@ def tls_files(tmp_path_factory):
         pytest.skip("openssl is not installed: cannot make a private CA for the TLS tests")
     folder = tmp_path_factory.mktemp("tls")
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(folder / "key.pem"),
+            "-out",
+            str(folder / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
     )
     return folder / "cert.pem", folder / "key.pem"
 
@@ -164,8 +201,14 @@ def tls_reference(tmp_path, tls_files):
     db = tmp_path / "db.sqlite3"
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*map(str, tls_files))
-    server = make_server("127.0.0.1", 0, create_app({"DATABASE": str(db)}), threaded=True,
-                         ssl_context=context, request_handler=QuietRequestHandler)
+    server = make_server(
+        "127.0.0.1",
+        0,
+        create_app({"DATABASE": str(db)}),
+        threaded=True,
+        ssl_context=context,
+        request_handler=QuietRequestHandler,
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -186,8 +229,16 @@ def test_tls_is_verified_by_default(tls_reference):
 
 def test_insecure_runs_warns_and_says_so_in_the_header(tls_reference):
     url, env = tls_reference
-    result, _ = run("contract_tests/test_token.py", "contract_tests/test_generated.py", "--base-url", url,
-                    "--profile", PROFILE, "--insecure", env=env)
+    result, _ = run(
+        "contract_tests/test_token.py",
+        "contract_tests/test_generated.py",
+        "--base-url",
+        url,
+        "--profile",
+        PROFILE,
+        "--insecure",
+        env=env,
+    )
     assert result.returncode == 0, result.stdout[-2000:]
     assert "TLS OFF (--insecure): certificates are not verified" in result.stdout
     assert f"--insecure: the TLS certificate of {url} is not verified" in result.stdout
@@ -195,16 +246,36 @@ def test_insecure_runs_warns_and_says_so_in_the_header(tls_reference):
 
 def test_private_ca_through_requests_ca_bundle(tls_reference, tls_files):
     url, env = tls_reference
-    result, _ = run("contract_tests/test_token.py", "contract_tests/test_generated.py", "--base-url", url,
-                    "--profile", PROFILE, env={**env, "REQUESTS_CA_BUNDLE": str(tls_files[0])})
+    result, _ = run(
+        "contract_tests/test_token.py",
+        "contract_tests/test_generated.py",
+        "--base-url",
+        url,
+        "--profile",
+        PROFILE,
+        env={**env, "REQUESTS_CA_BUNDLE": str(tls_files[0])},
+    )
     assert result.returncode == 0, result.stdout[-2000:]
     assert "TLS verified" in result.stdout
 
 
 def test_rate_limit_and_cap_are_in_the_header_and_hold(reference):
     url, env = reference
-    result, _ = run("contract_tests", "-m", "not generated", "--base-url", url, "--profile", PROFILE,
-                    "--rate-limit", "50", "--max-requests", "5", "-rs", env=env)
+    result, _ = run(
+        "contract_tests",
+        "-m",
+        "not generated",
+        "--base-url",
+        url,
+        "--profile",
+        PROFILE,
+        "--rate-limit",
+        "50",
+        "--max-requests",
+        "5",
+        "-rs",
+        env=env,
+    )
     assert result.returncode == 0, result.stdout[-2000:]
     assert "contract politeness: at most 50 requests/s, at most 5 requests" in result.stdout
     assert "the run's request cap (5) for this target is spent; raise it with --max-requests" in result.stdout
@@ -242,9 +313,15 @@ def test_bare_pytest_against_a_url_runs_only_the_contract_suite(reference):
     [
         pytest.param(("--request-timeout", "0"), {}, "--request-timeout must be more than 0 s", id="zero-timeout"),
         pytest.param(("--rate-limit", "-1"), {}, "--rate-limit must be 0 (no limit) or more", id="negative-rate"),
-        pytest.param((), {"CONTRACT_TIMEOUT": "soon"}, "CONTRACT_TIMEOUT must be a number, got 'soon'", id="env-timeout"),
-        pytest.param((), {"CONTRACT_MAX_REQUESTS": "many"}, "CONTRACT_MAX_REQUESTS must be a whole number", id="env-cap"),
-        pytest.param(("--base-url", "staging.example.com"), {}, "--base-url must start with http:// or https://", id="url-scheme"),
+        pytest.param(
+            (), {"CONTRACT_TIMEOUT": "soon"}, "CONTRACT_TIMEOUT must be a number, got 'soon'", id="env-timeout"
+        ),
+        pytest.param(
+            (), {"CONTRACT_MAX_REQUESTS": "many"}, "CONTRACT_MAX_REQUESTS must be a whole number", id="env-cap"
+        ),
+        pytest.param(
+            ("--base-url", "staging.example.com"), {}, "--base-url must start with http:// or https://", id="url-scheme"
+        ),
     ],
 )
 def test_bad_option_is_one_clear_usage_error(args, env, message):

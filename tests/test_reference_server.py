@@ -262,11 +262,7 @@ def test_token_is_checked_before_parameters(api, profile, token, code):
 
 @pytest.mark.parametrize(
     ("name", "code", "value"),
-    [
-        pytest.param(name, code, value, id=f"{kind}-{name}")
-        for name, code in REQUIRED
-        for kind, value in ABSENT
-    ],
+    [pytest.param(name, code, value, id=f"{kind}-{name}") for name, code in REQUIRED for kind, value in ABSENT],
 )
 def test_required_parameter(api, profile, name, code, value):
     params = api.params(new=profile["phones"]["free"])
@@ -352,9 +348,7 @@ def test_wrong_code_fails_verification(api, profile, which, code):
     assert_answer(api.put(params), code)
 
 
-@pytest.mark.parametrize(
-    ("which", "code"), [("old", OLD_CODE_FAILED), ("new", NEW_CODE_FAILED)], ids=["old", "new"]
-)
+@pytest.mark.parametrize(("which", "code"), [("old", OLD_CODE_FAILED), ("new", NEW_CODE_FAILED)], ids=["old", "new"])
 def test_code_never_issued_fails_verification(api, profile, which, code):
     params = api.params(new=profile["phones"]["free"], **{f"{which}_code": "123456"})
     assert_answer(api.put(params), code)
@@ -377,9 +371,7 @@ def test_code_expires_after_300_seconds(api, profile, clock, which, age, code):
     assert_answer(api.put(params), code)
 
 
-@pytest.mark.parametrize(
-    ("which", "code"), [("old", OLD_CODE_FAILED), ("new", NEW_CODE_FAILED)], ids=["old", "new"]
-)
+@pytest.mark.parametrize(("which", "code"), [("old", OLD_CODE_FAILED), ("new", NEW_CODE_FAILED)], ids=["old", "new"])
 def test_only_the_last_issued_code_is_valid(api, profile, which, code):
     number = profile["account"] if which == "old" else profile["phones"]["free"]
     earlier = api.issue(number)
@@ -463,9 +455,7 @@ class BugInACheck:
 class NoAvailabilityChecks:
     """Skip the checks of the new number, as if another request took it in between."""
 
-    CHECKS = tuple(
-        name for name in SetPhoneService.CHECKS if not name.startswith("check_new_phone")
-    )
+    CHECKS = tuple(name for name in SetPhoneService.CHECKS if not name.startswith("check_new_phone"))
 
 
 @pytest.mark.parametrize("defect", [DiskFailsOnUpdate, DatabaseCannotOpen, BugInACheck])
@@ -604,9 +594,7 @@ def cli_code(db_path: Path, number: dict) -> str:
 def test_cli_issue_code_prints_only_a_code_the_server_accepts(db_path, profile):
     free, account = profile["phones"]["free"], profile["account"]
     api = Api(db_path, time.time, profile)  # the CLI issues at the real time
-    params = api.params(
-        new=free, old=account, old_code=cli_code(db_path, account), new_code=cli_code(db_path, free)
-    )
+    params = api.params(new=free, old=account, old_code=cli_code(db_path, account), new_code=cli_code(db_path, free))
     assert_answer(api.put(params), SUCCESS)
 
 
@@ -632,9 +620,7 @@ def test_cli_unusable_database_is_a_usage_error(tmp_path, args):
     assert "error: cannot use database" in result.stderr.splitlines()[-1]
 
 
-@pytest.mark.parametrize(
-    "args", [["--port", "65536"], ["--port", "http"], ["issue-code", "86"], ["--bogus"]]
-)
+@pytest.mark.parametrize("args", [["--port", "65536"], ["--port", "http"], ["issue-code", "86"], ["--bogus"]])
 def test_cli_bad_arguments_are_usage_errors(args):
     result = run_cli(*args)
     assert result.returncode == 2
@@ -661,9 +647,7 @@ def test_cli_serves_on_the_port_it_prints_until_interrupted(db_path, profile):
         base_url = read_line(server.stdout, timeout=15).strip()
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", base_url)
         wait_for_port("127.0.0.1", int(base_url.rsplit(":", 1)[1]))
-        response = requests.put(
-            base_url + ENDPOINT, headers={"Authorization": profile["tokens"]["valid"]}, timeout=5
-        )
+        response = requests.put(base_url + ENDPOINT, headers={"Authorization": profile["tokens"]["valid"]}, timeout=5)
         assert_answer(response, MISSING_OLD_INTERNATIONAL_CODE)
         server.send_signal(signal.SIGINT)
         assert server.wait(timeout=10) == 0
@@ -719,15 +703,13 @@ def race_round(db_path: Path, free: dict) -> Counter:
     def race(token_and_params):
         token, params = token_and_params
         start.wait(timeout=10)
-        response = requests.put(
-            server.base_url + ENDPOINT, params=params, headers={"Authorization": token}, timeout=30
-        )
+        response = requests.put(server.base_url + ENDPOINT, params=params, headers={"Authorization": token}, timeout=30)
         assert response.status_code == 200
         return response.json()["code"]
 
     with start_embedded(app) as server, ThreadPoolExecutor(len(seed.RACERS)) as pool:
         tokens = [token for token, _ in seed.RACERS]
-        return Counter(pool.map(race, zip(tokens, requests_params)))
+        return Counter(pool.map(race, zip(tokens, requests_params, strict=True)))
 
 
 def test_racers_for_one_free_number_exactly_one_wins(tmp_path, profile):
@@ -741,8 +723,7 @@ def test_racers_for_one_free_number_exactly_one_wins(tmp_path, profile):
         )
         with sqlite3.connect(db_path) as db:
             duplicates = db.execute(
-                "SELECT international_code, phone FROM users"
-                " GROUP BY international_code, phone HAVING count(*) > 1"
+                "SELECT international_code, phone FROM users GROUP BY international_code, phone HAVING count(*) > 1"
             ).fetchall()
             holders = db.execute(
                 "SELECT count(*) FROM users WHERE international_code = ? AND phone = ?",

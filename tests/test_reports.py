@@ -28,8 +28,15 @@ pytest.importorskip("allure_pytest", reason=f"allure-pytest: {EXTRAS}")
 
 pytestmark = pytest.mark.selftest
 
-HAND_WRITTEN = ("contract_tests", "--ignore", "contract_tests/test_generated.py",
-                "-p", "no:schemathesis", "-p", "no:hypothesispytest")
+HAND_WRITTEN = (
+    "contract_tests",
+    "--ignore",
+    "contract_tests/test_generated.py",
+    "-p",
+    "no:schemathesis",
+    "-p",
+    "no:hypothesispytest",
+)
 CANCELLING_PHONE = "13800000004"  # profiles/reference.toml's [phones] cancelling
 OPERATION = "PUT /v2/enduser/enduserapi/setPhone"
 
@@ -62,10 +69,25 @@ def produce(folder: Path, defects: list, selection: tuple[str, ...]) -> Reports:
     database = folder / "reference.sqlite3"
     html_path, allure_dir = folder / "html" / "report.html", folder / "allure"
     with start_embedded(create_app({"DATABASE": str(database), "DEFECTS": defects})) as server:
-        run = run_pytest(*selection, "--base-url", server.base_url, "--profile", str(PROFILE),
-                         "--request-timeout", "1", "--rate-limit", "0", "--allow-destructive",
-                         "--html", str(html_path), "--self-contained-html", "--alluredir", str(allure_dir),
-                         env={"REFERENCE_SERVER_DB": str(database)}, timeout=240)
+        run = run_pytest(
+            *selection,
+            "--base-url",
+            server.base_url,
+            "--profile",
+            str(PROFILE),
+            "--request-timeout",
+            "1",
+            "--rate-limit",
+            "0",
+            "--allow-destructive",
+            "--html",
+            str(html_path),
+            "--self-contained-html",
+            "--alluredir",
+            str(allure_dir),
+            env={"REFERENCE_SERVER_DB": str(database)},
+            timeout=240,
+        )
     secrets = profile_tokens(PROFILE) + issued_codes(database)
     return Reports(run, html_path, allure_dir, secrets)
 
@@ -180,20 +202,25 @@ def terminal_section(stdout: str) -> list[str]:
     after = stdout.split("= documented-code coverage =", 1)[1].splitlines()[1:]
     lines = [line for line in after if line.strip()]
     end = next(i for i, line in enumerate(lines) if line.startswith("judged "))
-    return lines[:end + 1]
+    return lines[: end + 1]
 
 
 def terminal_coverage(stdout: str) -> list[list[str]]:
     """The coverage table the terminal printed: [code, name, status, answers, detail] per documented code."""
     lines = terminal_section(stdout)
     assert lines[0].split() == ["code", "name", "status", "answers", "detail"], lines
-    return [[line[:5].strip(), line[7:39].strip(), line[40:60].strip(), line[61:68].strip(), line[70:].strip()]
-            for line in lines[1:-1]]
+    return [
+        [line[:5].strip(), line[7:39].strip(), line[40:60].strip(), line[61:68].strip(), line[70:].strip()]
+        for line in lines[1:-1]
+    ]
 
 
 def terminal_header(stdout: str) -> list[str]:
-    return [line for line in stdout.splitlines()
-            if re.match(r"contract (target|politeness|profile|spec|request timeout): ", line)]
+    return [
+        line
+        for line in stdout.splitlines()
+        if re.match(r"contract (target|politeness|profile|spec|request timeout): ", line)
+    ]
 
 
 def allure_results(folder: Path) -> list[dict]:
@@ -234,8 +261,11 @@ def java_matches(regex: str | None, text: str) -> bool:
 
 def category_of(categories: list[dict], result: dict) -> list[str]:
     message = (result.get("statusDetails") or {}).get("message", "")
-    return [c["name"] for c in categories
-            if result["status"] in c["matchedStatuses"] and java_matches(c.get("messageRegex"), message)]
+    return [
+        c["name"]
+        for c in categories
+        if result["status"] in c["matchedStatuses"] and java_matches(c.get("messageRegex"), message)
+    ]
 
 
 # -- pytest-html --------------------------------------------------------------------------------------------
@@ -273,9 +303,9 @@ def test_html_shows_each_failures_rule_codes_and_masked_reproduction(broken):
     assert failure["rule"] == "wrong SMS code for the new phone"
     assert failure["expected"] == '5169 "New phone number verification failed"'
     assert failure["actual"].startswith('5168 "Original phone number verification failed", server msg ')
-    assert failure["reproduce"].startswith("curl -sS -X PUT \"http://127.0.0.1:")
+    assert failure["reproduce"].startswith('curl -sS -X PUT "http://127.0.0.1:')
     assert "oldPhoneCode=${OLD_PHONE_CODE}" in failure["reproduce"]
-    assert 'Authorization: ${CONTRACT_TOKEN}' in failure["reproduce"]
+    assert "Authorization: ${CONTRACT_TOKEN}" in failure["reproduce"]
     assert failure["note"].startswith("(masked: set OLD_PHONE_CODE, CONTRACT_TOKEN in your shell first")
     assert "Authorization: <valid-token>" in part.text("case") and "HTTP 200 OK" in part.text("case")
     [error] = tests["contract_tests/test_business_rules.py::test_new_phone_in_cancellation"]
@@ -348,8 +378,10 @@ def test_allure_separates_contract_broken_from_cannot_judge(broken):
     assert '\n  expected: 5169 "New phone number verification failed"\n' in message
     assert '\n  actual:   5168 "Original phone number verification failed"' in message
     assert "\n  reproduce: curl -sS -X PUT " in message and "${CONTRACT_TOKEN}" in message
-    assert category_of(categories, failed) == ["contract broken",
-                                               "contract broken: expected 5169 new-phone-verification-failed"]
+    assert category_of(categories, failed) == [
+        "contract broken",
+        "contract broken: expected 5169 new-phone-verification-failed",
+    ]
     evidence = attachment(broken.allure, failed, "failure: wrong SMS code for the new phone")
     assert "expected: 5169" in evidence and "actual: 5168" in evidence and "reproduce: curl" in evidence
     hung = the_result(results, "new phone in cancellation")
@@ -399,8 +431,12 @@ def test_allure_results_are_masked_as_written():
     secrets = Secrets()
     secrets.add("Bearer tok-123456789", "valid-token")
     secrets.add("482913", "sms-code")
-    result = TestResult(name="case 482913", statusDetails=StatusDetails(
-        message="curl -H 'Authorization: Bearer tok-123456789' ?oldPhoneCode=482913", trace="tok-123456789"))
+    result = TestResult(
+        name="case 482913",
+        statusDetails=StatusDetails(
+            message="curl -H 'Authorization: Bearer tok-123456789' ?oldPhoneCode=482913", trace="tok-123456789"
+        ),
+    )
     result.labels.append(Label(name="story", value="5168 for 482913"))
     result.attachments.append(Attachment(name="sent 482913", source="a.txt", type="text/plain"))
     reports._allure_masking(secrets).report_result(result)

@@ -24,8 +24,9 @@ class EverythingIsRegistered(SetPhoneService):
         return NEW_PHONE_REGISTERED
 
 
-
-@pytest.mark.parametrize("defects", [pytest.param([], id="passing-target"), pytest.param([EverythingIsRegistered], id="failing-target")])
+@pytest.mark.parametrize(
+    "defects", [pytest.param([], id="passing-target"), pytest.param([EverythingIsRegistered], id="failing-target")]
+)
 def test_no_secret_in_anything_the_run_produces(tmp_path, defects):
     db = tmp_path / "reference.sqlite3"
     app = create_app({"DATABASE": str(db), "DEFECTS": defects})
@@ -33,9 +34,18 @@ def test_no_secret_in_anything_the_run_produces(tmp_path, defects):
     started = time.time() - 1
     with start_embedded(app) as server:
         result = run_pytest(
-            "contract_tests", "--base-url", server.base_url, "--profile", str(PROFILE), "--allow-destructive", "-rA",
-            "-vv", f"--junitxml={reports / 'junit.xml'}", f"--coverage-json={reports / 'coverage.json'}",
-            env={"REFERENCE_SERVER_DB": str(db)}, timeout=300,
+            "contract_tests",
+            "--base-url",
+            server.base_url,
+            "--profile",
+            str(PROFILE),
+            "--allow-destructive",
+            "-rA",
+            "-vv",
+            f"--junitxml={reports / 'junit.xml'}",
+            f"--coverage-json={reports / 'coverage.json'}",
+            env={"REFERENCE_SERVER_DB": str(db)},
+            timeout=300,
         )
     assert result.returncode == (1 if defects else 0), result.stdout[-3000:]
     tokens = list(tomllib.loads(PROFILE.read_text())["tokens"].values())

@@ -25,7 +25,11 @@ def standalone(tmp_path):
     env = {**os.environ, "REFERENCE_SERVER_DB": str(db)}
     server = subprocess.Popen(
         [sys.executable, "-m", "reference_server", "--port", "0", "--db", str(db)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=PROJECT_ROOT, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env=env,
     )
     try:
         url = server.stdout.readline().strip()
@@ -38,7 +42,9 @@ def standalone(tmp_path):
 
 def run_suite(tmp_path, env, *args, name="junit"):
     junit = tmp_path / f"{name}.xml"
-    result = run_pytest("contract_tests", "-m", "not generated", f"--junitxml={junit}", "-rs", *args, env=env, timeout=300)
+    result = run_pytest(
+        "contract_tests", "-m", "not generated", f"--junitxml={junit}", "-rs", *args, env=env, timeout=300
+    )
     verdicts = {test_id: outcome.outcome for test_id, outcome in read_junit(junit).items()}
     return result, verdicts
 
@@ -46,7 +52,9 @@ def run_suite(tmp_path, env, *args, name="junit"):
 def test_same_verdicts_as_embedded_and_twice_in_a_row(standalone, tmp_path):
     url, env = standalone
     args = ("--base-url", url, "--profile", str(PROFILE), "--allow-destructive")
-    first, first_verdicts = run_suite(tmp_path, env, *args, f"--coverage-json={tmp_path / 'coverage.json'}", name="first")
+    first, first_verdicts = run_suite(
+        tmp_path, env, *args, f"--coverage-json={tmp_path / 'coverage.json'}", name="first"
+    )
     assert first.returncode == 0, first.stdout[-3000:]
     assert f"contract target: {url}" in first.stdout
     second, second_verdicts = run_suite(tmp_path, env, *args, name="second")

@@ -68,7 +68,11 @@ def test_correct_variant_passes(variant, suite_runs):
     assert not problems, "\n".join(problems) + run.explain()
 
 
-NO_ESCAPE = pytest.param(None, id="none", marks=pytest.mark.skip(reason="no known escape: the suite catches every break in tests/support/catalogue"))
+NO_ESCAPE = pytest.param(
+    None,
+    id="none",
+    marks=pytest.mark.skip(reason="no known escape: the suite catches every break in tests/support/catalogue"),
+)
 
 
 @pytest.mark.parametrize("variant", ESCAPES or [NO_ESCAPE], ids=lambda v: v.name)
@@ -100,12 +104,7 @@ def _sole_catches(runs: dict[str, SuiteRun]) -> dict[str, set[str]]:
 def test_every_hand_written_case_is_necessary(suite_runs):
     """Remove any one hand-written case and some broken variant survives: each case is the only one
     to fail on at least one variant (its parametrizations counted as one case)."""
-    ran = {
-        case_of(test_id)
-        for run in suite_runs.values()
-        for test_id in run.outcomes
-        if is_hand_written(test_id)
-    }
+    ran = {case_of(test_id) for run in suite_runs.values() for test_id in run.outcomes if is_hand_written(test_id)}
     catches = _sole_catches(suite_runs)
     redundant = sorted(case for case in ran if not catches.get(case))
     assert ran, "no hand-written case ran"

@@ -21,8 +21,15 @@ from tests.support.suite import PROFILE, PROJECT_ROOT, run_pytest
 
 pytestmark = pytest.mark.selftest
 
-HAND_WRITTEN = ("contract_tests", "--ignore", "contract_tests/test_generated.py",
-                "-p", "no:schemathesis", "-p", "no:hypothesispytest")  # the generated layer is not needed here
+HAND_WRITTEN = (
+    "contract_tests",
+    "--ignore",
+    "contract_tests/test_generated.py",
+    "-p",
+    "no:schemathesis",
+    "-p",
+    "no:hypothesispytest",
+)  # the generated layer is not needed here
 ACCOUNT, FREE = "86-13800000001", "86-13800000002"
 
 
@@ -60,8 +67,20 @@ def reference(tmp_path):
 
 
 def run_against(url, env, *args, profile=PROFILE, timeout=180):
-    return run_pytest(*HAND_WRITTEN, "--base-url", url, "--profile", str(profile), "--request-timeout", "2",
-                      "--rate-limit", "0", *args, env=env, timeout=timeout)
+    return run_pytest(
+        *HAND_WRITTEN,
+        "--base-url",
+        url,
+        "--profile",
+        str(profile),
+        "--request-timeout",
+        "2",
+        "--rate-limit",
+        "0",
+        *args,
+        env=env,
+        timeout=timeout,
+    )
 
 
 # -- the target or the test data is unusable: exit 2, one line ------------------------------------------
@@ -70,7 +89,8 @@ def run_against(url, env, *args, profile=PROFILE, timeout=180):
 def test_a_service_that_is_not_the_endpoint(tmp_path):
     def not_found(environ, start_response):
         return Response("<html><body>Not Found</body></html>", status=404, content_type="text/html")(
-            environ, start_response)
+            environ, start_response
+        )
 
     with start_embedded(not_found) as server:
         run = run_against(server.base_url, {})
@@ -115,9 +135,12 @@ def test_a_token_without_its_bearer_prefix(reference, tmp_path):
 def test_the_account_on_another_phone(reference, tmp_path):
     """The profile says the account holds a number it does not hold (it moved, or the profile is stale)."""
     url, env, _ = reference()
-    profile = profile_with(tmp_path, {
-        'international_code = "86"\nphone = "13800000001"': 'international_code = "86"\nphone = "13800000009"',
-    })
+    profile = profile_with(
+        tmp_path,
+        {
+            'international_code = "86"\nphone = "13800000001"': 'international_code = "86"\nphone = "13800000009"',
+        },
+    )
     run = run_against(url, env, profile=profile)
     assert run.returncode == 2, run.tail()
     line = cannot_judge_line(run.stdout)
@@ -141,8 +164,11 @@ def test_a_hanging_code_command(reference, tmp_path):
     url, env, _ = reference()
     script = tmp_path / "sms.py"
     script.write_text("import time\ntime.sleep(120)\n")
-    profile = profile_with(tmp_path, {ISSUE_CODE_IN_PROFILE: f"python {script} {{international_code}} {{phone}}"},
-                           append="command_timeout = 2\n")  # appended to the last table, [codes]
+    profile = profile_with(
+        tmp_path,
+        {ISSUE_CODE_IN_PROFILE: f"python {script} {{international_code}} {{phone}}"},
+        append="command_timeout = 2\n",
+    )  # appended to the last table, [codes]
     run = run_against(url, env, profile=profile, timeout=60)
     assert run.returncode == 2, run.tail()
     assert "did not finish within 2 s (killed with its child processes)" in cannot_judge_line(run.stdout)
@@ -154,8 +180,10 @@ ISSUE_CODE_IN_PROFILE = "python -m reference_server issue-code {international_co
 
 def _account_phone(database: Path) -> str:
     with sqlite3.connect(database) as conn:
-        return conn.execute("SELECT international_code || '-' || phone FROM users WHERE id = ("
-                            "SELECT user_id FROM tokens WHERE token = 'Bearer ref-valid-5d1f0c7a9b3e')").fetchone()[0]
+        return conn.execute(
+            "SELECT international_code || '-' || phone FROM users WHERE id = ("
+            "SELECT user_id FROM tokens WHERE token = 'Bearer ref-valid-5d1f0c7a9b3e')"
+        ).fetchone()[0]
 
 
 def test_a_lost_success_answer_is_restored(reference, tmp_path):
@@ -214,11 +242,11 @@ def test_success_to_everything_with_permission_is_broken_and_repaired(reference)
 
 def test_a_profile_without_codes_says_what_it_judged(reference, tmp_path):
     url, env, _ = reference()
-    profile = profile_with(tmp_path, {f"command = \"{ISSUE_CODE_IN_PROFILE}\"": ""})
+    profile = profile_with(tmp_path, {f'command = "{ISSUE_CODE_IN_PROFILE}"': ""})
     run = run_against(url, env, profile=profile)
     assert run.returncode == 0, run.tail()
     assert "judged 2 of 14 exercisable documented codes; not judged: " in run.stdout
-    assert '5162, 5163, 5164, 5165, 5166, 5167, 5175, 5176 (needs an SMS code' in run.stdout
+    assert "5162, 5163, 5164, 5165, 5166, 5167, 5175, 5176 (needs an SMS code" in run.stdout
     assert 'add [codes] static "86-13800000001" or [codes] command' in run.stdout
     assert "HOLDS (exit 0) on what was judged: judged 2 of 14 exercisable documented codes; the others" in run.stdout
     strict = run_against(url, env, "--require-all-codes", profile=profile)
@@ -240,16 +268,24 @@ def test_reusable_static_codes_run_the_success_case(reference, tmp_path):
     url, env, database = reference(CodesStayValid)
     static = {}
     for phone in ("13800000001", "13800000002", "13800000003", "13800000004"):
-        done = subprocess.run([sys.executable, "-m", "reference_server", "issue-code", "86", phone, "--db",
-                               str(database)], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "reference_server", "issue-code", "86", phone, "--db", str(database)],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         static[f"86-{phone}"] = done.stdout.strip()
     table = ", ".join(f'"{k}" = "{v}"' for k, v in static.items())
-    profile = profile_with(tmp_path, {f"command = \"{ISSUE_CODE_IN_PROFILE}\"": f"static = {{ {table} }}\nreusable = true"})
+    profile = profile_with(
+        tmp_path, {f'command = "{ISSUE_CODE_IN_PROFILE}"': f"static = {{ {table} }}\nreusable = true"}
+    )
     run = run_against(url, env, "--allow-destructive", "-rs", profile=profile)
     assert run.returncode == 0, run.tail()
     assert "PASSED" in run.stdout or "passed" in run.stdout
     assert "test_success.py::test_change_is_made_and_restored" not in "\n".join(
-        line for line in run.stdout.splitlines() if line.startswith("SKIPPED"))
+        line for line in run.stdout.splitlines() if line.startswith("SKIPPED")
+    )
     assert "not applicable: a code is used once: [codes] reusable = true" in run.stdout
     assert _account_phone(database) == ACCOUNT
 
@@ -298,8 +334,6 @@ def test_a_failing_token_command(reference, tmp_path):
     assert run.returncode == 2, run.tail()
     line = cannot_judge_line(run.stdout)
     assert "the [tokens] command failed: [tokens] command exited 1: login refused: bad client secret" in line
-
-
 
 
 def test_not_inferred_leaves_the_inferred_rules_out_of_the_generated_layer_too(reference):

@@ -129,8 +129,9 @@ def forward_and_keep(seen: Seen, upstream: str) -> Forwarded:
     answer = client.getresponse()
     body = answer.read()
     client.close()
-    kept = [(k, v) for k, v in answer.getheaders() if k.lower() not in ("transfer-encoding", "connection",
-                                                                          "content-length")]
+    kept = [
+        (k, v) for k, v in answer.getheaders() if k.lower() not in ("transfer-encoding", "connection", "content-length")
+    ]
     head = f"HTTP/1.1 {answer.status} {answer.reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in kept)
     head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     return Forwarded(answer.status, body, head.encode("latin-1") + body)
@@ -203,8 +204,10 @@ def make_gzip_bomb(inflated_mib: int) -> bytes:
 def gzip_bomb(bomb: bytes):
     def behaviour(conn, seen, server) -> None:
         """A small gzip body that inflates to gigabytes."""
-        conn.sendall(_head("200 OK", "Content-Type: application/json", "Content-Encoding: gzip",
-                           f"Content-Length: {len(bomb)}") + bomb)
+        conn.sendall(
+            _head("200 OK", "Content-Type: application/json", "Content-Encoding: gzip", f"Content-Length: {len(bomb)}")
+            + bomb
+        )
 
     return behaviour
 

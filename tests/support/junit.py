@@ -50,7 +50,9 @@ def read_junit(path: Path) -> dict[str, Outcome]:
             if found is not None:
                 outcome = {"failure": "failed"}.get(kind, kind)
                 # a failure's text is its whole report (the attribute is cut short); a skip's attribute is the reason
-                first, second = (found.get("message"), found.text) if kind == "skipped" else (found.text, found.get("message"))
+                first, second = (
+                    (found.get("message"), found.text) if kind == "skipped" else (found.text, found.get("message"))
+                )
                 message = first or second or ""
                 break
         outcomes[test_id] = Outcome(test_id, outcome, message)

@@ -43,9 +43,15 @@ def run_pytest(*args: str, env: dict[str, str] | None = None, timeout: float = 3
     """`python -m pytest ARGS` from the project root; its peak memory read with wait4 (this child only)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
-        process = subprocess.Popen([sys.executable, "-m", "pytest", *QUICK, *args], cwd=PROJECT_ROOT,
-                                   env=clean_environment(env), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pytest", *QUICK, *args],
+            cwd=PROJECT_ROOT,
+            env=clean_environment(env),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
         returncode, usage = None, None
         while time.monotonic() - started < timeout:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -60,5 +66,10 @@ def run_pytest(*args: str, env: dict[str, str] | None = None, timeout: float = 3
         seconds = time.monotonic() - started
         out.seek(0)
         err.seek(0)
-        return Finished(returncode, out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
-                        seconds, usage.ru_maxrss / 1024)
+        return Finished(
+            returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+            seconds,
+            usage.ru_maxrss / 1024,
+        )

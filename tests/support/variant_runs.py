@@ -36,7 +36,14 @@ UNUSED_PLUGINS = ("-p", "no:xdist", "-p", "no:xdist.looponfail", "-p", "no:anyio
 # A broken variant is judged by the hand-written cases alone (the catalogue names hand-written test ids), so
 # its run leaves out the generated layer and the plugins it needs: that saves about 3 s of start-up a run.
 # A correct variant's run keeps it: the generated layer must raise no false alarm either.
-HAND_WRITTEN_ONLY = ("--ignore", "contract_tests/test_generated.py", "-p", "no:schemathesis", "-p", "no:hypothesispytest")
+HAND_WRITTEN_ONLY = (
+    "--ignore",
+    "contract_tests/test_generated.py",
+    "-p",
+    "no:schemathesis",
+    "-p",
+    "no:hypothesispytest",
+)
 SUITE_TIMEOUT_SECONDS = 300.0
 MAX_WORKERS = 3  # on 2 cores: one run waits on its server or code command while two compute
 OUTPUT_TAIL_LINES = 40
@@ -85,9 +92,21 @@ class SuiteRun:
 
 def suite_command(base_url: str, junit: Path | None, *more: str) -> list[str]:
     command = [
-        sys.executable, "-m", "pytest", "contract_tests",
-        "--base-url", base_url, "--profile", PROFILE, "--allow-destructive", *UNLIMITED,
-        "-p", "no:cacheprovider", *UNUSED_PLUGINS, *LINT_ARGS, *EXTRA_ARGS,
+        sys.executable,
+        "-m",
+        "pytest",
+        "contract_tests",
+        "--base-url",
+        base_url,
+        "--profile",
+        PROFILE,
+        "--allow-destructive",
+        *UNLIMITED,
+        "-p",
+        "no:cacheprovider",
+        *UNUSED_PLUGINS,
+        *LINT_ARGS,
+        *EXTRA_ARGS,
     ]
     if junit is not None:
         command += ["--junitxml", str(junit), "-q"]
@@ -112,8 +131,13 @@ def run_suite(defect: type, workdir: Path, hand_written_only: bool = False) -> S
         command = suite_command(server.base_url, junit, *(HAND_WRITTEN_ONLY if hand_written_only else ()))
         try:
             done = subprocess.run(
-                command, cwd=PROJECT_ROOT, env=suite_environment(database), stdin=subprocess.DEVNULL,
-                capture_output=True, text=True, timeout=SUITE_TIMEOUT_SECONDS,
+                command,
+                cwd=PROJECT_ROOT,
+                env=suite_environment(database),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=SUITE_TIMEOUT_SECONDS,
             )
             returncode, output = done.returncode, done.stdout + done.stderr
         except subprocess.TimeoutExpired as exc:
@@ -131,8 +155,9 @@ def _text(data: bytes | str | None) -> str:
     return data or ""
 
 
-def run_all(defects: Iterable[type], workdir_for, workers: int = MAX_WORKERS,
-            hand_written_only: frozenset[str] = frozenset()) -> dict[str, SuiteRun]:
+def run_all(
+    defects: Iterable[type], workdir_for, workers: int = MAX_WORKERS, hand_written_only: frozenset[str] = frozenset()
+) -> dict[str, SuiteRun]:
     """Run the suite against each defect, `workers` runs at a time; workdir_for(name) gives a fresh folder;
     the defects named in hand_written_only are run without the generated layer."""
     defects = list(defects)
@@ -156,15 +181,19 @@ def run_all(defects: Iterable[type], workdir_for, workers: int = MAX_WORKERS,
 def broken_problems(variant, run: SuiteRun) -> list[str]:
     """Why the suite did not catch a broken variant as its catalogue entry says; empty when it did."""
     if run.returncode != variant.exit_code:
-        return [f"the suite should fail on {variant.name} ({variant.defect.__doc__}) with exit {variant.exit_code}, "
-                f"got exit {run.returncode}"]
+        return [
+            f"the suite should fail on {variant.name} ({variant.defect.__doc__}) with exit {variant.exit_code}, "
+            f"got exit {run.returncode}"
+        ]
     problems = []
     for test_id, fragments in variant.fails.items():
         found = run.outcomes.get(test_id)
         if found is None:
             problems.append(f"{test_id} should fail but did not run (renamed or deselected?)")
         elif found.outcome != "failed":
-            problems.append(f"{test_id} should fail but {found.outcome}" + (f": {found.message}" if found.message else ""))
+            problems.append(
+                f"{test_id} should fail but {found.outcome}" + (f": {found.message}" if found.message else "")
+            )
         else:
             missing = [f for f in fragments if f not in found.message]
             if missing:
@@ -181,7 +210,9 @@ def correct_problems(variant, run: SuiteRun) -> list[str]:
     """Why the suite raised a false alarm on a correct variant; empty when it passed, skipping nothing."""
     problems = []
     if run.returncode != 0:
-        problems.append(f"the suite should pass on {variant.name} ({variant.defect.__doc__}), got exit {run.returncode}")
+        problems.append(
+            f"the suite should pass on {variant.name} ({variant.defect.__doc__}), got exit {run.returncode}"
+        )
     for o in run.failed.values():
         problems.append(f"{o.test_id} {o.outcome}:\n{o.message}")
     # profiles/reference.toml supplies every token, phone and code: nothing may be skipped.
@@ -218,8 +249,8 @@ class Score:
         if self.escapes:
             still = sorted(name for name, escaping in self.escapes.items() if escaping)
             lines.append(
-                f"known escapes (gaps in the suite, tests/support/catalogue ESCAPES) still missed: {len(still)}/{len(self.escapes)}"
-                + (f": {', '.join(still)}" if still else "")
+                "known escapes (gaps in the suite, tests/support/catalogue ESCAPES) still missed: "
+                f"{len(still)}/{len(self.escapes)}" + (f": {', '.join(still)}" if still else "")
             )
         return lines
 
@@ -235,7 +266,10 @@ def main(argv: list[str]) -> int:
 
     known = {v.name: v for v in (*catalogue.BROKEN, *catalogue.CORRECT, *catalogue.ESCAPES)}
     if not argv or argv[0] not in known:
-        print(f"usage: python -m tests.support.variant_runs VARIANT [pytest args]\nvariants: {', '.join(known)}", file=sys.stderr)
+        print(
+            f"usage: python -m tests.support.variant_runs VARIANT [pytest args]\nvariants: {', '.join(known)}",
+            file=sys.stderr,
+        )
         return 2
     variant = known[argv[0]]
     with tempfile.TemporaryDirectory(prefix=f"variant-{variant.name}-") as workdir:

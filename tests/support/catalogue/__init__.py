@@ -8,7 +8,12 @@ from tests.support.catalogue.correct import CORRECT
 from tests.support.catalogue.kinds import Broken, Correct, Escape, Variant
 
 BROKEN: list[Broken] = [
-    *envelope.BROKEN, *required.BROKEN, *token.BROKEN, *business.BROKEN, *change.BROKEN, *once_escaped.BROKEN,
+    *envelope.BROKEN,
+    *required.BROKEN,
+    *token.BROKEN,
+    *business.BROKEN,
+    *change.BROKEN,
+    *once_escaped.BROKEN,
     *robustness.BROKEN,
 ]
 

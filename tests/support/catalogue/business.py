@@ -99,44 +99,95 @@ class RegisteredNewPhoneTaken(SetPhoneService):
 
 BROKEN = [
     # business rules: each code answered with another code, and with success
-    Broken(OldPhoneIncorrectIs5168, {
-        BUSINESS + "test_original_phone_not_the_accounts": (wanted("old-phone-incorrect"), got("old-phone-verification-failed")),
-        SUCCESS: (wanted("old-phone-incorrect"), got("old-phone-verification-failed")),
-    }),
-    Broken(OtherAccountsPhoneAcceptedAsOriginal, {
-        BUSINESS + "test_original_phone_not_the_accounts": (wanted("old-phone-incorrect"), got("success")),
-    }, sole=True),
-    Broken(WrongOldCodeIs5169, {
-        BUSINESS + "test_wrong_original_phone_code": (wanted("old-phone-verification-failed"), got("new-phone-verification-failed")),
-    }),
-    Broken(WrongOldCodeAccepted, {
-        BUSINESS + "test_wrong_original_phone_code": (wanted("old-phone-verification-failed"), got("success")),
-    }),
-    Broken(WrongNewCodeIs5168, {
-        BUSINESS + "test_wrong_new_phone_code": (wanted("new-phone-verification-failed"), got("old-phone-verification-failed")),
-    }, sole=True),
-    Broken(WrongNewCodeAccepted, {
-        BUSINESS + "test_wrong_new_phone_code": (wanted("new-phone-verification-failed"), got("success")),
-        # with no code check left, a new phone under an unusual international code is taken too
-        ROBUST + "test_unusual_value[newInternationalCode-long]": (
-            f"newInternationalCode = {shown('long')}", got("success"), "the suite moved the test account back",
-        ),
-        # ...and so is one holding control characters, a number no SMS code can be asked for: the suite cannot
-        # move the account back, says how to by hand, and stops (exit 2)
-        ROBUST + "test_unusual_value[newInternationalCode-control-characters]": (
-            got("success"), "THE TEST ACCOUNT MAY NOW HOLD", "no SMS code can be asked for",
-        ),
-    }, exit_code=2),
-    Broken(RegisteredCheckedBeforeCancellation, {
-        BUSINESS + "test_new_phone_in_cancellation": (wanted("new-phone-in-cancellation"), got("new-phone-registered")),
-    }, sole=True),
-    Broken(CancellingPhoneIsFree, {
-        BUSINESS + "test_new_phone_in_cancellation": (wanted("new-phone-in-cancellation"), got("success")),
-    }, sole=True),
-    Broken(RegisteredNewPhoneIs5175, {
-        BUSINESS + "test_new_phone_registered": (wanted("new-phone-registered"), got("new-phone-in-cancellation")),
-    }),
-    Broken(RegisteredNewPhoneTaken, {
-        BUSINESS + "test_new_phone_registered": (wanted("new-phone-registered"), got("success")),
-    }),
+    Broken(
+        OldPhoneIncorrectIs5168,
+        {
+            BUSINESS + "test_original_phone_not_the_accounts": (
+                wanted("old-phone-incorrect"),
+                got("old-phone-verification-failed"),
+            ),
+            SUCCESS: (wanted("old-phone-incorrect"), got("old-phone-verification-failed")),
+        },
+    ),
+    Broken(
+        OtherAccountsPhoneAcceptedAsOriginal,
+        {
+            BUSINESS + "test_original_phone_not_the_accounts": (wanted("old-phone-incorrect"), got("success")),
+        },
+        sole=True,
+    ),
+    Broken(
+        WrongOldCodeIs5169,
+        {
+            BUSINESS + "test_wrong_original_phone_code": (
+                wanted("old-phone-verification-failed"),
+                got("new-phone-verification-failed"),
+            ),
+        },
+    ),
+    Broken(
+        WrongOldCodeAccepted,
+        {
+            BUSINESS + "test_wrong_original_phone_code": (wanted("old-phone-verification-failed"), got("success")),
+        },
+    ),
+    Broken(
+        WrongNewCodeIs5168,
+        {
+            BUSINESS + "test_wrong_new_phone_code": (
+                wanted("new-phone-verification-failed"),
+                got("old-phone-verification-failed"),
+            ),
+        },
+        sole=True,
+    ),
+    Broken(
+        WrongNewCodeAccepted,
+        {
+            BUSINESS + "test_wrong_new_phone_code": (wanted("new-phone-verification-failed"), got("success")),
+            # with no code check left, a new phone under an unusual international code is taken too
+            ROBUST + "test_unusual_value[newInternationalCode-long]": (
+                f"newInternationalCode = {shown('long')}",
+                got("success"),
+                "the suite moved the test account back",
+            ),
+            # ...and so is one holding control characters, a number no SMS code can be asked for: the suite cannot
+            # move the account back, says how to by hand, and stops (exit 2)
+            ROBUST + "test_unusual_value[newInternationalCode-control-characters]": (
+                got("success"),
+                "THE TEST ACCOUNT MAY NOW HOLD",
+                "no SMS code can be asked for",
+            ),
+        },
+        exit_code=2,
+    ),
+    Broken(
+        RegisteredCheckedBeforeCancellation,
+        {
+            BUSINESS + "test_new_phone_in_cancellation": (
+                wanted("new-phone-in-cancellation"),
+                got("new-phone-registered"),
+            ),
+        },
+        sole=True,
+    ),
+    Broken(
+        CancellingPhoneIsFree,
+        {
+            BUSINESS + "test_new_phone_in_cancellation": (wanted("new-phone-in-cancellation"), got("success")),
+        },
+        sole=True,
+    ),
+    Broken(
+        RegisteredNewPhoneIs5175,
+        {
+            BUSINESS + "test_new_phone_registered": (wanted("new-phone-registered"), got("new-phone-in-cancellation")),
+        },
+    ),
+    Broken(
+        RegisteredNewPhoneTaken,
+        {
+            BUSINESS + "test_new_phone_registered": (wanted("new-phone-registered"), got("success")),
+        },
+    ),
 ]

@@ -53,13 +53,24 @@ class NobodysPhoneAcceptedAsOriginal(SetPhoneService):
 
 BROKEN = [
     # the change itself
-    Broken(SuccessChangesNothing, {
-        SUCCESS: ("after the change, original phone", wanted("old-phone-incorrect"), got("new-phone-registered")),
-    }, sole=True),
-    Broken(ReplacedPhoneStillAccepted, {
-        SUCCESS: ("after the change, original phone", wanted("old-phone-incorrect"), got("success")),
-    }, sole=True),
-    Broken(NobodysPhoneAcceptedAsOriginal, {
-        SUCCESS: ("after the change, original phone", wanted("old-phone-incorrect"), got("success")),
-    }),
+    Broken(
+        SuccessChangesNothing,
+        {
+            SUCCESS: ("after the change, original phone", wanted("old-phone-incorrect"), got("new-phone-registered")),
+        },
+        sole=True,
+    ),
+    Broken(
+        ReplacedPhoneStillAccepted,
+        {
+            SUCCESS: ("after the change, original phone", wanted("old-phone-incorrect"), got("success")),
+        },
+        sole=True,
+    ),
+    Broken(
+        NobodysPhoneAcceptedAsOriginal,
+        {
+            SUCCESS: ("after the change, original phone", wanted("old-phone-incorrect"), got("success")),
+        },
+    ),
 ]

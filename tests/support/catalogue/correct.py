@@ -81,13 +81,25 @@ class NoDataOrExtMsgOnErrors(SetPhoneService):
 class CodesVerifiedFirst(SetPhoneService):
     """Verify both SMS codes before checking the numbers."""
 
-    CHECKS = ("verify_old_code", "verify_new_code", "check_original_phone", "check_new_phone_cancelling", "check_new_phone_registered")
+    CHECKS = (
+        "verify_old_code",
+        "verify_new_code",
+        "check_original_phone",
+        "check_new_phone_cancelling",
+        "check_new_phone_registered",
+    )
 
 
 class IndependentChecksReversed(SetPhoneService):
-    """Run the business checks in reverse, but cancellation still before registration (a number in cancellation is registered too)."""
+    """Run the business checks in reverse, cancellation still before registration (cancelling is registered)."""
 
-    CHECKS = ("verify_new_code", "verify_old_code", "check_new_phone_cancelling", "check_new_phone_registered", "check_original_phone")
+    CHECKS = (
+        "verify_new_code",
+        "verify_old_code",
+        "check_new_phone_cancelling",
+        "check_new_phone_registered",
+        "check_original_phone",
+    )
 
 
 class SlowAnswers(SetPhoneService):

@@ -108,39 +108,72 @@ class SuccessIsCode0(SetPhoneService):
 
 BROKEN = [
     # the envelope
-    Broken(CodeAsString, {
-        TOKEN + "test_wrong_token": (f"code: '{code_of('token-verification-failed')}' is not of type 'integer'",),
-        SUCCESS: ("code: '200' is not of type 'integer'",),
-    }),
-    Broken(CodeAsFloat, {
-        TOKEN + "test_wrong_token": (f"code: {code_of('token-verification-failed')}.0 is not of type 'integer'",),
-        BUSINESS + "test_new_phone_registered": (f"code: {code_of('new-phone-registered')}.0 is not of type 'integer'",),
-    }),
-    Broken(MsgMissing, {
-        TOKEN + "test_no_token": ("'msg' is a required property",),
-        SUCCESS: ("'msg' is a required property",),
-    }),
-    Broken(DataAsArray, {
-        REQUIRED + "test_absent[newPhone]": ("data: [] is not of type 'object', 'null'",),
-    }),
-    Broken(ExtMsgAsNumber, {
-        BUSINESS + "test_wrong_new_phone_code": ("extMsg: 0 is not of type 'string', 'null'",),
-    }),
-    Broken(Http400OnErrors, {
-        TOKEN + "test_wrong_token": ("HTTP 400: every outcome must be HTTP 200",),
-        REQUIRED + "test_absent[oldPhone]": ("HTTP 400: every outcome must be HTTP 200",),
-    }),
-    Broken(Http500OnErrors, {
-        BUSINESS + "test_new_phone_in_cancellation": ("HTTP 500: every outcome must be HTTP 200",),
-    }),
-    Broken(HtmlErrorPage, {
-        TOKEN + "test_orphan_token": ("Content-Type 'text/html; charset=utf-8': expected application/json",),
-    }),
-    Broken(TokenFailureIs401, {
-        TOKEN + "test_wrong_token": (wanted("token-verification-failed"), "code 401 is not a documented code"),
-        TOKEN + "test_no_token": (wanted("token-verification-failed"), "code 401 is not a documented code"),
-    }),
-    Broken(SuccessIsCode0, {
-        SUCCESS: (wanted("success"), "code 0 is not a documented code"),
-    }, sole=True),
+    Broken(
+        CodeAsString,
+        {
+            TOKEN + "test_wrong_token": (f"code: '{code_of('token-verification-failed')}' is not of type 'integer'",),
+            SUCCESS: ("code: '200' is not of type 'integer'",),
+        },
+    ),
+    Broken(
+        CodeAsFloat,
+        {
+            TOKEN + "test_wrong_token": (f"code: {code_of('token-verification-failed')}.0 is not of type 'integer'",),
+            BUSINESS + "test_new_phone_registered": (
+                f"code: {code_of('new-phone-registered')}.0 is not of type 'integer'",
+            ),
+        },
+    ),
+    Broken(
+        MsgMissing,
+        {
+            TOKEN + "test_no_token": ("'msg' is a required property",),
+            SUCCESS: ("'msg' is a required property",),
+        },
+    ),
+    Broken(
+        DataAsArray,
+        {
+            REQUIRED + "test_absent[newPhone]": ("data: [] is not of type 'object', 'null'",),
+        },
+    ),
+    Broken(
+        ExtMsgAsNumber,
+        {
+            BUSINESS + "test_wrong_new_phone_code": ("extMsg: 0 is not of type 'string', 'null'",),
+        },
+    ),
+    Broken(
+        Http400OnErrors,
+        {
+            TOKEN + "test_wrong_token": ("HTTP 400: every outcome must be HTTP 200",),
+            REQUIRED + "test_absent[oldPhone]": ("HTTP 400: every outcome must be HTTP 200",),
+        },
+    ),
+    Broken(
+        Http500OnErrors,
+        {
+            BUSINESS + "test_new_phone_in_cancellation": ("HTTP 500: every outcome must be HTTP 200",),
+        },
+    ),
+    Broken(
+        HtmlErrorPage,
+        {
+            TOKEN + "test_orphan_token": ("Content-Type 'text/html; charset=utf-8': expected application/json",),
+        },
+    ),
+    Broken(
+        TokenFailureIs401,
+        {
+            TOKEN + "test_wrong_token": (wanted("token-verification-failed"), "code 401 is not a documented code"),
+            TOKEN + "test_no_token": (wanted("token-verification-failed"), "code 401 is not a documented code"),
+        },
+    ),
+    Broken(
+        SuccessIsCode0,
+        {
+            SUCCESS: (wanted("success"), "code 0 is not a documented code"),
+        },
+        sole=True,
+    ),
 ]

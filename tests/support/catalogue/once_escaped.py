@@ -17,8 +17,6 @@ from tests.support.catalogue.kinds import (
 # --- breaks that once escaped the suite, and an order of checks the page allows -------------------
 
 
-
-
 class MagicOldCodeAccepted(SetPhoneService):
     """Accept 000000 as the original phone's code, a test back door left in."""
 
@@ -82,25 +80,56 @@ class TabIsPresent(SetPhoneService):
 
 BROKEN = [
     # once escapes, now each caught by a case of its own
-    Broken(MagicOldCodeAccepted, {
-        BUSINESS + "test_wrong_original_phone_code": (wanted("old-phone-verification-failed"), got("success")),
-    }, sole=True),
-    Broken(OtherAccountsPhoneIs5175, {
-        BUSINESS + "test_new_phone_registered": (wanted("new-phone-registered"), got("new-phone-in-cancellation")),
-    }, sole=True),
-    Broken(OwnPhoneAsNewIsSuccess, {
-        BUSINESS + "test_new_phone_is_the_accounts_own": (wanted("new-phone-registered"), got("success")),
-    }, sole=True),
-    Broken(CodesReusable, {
-        SUCCESS: ("was used: it must not verify again", wanted("old-phone-verification-failed"), got("success")),
-    }, sole=True),
-    Broken(EarlierCodeAccepted, {
-        BUSINESS + "test_earlier_code_is_void": (wanted("old-phone-verification-failed"), got("success")),
-    }, sole=True),
-    Broken(OriginalPhoneIgnoresInternationalCode, {
-        BUSINESS + "test_original_phone_with_another_international_code": (wanted("old-phone-incorrect"), got("success")),
-    }, sole=True),
-    Broken(TabIsPresent, {
-        REQUIRED + "test_blank[oldPhone-tab]": (wanted("missing-old-phone"), got("old-phone-incorrect")),
-    }, sole=True),
+    Broken(
+        MagicOldCodeAccepted,
+        {
+            BUSINESS + "test_wrong_original_phone_code": (wanted("old-phone-verification-failed"), got("success")),
+        },
+        sole=True,
+    ),
+    Broken(
+        OtherAccountsPhoneIs5175,
+        {
+            BUSINESS + "test_new_phone_registered": (wanted("new-phone-registered"), got("new-phone-in-cancellation")),
+        },
+        sole=True,
+    ),
+    Broken(
+        OwnPhoneAsNewIsSuccess,
+        {
+            BUSINESS + "test_new_phone_is_the_accounts_own": (wanted("new-phone-registered"), got("success")),
+        },
+        sole=True,
+    ),
+    Broken(
+        CodesReusable,
+        {
+            SUCCESS: ("was used: it must not verify again", wanted("old-phone-verification-failed"), got("success")),
+        },
+        sole=True,
+    ),
+    Broken(
+        EarlierCodeAccepted,
+        {
+            BUSINESS + "test_earlier_code_is_void": (wanted("old-phone-verification-failed"), got("success")),
+        },
+        sole=True,
+    ),
+    Broken(
+        OriginalPhoneIgnoresInternationalCode,
+        {
+            BUSINESS + "test_original_phone_with_another_international_code": (
+                wanted("old-phone-incorrect"),
+                got("success"),
+            ),
+        },
+        sole=True,
+    ),
+    Broken(
+        TabIsPresent,
+        {
+            REQUIRED + "test_blank[oldPhone-tab]": (wanted("missing-old-phone"), got("old-phone-incorrect")),
+        },
+        sole=True,
+    ),
 ]

@@ -73,28 +73,65 @@ class SeveralMissingAre5162(SetPhoneService):
 
 BROKEN = [
     # required parameters
-    Broken(MissingNewPhoneIs5167, {
-        REQUIRED + "test_absent[newPhone]": (wanted("missing-new-phone"), got("missing-new-phone-code")),
-        REQUIRED + "test_blank[newPhone-spaces]": (wanted("missing-new-phone"), got("missing-new-phone-code")),
-    }),
-    Broken(OldAndNewPhoneMissingCodesSwapped, {
-        REQUIRED + "test_absent[oldPhone]": (wanted("missing-old-phone"), got("missing-new-phone")),
-        REQUIRED + "test_absent[newPhone]": (wanted("missing-new-phone"), got("missing-old-phone")),
-    }),
-    Broken(MissingNewPhoneCodeIs5169, {
-        REQUIRED + "test_absent[newPhoneCode]": (wanted("missing-new-phone-code"), got("new-phone-verification-failed")),
-    }),
-    Broken(MissingOldInternationalCodeIs86, {
-        REQUIRED + "test_absent[oldInternationalCode]": (wanted("missing-old-international-code"), got("success")),
-    }, sole=True),
-    Broken(BlankIsPresent, {
-        REQUIRED + "test_blank[oldPhone-empty]": (wanted("missing-old-phone"), got("old-phone-incorrect")),
-        REQUIRED + "test_blank[newPhoneCode-spaces]": (wanted("missing-new-phone-code"), got("new-phone-verification-failed")),
-    }, sole=True),
-    Broken(SpacesArePresent, {
-        REQUIRED + "test_blank[oldPhoneCode-spaces]": (wanted("missing-old-phone-code"), got("old-phone-verification-failed")),
-    }, sole=True),
-    Broken(SeveralMissingAre5162, {
-        REQUIRED + "test_several_absent[oldPhone+newPhone]": (wanted("missing-old-phone"), got("missing-old-international-code")),
-    }, sole=True),
+    Broken(
+        MissingNewPhoneIs5167,
+        {
+            REQUIRED + "test_absent[newPhone]": (wanted("missing-new-phone"), got("missing-new-phone-code")),
+            REQUIRED + "test_blank[newPhone-spaces]": (wanted("missing-new-phone"), got("missing-new-phone-code")),
+        },
+    ),
+    Broken(
+        OldAndNewPhoneMissingCodesSwapped,
+        {
+            REQUIRED + "test_absent[oldPhone]": (wanted("missing-old-phone"), got("missing-new-phone")),
+            REQUIRED + "test_absent[newPhone]": (wanted("missing-new-phone"), got("missing-old-phone")),
+        },
+    ),
+    Broken(
+        MissingNewPhoneCodeIs5169,
+        {
+            REQUIRED + "test_absent[newPhoneCode]": (
+                wanted("missing-new-phone-code"),
+                got("new-phone-verification-failed"),
+            ),
+        },
+    ),
+    Broken(
+        MissingOldInternationalCodeIs86,
+        {
+            REQUIRED + "test_absent[oldInternationalCode]": (wanted("missing-old-international-code"), got("success")),
+        },
+        sole=True,
+    ),
+    Broken(
+        BlankIsPresent,
+        {
+            REQUIRED + "test_blank[oldPhone-empty]": (wanted("missing-old-phone"), got("old-phone-incorrect")),
+            REQUIRED + "test_blank[newPhoneCode-spaces]": (
+                wanted("missing-new-phone-code"),
+                got("new-phone-verification-failed"),
+            ),
+        },
+        sole=True,
+    ),
+    Broken(
+        SpacesArePresent,
+        {
+            REQUIRED + "test_blank[oldPhoneCode-spaces]": (
+                wanted("missing-old-phone-code"),
+                got("old-phone-verification-failed"),
+            ),
+        },
+        sole=True,
+    ),
+    Broken(
+        SeveralMissingAre5162,
+        {
+            REQUIRED + "test_several_absent[oldPhone+newPhone]": (
+                wanted("missing-old-phone"),
+                got("missing-old-international-code"),
+            ),
+        },
+        sole=True,
+    ),
 ]

@@ -53,23 +53,37 @@ class NonDigitIsUndocumentedCode(SetPhoneService):
 
 BROKEN = [
     # values far outside the usual shape
-    Broken(LongValueIsServerError, {
-        ROBUST + "test_unusual_value[oldPhone-long]": (
-            f"oldPhone = {shown('long')}", "HTTP 500: every outcome must be HTTP 200",
-            "body: '<!doctype html><title>500 Internal Server Error",
-        ),
-    }, sole=True),
-    Broken(NonAsciiIsServerError, {
-        ROBUST + "test_unusual_value[newPhone-non-ascii]": (
-            f"newPhone = {shown('non-ascii')}", "HTTP 500: every outcome must be HTTP 200",
-            "body: 'Internal Server Error'",
-        ),
-        ROBUST + "test_unusual_value[oldPhoneCode-fullwidth-digits]": ("HTTP 500: every outcome must be HTTP 200",),
-    }, sole=True),
-    Broken(NonDigitIsUndocumentedCode, {
-        ROBUST + "test_unusual_value[newInternationalCode-markup]": (
-            f"newInternationalCode = {shown('markup')}",
-            f"code {UNDOCUMENTED_FORMAT_ERROR} is not a documented code",
-        ),
-    }, sole=True),
+    Broken(
+        LongValueIsServerError,
+        {
+            ROBUST + "test_unusual_value[oldPhone-long]": (
+                f"oldPhone = {shown('long')}",
+                "HTTP 500: every outcome must be HTTP 200",
+                "body: '<!doctype html><title>500 Internal Server Error",
+            ),
+        },
+        sole=True,
+    ),
+    Broken(
+        NonAsciiIsServerError,
+        {
+            ROBUST + "test_unusual_value[newPhone-non-ascii]": (
+                f"newPhone = {shown('non-ascii')}",
+                "HTTP 500: every outcome must be HTTP 200",
+                "body: 'Internal Server Error'",
+            ),
+            ROBUST + "test_unusual_value[oldPhoneCode-fullwidth-digits]": ("HTTP 500: every outcome must be HTTP 200",),
+        },
+        sole=True,
+    ),
+    Broken(
+        NonDigitIsUndocumentedCode,
+        {
+            ROBUST + "test_unusual_value[newInternationalCode-markup]": (
+                f"newInternationalCode = {shown('markup')}",
+                f"code {UNDOCUMENTED_FORMAT_ERROR} is not a documented code",
+            ),
+        },
+        sole=True,
+    ),
 ]

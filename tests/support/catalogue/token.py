@@ -55,18 +55,33 @@ class OrphanTokenIs5032(SetPhoneService):
 
 BROKEN = [
     # the token
-    Broken(NoTokenPassesAuth, {
-        TOKEN + "test_no_token": (wanted("token-verification-failed"), got("old-phone-incorrect")),
-    }, sole=True),
-    Broken(AnyTokenAccepted, {
-        TOKEN + "test_wrong_token": (wanted("token-verification-failed"), got("success")),
-        TOKEN + "test_no_token": (wanted("token-verification-failed"), got("success")),
-        TOKEN + "test_orphan_token": (wanted("user-does-not-exist"), got("success")),
-    }),
-    Broken(UnknownTokenAccepted, {
-        TOKEN + "test_wrong_token": (wanted("token-verification-failed"), got("success")),
-    }, sole=True),
-    Broken(OrphanTokenIs5032, {
-        TOKEN + "test_orphan_token": (wanted("user-does-not-exist"), got("token-verification-failed")),
-    }, sole=True),
+    Broken(
+        NoTokenPassesAuth,
+        {
+            TOKEN + "test_no_token": (wanted("token-verification-failed"), got("old-phone-incorrect")),
+        },
+        sole=True,
+    ),
+    Broken(
+        AnyTokenAccepted,
+        {
+            TOKEN + "test_wrong_token": (wanted("token-verification-failed"), got("success")),
+            TOKEN + "test_no_token": (wanted("token-verification-failed"), got("success")),
+            TOKEN + "test_orphan_token": (wanted("user-does-not-exist"), got("success")),
+        },
+    ),
+    Broken(
+        UnknownTokenAccepted,
+        {
+            TOKEN + "test_wrong_token": (wanted("token-verification-failed"), got("success")),
+        },
+        sole=True,
+    ),
+    Broken(
+        OrphanTokenIs5032,
+        {
+            TOKEN + "test_orphan_token": (wanted("user-does-not-exist"), got("token-verification-failed")),
+        },
+        sole=True,
+    ),
 ]
