@@ -122,7 +122,6 @@ class Contract:
     statuses: frozenset[int]  # the HTTP statuses the operation may answer
     media_types: tuple[str, ...]  # the response media types it may answer with
     envelope_schema: dict = field(repr=False)
-    raw: dict = field(repr=False, compare=False)
     primary: bool = True  # the operation the business cases, the success case and the account's probes use
 
     @property
@@ -176,12 +175,6 @@ class Contract:
             if p.role == role:
                 return p
         raise SpecError(f"no parameter has x-role {role!r}")
-
-    def parameter(self, name: str) -> Parameter:
-        for p in self.parameters:
-            if p.name == name:
-                return p
-        raise SpecError(f"the spec has no parameter {name!r}")
 
     def code_named(self, name: str) -> int:
         """The documented code whose x-business-codes entry has this name."""
@@ -313,7 +306,6 @@ def _contract(doc: dict, path: Path, api_path: str, method: str, op: dict, prima
         statuses=statuses,
         media_types=media_types,
         envelope_schema=envelope,
-        raw=doc,
         primary=primary,
     )
     if (primary or codes) and sum(c.success for c in codes.values()) != 1:

@@ -14,8 +14,7 @@ from tests.support.catalogue import BROKEN, CORRECT, ESCAPES, SOLE_CATCHERS, Bro
 from tests.support.junit import case_of, is_hand_written
 from tests.support.variant_runs import SCORE, Score, SuiteRun, broken_problems, correct_problems
 
-# Under pytest-xdist the variants' tests share one worker, so the suite runs once per variant.
-pytestmark = [pytest.mark.selftest, pytest.mark.xdist_group("suite-variants")]
+pytestmark = pytest.mark.selftest
 
 
 def _variants_needed(items: list[pytest.Item]) -> list:
