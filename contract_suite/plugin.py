@@ -1,35 +1,34 @@
-"""The contract suite's pytest plugin: settings resolved once, the run's fixtures, secrets masked in every
-report and log record, and the verdict (exit 0 holds, 1 broken, 2 cannot judge, 4 bad input)."""
+"""The contract suite's pytest plugin, its hooks: settings resolved once, secrets masked in every report and log
+record, cannot-judge cases as errors, and the verdict (exit 0 holds, 1 broken, 2 cannot judge, 4 bad input).
+The fixtures are in contract_suite.fixtures, the xdist scheduling in contract_suite.scheduling, the report in
+contract_suite.report (and contract_suite.reports for pytest-html and Allure)."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from contract_suite import knife4j, preflight, report, scheduling, spec
-from contract_suite.account import AccountKeeper
-from contract_suite.codes import CodeSource, TokenUnavailable, fetch_token
+from contract_suite import fixtures, report, scheduling, spec
 from contract_suite.coverage import Coverage
-from contract_suite.run import EXIT_CANNOT_JUDGE, CannotJudge, Run
-from contract_suite.secrets import MaskingRecordFactory, Secrets, install_log_masking, remove_log_masking
-from contract_suite.settings import DEFAULT_PAGE, Settings, add_options, resolve
-from contract_suite.target import Target
+from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and self-tests read them here)
+    CANNOT_JUDGE,
+    CODES,
+    COVERAGE,
+    EXCHANGE,
+    LOG_MASKING,
+    OPERATION,
+    RULE,
+    RUN,
+    SECRETS,
+    SETTINGS,
+    VERDICT,
+)
+from contract_suite.run import CannotJudge
+from contract_suite.secrets import Secrets, install_log_masking, remove_log_masking
+from contract_suite.settings import Settings, add_options, resolve
 from contract_suite.verdict import exchange_text
-
-SETTINGS = pytest.StashKey[Settings]()
-SECRETS = pytest.StashKey[Secrets]()
-COVERAGE = pytest.StashKey[Coverage]()
-RUN = pytest.StashKey[Run]()
-VERDICT = pytest.StashKey["report.Verdict"]()
-LOG_MASKING = pytest.StashKey[MaskingRecordFactory]()
-CANNOT_JUDGE = ("contract-verdict", "cannot judge")  # a report's user property: an error of the run, not the contract
-EXCHANGE = "contract-exchange"  # a report's user property: one request and its answer, masked (for report plugins)
-CODES = "contract-codes"  # a report's user property: the documented codes the case exercises, e.g. "5032 5033"
-RULE = "contract-rule"  # a report's user property: a rule the case judged, in words (its title in reports)
-OPERATION = "contract-operation"  # a report's user property: the operation of a case not about the primary one
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -50,6 +49,8 @@ def _selects_inferred(markexpr: str) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin("contract-fixtures"):
+        config.pluginmanager.register(fixtures, "contract-fixtures")  # the fixtures, in a module of their own
     settings = resolve(config, os.environ, _selects_inferred(config.getoption("markexpr", "")))
     secrets = Secrets()
     profile = settings.profile
@@ -168,65 +169,6 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return report.header(config.stash[SETTINGS])
 
 
-# -- fixtures --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where the target is, and the environment the profile's commands get there."""
-
-    base_url: str
-    command_env: dict[str, str] = field(repr=False)
-
-
-@pytest.fixture(scope="session")
-def contract_settings(pytestconfig: pytest.Config) -> Settings:
-    return pytestconfig.stash[SETTINGS]
-
-
-@pytest.fixture(scope="session")
-def endpoint(contract_settings: Settings, tmp_path_factory: pytest.TempPathFactory):
-    """The URL given, or the embedded reference server started for this session (stopped at its end)."""
-    if not contract_settings.embedded:
-        yield Endpoint(contract_settings.base_url, dict(contract_settings.command_env))
-        return
-    from reference_server import create_app, start_embedded
-
-    database = tmp_path_factory.mktemp("reference-server") / "reference.sqlite3"
-    server = start_embedded(create_app({"DATABASE": str(database)}))
-    try:  # the profile's code command (python -m reference_server issue-code) finds the database here
-        yield Endpoint(server.base_url, {**contract_settings.command_env, "REFERENCE_SERVER_DB": str(database)})
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def base_url(endpoint: Endpoint) -> str:
-    return endpoint.base_url
-
-
-def _start_run(config: pytest.Config, settings: Settings, endpoint: Endpoint, preflight_checks: bool) -> Run:
-    """The run against the target, once the preflight says it can judge it (else exit 2, one line why)."""
-    secrets = config.stash[SECRETS]
-    run = Run(settings, endpoint.base_url, secrets, config.stash[COVERAGE])
-    config.stash[RUN] = run
-    profile = settings.profile
-    if profile.token_command and "valid" not in profile.tokens:
-        try:
-            profile.tokens["valid"] = fetch_token(profile, endpoint.command_env, secrets)
-        except TokenUnavailable as exc:
-            run.stop(f"the [tokens] command failed: {exc}")
-            pytest.exit(
-                f"cannot judge {endpoint.base_url}: the [tokens] command failed: {exc}", returncode=EXIT_CANNOT_JUDGE
-            )
-    problem = preflight.target_problem(run) if preflight_checks else None
-    if problem:
-        run.stop(problem)
-        pytest.exit(f"cannot use the target {endpoint.base_url}: {problem}", returncode=EXIT_CANNOT_JUDGE)
-    run.recent.clear()  # the preflight's exchanges are no case's evidence
-    return run
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Under pytest-xdist, the controller runs the preflight once, before any worker starts: one line and exit 2
@@ -235,49 +177,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     settings = config.stash[SETTINGS]
     controller = config.pluginmanager.getplugin("dsession") is not None
     if controller and not settings.embedded and not config.option.collectonly:
-        _start_run(config, settings, Endpoint(settings.base_url, dict(settings.command_env)), preflight_checks=True)
-
-
-@pytest.fixture(scope="session")
-def contract_run(pytestconfig: pytest.Config, contract_settings: Settings, endpoint: Endpoint) -> Run:
-    """The run against the target (an xdist worker skips the preflight: its controller ran it)."""
-    worker = hasattr(pytestconfig, "workerinput")
-    return _start_run(pytestconfig, contract_settings, endpoint, preflight_checks=not worker)
-
-
-@pytest.fixture(scope="session")
-def target(contract_run: Run, endpoint: Endpoint) -> Target:
-    codes = CodeSource(contract_run.settings.profile, contract_run.secrets, endpoint.command_env)
-    return Target(contract_run, codes, AccountKeeper(contract_run, codes))
-
-
-@pytest.fixture(scope="session")
-def contract(contract_settings: Settings) -> spec.Contract:
-    return contract_settings.contract
-
-
-@pytest.fixture(scope="session")
-def spec_path(contract_settings: Settings) -> Path:
-    return contract_settings.spec_path
-
-
-@pytest.fixture(scope="session")
-def spec_document(spec_path: Path) -> dict:
-    try:
-        return spec.load_document(spec_path)
-    except spec.SpecError as exc:
-        pytest.fail(str(exc), pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def knife4j_page(contract_settings: Settings) -> knife4j.Page:
-    given = contract_settings.knife4j_page
-    path = given or DEFAULT_PAGE
-    if not path.is_file():
-        if given:
-            pytest.fail(f"--knife4j-page {path}: no such file", pytrace=False)
-        pytest.skip(f"no knife4j page to check drift against: {path} does not exist (give one with --knife4j-page)")
-    return knife4j.parse_file(path)
+        fixtures.start_run(
+            config, settings, fixtures.Endpoint(settings.base_url, dict(settings.command_env)), preflight_checks=True
+        )
 
 
 # -- reports: secrets masked, cannot-judge as errors, coverage of skipped codes -----------------------

@@ -1,0 +1,115 @@
+"""The contract suite's fixtures: the settings, the target's endpoint (the URL given, or the embedded reference
+server), the run once its preflight passed, the cases' Target, and the spec for the lint cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from contract_suite import knife4j, preflight, spec
+from contract_suite.account import AccountKeeper
+from contract_suite.codes import CodeSource, TokenUnavailable, fetch_token
+from contract_suite.keys import COVERAGE, RUN, SECRETS, SETTINGS
+from contract_suite.run import EXIT_CANNOT_JUDGE, Run
+from contract_suite.settings import DEFAULT_PAGE, Settings
+from contract_suite.target import Target
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the target is, and the environment the profile's commands get there."""
+
+    base_url: str
+    command_env: dict[str, str] = field(repr=False)
+
+
+@pytest.fixture(scope="session")
+def contract_settings(pytestconfig: pytest.Config) -> Settings:
+    return pytestconfig.stash[SETTINGS]
+
+
+@pytest.fixture(scope="session")
+def endpoint(contract_settings: Settings, tmp_path_factory: pytest.TempPathFactory):
+    """The URL given, or the embedded reference server started for this session (stopped at its end)."""
+    if not contract_settings.embedded:
+        yield Endpoint(contract_settings.base_url, dict(contract_settings.command_env))
+        return
+    from reference_server import create_app, start_embedded
+
+    database = tmp_path_factory.mktemp("reference-server") / "reference.sqlite3"
+    server = start_embedded(create_app({"DATABASE": str(database)}))
+    try:  # the profile's code command (python -m reference_server issue-code) finds the database here
+        yield Endpoint(server.base_url, {**contract_settings.command_env, "REFERENCE_SERVER_DB": str(database)})
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(endpoint: Endpoint) -> str:
+    return endpoint.base_url
+
+
+def start_run(config: pytest.Config, settings: Settings, endpoint: Endpoint, preflight_checks: bool) -> Run:
+    """The run against the target, once the preflight says it can judge it (else exit 2, one line why)."""
+    secrets = config.stash[SECRETS]
+    run = Run(settings, endpoint.base_url, secrets, config.stash[COVERAGE])
+    config.stash[RUN] = run
+    profile = settings.profile
+    if profile.token_command and "valid" not in profile.tokens:
+        try:
+            profile.tokens["valid"] = fetch_token(profile, endpoint.command_env, secrets)
+        except TokenUnavailable as exc:
+            run.stop(f"the [tokens] command failed: {exc}")
+            pytest.exit(
+                f"cannot judge {endpoint.base_url}: the [tokens] command failed: {exc}", returncode=EXIT_CANNOT_JUDGE
+            )
+    problem = preflight.target_problem(run) if preflight_checks else None
+    if problem:
+        run.stop(problem)
+        pytest.exit(f"cannot use the target {endpoint.base_url}: {problem}", returncode=EXIT_CANNOT_JUDGE)
+    run.recent.clear()  # the preflight's exchanges are no case's evidence
+    return run
+
+
+@pytest.fixture(scope="session")
+def contract_run(pytestconfig: pytest.Config, contract_settings: Settings, endpoint: Endpoint) -> Run:
+    """The run against the target (an xdist worker skips the preflight: its controller ran it)."""
+    worker = hasattr(pytestconfig, "workerinput")
+    return start_run(pytestconfig, contract_settings, endpoint, preflight_checks=not worker)
+
+
+@pytest.fixture(scope="session")
+def target(contract_run: Run, endpoint: Endpoint) -> Target:
+    codes = CodeSource(contract_run.settings.profile, contract_run.secrets, endpoint.command_env)
+    return Target(contract_run, codes, AccountKeeper(contract_run, codes))
+
+
+@pytest.fixture(scope="session")
+def contract(contract_settings: Settings) -> spec.Contract:
+    return contract_settings.contract
+
+
+@pytest.fixture(scope="session")
+def spec_path(contract_settings: Settings) -> Path:
+    return contract_settings.spec_path
+
+
+@pytest.fixture(scope="session")
+def spec_document(spec_path: Path) -> dict:
+    try:
+        return spec.load_document(spec_path)
+    except spec.SpecError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def knife4j_page(contract_settings: Settings) -> knife4j.Page:
+    given = contract_settings.knife4j_page
+    path = given or DEFAULT_PAGE
+    if not path.is_file():
+        if given:
+            pytest.fail(f"--knife4j-page {path}: no such file", pytrace=False)
+        pytest.skip(f"no knife4j page to check drift against: {path} does not exist (give one with --knife4j-page)")
+    return knife4j.parse_file(path)

@@ -1,0 +1,23 @@
+"""Where the run keeps its state on pytest's config (stash keys), and the names of the user properties the
+plugin gives each test report (report plugins and self-tests read them)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    pass
+
+SETTINGS = pytest.StashKey["Settings"]()
+SECRETS = pytest.StashKey["Secrets"]()
+COVERAGE = pytest.StashKey["Coverage"]()
+RUN = pytest.StashKey["Run"]()
+VERDICT = pytest.StashKey["Verdict"]()
+LOG_MASKING = pytest.StashKey["MaskingRecordFactory"]()
+CANNOT_JUDGE = ("contract-verdict", "cannot judge")  # a report's user property: an error of the run, not the contract
+EXCHANGE = "contract-exchange"  # a report's user property: one request and its answer, masked (for report plugins)
+CODES = "contract-codes"  # a report's user property: the documented codes the case exercises, e.g. "5032 5033"
+RULE = "contract-rule"  # a report's user property: a rule the case judged, in words (its title in reports)
+OPERATION = "contract-operation"  # a report's user property: the operation of a case not about the primary one
