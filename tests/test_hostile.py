@@ -8,6 +8,7 @@ The figures of each case are printed (`pytest tests/test_hostile.py -s`)."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from reference_server import create_app, start_embedded
 from tests.support import hostile
 from tests.support.leaks import files_written_since, issued_codes, leaks_in, profile_tokens, read_files
-from tests.support.suite import PROFILE, PROJECT_ROOT, run_pytest
+from tests.support.suite import PROFILE, Finished, run_pytest
 
 pytestmark = pytest.mark.selftest
 
@@ -24,6 +25,7 @@ HONEST = 2  # the preflight's two probes get honest answers, so the cases meet t
 TIMEOUT = "1"
 CAP = 150
 MAX_RSS_MIB = 400
+PARALLEL_RUNS = 3
 EVERY_FLAG = (
     "--tb=long",
     "--showlocals",
@@ -68,19 +70,23 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def gzip_bomb() -> bytes:
-    return hostile.make_gzip_bomb(2048)  # 2 MB on the wire, 2 GiB inflated
+@dataclass
+class HostileRun:
+    run: Finished
+    requests_seen: int
+    other_seen: int
+    secrets: list[str]
+    produced: dict[str, str]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_hostile_target_is_bounded_and_masked(case, tmp_path, gzip_bomb):
-    database = tmp_path / "reference.sqlite3"
-    reports = tmp_path / "reports"
+def run_against_hostile(case: Hostile, folder: Path, bomb: bytes) -> HostileRun:
+    """The suite, with every flag that shows more, against the hostile server of this case."""
+    database = folder / "reference.sqlite3"
+    reports = folder / "reports"
     other = hostile.HostileServer(hostile.counting)  # the other host a redirect points at
     behaviour = case.behaviour
     if case.name == "gzip-bomb":
-        behaviour = hostile.gzip_bomb(gzip_bomb)
+        behaviour = hostile.gzip_bomb(bomb)
     elif case.name == "redirect-other-host":
         behaviour = hostile.redirect_to(lambda seen: other.base_url + seen.target)
     started = time.time() - 1
@@ -90,46 +96,55 @@ def test_hostile_target_is_bounded_and_masked(case, tmp_path, gzip_bomb):
         hostile.HostileServer(behaviour, upstream=reference.base_url, honest=HONEST) as server,
     ):
         run = run_pytest(
-            "contract_tests",
-            "--base-url",
-            server.base_url,
-            "--profile",
-            str(PROFILE),
-            "--allow-destructive",
-            "--request-timeout",
-            TIMEOUT,
-            "--rate-limit",
-            "0",
-            "--max-requests",
-            str(CAP),
-            "--generated-examples",
-            "5",
-            *EVERY_FLAG,
-            f"--log-file={reports / 'run.log'}",
-            f"--junitxml={reports / 'junit.xml'}",
-            f"--coverage-json={reports / 'coverage.json'}",
-            env={"REFERENCE_SERVER_DB": str(database)},
-            timeout=300,
-        )
+            "contract_tests", "--base-url", server.base_url, "--profile", str(PROFILE), "--allow-destructive",
+            "--request-timeout", TIMEOUT, "--rate-limit", "0", "--max-requests", str(CAP),
+            "--generated-examples", "5", *EVERY_FLAG, f"--log-file={reports / 'run.log'}",
+            f"--junitxml={reports / 'junit.xml'}", f"--coverage-json={reports / 'coverage.json'}",
+            env={"REFERENCE_SERVER_DB": str(database)}, timeout=300,
+        )  # fmt: skip
         requests_seen = len(server.seen)
+    written = files_written_since(folder, started)
+    produced = {"stdout": run.stdout, "stderr": run.stderr}
+    produced |= read_files([p for p in written if not p.name.startswith(database.name)])  # the server's own data
+    return HostileRun(run, requests_seen, len(other.seen), profile_tokens(PROFILE) + issued_codes(database), produced)
+
+
+@pytest.fixture(scope="module")
+def hostile_runs(request, tmp_path_factory) -> dict[str, HostileRun]:
+    """The suite against each selected hostile server, 3 runs at a time (each waits on timeouts, not CPU)."""
+    wanted = {
+        item.callspec.params["case"].name
+        for item in request.session.items
+        if getattr(item, "callspec", None) is not None and "case" in item.callspec.params
+    }
+    bomb = hostile.make_gzip_bomb(2048)  # 2 MB on the wire, 2 GiB inflated
+    with ThreadPoolExecutor(max_workers=PARALLEL_RUNS) as pool:
+        futures = {
+            case.name: pool.submit(run_against_hostile, case, tmp_path_factory.mktemp(case.name), bomb)
+            for case in CASES
+            if case.name in wanted
+        }
+        return {name: future.result() for name, future in futures.items()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_hostile_target_is_bounded_and_masked(case, hostile_runs):
+    found = hostile_runs[case.name]
+    run = found.run
     print(
         f"\n{case.name}: exit {run.returncode}, {run.seconds:.1f} s, max RSS {run.max_rss_mib:.0f} MiB, "
-        f"{requests_seen} requests"
+        f"{found.requests_seen} requests"
     )
     assert run.returncode == case.exit_code, run.tail()
     assert case.says in run.stdout, run.tail()
     assert "Traceback" not in run.stderr and "RecursionError" not in run.output, run.tail()
     assert run.seconds < case.max_seconds, f"{run.seconds:.1f} s"
     assert run.max_rss_mib < MAX_RSS_MIB, f"{run.max_rss_mib:.0f} MiB"
-    assert requests_seen <= case.max_requests
-    assert other.seen == [], "a redirect was followed: the other host got requests (and the token)"
-    secrets = profile_tokens(PROFILE) + issued_codes(database)
-    assert issued_codes(database), "the run issued no SMS code: nothing to look for"
-    produced = {"stdout": run.stdout, "stderr": run.stderr}
-    written = files_written_since(tmp_path, started) + files_written_since(PROJECT_ROOT, started)
-    produced |= read_files([p for p in written if not p.name.startswith(database.name)])  # the server's own data
-    assert {"run.log", "junit.xml"} <= {Path(p).name for p in produced}
-    assert leaks_in(produced, secrets) == {}
+    assert found.requests_seen <= case.max_requests
+    assert found.other_seen == 0, "a redirect was followed: the other host got requests (and the token)"
+    assert [s for s in found.secrets if s.isdigit()], "the run issued no SMS code: nothing to look for"
+    assert {"run.log", "junit.xml", "coverage.json"} <= {Path(p).name for p in found.produced}
+    assert leaks_in(found.produced, found.secrets) == {}
 
 
 def test_redirect_loop_keeps_the_rate_limit_and_the_cap(tmp_path):
