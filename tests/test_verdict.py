@@ -47,6 +47,7 @@ def profile_with(tmp_path: Path, replace: dict[str, str] | None = None, append: 
 def cannot_judge_line(stdout: str) -> str:
     lines = [line for line in stdout.splitlines() if line.startswith("CANNOT JUDGE (exit 2): ")]
     assert len(lines) == 1, stdout[-3000:]
+    print(f"\n{lines[0]}")  # shown with -s: the line a user sees
     return lines[0]
 
 
@@ -230,7 +231,9 @@ def test_success_to_everything_without_permission_to_repair(reference):
 
 def test_success_to_everything_with_permission_is_broken_and_repaired(reference):
     url, env, database = reference(EverythingSucceeds)
-    run = run_against(url, env, "--allow-destructive")
+    # the robustness cases left out: one moves the account to a number holding control characters, which no SMS
+    # code can reach, so the suite cannot move it back and stops (the catalogue's WrongNewCodeAccepted shows that)
+    run = run_against(url, env, "--allow-destructive", "-k", "not test_unusual_value")
     assert run.returncode == 1, run.tail()
     assert "the suite moved the test account back from" in run.stdout
     assert "BROKEN (exit 1)" in run.stdout
