@@ -21,8 +21,14 @@ GOAL = 30.0
 def wall(*args: str) -> tuple[float, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONTRACT_", "PYTEST_"))}
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=ROOT, env=env,
-                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.monotonic() - started, done.returncode
 
 
@@ -39,8 +45,10 @@ def main() -> int:
     median = statistics.median(contract)
     ratio = selftests / median
     print(f"self-tests: {selftests:.1f} s (exit {code})")
-    print(f"ratio: {ratio:.1f}x one default contract run ({median:.1f} s, median of {args.runs}); goal at most "
-          f"{GOAL:g}x: {'met' if ratio <= GOAL else 'missed'}")
+    print(
+        f"ratio: {ratio:.1f}x one default contract run ({median:.1f} s, median of {args.runs}); goal at most "
+        f"{GOAL:g}x: {'met' if ratio <= GOAL else 'missed'}"
+    )
     return 0
 
 

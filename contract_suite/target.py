@@ -162,8 +162,9 @@ class Target:
         answer: Answer,
         expected: set[int] | int,
         rule: str,
-        counts_as_judged: bool = True,
         contract: Contract | None = None,
+        *,
+        counts_as_judged: bool = True,
     ) -> str | None:
         """The failure message unless the answer is a valid envelope carrying one of the expected codes of the
         operation (default: the primary one). counts_as_judged=False: the case aims at no code in particular (any
@@ -200,11 +201,12 @@ class Target:
         answer: Answer,
         expected: set[int] | int,
         rule: str,
-        counts_as_judged: bool = True,
         contract: Contract | None = None,
+        *,
+        counts_as_judged: bool = True,
     ) -> None:
         """Fail naming the rule unless the answer is a valid envelope carrying one of the expected codes."""
-        failure = self.check(answer, expected, rule, counts_as_judged, contract)
+        failure = self.check(answer, expected, rule, contract, counts_as_judged=counts_as_judged)
         if failure:
             pytest.fail(failure, pytrace=False)
 
