@@ -62,7 +62,7 @@ def test_same_verdicts_as_embedded_and_twice_in_a_row(standalone, tmp_path):
     embedded, embedded_verdicts = run_suite(tmp_path, env, name="embedded")
     assert embedded.returncode == 0, embedded.stdout[-3000:]
     assert first_verdicts == second_verdicts == embedded_verdicts
-    assert "contract_tests.test_success::test_change_is_made_and_restored" in first_verdicts
+    assert "contract_tests/test_success.py::test_change_is_made_and_restored" in first_verdicts
     assert set(first_verdicts.values()) <= {"passed", "skipped"}
     rows = json.loads((tmp_path / "coverage.json").read_text())["codes"]
     statuses = {row["code"]: row["status"] for row in rows}
@@ -74,7 +74,7 @@ def test_success_case_refused_without_allow_destructive(standalone, tmp_path):
     url, env = standalone
     result, verdicts = run_suite(tmp_path, env, "--base-url", url, "--profile", str(PROFILE))
     assert result.returncode == 0, result.stdout[-3000:]
-    assert verdicts["contract_tests.test_success::test_change_is_made_and_restored"] == "skipped"
+    assert verdicts["contract_tests/test_success.py::test_change_is_made_and_restored"] == "skipped"
     assert "pass --allow-destructive to run it" in result.stdout
     assert "destructive cases: refused (pass --allow-destructive)" in result.stdout
 
@@ -83,9 +83,9 @@ def test_without_profile_token_cases_run_and_others_name_the_key(standalone, tmp
     url, env = standalone
     result, verdicts = run_suite(tmp_path, env, "--base-url", url)
     assert result.returncode == 0, result.stdout[-3000:]
-    assert verdicts["contract_tests.test_token::test_wrong_token"] == "passed"
-    assert verdicts["contract_tests.test_token::test_no_token"] == "passed"
-    assert verdicts["contract_tests.test_token::test_orphan_token"] == "skipped"
+    assert verdicts["contract_tests/test_token.py::test_wrong_token"] == "passed"
+    assert verdicts["contract_tests/test_token.py::test_no_token"] == "passed"
+    assert verdicts["contract_tests/test_token.py::test_orphan_token"] == "skipped"
     assert "add [tokens] orphan to the profile (or set CONTRACT_ORPHAN_TOKEN)" in result.stdout
     assert "add [account] international_code and phone to the profile" in result.stdout
     assert "skipped" in result.stdout.split("documented-code coverage")[1]
