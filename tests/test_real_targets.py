@@ -16,7 +16,7 @@ from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
 from reference_server.embedded import QuietRequestHandler
 from tests.support.junit import read_junit
-from tests.support.suite import run_pytest
+from tests.support.suite import HAND_WRITTEN, run_pytest
 
 pytestmark = pytest.mark.selftest
 
@@ -53,7 +53,7 @@ def test_unreachable_target_is_one_clear_error(url, cause):
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
     url = url.format(closed_port=closed_port)
-    result, seconds = run("contract_tests", "--base-url", url)
+    result, seconds = run(*HAND_WRITTEN, "--base-url", url)
     assert result.returncode == 2
     assert f"cannot use the target {url}: {cause}" in result.stdout
     assert "failed" not in result.stdout.splitlines()[-1] and "Traceback" not in result.stdout + result.stderr
@@ -91,7 +91,7 @@ def silent_port():
 
 def test_hanging_target_stops_the_run_in_bounded_time(silent_port):
     url = f"http://127.0.0.1:{silent_port}"
-    result, seconds = run("contract_tests", "--base-url", url, "--request-timeout", "1")
+    result, seconds = run(*HAND_WRITTEN, "--base-url", url, "--request-timeout", "1")
     assert result.returncode == 2
     assert f"cannot use the target {url}: no answer: timed out after 1 s" in result.stdout
     assert seconds < 30
@@ -325,7 +325,7 @@ def test_bare_pytest_against_a_url_runs_only_the_contract_suite(reference):
     ],
 )
 def test_bad_option_is_one_clear_usage_error(args, env, message):
-    result, _ = run("contract_tests", *args, env=env)
+    result, _ = run(*HAND_WRITTEN, *args, env=env)
     assert result.returncode == 4, result.stdout + result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
