@@ -4,7 +4,6 @@ schemathesis.toml): each custom check catches its defect and says why, the corre
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
 from tests.support.catalogue.required import MissingNewPhoneIs5167
 from tests.support.catalogue.robustness import LongValueIsServerError
-from tests.support.suite import Finished, run_pytest
+from tests.support.suite import Finished, clean_environment, run_pytest
 
 pytestmark = pytest.mark.selftest
 
@@ -72,8 +71,8 @@ def serve(tmp_path: Path, *defects):
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without the suite's own variables, so the outer run's settings do not leak in."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONTRACT_", "PYTEST_", "SCHEMATHESIS_"))}
+    """The environment of an `st run`: the suite runs' clean one, without schemathesis' own variables either."""
+    env = {k: v for k, v in clean_environment().items() if not k.startswith("SCHEMATHESIS_")}
     return {**env, **extra}
 
 

@@ -22,14 +22,14 @@ CONTRACT = spec.load()
 def standalone(tmp_path):
     """`python -m reference_server --port 0` on a fresh database: (base URL, env for the suite)."""
     db = tmp_path / "reference.sqlite3"
-    env = {**os.environ, "REFERENCE_SERVER_DB": str(db)}
+    env = {"REFERENCE_SERVER_DB": str(db)}  # what the suite runs need besides their clean environment
     server = subprocess.Popen(
         [sys.executable, "-m", "reference_server", "--port", "0", "--db", str(db)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
         cwd=PROJECT_ROOT,
-        env=env,
+        env={**os.environ, **env},
     )
     try:
         url = server.stdout.readline().strip()

@@ -44,9 +44,15 @@ class Finished:
         return "\n".join(self.output.rstrip().splitlines()[-lines:])
 
 
+# Left out of a suite run's environment: the outer run's settings, and PYTHONDONTWRITEBYTECODE (some machines set
+# it; then every one of the self-tests' hundred suite runs compiles schemathesis, hypothesis and pytest's
+# assertion rewrites anew, about 3 s of CPU each; with it gone, the first run writes the caches the others read).
+LEFT_OUT = ("CONTRACT_", "PYTEST_", "PYTHONDONTWRITEBYTECODE")
+
+
 def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without the outer run's contract settings, plus extra."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONTRACT_", "PYTEST_"))}
+    """This process's environment without the variables in LEFT_OUT, plus extra."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(LEFT_OUT)}
     return {**env, **(extra or {})}
 
 

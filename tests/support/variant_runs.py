@@ -6,7 +6,6 @@ Alone, to watch the suite on one variant: `python -m tests.support.variant_runs 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 
 from reference_server import create_app, start_embedded
 from tests.support.junit import Outcome, case_of, is_hand_written, read_junit
+from tests.support.suite import clean_environment
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROFILE = "profiles/reference.toml"
@@ -116,9 +116,7 @@ def suite_command(base_url: str, junit: Path | None, *more: str) -> list[str]:
 def suite_environment(database: Path) -> dict[str, str]:
     """This process's environment without settings meant for the outer run, plus the variant's database
     (the profile's code command, `python -m reference_server issue-code`, reads it)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CONTRACT_", "PYTEST_"))}
-    env["REFERENCE_SERVER_DB"] = str(database)
-    return env
+    return clean_environment({"REFERENCE_SERVER_DB": str(database)})
 
 
 def run_suite(defect: type, workdir: Path, hand_written_only: bool = False) -> SuiteRun:
