@@ -106,8 +106,10 @@ def main() -> int:
         tmp = Path(tmp)
         db = tmp / "bench.sqlite3"
         server, url = start_server(db)
+        # as users run it: with bytecode caches (some machines set PYTHONDONTWRITEBYTECODE, which makes every run
+        # compile schemathesis, hypothesis and pytest's assertion rewrites anew)
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
             "REFERENCE_SERVER_DB": str(db),
             "CONTRACT_TOKEN": token,
             "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")]),
