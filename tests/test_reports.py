@@ -20,7 +20,7 @@ import pytest
 from reference_server import create_app, start_embedded
 from reference_server.app import OLD_CODE_FAILED, SetPhoneService
 from tests.support.leaks import issued_codes, leaks_in, profile_tokens, read_files
-from tests.support.suite import PROFILE, Finished, run_pytest
+from tests.support.suite import HAND_WRITTEN, PROFILE, Finished, run_pytest
 
 EXTRAS = "the reports extra is not installed (pip install -e '.[reports]')"
 pytest.importorskip("pytest_html", reason=f"pytest-html: {EXTRAS}")
@@ -28,15 +28,6 @@ pytest.importorskip("allure_pytest", reason=f"allure-pytest: {EXTRAS}")
 
 pytestmark = pytest.mark.selftest
 
-HAND_WRITTEN = (
-    "contract_tests",
-    "--ignore",
-    "contract_tests/test_generated.py",
-    "-p",
-    "no:schemathesis",
-    "-p",
-    "no:hypothesispytest",
-)
 CANCELLING_PHONE = "13800000004"  # profiles/reference.toml's [phones] cancelling
 OPERATION = "PUT /v2/enduser/enduserapi/setPhone"
 

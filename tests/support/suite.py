@@ -17,8 +17,7 @@ PROFILE = PROJECT_ROOT / "profiles" / "reference.toml"
 QUICK = ("-p", "no:cacheprovider")
 # The hand-written cases only: without the generated layer, schemathesis and hypothesis are not even imported
 # (about 3 s less start-up a run). For self-tests whose point is not the generated layer.
-HAND_WRITTEN = (
-    "contract_tests",
+WITHOUT_GENERATED = (
     "--ignore",
     "contract_tests/test_generated.py",
     "-p",
@@ -26,6 +25,7 @@ HAND_WRITTEN = (
     "-p",
     "no:hypothesispytest",
 )
+HAND_WRITTEN = ("contract_tests", *WITHOUT_GENERATED)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import pytest
 
 from reference_server import create_app, start_embedded
 from tests.support.junit import Outcome, case_of, is_hand_written, read_junit
-from tests.support.suite import clean_environment
+from tests.support.suite import WITHOUT_GENERATED, clean_environment
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROFILE = "profiles/reference.toml"
@@ -36,14 +36,7 @@ UNUSED_PLUGINS = ("-p", "no:xdist", "-p", "no:xdist.looponfail", "-p", "no:anyio
 # A broken variant is judged by the hand-written cases alone (the catalogue names hand-written test ids), so
 # its run leaves out the generated layer and the plugins it needs: that saves about 3 s of start-up a run.
 # A correct variant's run keeps it: the generated layer must raise no false alarm either.
-HAND_WRITTEN_ONLY = (
-    "--ignore",
-    "contract_tests/test_generated.py",
-    "-p",
-    "no:schemathesis",
-    "-p",
-    "no:hypothesispytest",
-)
+HAND_WRITTEN_ONLY = WITHOUT_GENERATED
 SUITE_TIMEOUT_SECONDS = 300.0
 MAX_WORKERS = 3  # on 2 cores: one run waits on its server or code command while two compute
 OUTPUT_TAIL_LINES = 40
