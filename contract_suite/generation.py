@@ -13,20 +13,7 @@ import schemathesis
 from hypothesis import strategies as st
 
 from contract_suite.spec import ASCII_WHITESPACE
-
-# One value of each kind, fixed so that a failure names the same value every run. None is blank (each
-# holds a character that is not ASCII whitespace), so each is a present value that fits the schema.
-UNUSUAL_VALUES: dict[str, str] = {
-    # past the usual column sizes (255), well under the usual limits of a request line (8 KiB)
-    "long": "9" * 1024,
-    # CJK, a letter with a combining accent, an emoji outside the BMP (4 bytes in UTF-8)
-    "non-ascii": "手机号码e\u0301📱",
-    # digits that NFKC turns into ASCII ones
-    "fullwidth-digits": "１３８００１３８０００",
-    "control-characters": "86\x00\x01\x1b[2J\x7f\r\n",
-    "quotes": "1' OR '1'='1\" -- `;\\",
-    "markup": "<script>alert(1)</script><!--&amp;${7*7}{{7*7}}",
-}
+from contract_suite.unusual_values import UNUSUAL_VALUES
 
 # Bits of syntax that interpreters of SQL, HTML, templates and shells give meaning to.
 _SYNTAX = ("'", '"', "`", "\\", ";", "--", "/*", "<", ">", "</", "&", "%", "{{", "}}", "${", "$(", "\x00")

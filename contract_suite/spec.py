@@ -14,6 +14,8 @@ import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPEC = PROJECT_ROOT / "spec" / "openapi.yaml"
+# libyaml's safe loader where PyYAML was built with it: the same document, about ten times faster to read
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Blank beyond doubt: empty, or nothing but ASCII whitespace. A value made only of other characters
 # Python calls whitespace (U+00A0, U+3000, U+001C...) is blank to some servers and not to others.
@@ -203,7 +205,7 @@ def load_document(path: str | os.PathLike) -> dict:
     except OSError as exc:
         raise SpecError(f"cannot read spec {path}: {exc.strerror or exc}") from None
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise SpecError(f"spec {path} is not valid YAML: {exc}") from None
     if not isinstance(doc, dict):

@@ -5,8 +5,8 @@ not state it."""
 
 import pytest
 
-from contract_suite.generation import UNUSUAL_VALUES
 from contract_suite.plugin import contract_of
+from contract_suite.unusual_values import UNUSUAL_VALUES
 
 pytestmark = pytest.mark.inferred
 

@@ -1,7 +1,13 @@
-"""Run the contract suite (pytest) in a subprocess and measure it: exit code, output, wall time, max RSS."""
+"""Run the contract suite (pytest) in a process of its own and measure it: exit code, output, wall time, max RSS.
+
+The process is forked from a fork server (tests/support/forkserver.py) that has the suite's libraries imported
+already; a run whose environment sets interpreter options (PYTHON*) gets a fresh interpreter instead.
+"""
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import signal
 import subprocess
@@ -10,6 +16,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.forkserver import PRELOADED, PRELOADED_AS_PYTEST_REWRITES, ForkServer, Preload, rewritten_by_pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROFILE = PROJECT_ROOT / "profiles" / "reference.toml"
@@ -56,14 +64,46 @@ def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return {**env, **(extra or {})}
 
 
+@functools.cache
+def _fork_server() -> ForkServer:
+    """This process's fork server, started on first use and stopped at exit."""
+    preload = Preload(PRELOADED, PRELOADED_AS_PYTEST_REWRITES, rewritten_by_pytest())
+    server = ForkServer(preload, env=clean_environment(), cwd=PROJECT_ROOT)
+    atexit.register(server.close)
+    return server
+
+
 def run_pytest(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> Finished:
-    """`python -m pytest ARGS` from the project root; its peak memory read with wait4 (this child only)."""
+    """`python -m pytest ARGS` from the project root, in a process of its own; its peak memory read with wait4."""
+    environment = clean_environment(env)
+    if any(key.startswith("PYTHON") for key in env or {}):  # interpreter options: only a fresh interpreter reads them
+        return _run_in_fresh_interpreter(args, environment, timeout)
+    server = _fork_server()
+    with tempfile.TemporaryDirectory(prefix="suite-run-") as folder:
+        out, err = Path(folder) / "stdout", Path(folder) / "stderr"
+        started = time.monotonic()
+        child = server.start([*QUICK, *args], env=environment, cwd=PROJECT_ROOT, stdout=out, stderr=err)
+        returncode, usage = child.wait(timeout)
+        if returncode is None:
+            child.kill()
+            usage = child.usage
+        seconds = time.monotonic() - started
+        return Finished(
+            returncode,
+            out.read_text("utf-8", "replace") if out.exists() else "",
+            err.read_text("utf-8", "replace") if err.exists() else "",
+            seconds,
+            (usage.maxrss_kib if usage else 0) / 1024,
+        )
+
+
+def _run_in_fresh_interpreter(args: tuple[str, ...], environment: dict[str, str], timeout: float) -> Finished:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
         process = subprocess.Popen(
             [sys.executable, "-m", "pytest", *QUICK, *args],
             cwd=PROJECT_ROOT,
-            env=clean_environment(env),
+            env=environment,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,

@@ -18,7 +18,7 @@ import pytest
 
 from reference_server import create_app, start_embedded
 from tests.support.junit import Outcome, case_of, is_hand_written, read_junit
-from tests.support.suite import WITHOUT_GENERATED, clean_environment
+from tests.support.suite import QUICK, WITHOUT_GENERATED, clean_environment, run_pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROFILE = "profiles/reference.toml"
@@ -47,7 +47,7 @@ class SuiteRun:
     """One run of the contract suite against one variant."""
 
     variant: str
-    command: list[str]
+    args: list[str]  # of pytest
     returncode: int | None  # None: the run did not finish in time
     outcomes: dict[str, Outcome]
     output: str
@@ -83,11 +83,9 @@ class SuiteRun:
         )
 
 
-def suite_command(base_url: str, junit: Path | None, *more: str) -> list[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
+def suite_args(base_url: str, junit: Path | None, *more: str) -> list[str]:
+    """The pytest arguments of a run against the variant at base_url."""
+    args = [
         "contract_tests",
         "--base-url",
         base_url,
@@ -95,21 +93,13 @@ def suite_command(base_url: str, junit: Path | None, *more: str) -> list[str]:
         PROFILE,
         "--allow-destructive",
         *UNLIMITED,
-        "-p",
-        "no:cacheprovider",
         *UNUSED_PLUGINS,
         *LINT_ARGS,
         *EXTRA_ARGS,
     ]
     if junit is not None:
-        command += ["--junitxml", str(junit), "-q"]
-    return command + list(more)
-
-
-def suite_environment(database: Path) -> dict[str, str]:
-    """This process's environment without settings meant for the outer run, plus the variant's database
-    (the profile's code command, `python -m reference_server issue-code`, reads it)."""
-    return clean_environment({"REFERENCE_SERVER_DB": str(database)})
+        args += ["--junitxml", str(junit), "-q"]
+    return args + list(more)
 
 
 def run_suite(defect: type, workdir: Path, hand_written_only: bool = False) -> SuiteRun:
@@ -119,31 +109,16 @@ def run_suite(defect: type, workdir: Path, hand_written_only: bool = False) -> S
     server = start_embedded(app)
     started = time.monotonic()
     try:
-        command = suite_command(server.base_url, junit, *(HAND_WRITTEN_ONLY if hand_written_only else ()))
-        try:
-            done = subprocess.run(
-                command,
-                cwd=PROJECT_ROOT,
-                env=suite_environment(database),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=SUITE_TIMEOUT_SECONDS,
-            )
-            returncode, output = done.returncode, done.stdout + done.stderr
-        except subprocess.TimeoutExpired as exc:
-            returncode = None
-            output = f"{_text(exc.stdout)}{_text(exc.stderr)}\n(no verdict within {SUITE_TIMEOUT_SECONDS:g} s)"
+        args = suite_args(server.base_url, junit, *(HAND_WRITTEN_ONLY if hand_written_only else ()))
+        # the profile's code command, `python -m reference_server issue-code`, finds the variant's database here
+        done = run_pytest(*args, env={"REFERENCE_SERVER_DB": str(database)}, timeout=SUITE_TIMEOUT_SECONDS)
+        output = done.output
+        if done.returncode is None:
+            output += f"\n(no verdict within {SUITE_TIMEOUT_SECONDS:g} s)"
     finally:
         server.stop()
     outcomes = read_junit(junit) if junit.is_file() else {}
-    return SuiteRun(defect.__name__, command, returncode, outcomes, output, time.monotonic() - started, junit)
-
-
-def _text(data: bytes | str | None) -> str:
-    if isinstance(data, bytes):
-        return data.decode("utf-8", errors="replace")
-    return data or ""
+    return SuiteRun(defect.__name__, args, done.returncode, outcomes, output, time.monotonic() - started, junit)
 
 
 def run_all(
@@ -267,8 +242,9 @@ def main(argv: list[str]) -> int:
         database = Path(workdir) / "reference.sqlite3"
         with start_embedded(create_app({"DATABASE": str(database), "DEFECTS": [variant.defect]})) as server:
             print(f"{variant.name}: {variant.defect.__doc__} at {server.base_url}", flush=True)
-            command = suite_command(server.base_url, None, *argv[1:])
-            return subprocess.run(command, cwd=PROJECT_ROOT, env=suite_environment(database)).returncode
+            command = [sys.executable, "-m", "pytest", *QUICK, *suite_args(server.base_url, None, *argv[1:])]
+            env = clean_environment({"REFERENCE_SERVER_DB": str(database)})
+            return subprocess.run(command, cwd=PROJECT_ROOT, env=env).returncode
 
 
 if __name__ == "__main__":

@@ -1,0 +1,315 @@
+"""Suite runs forked from a process that has already imported pytest and the libraries the suite uses.
+
+The self-tests run the contract suite about 130 times. A fresh `python -m pytest` spends most of a second
+starting the interpreter and importing pytest, its plugins' libraries and the suite's own modules before the
+first test; on 2 cores that was a third of the self-tests' time. A fork server pays it once: the server
+process imports those modules, then forks one child per run. The child is a process of its own, as before:
+its own session (killed whole at the timeout), working directory, environment, standard streams and exit
+status, and `python -m pytest`'s entry point; wait4 gives its exit status and its resource usage.
+
+Only modules pytest does not rewrite are imported beforehand: pytest rewrites the asserts of its plugins'
+packages (hypothesis, schemathesis, pytest-html, ...) and of contract_suite.plugin, and warns when one of
+them was imported before it could. Those are still imported by each run, as in a fresh process.
+
+    server = ForkServer(PRELOADED, env=..., cwd=...)
+    child = server.start(["contract_tests", "-q"], env=..., cwd=..., stdout=path, stderr=path)
+    status, usage = child.wait(timeout)     # None, None at the timeout (then child.kill())
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+# What a suite run imports that pytest leaves alone; a name missing on this machine is skipped.
+PRELOADED = (
+    "pytest",
+    "_pytest.pytester",
+    "_pytest.junitxml",
+    "_pytest.logging",
+    "jinja2",
+    "pygments.lexers.python",
+    "pygments.formatters.terminal",
+    "allure_commons.logger",
+    "allure_commons.utils",
+    "allure",
+    "requests",
+    "yaml",
+    "jsonschema",
+    "tomllib",
+    "xml.etree.ElementTree",
+    "unittest",
+    "packaging.version",
+    "werkzeug.serving",
+    "contract_suite.settings",
+    "contract_suite.fixtures",
+    "contract_suite.report",
+    "contract_suite.spec",
+    "contract_suite.target",
+    "contract_suite.transport",
+    "contract_suite.verdict",
+    "reference_server.app",
+    "reference_server.embedded",
+)
+# What a run of the generated layer imports from the packages pytest rewrites (not the plugin modules themselves,
+# which pytest imports as plugins): imported through pytest's rewriting hook.
+PRELOADED_AS_PYTEST_REWRITES = (
+    "hypothesis",
+    "schemathesis",
+    "schemathesis.pytest",
+    "schemathesis.graphql",
+    "schemathesis.python.asgi",
+    "contract_suite.checks",
+    "contract_suite.generation",
+)
+
+
+def rewritten_by_pytest() -> tuple[str, ...]:
+    """The packages pytest rewrites the asserts of, and warns about when they were imported before it could: those
+    of every installed plugin (pytest11 entry points), and the plugin the project's conftest.py names."""
+    names = {"contract_suite.plugin"}
+    for dist in importlib.metadata.distributions():
+        if not any(ep.group == "pytest11" for ep in dist.entry_points):
+            continue
+        for file in dist.files or ():
+            top = file.parts[0].removesuffix(".py")
+            if top.isidentifier() and top != "__pycache__" and (len(file.parts) > 1 or file.suffix == ".py"):
+                names.add(top)
+    return tuple(sorted(names))
+
+
+# The server: reads one JSON request a line on stdin, answers JSON lines on stdout.
+#   {"id", "argv", "env", "cwd", "stdout", "stderr"} -> {"id", "pid"} at once, {"id", "status", "usage"} at the end
+_SERVER = r"""
+import atexit, importlib, json, os, select, sys
+
+preloaded, preloaded_as_pytest_rewrites, rewritten_by_pytest = (json.loads(a) for a in sys.argv[1:4])
+for name in preloaded:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        pass
+
+# Imported through an assert-rewriting hook of pytest's, as a run would: pytest then knows them as rewritten.
+from _pytest.assertion import AssertionState
+from _pytest.assertion.rewrite import AssertionRewritingHook, assertstate_key
+from _pytest.config import get_config
+config = get_config()
+config.stash[assertstate_key] = AssertionState(config, "rewrite")
+hook = AssertionRewritingHook(config)
+hook.mark_rewrite(*rewritten_by_pytest)
+sys.meta_path.insert(0, hook)
+try:
+    for name in preloaded_as_pytest_rewrites:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+finally:
+    sys.meta_path.remove(hook)
+del config, hook
+
+unrewritten = sorted(
+    name
+    for name in rewritten_by_pytest
+    if name in sys.modules and not isinstance(sys.modules[name].__loader__, AssertionRewritingHook)
+)
+if unrewritten:
+    sys.exit(f"fork server: these were imported without pytest's assert rewriting: {unrewritten}")
+
+def run_child(request):
+    os.setsid()
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    null = os.open(os.devnull, os.O_RDONLY)
+    out = os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    for fd, target in ((null, 0), (out, 1), (err, 2)):
+        os.dup2(fd, target)
+        os.close(fd)
+    sys.path[0] = request["cwd"]  # as `python -m` puts its working directory first
+    sys.argv = ["-m", *request["argv"]]
+    code = 1
+    try:
+        import runpy
+        runpy.run_module("pytest", run_name="__main__", alter_sys=True)  # `python -m pytest`
+        code = 0
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            code = exc.code or 0
+        else:  # as the interpreter does: the message on stderr, exit 1
+            print(exc.code, file=sys.stderr)
+    except BaseException:
+        import traceback
+        traceback.print_exc()
+    finally:
+        try:
+            atexit._run_exitfuncs()
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code if isinstance(code, int) else 1)
+
+def answer(message):
+    os.write(1, (json.dumps(message) + "\n").encode())
+
+children, pending = {}, b""
+while True:
+    readable, _, _ = select.select([0], [], [], 0.05)
+    if readable:
+        data = os.read(0, 65536)
+        if not data:
+            break
+        pending += data
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            request = json.loads(line)
+            pid = os.fork()
+            if pid == 0:
+                run_child(request)
+            children[pid] = request["id"]
+            answer({"id": request["id"], "pid": pid})
+    while children:
+        pid, status, usage = os.wait4(-1, os.WNOHANG)
+        if not pid:
+            break
+        answer({
+            "id": children.pop(pid),
+            "status": os.waitstatus_to_exitcode(status),
+            "usage": {"maxrss_kib": usage.ru_maxrss, "cpu_seconds": usage.ru_utime + usage.ru_stime},
+        })
+for pid in children:
+    os.killpg(pid, 9)
+"""
+
+
+@dataclass(frozen=True)
+class Preload:
+    """What the server imports before its first fork: plain modules, modules of packages pytest rewrites, and
+    the names of those packages (rewritten_by_pytest())."""
+
+    modules: tuple[str, ...]
+    as_pytest_rewrites: tuple[str, ...]
+    rewritten_by_pytest: tuple[str, ...]
+
+    def __iter__(self):
+        return iter((self.modules, self.as_pytest_rewrites, self.rewritten_by_pytest))
+
+
+@dataclass(frozen=True)
+class Usage:
+    maxrss_kib: int
+    cpu_seconds: float
+
+
+class ForkServer:
+    """One server process; start() forks a suite run from it. Safe to use from several threads."""
+
+    def __init__(self, preloaded: Preload, env: dict[str, str], cwd: Path):
+        self._errors = tempfile.TemporaryFile()  # what the server itself says (why it ended)
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _SERVER, *(json.dumps(names) for names in preloaded)],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+        )
+        self._lock = threading.Lock()
+        self._next_id = 0
+        self._waiting: dict[int, _Child] = {}
+        self._reader = threading.Thread(target=self._read_answers, name="fork-server-answers", daemon=True)
+        self._reader.start()
+
+    def start(self, argv: list[str], env: dict[str, str], cwd: Path, stdout: Path, stderr: Path) -> _Child:
+        with self._lock:
+            self._next_id += 1
+            child = _Child(self._next_id, self)
+            self._waiting[child.id] = child
+            request = {"id": child.id, "argv": argv, "env": env, "cwd": str(cwd), "stdout": str(stdout)}
+            request["stderr"] = str(stderr)
+            try:
+                self._process.stdin.write((json.dumps(request) + "\n").encode())
+                self._process.stdin.flush()
+            except OSError:
+                raise self.ended() from None
+        if not child.started.wait(30) or child.pid is None:
+            raise self.ended()
+        return child
+
+    def ended(self) -> RuntimeError:
+        """The error for a server that is gone (or stuck), with what it said."""
+        try:
+            self._process.wait(5)
+        except subprocess.TimeoutExpired:
+            return RuntimeError("the fork server does not answer")
+        self._errors.seek(0)
+        said = self._errors.read().decode("utf-8", "replace").strip()
+        return RuntimeError(f"the fork server ended (exit {self._process.returncode}): {said or 'it said nothing'}")
+
+    def close(self) -> None:
+        self._errors.close()
+        if self._process.poll() is None:
+            self._process.stdin.close()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def _read_answers(self) -> None:
+        for line in self._process.stdout:
+            answer = json.loads(line)
+            with self._lock:
+                child = self._waiting[answer["id"]]
+                if "pid" in answer:
+                    child.pid = answer["pid"]
+                    child.started.set()
+                    continue
+                del self._waiting[answer["id"]]
+            child.status = answer["status"]
+            child.usage = Usage(**answer["usage"])
+            child.finished.set()
+        with self._lock:  # the server is gone: nothing more will be answered
+            for child in self._waiting.values():
+                child.lost = True
+                child.started.set()
+                child.finished.set()
+            self._waiting.clear()
+
+
+class _Child:
+    def __init__(self, request_id: int, server: ForkServer):
+        self.id = request_id
+        self.server = server
+        self.lost = False  # the server ended before it could say how the run ended
+        self.pid: int | None = None
+        self.status: int | None = None
+        self.usage: Usage | None = None
+        self.started = threading.Event()
+        self.finished = threading.Event()
+
+    def wait(self, timeout: float) -> tuple[int | None, Usage | None]:
+        """The exit status and resource usage; (None, None) when it has not ended within timeout seconds."""
+        if not self.finished.wait(timeout):
+            return None, None
+        if self.lost:
+            raise self.server.ended()
+        return self.status, self.usage
+
+    def kill(self) -> None:
+        """Kill the run with everything it started (its session), and wait for it."""
+        if self.pid is not None:
+            try:
+                os.killpg(self.pid, 9)
+            except ProcessLookupError:
+                pass
+        self.finished.wait(30)
