@@ -3,13 +3,18 @@
 import os
 import sqlite3
 from collections.abc import Callable
-from pathlib import Path
 
 from . import seed
 
-SCHEMA = Path(__file__).with_name("schema.sql")
+# os.path, not pathlib: `issue-code` imports this module once per SMS code, and pathlib costs it a few ms
+SCHEMA = os.path.join(os.path.dirname(__file__), "schema.sql")
 BUSY_TIMEOUT_SECONDS = 10.0
 SCHEMA_VERSION = 1
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as file:
+        return file.read()
 
 
 def connect(path: str | os.PathLike) -> sqlite3.Connection:
@@ -31,7 +36,7 @@ def _statements(script: str):
             pending = ""
     leftover = [line for line in pending.splitlines() if line.strip() and not line.lstrip().startswith("--")]
     if leftover:
-        raise ValueError(f"incomplete SQL statement at the end of {SCHEMA.name}: {pending!r}")
+        raise ValueError(f"incomplete SQL statement at the end of {os.path.basename(SCHEMA)}: {pending!r}")
 
 
 def ensure_database(path: str | os.PathLike, clock: Callable[[], float]) -> bool:
@@ -45,7 +50,7 @@ def ensure_database(path: str | os.PathLike, clock: Callable[[], float]) -> bool
             if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
                 db.execute("ROLLBACK")
                 return False
-            for statement in _statements(SCHEMA.read_text(encoding="utf-8")):
+            for statement in _statements(_read(SCHEMA)):
                 db.execute(statement)
             seed.seed(db, clock())
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
