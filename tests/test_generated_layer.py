@@ -19,7 +19,7 @@ from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
 from tests.support.catalogue.required import MissingNewPhoneIs5167
 from tests.support.catalogue.robustness import LongValueIsServerError
-from tests.support.suite import Finished, clean_environment, run_pytest
+from tests.support.suite import NO_RATE_LIMIT, Finished, clean_environment, run_pytest
 
 pytestmark = pytest.mark.selftest
 
@@ -86,6 +86,7 @@ def run_generated(server, database: Path, *args: str, profile: Path = PROFILE) -
         server.base_url,
         "--profile",
         str(profile),
+        *NO_RATE_LIMIT,
         "-rA",
         *args,
         env={"REFERENCE_SERVER_DB": str(database)},

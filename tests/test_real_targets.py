@@ -16,7 +16,7 @@ from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
 from reference_server.embedded import QuietRequestHandler
 from tests.support.junit import read_junit
-from tests.support.suite import HAND_WRITTEN, run_pytest
+from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, run_pytest
 
 pytestmark = pytest.mark.selftest
 
@@ -236,6 +236,7 @@ def test_insecure_runs_warns_and_says_so_in_the_header(tls_reference):
         url,
         "--profile",
         PROFILE,
+        *NO_RATE_LIMIT,
         "--insecure",
         env=env,
     )
@@ -253,6 +254,7 @@ def test_private_ca_through_requests_ca_bundle(tls_reference, tls_files):
         url,
         "--profile",
         PROFILE,
+        *NO_RATE_LIMIT,
         env={**env, "REQUESTS_CA_BUNDLE": str(tls_files[0])},
     )
     assert result.returncode == 0, result.stdout[-2000:]

@@ -10,7 +10,7 @@ from contract_suite.spec import PROJECT_ROOT
 from reference_server import create_app, start_embedded
 from reference_server.app import NEW_PHONE_REGISTERED, SetPhoneService
 from tests.support.leaks import files_written_since, leaks
-from tests.support.suite import run_pytest
+from tests.support.suite import NO_RATE_LIMIT, run_pytest
 
 pytestmark = pytest.mark.selftest
 
@@ -40,6 +40,7 @@ def test_no_secret_in_anything_the_run_produces(tmp_path, defects):
             "--profile",
             str(PROFILE),
             "--allow-destructive",
+            *NO_RATE_LIMIT,
             "-rA",
             "-vv",
             f"--junitxml={reports / 'junit.xml'}",

@@ -10,7 +10,7 @@ import pytest
 from contract_suite import spec
 from contract_suite.spec import PROJECT_ROOT
 from tests.support.junit import read_junit
-from tests.support.suite import HAND_WRITTEN, run_pytest
+from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, run_pytest
 
 pytestmark = pytest.mark.selftest
 
@@ -42,7 +42,7 @@ def standalone(tmp_path):
 
 def run_suite(tmp_path, env, *args, name="junit"):
     junit = tmp_path / f"{name}.xml"
-    result = run_pytest(*HAND_WRITTEN, f"--junitxml={junit}", "-rs", *args, env=env, timeout=300)
+    result = run_pytest(*HAND_WRITTEN, *NO_RATE_LIMIT, f"--junitxml={junit}", "-rs", *args, env=env, timeout=300)
     verdicts = {test_id: outcome.outcome for test_id, outcome in read_junit(junit).items()}
     return result, verdicts
 
