@@ -88,7 +88,7 @@ def rewritten_by_pytest() -> tuple[str, ...]:
 # The server: reads one JSON request a line on stdin, answers JSON lines on stdout.
 #   {"id", "argv", "env", "cwd", "stdout", "stderr"} -> {"id", "pid"} at once, {"id", "status", "usage"} at the end
 _SERVER = r"""
-import atexit, importlib, json, os, select, sys
+import atexit, gc, importlib, json, os, select, sys
 
 preloaded, preloaded_as_pytest_rewrites, rewritten_by_pytest = (json.loads(a) for a in sys.argv[1:4])
 for name in preloaded:
@@ -115,6 +115,9 @@ try:
 finally:
     sys.meta_path.remove(hook)
 del config, hook
+# What is loaded now lives as long as the server: out of the collector's sight, the children's collections neither
+# walk it nor write to its pages (which the children share with the server until written).
+gc.freeze()
 
 unrewritten = sorted(
     name
