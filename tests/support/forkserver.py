@@ -97,6 +97,18 @@ for name in preloaded:
     except ImportError:
         pass
 
+def refuse_unrewritten():
+    from _pytest.assertion.rewrite import AssertionRewritingHook
+    unrewritten = sorted(
+        name
+        for name in rewritten_by_pytest
+        if name in sys.modules and not isinstance(sys.modules[name].__loader__, AssertionRewritingHook)
+    )
+    if unrewritten:
+        sys.exit(f"fork server: these were imported without pytest's assert rewriting: {unrewritten}")
+
+refuse_unrewritten()
+
 # Imported through an assert-rewriting hook of pytest's, as a run would: pytest then knows them as rewritten.
 from _pytest.assertion import AssertionState
 from _pytest.assertion.rewrite import AssertionRewritingHook, assertstate_key
@@ -115,17 +127,11 @@ try:
 finally:
     sys.meta_path.remove(hook)
 del config, hook
+refuse_unrewritten()
+
 # What is loaded now lives as long as the server: out of the collector's sight, the children's collections neither
 # walk it nor write to its pages (which the children share with the server until written).
 gc.freeze()
-
-unrewritten = sorted(
-    name
-    for name in rewritten_by_pytest
-    if name in sys.modules and not isinstance(sys.modules[name].__loader__, AssertionRewritingHook)
-)
-if unrewritten:
-    sys.exit(f"fork server: these were imported without pytest's assert rewriting: {unrewritten}")
 
 def run_child(request):
     os.setsid()
