@@ -68,6 +68,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[VERDICT] = report.Verdict(CANNOT_JUDGE)
     config.pluginmanager.register(config.stash[VERDICT], "contract-verdict")  # counts every test report
     config.stash[LOG_MASKING] = install_log_masking(secrets)
+    config.pluginmanager.register(InternalErrorMasking(secrets), "contract-internalerror-masking")
     if not settings.embedded and config.args_source == pytest.Config.ArgsSource.TESTPATHS:
         # A bare `pytest` against a URL runs the contract suite only: the project's self-tests
         # (tests/) start servers of their own and say nothing about the target.
@@ -183,6 +184,24 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 # -- reports: secrets masked, cannot-judge as errors, coverage of skipped codes -----------------------
+
+
+class InternalErrorMasking:
+    """An INTERNALERROR's traceback (its locals too, with --showlocals) goes through the mask before anyone prints
+    it: the terminal, the stderr fallback and the JUnit XML all render the same object, made to render masked."""
+
+    def __init__(self, secrets: Secrets):
+        self.secrets = secrets
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_internalerror(self, excrepr, excinfo) -> None:
+        masked = self.secrets.mask(str(excrepr)).split("\n")
+
+        def toterminal(tw) -> None:
+            for line in masked:
+                tw.line(line)
+
+        excrepr.toterminal = toterminal  # the instance's own: str(excrepr) and every writer use it
 
 
 def _mask_report(report_: pytest.TestReport | pytest.CollectReport, secrets: Secrets) -> None:

@@ -9,7 +9,7 @@ import pytest
 from contract_suite.spec import PROJECT_ROOT
 from reference_server import create_app, start_embedded
 from reference_server.app import NEW_PHONE_REGISTERED, SetPhoneService
-from tests.support.leaks import files_written_since, leaks
+from tests.support.leaks import files_written_since, leaks, leaks_in, profile_tokens
 from tests.support.suite import NO_RATE_LIMIT, run_pytest
 
 pytestmark = pytest.mark.selftest
@@ -67,3 +67,36 @@ def test_no_secret_in_anything_the_run_produces(tmp_path, defects):
         assert "reproduce: curl" in result.stdout and "${CONTRACT_TOKEN}" in result.stdout
         assert "${NEW_PHONE_CODE}" in result.stdout
         assert "(masked: set OLD_PHONE_CODE, NEW_PHONE_CODE, CONTRACT_TOKEN in your shell first" in result.stdout
+
+
+BOOM_PLUGIN = """
+import tomllib
+
+def pytest_collection_modifyitems(config, items):
+    tokens = tomllib.loads(open(config.getoption("profile"), encoding="utf-8").read())["tokens"]
+    valid = tokens["valid"]
+    raise RuntimeError(f"a plugin failed while holding {valid}")
+"""
+
+
+def test_an_internal_error_is_masked_too(tmp_path):
+    """A crash outside any test (an INTERNALERROR), with every flag that shows more, prints no token."""
+    (tmp_path / "boom_plugin.py").write_text(BOOM_PLUGIN, encoding="utf-8")
+    junit = tmp_path / "junit.xml"
+    result = run_pytest(
+        "contract_tests/test_token.py",
+        "--profile",
+        str(PROFILE),
+        "-p",
+        "boom_plugin",
+        "--showlocals",
+        "--fulltrace",
+        "--tb=long",
+        f"--junitxml={junit}",
+        env={"PYTHONPATH": str(tmp_path)},
+        timeout=120,
+    )
+    assert result.returncode == 3, result.tail()  # pytest's exit status for an internal error
+    assert "INTERNALERROR>" in result.output and "a plugin failed while holding" in result.output
+    tokens = profile_tokens(PROFILE)
+    assert leaks_in({"output": result.output, "junit": junit.read_text() if junit.exists() else ""}, tokens) == {}
