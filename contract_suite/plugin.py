@@ -58,6 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
         profile.tokens[role] = secrets.add(value, f"{role}-token")
     for value in profile.static_codes.values():
         secrets.add(value, "sms-code")
+    for value in settings.proxies.secrets():
+        secrets.add(value, "proxy-authorization")
     config.stash[SETTINGS] = settings
     config.stash[SECRETS] = secrets
     config.stash[COVERAGE] = Coverage(settings.contract, settings.operations)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -28,13 +29,23 @@ def header(settings: Settings) -> list[str]:
     rate, cap = settings.rate_limit, settings.max_requests
     tls = "OFF (--insecure): certificates are not verified" if settings.insecure else "verified"
     return [
-        f"contract target: {target}; TLS {tls}",
+        f"contract target: {target}; TLS {tls}{_proxy_words(settings)}",
         f"contract politeness: {f'at most {rate:g} requests/s' if rate else 'no rate limit'}, "
         f"{f'at most {cap} requests' if cap else 'no request cap'}",
         f"contract profile: {profile.source}",
         f"contract spec: {contract.spec_path} ({contract.title}, version {contract.version})",
         f"contract request timeout: {settings.request_timeout:g} s per request; destructive cases: {destructive}",
     ] + _operations_line(settings)
+
+
+def _proxy_words(settings: Settings) -> str:
+    """Through which proxy the target is reached (host and port only: never its user name or password)."""
+    if settings.embedded or not settings.base_url:
+        return ""
+    proxy = settings.proxies.for_target(urlsplit(settings.base_url))
+    if proxy is None:
+        return ""
+    return f"; through the proxy {proxy.where} ({proxy.source})"
 
 
 def _operations_line(settings: Settings) -> list[str]:

@@ -43,6 +43,7 @@ class Run:
         self.transport = Transport(
             Limits(settings.request_timeout, settings.rate_limit, settings.max_requests),
             Tls(verify=not settings.insecure, ca_bundle=settings.ca_bundle),
+            settings.proxies,
         )
         self.stopped: str | None = None
         self.failures_in_a_row = 0

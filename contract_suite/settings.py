@@ -11,6 +11,7 @@ import pytest
 
 from contract_suite import profile as profiles
 from contract_suite import spec
+from contract_suite.transport import Proxies, ProxyError
 
 REFERENCE_PROFILE = spec.PROJECT_ROOT / "profiles" / "reference.toml"
 DEFAULT_PAGE = spec.PROJECT_ROOT.parent / "shared" / "seed" / "setPhone.md"
@@ -125,6 +126,7 @@ class Settings:
     max_requests: int | None  # None: no cap
     insecure: bool
     ca_bundle: str | None
+    proxies: Proxies  # from HTTP(S)_PROXY / ALL_PROXY / NO_PROXY; none for the embedded server
     require_all_codes: bool
     coverage_json: Path | None
     knife4j_page: Path | None  # given by the user; None: the default page when it exists
@@ -217,6 +219,10 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
     if base_url and not base_url.startswith(("http://", "https://")):
         raise pytest.UsageError(f"--base-url must start with http:// or https://, got {base_url!r}")
     embedded = base_url is None
+    try:  # the embedded server is this process's own: never reached through a proxy
+        proxies = Proxies() if embedded else Proxies.from_environment(environ)
+    except ProxyError as exc:
+        raise pytest.UsageError(str(exc)) from None
     page = read.text("knife4j_page")
     coverage_json = read.text("coverage_json")
     return Settings(
@@ -229,6 +235,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
         max_requests=((None if embedded else URL_MAX_REQUESTS) if cap is None else cap) or None,
         insecure=read.flag("insecure"),
         ca_bundle=environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or None,
+        proxies=proxies,
         require_all_codes=read.flag("require_all_codes"),
         coverage_json=Path(coverage_json) if coverage_json else None,
         knife4j_page=Path(page) if page else None,

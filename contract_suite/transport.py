@@ -8,14 +8,17 @@ It knows nothing of the contract or of secrets: it never puts a header or a URL 
 
 from __future__ import annotations
 
+import base64
 import http.client
 import socket
 import ssl
 import threading
 import time
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
+from urllib.request import proxy_bypass_environment
 
 import requests
 
@@ -44,6 +47,80 @@ class Limits:
 class Tls:
     verify: bool = True
     ca_bundle: str | None = None  # a private CA's certificates (REQUESTS_CA_BUNDLE, read once by the settings)
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """A forward proxy: plain HTTP through it, HTTPS through a CONNECT tunnel."""
+
+    host: str
+    port: int
+    source: str  # the variable it came from, e.g. HTTPS_PROXY
+    authorization: str | None = field(default=None, repr=False)  # Proxy-Authorization, from the URL's user:password
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+# Read as requests and curl read them; the lower-case name first, ALL_PROXY for a scheme that has none of its own.
+PROXY_VARIABLES = {"http": ("http_proxy", "HTTP_PROXY"), "https": ("https_proxy", "HTTPS_PROXY")}
+ALL_PROXY_VARIABLES = ("all_proxy", "ALL_PROXY")
+NO_PROXY_VARIABLES = ("no_proxy", "NO_PROXY")
+
+
+class ProxyError(ValueError):
+    """A proxy variable the suite cannot use; its words quote no user name or password."""
+
+
+@dataclass(frozen=True)
+class Proxies:
+    """The proxies the environment names, per target scheme, and the hosts that bypass them (NO_PROXY)."""
+
+    by_scheme: Mapping[str, Proxy] = field(default_factory=dict)
+    no_proxy: str = ""
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> Proxies:
+        """ProxyError for a proxy URL that is not http:// (or has no host, or a bad port)."""
+        by_scheme = {}
+        for scheme, names in PROXY_VARIABLES.items():
+            name = next((n for n in (*names, *ALL_PROXY_VARIABLES) if environ.get(n)), None)
+            if name is not None:
+                by_scheme[scheme] = _proxy(environ[name], name)
+        no_proxy = next((environ[n] for n in NO_PROXY_VARIABLES if environ.get(n)), "")
+        return cls(by_scheme, no_proxy)
+
+    def for_target(self, parts: SplitResult) -> Proxy | None:
+        proxy = self.by_scheme.get(parts.scheme)
+        if proxy is None or not parts.hostname:
+            return None
+        if self.no_proxy and proxy_bypass_environment(parts.netloc.rpartition("@")[2], {"no": self.no_proxy}):
+            return None
+        return proxy
+
+    def secrets(self) -> list[str]:
+        """The passwords of the proxies (to be masked in whatever the run shows)."""
+        return [value for p in self.by_scheme.values() for value in (p.authorization, p.password) if value]
+
+
+def _proxy(value: str, name: str) -> Proxy:
+    parts = urlsplit(value if "://" in value else f"http://{value}")  # as requests: no scheme means http
+    if parts.scheme != "http":
+        raise ProxyError(f"{name} names a {parts.scheme}:// proxy; the suite speaks to http:// proxies only")
+    try:
+        port = parts.port or 80
+    except ValueError:
+        raise ProxyError(f"{name} has a port that is not a number from 0 to 65535") from None
+    if not parts.hostname:
+        raise ProxyError(f"{name} names no proxy host")
+    authorization = password = None
+    if parts.username is not None:
+        password = unquote(parts.password or "") or None
+        credentials = f"{unquote(parts.username)}:{password or ''}".encode()
+        authorization = "Basic " + base64.b64encode(credentials).decode("ascii")
+    return Proxy(parts.hostname, port, name, authorization, password)
 
 
 @dataclass(frozen=True)
@@ -127,9 +204,10 @@ class _Decoder:
 class Transport:
     """Sends requests to one target within the run's limits; close() stops all further sending."""
 
-    def __init__(self, limits: Limits, tls: Tls):
+    def __init__(self, limits: Limits, tls: Tls, proxies: Proxies | None = None):
         self.limits = limits
         self.tls = tls
+        self.proxies = proxies or Proxies()
         self.sent = 0
         self.closed_because: str | None = None
         self._last = 0.0
@@ -174,25 +252,38 @@ class Transport:
             answer.elapsed = time.monotonic() - started
         return answer
 
-    def _connection(self, request: Request) -> tuple[http.client.HTTPConnection, str]:
+    def _connection(self, request: Request) -> tuple[http.client.HTTPConnection, str, Proxy | None]:
+        """The connection to open, the request target to send, and the proxy it goes through (None: direct)."""
         parts = urlsplit(request.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: scheme {parts.scheme!r}")
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        proxy = self.proxies.for_target(parts)
+        timeout = self.limits.timeout
         if parts.scheme == "https":
-            return http.client.HTTPSConnection(
-                parts.hostname, parts.port, timeout=self.limits.timeout, context=self._context
-            ), target
-        return http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.limits.timeout), target
+            if proxy is None:
+                return (
+                    http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=self._context),
+                    target,
+                    None,
+                )
+            connection = http.client.HTTPSConnection(proxy.host, proxy.port, timeout=timeout, context=self._context)
+            auth = {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
+            connection.set_tunnel(parts.hostname, parts.port or 443, headers=auth)
+            return connection, target, proxy
+        if proxy is None:
+            return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout), target, None
+        # through the proxy: the whole URL as the request target (the Host header still names the target)
+        return http.client.HTTPConnection(proxy.host, proxy.port, timeout=timeout), request.url, proxy
 
     def _exchange(self, request: Request, answer: Answer, deadline: float) -> None:
         timeout = self.limits.timeout
         stage = "connect"
         expired = threading.Event()
         timer: threading.Timer | None = None
-        connection = None
+        connection = proxy = None
         try:
-            connection, target = self._connection(request)
+            connection, target, proxy = self._connection(request)
             connection.connect()
             sock = connection.sock
 
@@ -214,12 +305,22 @@ class Transport:
                 "Connection": "close",
                 **request.headers,
             }
+            if proxy is not None and proxy.authorization and target == request.url:  # not tunnelled: say it here
+                headers["Proxy-Authorization"] = proxy.authorization
             connection.request(request.method, target, body=request.body, headers=headers)
             stage = "answer"
             response = connection.getresponse()
-            answer.status, answer.reason = response.status, response.reason
-            answer.headers = list(response.getheaders())
-            self._read_body(response, answer, deadline, expired)
+            if proxy is not None and response.status == 407:
+                answer.failure = Failure(
+                    "connect",
+                    "the proxy refuses without credentials (HTTP 407): put them in its URL, "
+                    "http://USER:PASSWORD@HOST:PORT",
+                    sent=False,
+                )
+            else:
+                answer.status, answer.reason = response.status, response.reason
+                answer.headers = list(response.getheaders())
+                self._read_body(response, answer, deadline, expired)
         except TimeoutError:
             answer.failure = Failure("timeout", f"timed out after {timeout:g} s", sent=stage != "connect")
         except ssl.SSLCertVerificationError as exc:
@@ -254,6 +355,11 @@ class Transport:
                 connection.close()
         if answer.failure is None and expired.is_set():
             answer.failure = Failure("timeout", f"timed out after {timeout:g} s", sent=True)
+        if proxy is not None and answer.failure is not None and not answer.failure.sent:
+            failure = answer.failure
+            answer.failure = Failure(
+                failure.kind, f"{failure.detail} (through the proxy {proxy.where} of {proxy.source})", failure.sent
+            )
 
     def _read_body(
         self, response: http.client.HTTPResponse, answer: Answer, deadline: float, expired: threading.Event

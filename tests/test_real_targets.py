@@ -16,6 +16,7 @@ from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
 from reference_server.embedded import QuietRequestHandler
 from tests.support.junit import read_junit
+from tests.support.proxy import ForwardProxy
 from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, run_pytest
 
 pytestmark = pytest.mark.selftest
@@ -324,6 +325,12 @@ def test_bare_pytest_against_a_url_runs_only_the_contract_suite(reference):
         pytest.param(
             ("--base-url", "staging.example.com"), {}, "--base-url must start with http:// or https://", id="url-scheme"
         ),
+        pytest.param(
+            ("--base-url", "https://staging.example.com"),
+            {"HTTPS_PROXY": "socks5://qa:proxy-pass-7f3a@proxy.example.com:1080"},
+            "HTTPS_PROXY names a socks5:// proxy; the suite speaks to http:// proxies only",
+            id="proxy-scheme",
+        ),
     ],
 )
 def test_bad_option_is_one_clear_usage_error(args, env, message):
@@ -331,3 +338,73 @@ def test_bad_option_is_one_clear_usage_error(args, env, message):
     assert result.returncode == 4, result.stdout + result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+PROXY_USER, PROXY_PASSWORD = "qa", "proxy-pass-7f3a"
+
+
+def test_http_target_through_a_proxy_with_credentials(reference):
+    """HTTP_PROXY is honoured as requests and curl honour it: every request goes through the proxy, with the
+    credentials of the proxy URL, which nothing the run prints shows."""
+    url, env = reference
+    with ForwardProxy(PROXY_USER, PROXY_PASSWORD) as proxy:
+        proxy_url = proxy.url(f"{PROXY_USER}:{PROXY_PASSWORD}")
+        result, _ = run(*HAND_WRITTEN, "--base-url", url, "--profile", PROFILE, *NO_RATE_LIMIT,
+                        "--tb=long", "--showlocals", env={**env, "HTTP_PROXY": proxy_url})  # fmt: skip
+    assert result.returncode == 0, result.tail()
+    assert f"contract target: {url}; TLS verified; through the proxy 127.0.0.1:{proxy.port} (HTTP_PROXY)" in (
+        result.stdout
+    )
+    assert len(proxy.seen) > 50 and all(line.startswith(f"PUT {url}/") for line in proxy.seen), proxy.seen[:3]
+    assert PROXY_PASSWORD not in result.output and proxy.expected.split()[1] not in result.output
+
+
+def test_no_proxy_sends_to_the_target_directly(reference):
+    url, env = reference
+    with ForwardProxy() as proxy:
+        result, _ = run(*HAND_WRITTEN, "--base-url", url, "--profile", PROFILE, *NO_RATE_LIMIT,
+                        env={**env, "HTTP_PROXY": proxy.url(), "NO_PROXY": "example.com,127.0.0.1"})  # fmt: skip
+    assert result.returncode == 0, result.tail()
+    assert proxy.seen == [] and "through the proxy" not in result.stdout
+
+
+def test_https_target_through_a_proxy_tunnel(tls_reference, tls_files):
+    url, env = tls_reference
+    with ForwardProxy() as proxy:
+        result, _ = run("contract_tests/test_token.py", "--base-url", url, "--profile", PROFILE, *NO_RATE_LIMIT,
+                        env={**env, "REQUESTS_CA_BUNDLE": str(tls_files[0]), "HTTPS_PROXY": proxy.url()})  # fmt: skip
+    assert result.returncode == 0, result.tail()
+    host_port = url.removeprefix("https://")
+    assert proxy.seen and set(proxy.seen) == {f"CONNECT {host_port}"}, proxy.seen[:3]
+
+
+def test_the_embedded_server_is_never_reached_through_a_proxy():
+    result, _ = run(*HAND_WRITTEN, env={"HTTP_PROXY": "http://127.0.0.1:9"})  # nothing listens there
+    assert result.returncode == 0, result.tail()
+
+
+@pytest.mark.parametrize("credentials", [pytest.param(f"{PROXY_USER}:wrong", id="wrong"), pytest.param("", id="none")])
+def test_a_proxy_that_refuses_the_credentials_is_one_clear_line(reference, credentials):
+    url, env = reference
+    with ForwardProxy(PROXY_USER, PROXY_PASSWORD) as proxy:
+        result, _ = run(*HAND_WRITTEN, "--base-url", url, "--profile", PROFILE,
+                        env={**env, "HTTP_PROXY": proxy.url(credentials)})  # fmt: skip
+    assert result.returncode == 2, result.tail()
+    assert (
+        f"cannot use the target {url}: the proxy refuses without credentials (HTTP 407): put them in its URL, "
+        "http://USER:PASSWORD@HOST:PORT "
+        f"(through the proxy 127.0.0.1:{proxy.port} of HTTP_PROXY)"
+    ) in result.stdout
+    assert "wrong" not in result.output.replace("went wrong", "")
+
+
+def test_an_unreachable_proxy_is_one_clear_line(reference):
+    url, env = reference
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    result, _ = run(*HAND_WRITTEN, "--base-url", url, "--profile", PROFILE,
+                    env={**env, "HTTP_PROXY": f"http://127.0.0.1:{closed_port}"})  # fmt: skip
+    assert result.returncode == 2, result.tail()
+    assert f"(through the proxy 127.0.0.1:{closed_port} of HTTP_PROXY)" in result.stdout
+    assert "connection refused" in result.stdout

@@ -55,10 +55,12 @@ class Finished:
         return "\n".join(self.output.rstrip().splitlines()[-lines:])
 
 
-# Left out of a suite run's environment: the outer run's settings, and PYTHONDONTWRITEBYTECODE (some machines set
-# it; then every one of the self-tests' hundred suite runs compiles schemathesis, hypothesis and pytest's
-# assertion rewrites anew, about 3 s of CPU each; with it gone, the first run writes the caches the others read).
-LEFT_OUT = ("CONTRACT_", "PYTEST_", "PYTHONDONTWRITEBYTECODE")
+# Left out of a suite run's environment: the outer run's settings; the machine's proxies (the self-tests' targets
+# are on 127.0.0.1; the proxy self-tests set their own); and PYTHONDONTWRITEBYTECODE (some machines set it; then
+# every one of the self-tests' hundred suite runs compiles schemathesis, hypothesis and pytest's assertion
+# rewrites anew, about 3 s of CPU each; with it gone, the first run writes the caches the others read).
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+LEFT_OUT = ("CONTRACT_", "PYTEST_", "PYTHONDONTWRITEBYTECODE", *PROXY_VARIABLES, *(v.upper() for v in PROXY_VARIABLES))
 
 
 def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
