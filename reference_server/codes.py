@@ -1,7 +1,6 @@
 """SMS verification codes: issuing them (what sendPhoneSmsCode does) and checking them."""
 
 import os
-import secrets
 import sqlite3
 import time
 from collections.abc import Callable
@@ -13,7 +12,14 @@ LIFETIME_SECONDS = 300  # "the last unused code sent within 5 minutes is valid"
 
 
 def new_code() -> str:
-    return f"{secrets.randbelow(10**DIGITS):0{DIGITS}d}"
+    """A uniformly random code of DIGITS digits, from os.urandom. Not through the secrets module: `issue-code`
+    starts once per SMS code, and secrets would import base64, hmac and random into every start."""
+    span = 10**DIGITS
+    below = (1 << 32) - (1 << 32) % span  # drawn values at or past it are drawn again: every code equally likely
+    while True:
+        value = int.from_bytes(os.urandom(4), "big")
+        if value < below:
+            return f"{value % span:0{DIGITS}d}"
 
 
 def issue(db: sqlite3.Connection, international_code: str, phone: str, now: float) -> str:
@@ -52,7 +58,9 @@ def is_valid(db: sqlite3.Connection, international_code: str, phone: str, code: 
         return False
     if now - last["issued_at"] >= LIFETIME_SECONDS:
         return False
-    return secrets.compare_digest(last["code"].encode(), code.encode())
+    from hmac import compare_digest  # here, not at the top: only the server checks codes (see new_code)
+
+    return compare_digest(last["code"].encode(), code.encode())
 
 
 def consume(db: sqlite3.Connection, international_code: str, phone: str, now: float) -> None:

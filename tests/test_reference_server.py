@@ -21,6 +21,7 @@ import pytest
 import requests
 from werkzeug.test import Client
 
+import reference_server.__main__ as cli
 import reference_server.app as server_app
 from contract_suite import spec
 from reference_server import SetPhoneService, create_app, issue_code, seed, start_embedded
@@ -633,6 +634,33 @@ def read_line(stream, timeout: float) -> str:
     if not ready:
         raise AssertionError(f"no line from the server within {timeout} s")
     return stream.readline()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["86", "13800000001"],
+        ["86", "13800000001", "--db", "other.sqlite3"],
+        ["86", "13800000001", "--db=other.sqlite3"],
+        ["--db", "other.sqlite3", "86", "13800000001"],
+        ["86", "--db", "other.sqlite3", "13800000001"],
+        ["86", "13800000001", "--db", "--other"],
+        ["86"],
+        ["-h"],
+    ],
+)
+def test_issue_codes_plain_arguments_read_as_argparse_reads_them(argv):
+    """issue-code reads its plain form without argparse (it starts once per SMS code); what it reads must be what
+    argparse reads, and any other form is left to argparse."""
+    plain = cli.plain_issue_args(argv)
+    try:
+        args = cli.issue_parser().parse_args(argv)
+    except SystemExit:
+        assert plain is None
+        return
+    assert plain in (None, (args.international_code, args.phone, args.db))
+    if len(argv) in (2, 4) and not argv[0].startswith("-") and "--db" not in argv[:2]:
+        assert plain is not None  # the forms the profiles write take the quick path
 
 
 def test_cli_serves_on_the_port_it_prints_until_interrupted(db_path, profile):
