@@ -58,9 +58,20 @@ PRELOADED = (
     "reference_server.app",
     "reference_server.embedded",
 )
-# What a run of the generated layer imports from the packages pytest rewrites (not the plugin modules themselves,
-# which pytest imports as plugins): imported through pytest's rewriting hook.
+# What a run imports from the packages pytest rewrites: the plugins themselves (each run still registers and
+# configures them, or blocks them with -p no:NAME) and the libraries of the generated layer. Imported through
+# pytest's rewriting hook, as a run imports them.
 PRELOADED_AS_PYTEST_REWRITES = (
+    "contract_suite.plugin",
+    "pytest_base_url.plugin",
+    "pytest_html.plugin",
+    "pytest_html.fixtures",
+    "pytest_metadata.plugin",
+    "allure_pytest.plugin",
+    "xdist.plugin",
+    "xdist.looponfail",
+    "_hypothesis_pytestplugin",
+    "schemathesis.pytest.plugin",
     "hypothesis",
     "schemathesis",
     "schemathesis.pytest",
