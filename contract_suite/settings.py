@@ -3,6 +3,7 @@ then defaults), validated, and handed to whoever needs them. Nothing else reads 
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,11 +12,12 @@ import pytest
 
 from contract_suite import profile as profiles
 from contract_suite import spec
-from contract_suite.transport import Proxies, ProxyError
+from contract_suite.transport import Proxies, ProxyError, Tls, tls_context
 
 REFERENCE_PROFILE = spec.PROJECT_ROOT / "profiles" / "reference.toml"
 DEFAULT_PAGE = spec.PROJECT_ROOT.parent / "shared" / "seed" / "setPhone.md"
 DEFAULT_TIMEOUT = 10.0
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")  # a private CA's certificates, as requests reads them
 URL_RATE_LIMIT = 10.0  # requests a second to a target given by URL, unless told otherwise
 URL_MAX_REQUESTS = 1000  # requests in one run to a target given by URL, unless told otherwise
 TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -219,6 +221,17 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
     if base_url and not base_url.startswith(("http://", "https://")):
         raise pytest.UsageError(f"--base-url must start with http:// or https://, got {base_url!r}")
     embedded = base_url is None
+    ca_variable = next((name for name in CA_BUNDLE_VARIABLES if environ.get(name)), None)
+    ca_bundle = environ[ca_variable] if ca_variable else None
+    if ca_bundle and base_url and base_url.startswith("https://"):  # as requests, it matters to HTTPS alone
+        try:
+            tls_context(Tls(ca_bundle=ca_bundle))
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or type(exc).__name__
+            raise pytest.UsageError(
+                f"{ca_variable}={ca_bundle}: no CA certificates can be read from it ({reason}); point it at a PEM "
+                "file (or a folder of hashed certificates) of the CA that signed the target's certificate"
+            ) from None
     try:  # the embedded server is this process's own: never reached through a proxy
         proxies = Proxies() if embedded else Proxies.from_environment(environ)
     except ProxyError as exc:
@@ -234,7 +247,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
         rate_limit=((None if embedded else URL_RATE_LIMIT) if rate is None else rate) or None,
         max_requests=((None if embedded else URL_MAX_REQUESTS) if cap is None else cap) or None,
         insecure=read.flag("insecure"),
-        ca_bundle=environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE") or None,
+        ca_bundle=ca_bundle,
         proxies=proxies,
         require_all_codes=read.flag("require_all_codes"),
         coverage_json=Path(coverage_json) if coverage_json else None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import os
 import socket
 import ssl
 import threading
@@ -47,6 +48,20 @@ class Limits:
 class Tls:
     verify: bool = True
     ca_bundle: str | None = None  # a private CA's certificates (REQUESTS_CA_BUNDLE, read once by the settings)
+
+
+def tls_context(tls: Tls) -> ssl.SSLContext:
+    """The context HTTPS requests are verified with; OSError or ssl.SSLError when the CA bundle cannot be read.
+    A bundle that is a folder is read as requests reads it: a folder of hashed certificate files."""
+    bundle = tls.ca_bundle
+    if bundle and os.path.isdir(bundle):
+        context = ssl.create_default_context(capath=bundle)
+    else:
+        context = ssl.create_default_context(cafile=bundle)
+    if not tls.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 @dataclass(frozen=True)
@@ -212,14 +227,14 @@ class Transport:
         self.closed_because: str | None = None
         self._last = 0.0
         self._lock = threading.Lock()
-        self._context = self._tls_context()
+        self._context: ssl.SSLContext | None = None  # made by the first HTTPS request (the settings checked it)
 
-    def _tls_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(cafile=self.tls.ca_bundle)
-        if not self.tls.verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+    @property
+    def context(self) -> ssl.SSLContext:
+        with self._lock:
+            if self._context is None:
+                self._context = tls_context(self.tls)
+            return self._context
 
     def close(self, reason: str) -> None:
         self.closed_because = self.closed_because or reason
@@ -263,11 +278,11 @@ class Transport:
         if parts.scheme == "https":
             if proxy is None:
                 return (
-                    http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=self._context),
+                    http.client.HTTPSConnection(parts.hostname, parts.port, timeout=timeout, context=self.context),
                     target,
                     None,
                 )
-            connection = http.client.HTTPSConnection(proxy.host, proxy.port, timeout=timeout, context=self._context)
+            connection = http.client.HTTPSConnection(proxy.host, proxy.port, timeout=timeout, context=self.context)
             auth = {"Proxy-Authorization": proxy.authorization} if proxy.authorization else None
             connection.set_tunnel(parts.hostname, parts.port or 443, headers=auth)
             return connection, target, proxy

@@ -220,6 +220,14 @@ def tls_reference(tmp_path, tls_files):
         server.server_close()
 
 
+def test_a_ca_bundle_is_not_read_for_an_http_target(reference):
+    """As with requests, the CA bundle matters to HTTPS alone: a stale one in the environment stops no HTTP run."""
+    url, env = reference
+    result, _ = run("contract_tests/test_token.py", "--base-url", url, "--profile", PROFILE, *NO_RATE_LIMIT,
+                    env={**env, "REQUESTS_CA_BUNDLE": "/nonexistent/ca.pem"})  # fmt: skip
+    assert result.returncode == 0, result.tail()
+
+
 def test_tls_is_verified_by_default(tls_reference):
     url, env = tls_reference
     result, _ = run("contract_tests/test_token.py", "--base-url", url, "--profile", PROFILE, env=env)
@@ -324,6 +332,12 @@ def test_bare_pytest_against_a_url_runs_only_the_contract_suite(reference):
         ),
         pytest.param(
             ("--base-url", "staging.example.com"), {}, "--base-url must start with http:// or https://", id="url-scheme"
+        ),
+        pytest.param(
+            ("--base-url", "https://staging.example.com"),
+            {"REQUESTS_CA_BUNDLE": "/nonexistent/ca.pem"},
+            "REQUESTS_CA_BUNDLE=/nonexistent/ca.pem: no CA certificates can be read from it (No such file",
+            id="ca-bundle",
         ),
         pytest.param(
             ("--base-url", "https://staging.example.com"),
