@@ -139,8 +139,12 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
         for line in coverage.other_sections():  # the other operations' tables, when the spec has several
             terminal.write_line(line)
         if settings.coverage_json:
-            coverage.write_json(settings.coverage_json, secrets.mask)
-            terminal.write_line(f"coverage JSON written to {settings.coverage_json}")
+            try:
+                coverage.write_json(settings.coverage_json, secrets.mask)
+            except OSError as exc:  # writable when the run began (the settings checked); not now
+                terminal.write_line(f"coverage JSON NOT written to {settings.coverage_json}: {exc.strerror or exc}")
+            else:
+                terminal.write_line(f"coverage JSON written to {settings.coverage_json}")
     if verdict.status is None or not verdict.runs:  # no request was sent to a target: no contract verdict
         return
     terminal.section("contract verdict")

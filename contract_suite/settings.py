@@ -3,10 +3,12 @@ then defaults), validated, and handed to whoever needs them. Nothing else reads 
 
 from __future__ import annotations
 
+import math
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -178,6 +180,25 @@ class _Reader:
     def text(self, dest: str) -> str | None:
         return self.raw(dest)[0]
 
+    def writable_path(self, dest: str) -> Path | None:
+        """A file the run will write at its end, checked now: its folder made, the file openable for writing."""
+        value, source = self.raw(dest)
+        if not value:
+            return None
+        path = Path(value)
+        existed = path.exists()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise pytest.UsageError(
+                f"{source} {value}: the run could not write there ({exc.strerror or exc})"
+            ) from None
+        if not existed:
+            path.unlink(missing_ok=True)  # written at the end of the run
+        return path
+
     def flag(self, dest: str) -> bool:
         value, _ = self.raw(dest)
         return value is True or (isinstance(value, str) and value.strip().lower() in TRUE_WORDS)
@@ -191,9 +212,28 @@ class _Reader:
         except ValueError:
             noun = "a whole number" if kind is int else "a number"
             raise pytest.UsageError(f"{source} must be {noun}, got {value!r}") from None
+        if not math.isfinite(number):
+            raise pytest.UsageError(f"{source} must be a finite number, got {value!r}")
         if number < minimum:
             raise pytest.UsageError(f"{source} must be {words}, got {value}")
         return number
+
+
+def _check_base_url(base_url: str) -> None:
+    """UsageError unless base_url is http(s)://HOST[:PORT][/PREFIX]: the suite appends the operations' paths to it."""
+    if not base_url.startswith(("http://", "https://")):
+        raise pytest.UsageError(f"--base-url must start with http:// or https://, got {base_url!r}")
+    parts = urlsplit(base_url)
+    try:
+        _ = parts.port  # read to check it: urlsplit raises on a bad port only then
+    except ValueError:
+        raise pytest.UsageError(f"--base-url has a port that is not a number from 0 to 65535: {base_url!r}") from None
+    if not parts.hostname:
+        raise pytest.UsageError(f"--base-url names no host: {base_url!r}")
+    if parts.query or parts.fragment or base_url.endswith(("?", "#")):
+        raise pytest.UsageError(
+            f"--base-url is the server's address and path prefix only, without ?query or #fragment: {base_url!r}"
+        )
 
 
 def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: bool) -> Settings:
@@ -218,8 +258,8 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
             profile = profiles.load(REFERENCE_PROFILE, overrides)
     except profiles.ProfileError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if base_url and not base_url.startswith(("http://", "https://")):
-        raise pytest.UsageError(f"--base-url must start with http:// or https://, got {base_url!r}")
+    if base_url:
+        _check_base_url(base_url)
     embedded = base_url is None
     ca_variable = next((name for name in CA_BUNDLE_VARIABLES if environ.get(name)), None)
     ca_bundle = environ[ca_variable] if ca_variable else None
@@ -237,7 +277,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
     except ProxyError as exc:
         raise pytest.UsageError(str(exc)) from None
     page = read.text("knife4j_page")
-    coverage_json = read.text("coverage_json")
+    coverage_json = read.writable_path("coverage_json")
     return Settings(
         contract=loaded.primary,
         profile=profile,
@@ -250,7 +290,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
         ca_bundle=ca_bundle,
         proxies=proxies,
         require_all_codes=read.flag("require_all_codes"),
-        coverage_json=Path(coverage_json) if coverage_json else None,
+        coverage_json=coverage_json,
         knife4j_page=Path(page) if page else None,
         generated_examples=examples,
         generated_seed=seed,

@@ -333,6 +333,23 @@ def test_bare_pytest_against_a_url_runs_only_the_contract_suite(reference):
         pytest.param(
             ("--base-url", "staging.example.com"), {}, "--base-url must start with http:// or https://", id="url-scheme"
         ),
+        pytest.param(("--base-url", "http://"), {}, "--base-url names no host: 'http://'", id="url-no-host"),
+        pytest.param(
+            ("--base-url", "http://staging.example.com:99999"), {}, "--base-url has a port that is not", id="url-port"
+        ),
+        pytest.param(
+            ("--base-url", "http://staging.example.com/api?env=qa"),
+            {},
+            "--base-url is the server's address and path prefix only, without ?query or #fragment",
+            id="url-query",
+        ),
+        pytest.param(("--request-timeout", "1e400"), {}, "--request-timeout must be a finite number", id="inf-timeout"),
+        pytest.param(
+            ("--coverage-json", "/proc/coverage.json"),
+            {},
+            "--coverage-json /proc/coverage.json: the run could not write there",
+            id="coverage-json",
+        ),
         pytest.param(
             ("--base-url", "https://staging.example.com"),
             {"REQUESTS_CA_BUNDLE": "/nonexistent/ca.pem"},
