@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contract_suite import commands
-from contract_suite.profile import Phone, Profile
+from contract_suite.profile import Phone, Profile, header_value_problem
 from contract_suite.secrets import Secret, Secrets
 
 
@@ -28,7 +28,11 @@ def fetch_token(profile: Profile, env: dict[str, str], secrets: Secrets) -> Secr
     lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
     if len(lines) != 1:  # not shown: a line may be the token
         raise TokenUnavailable(f"[tokens] command printed {len(lines)} lines; it must print the token on one line")
-    return secrets.add(lines[0], "valid-token")
+    token = secrets.add(lines[0], "valid-token")
+    problem = header_value_problem(token)
+    if problem:
+        raise TokenUnavailable(f"[tokens] command printed a token that cannot be sent in an HTTP header: {problem}")
+    return token
 
 
 class CodeSource:

@@ -4,6 +4,7 @@ settings pass the environment's token overrides in; contract_suite.codes runs th
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import tomllib
 from dataclasses import dataclass, field
@@ -64,6 +65,29 @@ def _string(value: Any, where: str) -> str:
     return value
 
 
+# RFC 9110 token characters: what a header's name may hold
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def header_value_problem(value: str) -> str | None:
+    """Why value cannot be sent as an HTTP header's value (None: it can). Never quotes the value (a token)."""
+    if value != value.strip():
+        return "it starts or ends with whitespace"
+    if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
+        return "it holds a line break or another control character"
+    return None
+
+
+def _token(value: Any, where: str) -> str:
+    """A token: a non-empty string that can go in a header. The message never shows it."""
+    if not isinstance(value, str) or not value.strip():
+        raise ProfileError(f"{where} must be a non-empty string, got a {type(value).__name__}")
+    problem = header_value_problem(value)
+    if problem:
+        raise ProfileError(f"{where} cannot be sent in an HTTP header: {problem}")
+    return value
+
+
 def _table(value: Any, where: str) -> dict:
     if not isinstance(value, dict):
         raise ProfileError(f"{where} must be a table, got {type(value).__name__}")
@@ -103,13 +127,15 @@ def parse(data: dict, source: str, token_overrides: dict[str, str] | None = None
             raise ProfileError(f"target.base_url must start with http:// or https://, got {profile.base_url!r}")
     if "token_header" in target:
         profile.token_header = _string(target["token_header"], "target.token_header")
+        if not _HEADER_NAME.fullmatch(profile.token_header):
+            raise ProfileError(f"target.token_header is not an HTTP header name: {profile.token_header!r}"[:200])
     for role, value in data.get("tokens", {}).items():
         if role == "command":
             profile.token_command = _command(value, "tokens.command", ())
         elif role == "command_timeout":
             profile.token_command_timeout = _seconds(value, "tokens.command_timeout")
         else:
-            profile.tokens[role] = _string(value, f"tokens.{role}")
+            profile.tokens[role] = _token(value, f"tokens.{role}")
     if "account" in data:
         profile.account = _phone(data["account"], "account")
     for role, value in data.get("phones", {}).items():
@@ -132,7 +158,7 @@ def parse(data: dict, source: str, token_overrides: dict[str, str] | None = None
         profile.codes_reusable = codes["reusable"]
     for role, value in (token_overrides or {}).items():
         if value:
-            profile.tokens[role] = value
+            profile.tokens[role] = _token(value, ENV_OVERRIDES.get(role, role))
     return profile
 
 

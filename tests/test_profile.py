@@ -86,6 +86,22 @@ def test_no_profile_is_empty():
             id="unknown-phone-key",
         ),
         pytest.param("[tokens]\nvalid = ''\n", "tokens.valid must be a non-empty string", id="empty-token"),
+        pytest.param(
+            '[tokens]\nvalid = "Bearer abc\\ndef"\n',  # a TOML basic string: \n is a line break
+            "tokens.valid cannot be sent in an HTTP header: it holds a line break or another control character",
+            id="token-with-line-break",
+        ),
+        pytest.param(
+            "[tokens]\norphan = 'Bearer abc '\n",
+            "tokens.orphan cannot be sent in an HTTP header: it starts or ends with whitespace",
+            id="token-with-trailing-space",
+        ),
+        pytest.param("[tokens]\nvalid = 12345\n", "tokens.valid must be a non-empty string, got a int", id="token-int"),
+        pytest.param(
+            "[target]\ntoken_header = 'Auth orization'\n",
+            "target.token_header is not an HTTP header name",
+            id="header-name-with-space",
+        ),
         pytest.param("tokens = 'Bearer x'\n", "[tokens] must be a table", id="section-not-table"),
         pytest.param(
             "[account]\nphone = '13800000001'\n", "account.international_code is missing", id="account-incomplete"
@@ -243,3 +259,16 @@ def _alive(pid: int) -> bool:
             return stat.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_a_token_command_that_prints_a_control_character_is_refused(tmp_path):
+    """Its token cannot go in a header: the run is told so (never with the token), instead of a traceback per case."""
+    script = tmp_path / "token.py"
+    script.write_text("print('Bearer \\x1b[32mfresh-token-0a1b\\x1b[0m')\n")
+    loaded = profiles.load(write(tmp_path, f"[tokens]\ncommand = 'python {script}'\n"))
+    with pytest.raises(codes.TokenUnavailable) as refused:
+        codes.fetch_token(loaded, dict(os.environ), Secrets())
+    assert str(refused.value) == (
+        "[tokens] command printed a token that cannot be sent in an HTTP header: "
+        "it holds a line break or another control character"
+    )
