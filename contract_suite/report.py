@@ -40,7 +40,7 @@ def header(settings: Settings) -> list[str]:
 
 def _proxy_words(settings: Settings) -> str:
     """Through which proxy the target is reached (host and port only: never its user name or password)."""
-    if settings.embedded or not settings.base_url:
+    if settings.base_url is None:  # the embedded server: never through a proxy
         return ""
     proxy = settings.proxies.for_target(urlsplit(settings.base_url))
     if proxy is None:

@@ -85,6 +85,10 @@ ALL_PROXY_VARIABLES = ("all_proxy", "ALL_PROXY")
 NO_PROXY_VARIABLES = ("no_proxy", "NO_PROXY")
 
 
+PROXY_REFUSES = "the proxy refuses without credentials (HTTP 407): put them in its URL, http://USER:PASSWORD@HOST:PORT"
+TUNNEL_REFUSED = "Tunnel connection failed: 407"  # how http.client says a proxy answered CONNECT with 407
+
+
 class ProxyError(ValueError):
     """A proxy variable the suite cannot use; its words quote no user name or password."""
 
@@ -326,12 +330,7 @@ class Transport:
             stage = "answer"
             response = connection.getresponse()
             if proxy is not None and response.status == 407:
-                answer.failure = Failure(
-                    "connect",
-                    "the proxy refuses without credentials (HTTP 407): put them in its URL, "
-                    "http://USER:PASSWORD@HOST:PORT",
-                    sent=False,
-                )
+                answer.failure = Failure("connect", PROXY_REFUSES, sent=False)
             else:
                 answer.status, answer.reason = response.status, response.reason
                 answer.headers = list(response.getheaders())
@@ -354,6 +353,8 @@ class Transport:
         except (http.client.HTTPException, ConnectionError, OSError) as exc:
             if expired.is_set():
                 answer.failure = Failure("timeout", f"timed out after {timeout:g} s", sent=stage != "connect")
+            elif stage == "connect" and proxy is not None and str(exc).startswith(TUNNEL_REFUSED):
+                answer.failure = Failure("connect", PROXY_REFUSES, sent=False)
             elif stage == "connect":
                 answer.failure = Failure("connect", f"cannot connect: {_short(exc)}", sent=False)
             else:

@@ -414,7 +414,12 @@ def test_the_embedded_server_is_never_reached_through_a_proxy():
     assert result.returncode == 0, result.tail()
 
 
-@pytest.mark.parametrize("credentials", [pytest.param(f"{PROXY_USER}:wrong", id="wrong"), pytest.param("", id="none")])
+WRONG_PASSWORD = "not-the-password-3c9e"
+
+
+@pytest.mark.parametrize(
+    "credentials", [pytest.param(f"{PROXY_USER}:{WRONG_PASSWORD}", id="wrong"), pytest.param("", id="none")]
+)
 def test_a_proxy_that_refuses_the_credentials_is_one_clear_line(reference, credentials):
     url, env = reference
     with ForwardProxy(PROXY_USER, PROXY_PASSWORD) as proxy:
@@ -426,7 +431,24 @@ def test_a_proxy_that_refuses_the_credentials_is_one_clear_line(reference, crede
         "http://USER:PASSWORD@HOST:PORT "
         f"(through the proxy 127.0.0.1:{proxy.port} of HTTP_PROXY)"
     ) in result.stdout
-    assert "wrong" not in result.output.replace("went wrong", "")
+    assert WRONG_PASSWORD not in result.output
+
+
+def test_a_proxy_that_refuses_the_tunnel_is_the_same_clear_line(tls_reference, tls_files):
+    """HTTPS goes through CONNECT: a 407 there reads as it does for plain HTTP, not as a bare connection error."""
+    url, env = tls_reference
+    with ForwardProxy(PROXY_USER, PROXY_PASSWORD) as proxy:
+        result, _ = run("contract_tests/test_token.py", "--base-url", url, "--profile", PROFILE,
+                        env={**env, "REQUESTS_CA_BUNDLE": str(tls_files[0]),
+                             "HTTPS_PROXY": proxy.url(f"{PROXY_USER}:{WRONG_PASSWORD}")})  # fmt: skip
+    assert result.returncode == 2, result.tail()
+    assert (
+        f"cannot use the target {url}: the proxy refuses without credentials (HTTP 407): put them in its URL, "
+        "http://USER:PASSWORD@HOST:PORT "
+        f"(through the proxy 127.0.0.1:{proxy.port} of HTTPS_PROXY)"
+    ) in result.stdout
+    assert proxy.seen and all(line.startswith("CONNECT ") for line in proxy.seen)
+    assert WRONG_PASSWORD not in result.output
 
 
 def test_an_unreachable_proxy_is_one_clear_line(reference):

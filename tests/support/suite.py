@@ -23,8 +23,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROFILE = PROJECT_ROOT / "profiles" / "reference.toml"
 # No cache folder written by the suite runs of the self-tests.
 QUICK = ("-p", "no:cacheprovider")
-# The hand-written cases only: without the generated layer, schemathesis and hypothesis are not even imported
-# (about 3 s less start-up a run). For self-tests whose point is not the generated layer.
+# The hand-written cases only: the generated layer is neither collected nor run, nor its plugins configured.
+# For self-tests whose point is not the generated layer.
 WITHOUT_GENERATED = (
     "--ignore",
     "contract_tests/test_generated.py",
