@@ -417,6 +417,13 @@ def test_the_embedded_server_is_never_reached_through_a_proxy():
 WRONG_PASSWORD = "not-the-password-3c9e"
 
 
+def refused_line(url: str, proxy: ForwardProxy, variable: str) -> str:
+    return (
+        f"cannot use the target {url}: the proxy refuses without credentials (HTTP 407): put them in its URL, "
+        f"http://USER:PASSWORD@HOST:PORT (through the proxy 127.0.0.1:{proxy.port} of {variable})"
+    )
+
+
 @pytest.mark.parametrize(
     "credentials", [pytest.param(f"{PROXY_USER}:{WRONG_PASSWORD}", id="wrong"), pytest.param("", id="none")]
 )
@@ -426,11 +433,7 @@ def test_a_proxy_that_refuses_the_credentials_is_one_clear_line(reference, crede
         result, _ = run(*HAND_WRITTEN, "--base-url", url, "--profile", PROFILE,
                         env={**env, "HTTP_PROXY": proxy.url(credentials)})  # fmt: skip
     assert result.returncode == 2, result.tail()
-    assert (
-        f"cannot use the target {url}: the proxy refuses without credentials (HTTP 407): put them in its URL, "
-        "http://USER:PASSWORD@HOST:PORT "
-        f"(through the proxy 127.0.0.1:{proxy.port} of HTTP_PROXY)"
-    ) in result.stdout
+    assert refused_line(url, proxy, "HTTP_PROXY") in result.stdout
     assert WRONG_PASSWORD not in result.output
 
 
@@ -442,11 +445,7 @@ def test_a_proxy_that_refuses_the_tunnel_is_the_same_clear_line(tls_reference, t
                         env={**env, "REQUESTS_CA_BUNDLE": str(tls_files[0]),
                              "HTTPS_PROXY": proxy.url(f"{PROXY_USER}:{WRONG_PASSWORD}")})  # fmt: skip
     assert result.returncode == 2, result.tail()
-    assert (
-        f"cannot use the target {url}: the proxy refuses without credentials (HTTP 407): put them in its URL, "
-        "http://USER:PASSWORD@HOST:PORT "
-        f"(through the proxy 127.0.0.1:{proxy.port} of HTTPS_PROXY)"
-    ) in result.stdout
+    assert refused_line(url, proxy, "HTTPS_PROXY") in result.stdout
     assert proxy.seen and all(line.startswith("CONNECT ") for line in proxy.seen)
     assert WRONG_PASSWORD not in result.output
 
