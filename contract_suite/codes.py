@@ -6,6 +6,8 @@ from contract_suite import commands
 from contract_suite.profile import Phone, Profile, header_value_problem
 from contract_suite.secrets import Secret, Secrets
 
+WRONG_PROBE_CODE = "000000"  # well-formed, valid for no number
+
 
 class CodeUnavailable(Exception):
     """The profile has no code for this number: the case is skipped, the message names the key to add."""
@@ -77,6 +79,17 @@ class CodeSource:
             made = self._run_command(phone)
         self._cache[phone.key] = made
         return made
+
+    def code_for_probe(self, phone: Phone) -> str:
+        """A code to ask the target where the account is with (a request from a number to itself, which changes
+        nothing): the valid one when there is one; a static code even once a change used it (the change may have
+        been a lie); else a wrong one, which still tells a target that checks the numbers before the codes."""
+        try:
+            return self.code_for(phone)
+        except CodeUnavailable:
+            pass
+        static = self.profile.static_codes.get(phone.key)
+        return self.secrets.add(static, "sms-code") if static else WRONG_PROBE_CODE
 
     def refresh(self, phone: Phone) -> Secret:
         """A newly sent code for phone (the one before it is void on the platform); needs the command."""

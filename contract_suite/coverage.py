@@ -20,6 +20,8 @@ class Coverage:
         self.seen: Counter = Counter()
         self.exercised_codes: set[int] = set()
         self.skipped: dict[int, set[str]] = defaultdict(set)
+        # codes a case skipped for want of data the profile lacks or the request cap (not the user's choice)
+        self.lacking: set[int] = set()
         self.notes: set[str] = set()  # rules reported as not applicable to this target, in words
         self.operations: dict[str, Coverage] = {
             c.label: Coverage(c) for c in others if c.judged and c.label != contract.label
@@ -41,10 +43,14 @@ class Coverage:
         if table is not None:
             table.exercised_codes.update(codes)
 
-    def skip(self, codes, reason: str, contract: Contract | None = None) -> None:
+    def skip(self, codes, reason: str, contract: Contract | None = None, *, lacking: bool = False) -> None:
+        """Cases expecting these codes were skipped, for this reason; lacking: for want of data or requests (the
+        codes then count against the verdict), else by the user's choice."""
         table = self.of(contract)
         for code in codes if table is not None else ():
             table.skipped[code].add(reason)
+            if lacking:
+                table.lacking.add(code)
 
     def note(self, text: str) -> None:
         self.notes.add(text)
@@ -55,6 +61,7 @@ class Coverage:
         self.exercised_codes.update(data["exercised"])
         for code, reasons in data["skipped"].items():
             self.skipped[int(code)].update(reasons)
+        self.lacking.update(data.get("lacking", ()))
         self.notes.update(data.get("notes", ()))
         for label, part in data.get("operations", {}).items():
             if label in self.operations:
@@ -66,6 +73,7 @@ class Coverage:
             "exercised": sorted(self.exercised_codes),
             "skipped": {c: sorted(r) for c, r in self.skipped.items()},
             "notes": sorted(self.notes),
+            "lacking": sorted(self.lacking),
         }
         if self.operations:
             state["operations"] = {label: part.state() for label, part in self.operations.items()}
@@ -81,6 +89,15 @@ class Coverage:
     def unjudged_anywhere(self) -> dict[str, dict[int, str]]:
         """`unjudged()` of every operation that leaves codes unjudged, by operation label."""
         found = {label: part.unjudged() for label, part in [(self.contract.label, self), *self.operations.items()]}
+        return {label: codes for label, codes in found.items() if codes}
+
+    def unjudged_for_want(self) -> dict[str, dict[int, str]]:
+        """The unjudged codes some case skipped for want of profile data or requests, by operation label: a
+        partial judgement the user did not choose."""
+        found = {
+            label: {code: why for code, why in part.unjudged().items() if code in part.lacking}
+            for label, part in [(self.contract.label, self), *self.operations.items()]
+        }
         return {label: codes for label, codes in found.items() if codes}
 
     def judged_lines_of_others(self) -> list[str]:

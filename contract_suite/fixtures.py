@@ -11,6 +11,7 @@ import pytest
 from contract_suite import knife4j, preflight, spec
 from contract_suite.account import AccountKeeper
 from contract_suite.codes import CodeSource, TokenUnavailable, fetch_token
+from contract_suite.environment import EnvironmentCheck
 from contract_suite.keys import COVERAGE, RUN, SECRETS, SETTINGS
 from contract_suite.run import EXIT_CANNOT_JUDGE, Run
 from contract_suite.settings import DEFAULT_PAGE, Settings
@@ -82,8 +83,21 @@ def contract_run(pytestconfig: pytest.Config, contract_settings: Settings, endpo
 
 @pytest.fixture(scope="session")
 def target(contract_run: Run, endpoint: Endpoint) -> Target:
-    codes = CodeSource(contract_run.settings.profile, contract_run.secrets, endpoint.command_env)
-    return Target(contract_run, codes, AccountKeeper(contract_run, codes))
+    profile = contract_run.settings.profile
+    codes = CodeSource(profile, contract_run.secrets, endpoint.command_env)
+
+    def refresh_token():
+        """The [tokens] command run again, once, when the token expires during the run."""
+        try:
+            profile.tokens["valid"] = fetch_token(profile, endpoint.command_env, contract_run.secrets)
+        except TokenUnavailable as exc:
+            raise contract_run.stop(
+                f"the valid token expired during the run, and the [tokens] command failed to fetch a fresh one: {exc}"
+            ) from None
+        return profile.tokens["valid"]
+
+    environment = EnvironmentCheck(contract_run, refresh_token if profile.token_command else None)
+    return Target(contract_run, codes, AccountKeeper(contract_run, codes), environment)
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and
     SETTINGS,
     VERDICT,
 )
-from contract_suite.run import CannotJudge
+from contract_suite.run import CannotJudge, NotJudged
 from contract_suite.secrets import Secrets, install_log_masking, remove_log_masking
 from contract_suite.settings import Settings, add_options, resolve
 from contract_suite.verdict import exchange_text
@@ -240,11 +240,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         made.longrepr = str(call.excinfo.value.msg)
         made.user_properties.append(CANNOT_JUDGE)
     elif made.skipped and made.when in ("setup", "call"):
+        if call.excinfo is not None and isinstance(call.excinfo.value, NotJudged) and isinstance(made.longrepr, tuple):
+            made.longrepr = (*made.longrepr[:2], f"Skipped: {call.excinfo.value.msg}")  # not the class's name
         operation = _operation_of(item)
         codes = _exercised_by(item, operation)
         if codes:
             reason = made.longrepr[2] if isinstance(made.longrepr, tuple) else str(made.longrepr)
-            config.stash[COVERAGE].skip(codes, secrets.mask(reason.removeprefix("Skipped: ")), operation)
+            lacking = call.excinfo is not None and isinstance(call.excinfo.value, NotJudged)
+            config.stash[COVERAGE].skip(
+                codes, secrets.mask(reason.removeprefix("Skipped: ")), operation, lacking=lacking
+            )
     run = config.stash.get(RUN, None)
     if made.when == "call" or (made.when == "setup" and made.failed):
         contract = _operation_of(item)

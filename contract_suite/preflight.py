@@ -46,10 +46,10 @@ def _speaks_the_api(run: Run) -> str | None:
     )
 
 
-def _valid_token_accepted(run: Run) -> str | None:
+def valid_token_probe(run: Run) -> Answer | None:
     """A full request with the valid token and wrong codes (sends no SMS, changes nothing): 5032 means the
     token is rejected, 5033 that its user is gone. Every parameter is there, so a server that checks the
-    parameters before the token reaches the token too."""
+    parameters before the token reaches the token too. None when the profile has no valid token."""
     profile = run.settings.profile
     token = profile.tokens.get("valid")
     if not token:
@@ -58,10 +58,16 @@ def _valid_token_accepted(run: Run) -> str | None:
     account, free = profile.account, profile.phones.get("free")
     if account is not None and free is not None:
         params = run.contract.change_request(account, WRONG_CODE, free, WRONG_CODE)
-    answer = run.send(run.request(params, token))
+    return run.send(run.request(params, token))
+
+
+def _valid_token_accepted(run: Run) -> str | None:
+    answer = valid_token_probe(run)
+    if answer is None:
+        return None
     if answer.failure is not None:
         return _no_answer(run, answer)
-    return _token_problem(run, answer, token)
+    return _token_problem(run, answer, run.settings.profile.tokens["valid"])
 
 
 def _no_answer(run: Run, answer: Answer) -> str:

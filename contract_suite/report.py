@@ -72,6 +72,7 @@ def run_state(run) -> dict:
         "envelopes": run.envelopes_seen,
         "cap_reached": bool(run.settings.max_requests and run.transport.sent >= run.settings.max_requests),
         "sent": run.transport.sent,
+        "gateway": run.gateway_words,
     }
 
 
@@ -84,6 +85,8 @@ class Verdict:
     cannot_judge: list[str] = field(default_factory=list)
     runs: list[dict] = field(default_factory=list)
     reason: str | None = None  # why the run could not judge, when it could not
+    stopped: str | None = None  # why the run stopped sending, when it did (after a contract failure too)
+    partial: bool = False  # codes were left unjudged for want of data (accepted with --allow-partial)
     status: int | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -99,6 +102,9 @@ class Verdict:
             self.runs.append(state)
 
     def exit_status(self, status: int, settings: Settings, coverage: Coverage) -> int:
+        """A contract failure outranks everything but a URL that never served the endpoint: a definite wrong
+        answer is BROKEN, whatever happened after it. Then a stop, cases with no whole answer, and codes left
+        unjudged for want of data (unless --allow-partial) or at all (with --require-all-codes) are exit 2."""
         stopped = next((r["stopped"] for r in self.runs if r.get("stopped")), None)
         answers = sum(r.get("answers", 0) for r in self.runs)
         envelopes = sum(r.get("envelopes", 0) for r in self.runs)
@@ -106,27 +112,37 @@ class Verdict:
         if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED):
             self.status = int(status)
             return status
-        if stopped:
-            self.reason = stopped
-        elif self.contract_failures and answers >= MIN_ANSWERS_FOR_NO_ENVELOPE and envelopes == 0:
+        self.stopped = stopped
+        wanting = coverage.unjudged_for_want()
+        if self.contract_failures and answers >= MIN_ANSWERS_FOR_NO_ENVELOPE and envelopes == 0:
             self.reason = (
                 f"none of the {answers} answers of {url} was a JSON envelope: this URL does not serve the "
                 "endpoint (check the base URL's path prefix), or the target is down behind a gateway"
             )
-        elif self.cannot_judge and not self.contract_failures:
+        elif self.contract_failures:
+            self.status = int(pytest.ExitCode.TESTS_FAILED)
+            return self.status
+        elif stopped:
+            self.reason = stopped
+        elif self.cannot_judge:
             self.reason = (
                 f"{len(self.cannot_judge)} case(s) got no whole answer (see their errors); the target "
                 "did not answer them in time or dropped the connection"
             )
-        elif not self.contract_failures and settings.require_all_codes and coverage.unjudged_anywhere():
+        elif settings.require_all_codes and coverage.unjudged_anywhere():
             others = [line for line in coverage.judged_lines_of_others() if "; not judged: " in line]
             self.reason = "; ".join([f"--require-all-codes: {coverage.judged_line()}", *others])
-        if self.reason:
-            self.status = EXIT_CANNOT_JUDGE
-        elif self.contract_failures:
-            self.status = int(pytest.ExitCode.TESTS_FAILED)
-        else:
-            self.status = int(status)
+        elif wanting and not settings.allow_partial:
+            others = [line for line in coverage.judged_lines_of_others() if "; not judged: " in line]
+            self.reason = "; ".join(
+                [
+                    f"a partial judgement: {coverage.judged_line()}",
+                    *others,
+                    "add what the profile lacks, or pass --allow-partial to accept a partial judgement",
+                ]
+            )
+        self.partial = bool(wanting)
+        self.status = EXIT_CANNOT_JUDGE if self.reason else int(status)
         return self.status
 
 
@@ -148,6 +164,8 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
     if verdict.status is None or not verdict.runs:  # no request was sent to a target: no contract verdict
         return
     terminal.section("contract verdict")
+    for words in filter(None, (r.get("gateway") for r in verdict.runs)):
+        terminal.write_line(secrets.mask(words))
     line = verdict_line(verdict, coverage, secrets)
     if line:
         holds = line.startswith("HOLDS")
@@ -161,13 +179,22 @@ def verdict_line(verdict: Verdict, coverage: Coverage, secrets: Secrets) -> str 
     if verdict.status == EXIT_CANNOT_JUDGE and verdict.reason:
         return f"CANNOT JUDGE (exit 2): {secrets.mask(verdict.reason)}"
     if verdict.status == int(pytest.ExitCode.TESTS_FAILED):
-        return f"BROKEN (exit 1): {len(verdict.contract_failures)} contract case(s) failed"
+        line = f"BROKEN (exit 1): {len(verdict.contract_failures)} contract case(s) failed"
+        if verdict.stopped:
+            line += f"; then the run stopped, sending nothing more: {secrets.mask(verdict.stopped)}"
+        return line
     if verdict.status == int(pytest.ExitCode.OK):
         judged = f"judged {len(coverage.judged)} of {len(coverage.exercisable)} exercisable documented codes"
         judged += "".join(
             f"; {label}: judged {len(part.judged)} of {len(part.exercisable)}"
             for label, part in coverage.operations.items()
         )
-        rest = "; the others were not judged (see above)" if coverage.unjudged_anywhere() else ""
-        return f"HOLDS (exit 0) on what was judged: {judged}{rest}"
+        left = sorted({code for codes in coverage.unjudged_anywhere().values() for code in codes})
+        rest = ""
+        if left and verdict.partial:
+            rest = f"; not judged: {', '.join(map(str, left))} (see above; accepted by --allow-partial)"
+        elif left:
+            rest = f"; not judged: {', '.join(map(str, left))} (see above)"
+        holds = "HOLDS (exit 0), partial," if verdict.partial else "HOLDS (exit 0)"
+        return f"{holds} on what was judged: {judged}{rest}"
     return None

@@ -6,7 +6,9 @@ nothing more is sent, no more SMS codes are asked for, and the run ends with exi
 
 from __future__ import annotations
 
-from collections import deque
+import email.utils
+import time
+from collections import Counter, deque
 
 import pytest
 
@@ -15,11 +17,34 @@ from contract_suite.secrets import Secrets
 from contract_suite.settings import Settings
 from contract_suite.spec import Contract
 from contract_suite.transport import Answer, Limits, Request, RequestCapReached, Tls, Transport, TransportClosed
-from contract_suite.verdict import envelope_code, speaks_envelope
+from contract_suite.verdict import envelope_code, looks_like_envelope, speaks_envelope
 
 EVIDENCE_KEPT = 8  # the last exchanges of the current case, kept as evidence for reports
 FAILURES_BEFORE_STOP = 3  # transport failures (timeouts, stalls, resets) in a row that stop the run
 EXIT_CANNOT_JUDGE = pytest.ExitCode.INTERRUPTED  # 2
+# A gateway refusing to forward (rate limit, maintenance, upstream down): the same request is sent again, waiting
+# as its Retry-After asks, or BACKOFF_SECONDS, at most GATEWAY_RETRIES times; the rate is halved each time it
+# repeats. A wait asked for past LONGEST_WAIT_SECONDS is not waited: the run stops.
+GATEWAY_STATUSES = (429, 502, 503, 504)
+GATEWAY_RETRIES = 2
+BACKOFF_SECONDS = (1.0, 2.0)
+LONGEST_WAIT_SECONDS = 30.0
+SLOWEST_RATE = 0.5  # requests a second: the rate is never lowered past this
+START_RATE = 10.0  # requests a second assumed when a run without a rate limit is refused for its pace
+
+
+def retry_after(answer: Answer) -> float | None:
+    """The seconds a Retry-After header asks for (a number, or an HTTP date), or None."""
+    value = (answer.header("Retry-After") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - time.time(), 0.0) if when is not None else None
 
 
 class CannotJudge(pytest.skip.Exception):
@@ -28,6 +53,13 @@ class CannotJudge(pytest.skip.Exception):
     A skip to hypothesis (so the generated layer stops at once, without shrinking); the plugin reports it as
     an error (E) of the case, never as a contract failure.
     """
+
+
+class NotJudged(pytest.skip.Exception):
+    """This case is skipped for want of what the user did not choose to leave out: data the profile lacks (the
+    message names the key to add), or the run's request cap spent. The codes it would have judged make the run
+    exit 2 (cannot judge) unless --allow-partial accepts a partial judgement; a plain skip (the user's own choice,
+    such as the success case without --allow-destructive) does not."""
 
 
 class Run:
@@ -49,6 +81,8 @@ class Run:
         self.failures_in_a_row = 0
         self.envelopes_seen = 0
         self.answers_seen = 0
+        self.refusals: Counter[int] = Counter()  # gateway refusals waited out, by HTTP status
+        self.waited = 0.0  # seconds spent waiting on them
         self.recent: deque[Answer] = deque(maxlen=EVIDENCE_KEPT)  # the plugin empties it before each case
         self.rules: list[str] = []  # the rules the current case judged, in words (for report titles)
 
@@ -86,9 +120,52 @@ class Run:
             self.transport.close(reason)
         return CannotJudge(f"cannot judge: {self.stopped}")
 
-    def send(self, request: Request) -> Answer:
-        """Send within the run's limits. RequestCapReached when the cap is spent; CannotJudge once stopped, or
-        when this failure is the last of several in a row."""
+    def refused_by_gateway(self, answer: Answer) -> bool:
+        """A 429, 502, 503 or 504 whose body is not the envelope: a gateway (or the platform's front) speaking."""
+        return (
+            answer.failure is None
+            and answer.status in GATEWAY_STATUSES
+            and not looks_like_envelope(answer, self.contract)
+        )
+
+    def send(self, request: Request, retry_refusals: bool = True) -> Answer:
+        """Send within the run's limits; a gateway's refusal is waited out and the request sent again (bounded,
+        each try counted against the rate limit and the cap). retry_refusals=False: not after a 502 or 504, which
+        a gateway gives once it forwarded the request (sent again, a change could be made twice).
+        RequestCapReached when the cap is spent; CannotJudge once stopped, or when this failure is the last of
+        several in a row, or when a gateway asks for a longer wait than the suite gives."""
+        answer = self._send(request)
+        for attempt in range(GATEWAY_RETRIES):
+            if not self.refused_by_gateway(answer) or (not retry_refusals and answer.status in (502, 504)):
+                break
+            asked = retry_after(answer)
+            wait = BACKOFF_SECONDS[attempt] if asked is None else asked
+            if wait > LONGEST_WAIT_SECONDS:
+                raise self.stop(
+                    f"HTTP {answer.status} with Retry-After: {wait:g} s: the target (or a gateway in front of it) "
+                    f"asks for a longer wait than the suite gives ({LONGEST_WAIT_SECONDS:g} s); run again later"
+                )
+            self.refusals[answer.status] += 1
+            if sum(self.refusals.values()) > 1:  # refused again: slow the whole run down
+                self.transport.slow_down(START_RATE, SLOWEST_RATE)
+            self.waited += wait
+            time.sleep(wait)
+            answer = self._send(request)
+        return answer
+
+    @property
+    def gateway_words(self) -> str | None:
+        """What gateways' refusals cost the run, in words (None when there were none)."""
+        if not self.refusals:
+            return None
+        statuses = ", ".join(f"HTTP {status} x{count}" for status, count in sorted(self.refusals.items()))
+        line = f"a gateway refused {sum(self.refusals.values())} request(s) ({statuses}); the suite waited "
+        line += f"{self.waited:g} s in all and sent each again"
+        if self.transport.rate != self.settings.rate_limit and self.transport.rate:
+            line += f", slowing to {self.transport.rate:g} requests/s (--rate-limit {self.transport.rate:g} fits)"
+        return line
+
+    def _send(self, request: Request) -> Answer:
         try:
             answer = self.transport.send(request)
             self.recent.append(answer)

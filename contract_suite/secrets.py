@@ -9,6 +9,16 @@ from collections.abc import Iterator
 from urllib.parse import quote, quote_plus
 
 BEARER = re.compile(r"^(?:Bearer|Token|Basic)\s+", re.IGNORECASE)
+# Characters a terminal (or a viewer of JUnit and reports) acts on instead of showing: C0 controls but tab and
+# line feed (carriage return too: it overwrites a line), DEL, C1 controls, line and paragraph separators, and the
+# bidirectional overrides and isolates.
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_controls(text: str) -> str:
+    """text with every control character shown escaped (\\u001b, \\u202e): a value from a target or one the suite
+    sent can then never clear a terminal, move its cursor, or reorder what a reader sees."""
+    return CONTROL.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)  # valid inside a JSON string too
 
 
 class Secret(str):
@@ -61,9 +71,12 @@ class Secrets:
         return len(self._labels)
 
     def mask(self, text: str) -> str:
-        """text with every secret replaced by <label>; a secret inside a longer run of letters and digits stays
-        (a 6-digit code inside a phone number is not that code)."""
-        if not self._labels or not text:
+        """text with every secret replaced by <label>, and every control character escaped; a secret inside a
+        longer run of letters and digits stays (a 6-digit code inside a phone number is not that code)."""
+        if not text:
+            return text
+        text = escape_controls(text)
+        if not self._labels:
             return text
         if self._pattern is None:
             alternatives = "|".join(re.escape(v) for v in sorted(self._labels, key=len, reverse=True))

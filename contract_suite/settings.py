@@ -38,6 +38,7 @@ ENVIRONMENT = {
     "max_requests": "CONTRACT_MAX_REQUESTS",
     "insecure": "CONTRACT_INSECURE",
     "require_all_codes": "CONTRACT_REQUIRE_ALL_CODES",
+    "allow_partial": "CONTRACT_ALLOW_PARTIAL",
 }
 
 
@@ -117,6 +118,13 @@ def add_options(parser: pytest.Parser) -> None:
         "is left unjudged (data missing from the profile, a case skipped, the request cap reached)",
         action="store_true",
     )
+    option(
+        "--allow-partial",
+        "allow_partial",
+        "exit 0 (HOLDS, partial) even when codes are left unjudged for want of profile data or because the "
+        "request cap was reached; without it that is exit 2 (cannot judge). For exploring a target",
+        action="store_true",
+    )
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,7 @@ class Settings:
     ca_bundle: str | None
     proxies: Proxies  # from HTTP(S)_PROXY / ALL_PROXY / NO_PROXY; none for the embedded server
     require_all_codes: bool
+    allow_partial: bool
     coverage_json: Path | None
     knife4j_page: Path | None  # given by the user; None: the default page when it exists
     generated_examples: int | None
@@ -290,6 +299,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
         ca_bundle=ca_bundle,
         proxies=proxies,
         require_all_codes=read.flag("require_all_codes"),
+        allow_partial=read.flag("allow_partial"),
         coverage_json=coverage_json,
         knife4j_page=Path(page) if page else None,
         generated_examples=examples,

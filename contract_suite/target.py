@@ -11,11 +11,12 @@ import pytest
 
 from contract_suite.account import AccountKeeper
 from contract_suite.codes import CodeSource, CodeSourceBroken, CodeUnavailable
+from contract_suite.environment import EnvironmentCheck
 from contract_suite.profile import Phone
-from contract_suite.run import CannotJudge, Run
+from contract_suite.run import CannotJudge, NotJudged, Run
 from contract_suite.spec import Contract
 from contract_suite.transport import Answer, RequestCapReached
-from contract_suite.verdict import envelope_code, judge
+from contract_suite.verdict import envelope_code, judge, reproduce_lines
 
 ABSENT = None  # a parameter or token given as ABSENT is left out of the request
 WRONG_CODES = ("000000", "111111")
@@ -23,10 +24,11 @@ TOKEN_VARIABLES = {"valid": "CONTRACT_TOKEN", "orphan": "CONTRACT_ORPHAN_TOKEN"}
 
 
 class Target:
-    def __init__(self, run: Run, codes: CodeSource, keeper: AccountKeeper):
+    def __init__(self, run: Run, codes: CodeSource, keeper: AccountKeeper, environment: EnvironmentCheck):
         self.run = run
         self.codes = codes
         self.keeper = keeper
+        self.environment = environment
         self.contract = run.contract
         self.profile = run.settings.profile
         self.secrets = run.secrets
@@ -49,17 +51,19 @@ class Target:
         value = self.profile.tokens.get(role)
         if not value:
             also = " or [tokens] command" if role == "valid" else ""
-            pytest.skip(f"needs a token: add [tokens] {role}{also} to the profile (or set {TOKEN_VARIABLES[role]})")
+            raise NotJudged(f"needs a token: add [tokens] {role}{also} to the profile (or set {TOKEN_VARIABLES[role]})")
         return value
 
     def phone(self, role: str) -> Phone:
         if role == "account":
             if self.profile.account is None:
-                pytest.skip("needs the test account's phone: add [account] international_code and phone to the profile")
+                raise NotJudged(
+                    "needs the test account's phone: add [account] international_code and phone to the profile"
+                )
             return self.profile.account
         found = self.profile.phones.get(role)
         if found is None:
-            pytest.skip(
+            raise NotJudged(
                 f"needs a phone: add [phones] {role} = {{ international_code = ..., phone = ... }} to the profile"
             )
         return found
@@ -70,7 +74,7 @@ class Target:
         try:
             return self.codes.code_for(phone)
         except CodeUnavailable as exc:
-            pytest.skip(f"needs an SMS code: {exc}")
+            raise NotJudged(f"needs an SMS code: {exc}") from None
         except CodeSourceBroken as exc:
             raise self.run.stop(
                 f"the SMS code source failed: {exc}; fix [codes] command (no further code is asked for in this run)"
@@ -78,13 +82,15 @@ class Target:
 
     def _ensure_in_step(self) -> None:
         try:
-            self.keeper.ensure_in_step()
+            wrong = self.keeper.ensure_in_step()
         except CodeSourceBroken as exc:
             raise self.run.stop(
                 f"the SMS code source failed: {exc}; fix [codes] command (no further code is asked for in this run)"
             ) from None
         except RequestCapReached as exc:
-            pytest.skip(str(exc))
+            raise NotJudged(str(exc)) from None
+        if wrong:  # the question is a case too: its wrong answer fails the case that needed it asked
+            pytest.fail(f"before this case, {wrong}", pytrace=False)
 
     def newer_code(self, phone: Phone) -> str:
         """Have a new code sent to phone; the code before it is then void."""
@@ -93,7 +99,7 @@ class Target:
         try:
             return self.codes.refresh(phone)
         except CodeUnavailable as exc:
-            pytest.skip(f"needs a newer SMS code: {exc}")
+            raise NotJudged(f"needs a newer SMS code: {exc}") from None
         except CodeSourceBroken as exc:
             raise self.run.stop(f"the SMS code source failed: {exc}; fix [codes] command") from None
 
@@ -140,21 +146,32 @@ class Target:
         contract: Contract | None = None,
     ) -> Answer:
         """Send to an operation (default: the primary one); a case whose answer is lost is an error of the case.
+        An answer that may not be the endpoint's (no envelope; the valid token refused) is checked against the
+        environment first: when the environment changed, the run stops (exit 2) instead of blaming the contract.
         A lost answer to a request meant to change the account (changes_account) may have moved it: the suite
         finds out and puts it back, or stops the run saying how to do it by hand."""
         query = {k: v for k, v in params.items() if v is not ABSENT}
+        request = self.run.request(query, token, contract=contract)
         try:
-            answer = self.run.send(self.run.request(query, token, contract=contract))
+            answer = self.run.send(request, retry_refusals=not changes_account)
+            if answer.failure is None and token is not None and token == self.profile.tokens.get("valid"):
+                again = self.environment.token_accepted(answer)
+                if again is not None:  # the token expired and was fetched again: the case goes on with it
+                    answer = self.run.send(again, retry_refusals=not changes_account)
         except RequestCapReached as exc:
-            pytest.skip(f"not judged: {exc}")
-        if answer.failure is None:
+            raise NotJudged(f"not judged: {exc}") from None
+        if answer.failure is None and not (changes_account and self.run.refused_by_gateway(answer)):
+            self.environment.endpoint_spoke(answer)  # CannotJudge when the environment changed
             return answer
-        message = f"cannot judge this case: {self.secrets.mask(answer.failure.detail)}"
-        if changes_account and answer.failure.lost_answer:
-            done, what = self.keeper.after_lost_answer(query)
-            message += f"; the request was sent and could have changed the account: {what}"
-            if not done:
-                raise self.run.stop(message)
+        detail = answer.failure.detail if answer.failure else f"the gateway answered HTTP {answer.status}"
+        message = f"cannot judge this case: {self.secrets.mask(detail)}"
+        if changes_account and (answer.failure is None or answer.failure.lost_answer):
+            repair = self.keeper.after_lost_answer(query)
+            message += f"; the request was sent and could have changed the account: {repair.words}"
+            if repair.wrong:
+                pytest.fail("\n".join(repair.wrong) + f"\n  ({message})", pytrace=False)
+            if not repair.done:
+                raise self.run.stop(f"{message.splitlines()[0]}; {repair.stop or repair.words}")
         raise CannotJudge(message)
 
     def check(
@@ -168,33 +185,49 @@ class Target:
     ) -> str | None:
         """The failure message unless the answer is a valid envelope carrying one of the expected codes of the
         operation (default: the primary one). counts_as_judged=False: the case aims at no code in particular (any
-        of many will do), so the coverage table does not count the expected codes as judged by it."""
+        of many will do), so the coverage table does not count the expected codes as judged by it.
+
+        Then the test account: after a success the case did not expect, the suite asks where the account is and
+        moves it back where it may; after an error answer to a request that could have moved it, it asks whether
+        the account is still on its number (an error answer changes nothing)."""
         expected = {expected} if isinstance(expected, int) else set(expected)
         if counts_as_judged:
             self.coverage.exercised(expected, contract)
         self.run.rules.append(rule)
         failure = judge(answer, contract or self.contract, expected, rule, self.secrets)
-        if failure is None:
-            return None
         if contract is not None and not contract.primary:
             return failure  # the test account and its phone belong to the primary operation
         got = envelope_code(answer)
         params = _query_of(answer)
+        incorrect, success = self.contract.code_named("old-phone-incorrect"), self.contract.success_code
         if (
-            got == self.contract.code_named("old-phone-incorrect")
-            and self.contract.code_named("old-phone-incorrect") not in expected
+            failure is not None
+            and got == incorrect
+            and incorrect not in expected
             and self.keeper.phone_in(params, "old") == self.profile.account
         ):
-            self.keeper.confirm_out_of_step()  # stops the run when the account has moved: stale data, not a break
-        if got == self.contract.success_code and self.contract.success_code not in expected:
-            done, what = self.keeper.repair_after_unexpected_success(answer.request, params)
-            failure += "\n  " + what
-            if not done:
-                self.run.stop(
-                    f"a target that wrongly reported success may have moved the test account, and the "
-                    f"suite could not move it back (see the failure of this case): {what.splitlines()[0]}"
+            self.keeper.confirm_out_of_step()  # stops the run when someone else moved the account
+        repair = None
+        if got == success and success not in expected:
+            repair = self.keeper.after_unexpected_success(params)
+        elif answer.failure is None and got != success and self.keeper.could_move(answer.request, params):
+            repair = self.keeper.after_error_answer(params)
+            if repair is not None and repair.words:
+                failure = failure or "\n".join(
+                    [
+                        f"{rule}: the target answered {self.contract.describe(got)}, an error, yet the test "
+                        "account moved (an error answer must change nothing)",
+                        *reproduce_lines(answer.request, self.secrets),
+                    ]
                 )
-        return failure
+        if repair is None:
+            return failure
+        lines = [failure] if failure else []
+        lines += [f"  {repair.words}"] if repair.words else []
+        lines += repair.wrong
+        if repair.stop:
+            self.run.stop(repair.stop)
+        return "\n".join(lines) if lines else None
 
     def expect(
         self,

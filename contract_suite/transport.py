@@ -228,6 +228,7 @@ class Transport:
         self.tls = tls
         self.proxies = proxies or Proxies()
         self.sent = 0
+        self.rate = limits.rate  # requests a second now: lowered by slow_down() when a gateway refuses the pace
         self.closed_because: str | None = None
         self._last = 0.0
         self._lock = threading.Lock()
@@ -243,6 +244,12 @@ class Transport:
     def close(self, reason: str) -> None:
         self.closed_because = self.closed_because or reason
 
+    def slow_down(self, start: float, floor: float) -> float:
+        """Halve the rate (from `start` when there was no limit), never below floor; the new rate."""
+        with self._lock:
+            self.rate = max((self.rate or start * 2) / 2, floor)
+            return self.rate
+
     def wait_turn(self) -> None:
         """Sleep as the rate limit asks; RequestCapReached once the cap is spent; TransportClosed once closed."""
         with self._lock:
@@ -252,8 +259,8 @@ class Transport:
                 raise RequestCapReached(
                     f"the run's request cap ({self.limits.cap}) for this target is spent; raise it with --max-requests"
                 )
-            if self.limits.rate:
-                pause = self._last + 1.0 / self.limits.rate - time.monotonic()
+            if self.rate:
+                pause = self._last + 1.0 / self.rate - time.monotonic()
                 if pause > 0:
                     time.sleep(pause)
             self._last = time.monotonic()

@@ -62,6 +62,19 @@ def speaks_envelope(answer: Answer) -> bool:
     return isinstance(body, dict) and "code" in body
 
 
+def looks_like_envelope(answer: Answer, contract: Contract) -> bool:
+    """Whether the endpoint is speaking, rightly or wrongly: a JSON object with `code`, or with two of the
+    envelope's other fields (a broken envelope is still the endpoint's). An HTML page, someone else's JSON, an
+    empty body or no answer at all may be a gateway, a maintenance page or another service."""
+    if answer.failure is not None:
+        return False
+    body = parse_json(answer.body)
+    if not isinstance(body, dict):
+        return False
+    fields = set((contract.envelope_schema.get("properties") or {}).keys()) or {"code", "msg", "data", "extMsg"}
+    return "code" in body or len(fields.intersection(body) - {"code"}) >= 2
+
+
 def is_documented(contract: Contract, code: Any) -> bool:
     return isinstance(code, int) and not isinstance(code, bool) and code in contract.codes
 

@@ -15,7 +15,7 @@ from contract_suite import (
     generation,
 )
 from contract_suite.plugin import settings_of_the_collecting_session
-from contract_suite.run import CannotJudge
+from contract_suite.run import CannotJudge, NotJudged
 from contract_suite.settings import Settings
 from contract_suite.spec import PROJECT_ROOT
 from contract_suite.transport import Request, RequestCapReached
@@ -67,15 +67,22 @@ def _carries_secret(case: schemathesis.Case, target) -> bool:
 def _send_and_judge(case: schemathesis.Case, target) -> None:
     if _carries_secret(case, target):
         return  # never send a real SMS code (or token) in a generated case
-    header = target.token_header
-    extra = None if header == target.contract.token_header else {header: target.profile.tokens["valid"]}
-    kwargs = case.as_transport_kwargs(base_url=target.base_url, headers=extra)
+    kwargs = case.as_transport_kwargs(base_url=target.base_url)
+    kwargs["headers"] = _with_current_token(kwargs.get("headers") or {}, target)
     prepared = requests.Request(**{k: v for k, v in kwargs.items() if k in REQUEST_KEYS}).prepare()
     body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
+    token = prepared.headers.get(target.token_header)
     try:
         answer = target.run.send(Request(prepared.method, prepared.url, dict(prepared.headers), body))
+        if answer.failure is None and token is not None and token == target.profile.tokens.get("valid"):
+            again = target.environment.token_accepted(answer)  # the token expired: fetched again, sent again
+            if again is not None:
+                answer = target.run.send(again)
+                prepared.headers[target.token_header] = target.profile.tokens["valid"]
     except RequestCapReached as exc:
-        pytest.skip(f"not judged: {exc}")
+        raise NotJudged(f"not judged: {exc}") from None
+    if answer.failure is None:
+        target.environment.endpoint_spoke(answer)  # CannotJudge when the environment changed, not the contract
     if answer.failure is not None:
         raise CannotJudge(f"cannot judge this generated case: {target.secrets.mask(answer.failure.detail)}")
     if nested_too_deep(answer.body):
@@ -95,6 +102,16 @@ def _send_and_judge(case: schemathesis.Case, target) -> None:
         content_size=len(answer.body) + (1 if answer.truncated else 0),
     )
     case.validate_response(response)
+
+
+def _with_current_token(headers: dict[str, str], target) -> dict[str, str]:
+    """The case's headers with the run's current valid token in the token header (where the case sends one): the
+    token fixed in the schema's parameters is the one known at collection; it may have been fetched since."""
+    names = {target.token_header.lower(), (target.contract.token_header or "").lower()}
+    if not any(name.lower() in names for name in headers):
+        return headers
+    kept = {name: value for name, value in headers.items() if name.lower() not in names}
+    return {**kept, target.token_header: target.profile.tokens["valid"]}
 
 
 def _header_lists(headers: list[tuple[str, str]]) -> dict[str, list[str]]:

@@ -1,0 +1,121 @@
+"""Before a case blames the contract for an answer that may not be the endpoint's, the environment is checked
+again with the preflight's matching probe. The probe fails too: the environment changed (the run stops with exit
+2 and one line naming what changed); it passes: the answer was the endpoint's own, and the case judges it.
+
+A re-check costs a request, so each kind of cause (and HTTP status) is re-checked until one passes: after that,
+the same kind of answer is the endpoint's without asking again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from contract_suite import preflight
+from contract_suite.run import Run
+from contract_suite.secrets import Secret
+from contract_suite.transport import Answer, Request
+from contract_suite.verdict import describe_answer, envelope_code, looks_like_envelope
+
+NOT_THE_ENDPOINT, TOKEN_REJECTED = "not the endpoint", "token rejected"
+
+
+class EnvironmentCheck:
+    """The re-checks of one run. refresh_token: fetches a fresh valid token ([tokens] command), or None."""
+
+    def __init__(self, run: Run, refresh_token: Callable[[], Secret] | None):
+        self.run = run
+        self.contract = run.contract
+        self.refresh_token = refresh_token
+        self.refreshed = False  # a token is fetched again once per run, no more
+        self.passed: set[tuple[str, object]] = set()  # the kinds of cause a re-check found to be the endpoint's
+
+    def _due(self, key: tuple[str, object]) -> bool:
+        return key not in self.passed
+
+    def endpoint_spoke(self, answer: Answer) -> None:
+        """Return when the answer is the endpoint's (an envelope, however broken; or a kind of answer a re-check
+        already found to be its own). Else probe again; CannotJudge (the run stops) when the environment changed."""
+        if answer.failure is not None or looks_like_envelope(answer, self.contract):
+            return  # a transport failure is an error of the case already; an envelope is the endpoint speaking
+        key = (NOT_THE_ENDPOINT, answer.status)
+        if not self._due(key):
+            return
+        probe = self.run.send(self.run.request({}, None))  # no token, no parameter: changes nothing
+        if looks_like_envelope(probe, self.contract):
+            self.passed.add(key)
+            return
+        raise self.run.stop(self._changed(answer, probe))
+
+    def _changed(self, answer: Answer, probe: Answer) -> str:
+        secrets = self.run.secrets
+        url = self.run.base_url
+        seen = describe_answer(probe, secrets)
+        first = describe_answer(answer, secrets)
+        if probe.failure is not None:
+            return f"the target {url} stopped answering during the run ({seen}, after {first}); check that it is up"
+        if probe.status == 429:
+            rate = self.run.transport.rate
+            return (
+                f"the target {url} (or a gateway in front of it) rate-limits the run: {seen}, still after "
+                f"waiting {self.run.waited:g} s; run with a lower --rate-limit"
+                + (f" (now {rate:g} requests/s; try {rate / 2:g})" if rate else " (try 2)")
+            )
+        if probe.status in (502, 504):
+            return (
+                f"the service behind {url} went down during the run: its gateway answers {seen}; check that the "
+                "service is up, then run again"
+            )
+        if probe.status == 503:
+            return (
+                f"the target {url} went down or into maintenance during the run (or a gateway's rate limit "
+                f"refuses it): {seen}, still after waiting {self.run.waited:g} s; run again when it is up, or "
+                "with a lower --rate-limit"
+            )
+        return (
+            f"the target {url} stopped serving the endpoint during the run: a request with no token now gets "
+            f"{seen} (a case got {first}); it went down, into maintenance, or moved"
+        )
+
+    def token_accepted(self, answer: Answer) -> Request | None:
+        """The valid token got the token-failure or no-user code: probe again. The probe passes: None (the answer
+        is the endpoint's own). The token expired and a [tokens] command fetched a fresh one that works: the
+        request again with it, to send instead. Else CannotJudge (the run stops)."""
+        failed = self.contract.code_named("token-verification-failed")
+        gone = self.contract.code_named("user-does-not-exist")
+        got = envelope_code(answer)
+        key = (TOKEN_REJECTED, got)
+        if got not in (failed, gone) or not self._due(key):
+            return None
+        probe = preflight.valid_token_probe(self.run)
+        if probe is None or envelope_code(probe) not in (failed, gone):
+            self.passed.add(key)  # the token still works: the answer was the endpoint's own
+            return None
+        seen = self.contract.describe(envelope_code(probe))
+        if envelope_code(probe) == gone:
+            raise self.run.stop(
+                f"the valid token's user is gone since the run began (a request with it now gets {seen}): "
+                "the test account was deleted or put into cancellation; give the token of a live account"
+            )
+        if self.refresh_token is None:
+            raise self.run.stop(
+                f"the valid token expired during the run (accepted at the start, it now gets {seen}); give a "
+                "[tokens] command that fetches a fresh one (the suite fetches again once when it expires), or "
+                "run again with a fresh token"
+            )
+        if self.refreshed:
+            raise self.run.stop(
+                f"the valid token expired again during the run ({seen}) after the [tokens] command fetched a "
+                "fresh one; the suite fetches once per run: give tokens that live longer than a run"
+            )
+        self.refreshed = True
+        fresh = self.refresh_token()  # CannotJudge, naming the command's failure, when it fails
+        probe = preflight.valid_token_probe(self.run)
+        if probe is not None and envelope_code(probe) in (failed, gone):
+            raise self.run.stop(
+                f"the valid token expired during the run ({seen}), and the fresh one the [tokens] command printed "
+                f"is rejected too ({self.contract.describe(envelope_code(probe))}); check what the command logs in as"
+            )
+        header = self.run.token_header.lower()
+        request = answer.request
+        headers = {k: (fresh if k.lower() == header else v) for k, v in request.headers.items()}
+        return Request(request.method, request.url, headers, request.body)
