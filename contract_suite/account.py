@@ -20,7 +20,6 @@ from contract_suite.transport import Answer, Request, RequestCapReached
 from contract_suite.verdict import envelope_code, judge, reproduce_lines
 
 IN_STEP, MOVED, UNKNOWN = "in step", "moved", "unknown"
-DIGITS = frozenset("0123456789")
 
 
 @dataclass
@@ -50,6 +49,7 @@ class AccountKeeper:
         self.contract = run.contract
         self.profile = run.settings.profile
         self.checked = False
+        self.question_failed = False  # the target answered "where is the account?" with success (reported once)
 
     @property
     def account(self) -> Phone | None:
@@ -85,11 +85,10 @@ class AccountKeeper:
                 f"asked where the test account is: {phone} as both original and new phone (a number the account "
                 "holds is registered, its own included; any other is not the account's)"
             )
-            expected = {
-                self.contract.code_named("new-phone-registered"),
-                self.contract.code_named("old-phone-incorrect"),
-            }
-            return None, answer, judge(answer, self.contract, expected, rule, self.run.secrets)
+            incorrect = self.contract.code_named("old-phone-incorrect")
+            expected = {self.contract.code_named("new-phone-registered"), incorrect}
+            first, self.question_failed = not self.question_failed, True
+            return None, answer, judge(answer, self.contract, expected, rule, self.run.secrets) if first else None
         return None, answer, None
 
     def state(self) -> tuple[str, Answer | None, str | None]:
@@ -158,18 +157,14 @@ class AccountKeeper:
 
     def could_move(self, request: Request, params: dict[str, str]) -> bool:
         """Whether a request could have moved the account: the valid token, the account's number as original
-        phone, a well-formed other number as new phone, well-formed codes on both sides."""
+        phone, and another number (of any shape) as new phone. Whatever its faults, a broken target may act on it."""
         account = self.account
         if account is None or self.token is None or request.headers.get(self.run.token_header) != self.token:
             return False
-        old, new = self.phone_in(params, "old"), self.phone_in(params, "new")
-        codes = [params.get(self.contract.parameter_with_role(f"{side}.code").name) or "" for side in ("old", "new")]
-        return (
-            old == account
-            and new is not None
-            and new != account
-            and all(value and set(value) <= DIGITS for value in (new.international_code, new.phone, *codes))
-        )
+        if self.question_failed:
+            return False  # the target answers "where is the account?" with success: asking again tells nothing
+        new = self.phone_in(params, "new")
+        return self.phone_in(params, "old") == account and new is not None and new != account and new.phone.strip()
 
     def after_error_answer(self, params: dict[str, str]) -> Repair | None:
         """An error answer must change nothing: ask whether the account is still on its number. None when it is

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contract_suite.run import Run
 from contract_suite.transport import Answer
-from contract_suite.verdict import describe_answer, envelope_code, is_documented
+from contract_suite.verdict import describe_answer, envelope_code, is_documented, looks_like_envelope
 
 UNAVAILABLE = (502, 503, 504)
 WRONG_CODE = "000000"
@@ -28,6 +28,7 @@ def _speaks_the_api(run: Run) -> str | None:
     with a documented code whatever its status, means the URL serves the endpoint: the cases judge the details.
     Anything else (a 404 page, a gateway's JSON error, a redirect) says the URL is not the endpoint."""
     answer = run.send(run.request({}, None))
+    run.preflight_envelope = looks_like_envelope(answer, run.contract)  # what a re-check compares with
     if answer.failure is not None:
         return _no_answer(run, answer)
     if answer.status == 200 or is_documented(run.contract, envelope_code(answer)):

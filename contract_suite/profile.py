@@ -37,7 +37,9 @@ class Phone:
         return f"{self.international_code}-{self.phone}"
 
     def __str__(self) -> str:
-        return self.key
+        """The key, with any character that is not printable shown escaped (a number a broken target took may
+        hold a line break or a terminal's escape sequence)."""
+        return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in self.key)
 
 
 @dataclass

@@ -173,7 +173,12 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
 
 
 def verdict_line(verdict: Verdict, coverage: Coverage, secrets: Secrets) -> str | None:
-    """The verdict in the terminal's words (HOLDS, BROKEN, CANNOT JUDGE), or None when there is none."""
+    """The verdict in the terminal's words (HOLDS, BROKEN, CANNOT JUDGE) on one line, or None when there is none."""
+    line = _verdict_words(verdict, coverage, secrets)
+    return None if line is None else " ".join(line.split("\n"))
+
+
+def _verdict_words(verdict: Verdict, coverage: Coverage, secrets: Secrets) -> str | None:
     if verdict.status is None or not verdict.runs:
         return None
     if verdict.status == EXIT_CANNOT_JUDGE and verdict.reason:

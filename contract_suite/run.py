@@ -81,6 +81,7 @@ class Run:
         self.failures_in_a_row = 0
         self.envelopes_seen = 0
         self.answers_seen = 0
+        self.preflight_envelope: bool | None = None  # whether the preflight's probe got the envelope (None: not run)
         self.refusals: Counter[int] = Counter()  # gateway refusals waited out, by HTTP status
         self.waited = 0.0  # seconds spent waiting on them
         self.recent: deque[Answer] = deque(maxlen=EVIDENCE_KEPT)  # the plugin empties it before each case

@@ -93,7 +93,7 @@ def run_against_hostile(case: Hostile, folder: Path, bomb: bytes) -> HostileRun:
     with (
         start_embedded(create_app({"DATABASE": str(database)})) as reference,
         other,
-        hostile.HostileServer(behaviour, upstream=reference.base_url, honest=HONEST) as server,
+        hostile.HostileServer(behaviour, upstream=reference.base_url, honest=HONEST, spare_tokenless=True) as server,
     ):
         run = run_pytest(
             "contract_tests", "--base-url", server.base_url, "--profile", str(PROFILE), "--allow-destructive",
@@ -153,7 +153,7 @@ def test_redirect_loop_keeps_the_rate_limit_and_the_cap(tmp_path):
     loop = hostile.redirect_to(lambda seen: seen.target, "302 Found")
     with (
         start_embedded(create_app({"DATABASE": str(database)})) as reference,
-        hostile.HostileServer(loop, upstream=reference.base_url, honest=HONEST) as server,
+        hostile.HostileServer(loop, upstream=reference.base_url, honest=HONEST, spare_tokenless=True) as server,
     ):
         run = run_pytest(
             "contract_tests",

@@ -10,9 +10,26 @@ import time
 import pytest
 
 from tests.support import variant_runs
-from tests.support.catalogue import BROKEN, CORRECT, ESCAPES, SOLE_CATCHERS, Broken, Correct
+from tests.support.catalogue import (
+    BROKEN,
+    CORRECT,
+    ESCAPES,
+    SOLE_CATCHERS,
+    UNJUDGEABLE,
+    Broken,
+    Correct,
+    Escape,
+    Unjudgeable,
+)
 from tests.support.junit import case_of, is_hand_written
-from tests.support.variant_runs import SCORE, Score, SuiteRun, broken_problems, correct_problems
+from tests.support.variant_runs import (
+    SCORE,
+    Score,
+    SuiteRun,
+    broken_problems,
+    correct_problems,
+    unjudgeable_problems,
+)
 
 pytestmark = pytest.mark.selftest
 
@@ -27,7 +44,7 @@ def _variants_needed(items: list[pytest.Item]) -> list:
         variant = callspec.params.get("variant") if callspec else None
         needed |= {variant.name} if variant is not None else {v.name for v in BROKEN}
     # correct ones first: the slow one starts early
-    return [v for v in (*CORRECT, *ESCAPES, *BROKEN) if v.name in needed]
+    return [v for v in (*CORRECT, *ESCAPES, *UNJUDGEABLE, *BROKEN) if v.name in needed]
 
 
 @pytest.fixture(scope="session")
@@ -36,19 +53,23 @@ def suite_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     wanted = _variants_needed(request.session.items)
     started = time.monotonic()
     runs = variant_runs.run_all(
-        [v.defect for v in wanted],
+        wanted,
         workdir_for=lambda name: tmp_path_factory.mktemp(name, numbered=True),
-        hand_written_only=frozenset(v.name for v in wanted if isinstance(v, Broken)),
+        hand_written_only=frozenset(v.name for v in wanted if isinstance(v, (Broken, Unjudgeable))),
     )
     score = Score(runs=len(runs), seconds=time.monotonic() - started)
     for v in wanted:
         run = runs[v.name]
         if isinstance(v, Broken):
             score.broken[v.name] = broken_problems(v, run)
+        elif isinstance(v, Unjudgeable):
+            score.unjudgeable[v.name] = unjudgeable_problems(v, run)
         elif isinstance(v, Correct):
             score.correct[v.name] = correct_problems(v, run)
         else:
             score.escapes[v.name] = run.returncode == 0
+        if not isinstance(v, Escape):
+            score.exits[v.name] = (v.exit_code, run.returncode)
     request.config.stash[SCORE] = score
     return runs
 
@@ -57,6 +78,14 @@ def suite_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 def test_broken_variant_is_caught(variant, suite_runs):
     run = suite_runs[variant.name]
     problems = broken_problems(variant, run)
+    assert not problems, "\n".join(problems) + run.explain()
+
+
+@pytest.mark.parametrize("variant", UNJUDGEABLE, ids=lambda v: v.name)
+def test_environment_failing_part_way_cannot_be_judged(variant, suite_runs):
+    """An environment that fails part-way ends exit 2 with one line naming what changed; no case is blamed."""
+    run = suite_runs[variant.name]
+    problems = unjudgeable_problems(variant, run)
     assert not problems, "\n".join(problems) + run.explain()
 
 

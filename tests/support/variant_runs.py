@@ -6,9 +6,11 @@ Alone, to watch the suite on one variant: `python -m tests.support.variant_runs 
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from reference_server import create_app, start_embedded
+from reference_server import codes, create_app, start_embedded, storage
+from tests.support.catalogue.kinds import REFERENCE, STATIC_CODES, TOKEN_COMMAND
 from tests.support.junit import Outcome, case_of, is_hand_written, read_junit
 from tests.support.suite import QUICK, WITHOUT_GENERATED, clean_environment, run_pytest
 
@@ -83,15 +86,17 @@ class SuiteRun:
         )
 
 
-def suite_args(base_url: str, junit: Path | None, *more: str) -> list[str]:
+def suite_args(
+    base_url: str, junit: Path | None, *more: str, profile: str = PROFILE, destructive: bool = True
+) -> list[str]:
     """The pytest arguments of a run against the variant at base_url."""
     args = [
         "contract_tests",
         "--base-url",
         base_url,
         "--profile",
-        PROFILE,
-        "--allow-destructive",
+        profile,
+        *(("--allow-destructive",) if destructive else ()),
         *UNLIMITED,
         *UNUSED_PLUGINS,
         *LINT_ARGS,
@@ -102,14 +107,56 @@ def suite_args(base_url: str, junit: Path | None, *more: str) -> list[str]:
     return args + list(more)
 
 
-def run_suite(defect: type, workdir: Path, hand_written_only: bool = False) -> SuiteRun:
-    """Serve the reference app with `defect` mixed in on a fresh database in workdir; run the suite on it."""
+CODE_COMMAND_LINE = 'command = "python -m reference_server issue-code {international_code} {phone}"'
+VALID_TOKEN_LINE = 'valid = "Bearer ref-valid-5d1f0c7a9b3e"'
+# The [tokens] command of the TOKEN_COMMAND profile: the test account's token as the variant's database holds it now.
+LOGIN_SCRIPT = (
+    "import os, sqlite3\n"
+    "db = sqlite3.connect(os.environ['REFERENCE_SERVER_DB'])\n"
+    "print(db.execute('SELECT token FROM tokens WHERE user_id = 1').fetchone()[0])\n"
+)
+
+
+def profile_for(variant, workdir: Path, database: Path) -> str:
+    """The profile a variant's run gets: profiles/reference.toml, or a copy with static codes (issued into the
+    variant's database now) or with a [tokens] command."""
+    if variant.profile == REFERENCE:
+        return PROFILE
+    text = (PROJECT_ROOT / PROFILE).read_text(encoding="utf-8")
+    if variant.profile == STATIC_CODES:
+        storage.ensure_database(str(database), time.time)
+        with sqlite3.connect(database) as db:
+            numbers = [f"{ic}-{phone}" for ic, phone in _profile_numbers(text)]
+            static = {key: codes.issue(db, *key.split("-"), time.time()) for key in numbers}
+        table = ", ".join(f'"{key}" = "{code}"' for key, code in static.items())
+        text = text.replace(CODE_COMMAND_LINE, f"static = {{ {table} }}")
+    elif variant.profile == TOKEN_COMMAND:
+        script = workdir / "login.py"
+        script.write_text(LOGIN_SCRIPT, encoding="utf-8")
+        text = text.replace(VALID_TOKEN_LINE, f'command = "python {script}"')
+    path = workdir / "profile.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _profile_numbers(text: str) -> list[tuple[str, str]]:
+    """(international code, phone) of every number profiles/reference.toml names."""
+    profile = tomllib.loads(text)
+    found = [(profile["account"]["international_code"], profile["account"]["phone"])]
+    return found + [(p["international_code"], p["phone"]) for p in profile["phones"].values()]
+
+
+def run_suite(variant, workdir: Path, hand_written_only: bool = False) -> SuiteRun:
+    """Serve the reference app with the variant's defect mixed in on a fresh database in workdir; run the suite on
+    it with the variant's test data and options."""
     database, junit = workdir / "reference.sqlite3", workdir / "junit.xml"
-    app = create_app({"DATABASE": str(database), "DEFECTS": [defect]})
+    profile = profile_for(variant, workdir, database)
+    app = create_app({"DATABASE": str(database), "DEFECTS": [variant.defect]})
     server = start_embedded(app)
     started = time.monotonic()
     try:
-        args = suite_args(server.base_url, junit, *(HAND_WRITTEN_ONLY if hand_written_only else ()))
+        more = HAND_WRITTEN_ONLY if hand_written_only else ()
+        args = suite_args(server.base_url, junit, *more, profile=profile, destructive=variant.destructive)
         # the profile's code command, `python -m reference_server issue-code`, finds the variant's database here
         done = run_pytest(*args, env={"REFERENCE_SERVER_DB": str(database)}, timeout=SUITE_TIMEOUT_SECONDS)
         output = done.output
@@ -118,19 +165,18 @@ def run_suite(defect: type, workdir: Path, hand_written_only: bool = False) -> S
     finally:
         server.stop()
     outcomes = read_junit(junit) if junit.is_file() else {}
-    return SuiteRun(defect.__name__, args, done.returncode, outcomes, output, time.monotonic() - started, junit)
+    return SuiteRun(variant.name, args, done.returncode, outcomes, output, time.monotonic() - started, junit)
 
 
 def run_all(
-    defects: Iterable[type], workdir_for, workers: int = MAX_WORKERS, hand_written_only: frozenset[str] = frozenset()
+    variants: Iterable, workdir_for, workers: int = MAX_WORKERS, hand_written_only: frozenset[str] = frozenset()
 ) -> dict[str, SuiteRun]:
-    """Run the suite against each defect, `workers` runs at a time; workdir_for(name) gives a fresh folder;
-    the defects named in hand_written_only are run without the generated layer."""
-    defects = list(defects)
+    """Run the suite against each variant, `workers` runs at a time; workdir_for(name) gives a fresh folder;
+    the variants named in hand_written_only are run without the generated layer."""
+    variants = list(variants)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="suite-run") as pool:
         futures = {
-            d.__name__: pool.submit(run_suite, d, workdir_for(d.__name__), d.__name__ in hand_written_only)
-            for d in defects
+            v.name: pool.submit(run_suite, v, workdir_for(v.name), v.name in hand_written_only) for v in variants
         }
         runs = {}
         for name, future in futures.items():
@@ -164,11 +210,37 @@ def broken_problems(variant, run: SuiteRun) -> list[str]:
             missing = [f for f in fragments if f not in found.message]
             if missing:
                 problems.append(f"{test_id} failed, but its message lacks {missing}:\n{found.message}")
+    if variant.says and variant.says not in verdict_line(run.output, "BROKEN (exit 1): "):
+        problems.append(f"the verdict line lacks {variant.says!r}: {verdict_line(run.output, 'BROKEN')!r}")
     if variant.sole and run.hand_written_failures() != variant.cases:
         problems.append(
             f"{variant.name} is stated to be caught by {sorted(variant.cases)} alone; "
             f"the hand-written cases that failed: {sorted(run.hand_written_failures())}"
         )
+    return problems
+
+
+def verdict_line(output: str, start: str) -> str:
+    """The run's verdict line that starts so, or "" when there is none."""
+    return next((line for line in output.splitlines() if line.startswith(start)), "")
+
+
+def unjudgeable_problems(variant, run: SuiteRun) -> list[str]:
+    """Why the suite did not read an environment that failed part-way as "cannot judge"; empty when it did."""
+    problems = []
+    if run.returncode != variant.exit_code:
+        problems.append(
+            f"the suite should say it cannot judge {variant.name} ({variant.defect.__doc__}) with exit "
+            f"{variant.exit_code}, got exit {run.returncode}"
+        )
+    line = verdict_line(run.output, "CANNOT JUDGE (exit 2): ")
+    if variant.says not in line:
+        problems.append(f"its CANNOT JUDGE line should say {variant.says!r}; it is {line!r}")
+    blamed = [o for o in run.failed.values() if o.outcome == "failed"]
+    for o in blamed:
+        problems.append(f"{o.test_id} was blamed on the contract:\n{o.message}")
+    if not run.outcomes:
+        problems.append("no contract test ran")
     return problems
 
 
@@ -194,7 +266,9 @@ class Score:
     """Faults caught and false alarms over the variants run in this session."""
 
     broken: dict[str, list[str]] = field(default_factory=dict)  # variant -> problems
+    unjudgeable: dict[str, list[str]] = field(default_factory=dict)
     correct: dict[str, list[str]] = field(default_factory=dict)
+    exits: dict[str, tuple[int, int | None]] = field(default_factory=dict)  # variant -> (exit wanted, exit got)
     escapes: dict[str, bool] = field(default_factory=dict)  # known escape -> the suite still misses it
     runs: int = 0
     seconds: float = 0.0
@@ -202,11 +276,18 @@ class Score:
     def lines(self) -> list[str]:
         caught = [name for name, problems in self.broken.items() if not problems]
         alarms = [name for name, problems in self.correct.items() if problems]
+        read = [name for name, problems in self.unjudgeable.items() if not problems]
+        right = [name for name, (wanted, got) in self.exits.items() if wanted == got]
         lines = [
             f"faults caught: {len(caught)}/{len(self.broken)} broken variants; "
+            f"environments read as such: {len(read)}/{len(self.unjudgeable)}; "
             f"false alarms: {len(alarms)}/{len(self.correct)} correct variants "
-            f"({self.runs} suite runs in {self.seconds:.1f} s)"
+            f"({self.runs} suite runs in {self.seconds:.1f} s)",
+            f"right verdict (exit 1 broken, 2 cannot judge, 0 correct): {len(right)}/{len(self.exits)} variants",
         ]
+        missed_environments = sorted(set(self.unjudgeable) - set(read))
+        if missed_environments:
+            lines.append(f"not read as the environment's: {', '.join(missed_environments)}")
         missed = sorted(set(self.broken) - set(caught))
         if missed:
             lines.append(f"not caught as the catalogue says: {', '.join(missed)}")
@@ -230,7 +311,7 @@ def main(argv: list[str]) -> int:
 
     from tests.support import catalogue
 
-    known = {v.name: v for v in (*catalogue.BROKEN, *catalogue.CORRECT, *catalogue.ESCAPES)}
+    known = {v.name: v for v in (*catalogue.BROKEN, *catalogue.UNJUDGEABLE, *catalogue.CORRECT, *catalogue.ESCAPES)}
     if not argv or argv[0] not in known:
         print(
             f"usage: python -m tests.support.variant_runs VARIANT [pytest args]\nvariants: {', '.join(known)}",
@@ -240,9 +321,11 @@ def main(argv: list[str]) -> int:
     variant = known[argv[0]]
     with tempfile.TemporaryDirectory(prefix=f"variant-{variant.name}-") as workdir:
         database = Path(workdir) / "reference.sqlite3"
+        profile = profile_for(variant, Path(workdir), database)
         with start_embedded(create_app({"DATABASE": str(database), "DEFECTS": [variant.defect]})) as server:
             print(f"{variant.name}: {variant.defect.__doc__} at {server.base_url}", flush=True)
-            command = [sys.executable, "-m", "pytest", *QUICK, *suite_args(server.base_url, None, *argv[1:])]
+            args = suite_args(server.base_url, None, *argv[1:], profile=profile, destructive=variant.destructive)
+            command = [sys.executable, "-m", "pytest", *QUICK, *args]
             env = clean_environment({"REFERENCE_SERVER_DB": str(database)})
             return subprocess.run(command, cwd=PROJECT_ROOT, env=env).returncode
 

@@ -3,9 +3,18 @@ small named defect each, and the verdict the suite must reach on it; one module 
 
 from __future__ import annotations
 
-from tests.support.catalogue import business, change, envelope, once_escaped, required, robustness, token
-from tests.support.catalogue.correct import CORRECT
-from tests.support.catalogue.kinds import Broken, Correct, Escape, Variant
+from tests.support.catalogue import (
+    business,
+    change,
+    correct,
+    envelope,
+    environment,
+    once_escaped,
+    required,
+    robustness,
+    token,
+)
+from tests.support.catalogue.kinds import Broken, Correct, Escape, Unjudgeable, Variant
 
 BROKEN: list[Broken] = [
     *envelope.BROKEN,
@@ -15,7 +24,13 @@ BROKEN: list[Broken] = [
     *change.BROKEN,
     *once_escaped.BROKEN,
     *robustness.BROKEN,
+    *environment.BROKEN,
 ]
+
+# Environments that fail part-way: the suite must say it cannot judge (exit 2), never blame the contract.
+UNJUDGEABLE: list[Unjudgeable] = [*environment.UNJUDGEABLE]
+
+CORRECT: list[Correct] = [*correct.CORRECT, *environment.CORRECT]
 
 # Contract breaks the suite does not catch yet: each a gap to close (none known now).
 ESCAPES: list[Escape] = []
@@ -34,4 +49,15 @@ def sole_catchers(broken: list[Broken] = BROKEN) -> dict[str, list[str]]:
 SOLE_CATCHERS = sole_catchers()
 
 
-__all__ = ["BROKEN", "CORRECT", "ESCAPES", "SOLE_CATCHERS", "Broken", "Correct", "Escape", "Variant"]
+__all__ = [
+    "BROKEN",
+    "CORRECT",
+    "ESCAPES",
+    "SOLE_CATCHERS",
+    "UNJUDGEABLE",
+    "Broken",
+    "Correct",
+    "Escape",
+    "Unjudgeable",
+    "Variant",
+]

@@ -4,7 +4,7 @@ on it; and the words the entries use to name the cases and codes they expect."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from contract_suite import spec
 from contract_suite.generation import UNUSUAL_VALUES
@@ -42,34 +42,46 @@ def got(name: str) -> str:
     return f"actual:   {_CONTRACT.code_named(name)}"
 
 
+# The test data a variant's run gets (tests/support/variant_runs.py makes each profile):
+REFERENCE = "reference"  # profiles/reference.toml: tokens, phones, an SMS code command
+STATIC_CODES = "static codes"  # the same with static SMS codes (no command, not reusable): a QA without an SMS gateway
+TOKEN_COMMAND = "token command"  # the same with a [tokens] command that prints the account's current token
+
+
 @dataclass(frozen=True)
 class Variant:
-    """The reference server with one defect mixed in (a SetPhoneService subclass overriding one step)."""
+    """The reference server with one defect mixed in (a SetPhoneService subclass overriding one step), and how the
+    suite is run on it: with which test data, and whether it may repair the account (--allow-destructive)."""
 
     defect: type[SetPhoneService]
+    profile: str = field(default=REFERENCE, kw_only=True)
+    destructive: bool = field(default=True, kw_only=True)
+    label: str | None = field(default=None, kw_only=True)  # when one defect is run in two ways
 
     @property
     def name(self) -> str:
-        return self.defect.__name__
+        return self.label or self.defect.__name__
 
     def __post_init__(self) -> None:
         doc = (self.defect.__doc__ or "").strip()
         if not doc or "\n" in doc:
             raise ValueError(f"{self.name}: a defect needs a one-line docstring saying what it changes")
+        if self.profile not in (REFERENCE, STATIC_CODES, TOKEN_COMMAND):
+            raise ValueError(f"{self.name}: unknown profile {self.profile!r}")
 
 
 @dataclass(frozen=True)
 class Broken(Variant):
-    """A server the suite must fail on: each test id in `fails` fails, its message holding every fragment.
+    """A server the suite must fail on with exit 1 (the contract is broken): each test id in `fails` fails, its
+    message holding every fragment; `says`, when given, is in the verdict line (`BROKEN (exit 1): ...`).
 
     `sole`: no other hand-written case fails on it, so the one case in `fails` is necessary.
-    `exit_code`: 1 (the contract is broken); 2 where the broken server also leaves the test account where the
-    suite cannot move it back, which stops the run (the failures named in `fails` still come first).
     """
 
     fails: Mapping[str, tuple[str, ...]]
     sole: bool = False
-    exit_code: int = 1
+    says: str = ""
+    exit_code: int = field(default=1, init=False)
 
     @property
     def cases(self) -> set[str]:
@@ -83,8 +95,19 @@ class Broken(Variant):
 
 
 @dataclass(frozen=True)
+class Unjudgeable(Variant):
+    """An environment that fails part-way (a gateway's limit, maintenance, an expired token): the suite must end
+    with exit 2, its one verdict line holding `says`, and no case blamed on the contract."""
+
+    says: str
+    exit_code: int = field(default=2, init=False)
+
+
+@dataclass(frozen=True)
 class Correct(Variant):
     """A server that keeps the contract in a way the reference does not: the suite must pass, skipping nothing."""
+
+    exit_code: int = field(default=0, init=False)
 
 
 @dataclass(frozen=True)
