@@ -15,6 +15,7 @@ import pytest
 from contract_suite import lint, spec
 from contract_suite.checks import Presence, presence_of
 from contract_suite.spec import resolve_refs, validation_errors
+from reference_server import app as ref
 from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
 from tests.support.catalogue.required import MissingNewPhoneIs5167
@@ -53,6 +54,15 @@ class NonDigitNewPhoneIsMissing(SetPhoneService):
         if code is None and not params[NEW_PHONE.name].isdigit():
             return NEW_PHONE.missing_code
         return code
+
+
+class OtherMethodsActLikePut(SetPhoneService):
+    """Serve every method on the path as PUT (a GET changes the phone)."""
+
+    def dispatch(self, request):
+        if request.path == ref.PATH:
+            return self.respond(self.envelope(self.handle(request)))
+        return super().dispatch(request)
 
 
 class Spy(SetPhoneService):
@@ -194,6 +204,23 @@ def test_positive_case_that_gets_a_missing_code_fails(tmp_path):
     assert re.search(
         rf"a positive case of the fuzzing phase .*sent every required parameter, none blank, but got "
         rf"{NEW_PHONE.missing_code} .*the code for {NEW_PHONE.name} absent or blank",
+        output,
+    ), output[-3000:]
+
+
+def test_other_methods_served_as_put_fail_naming_the_method(tmp_path):
+    # schemathesis' unsupported_method is off (schemathesis.toml): the custom check alone must catch it
+    app, database, server = serve(tmp_path, OtherMethodsActLikePut)
+    with server:
+        result = run_generated(server, database, "-k", "coverage")
+    output = result.stdout
+    assert result.returncode == 1, output[-3000:]
+    assert outcome_lines(output) == {"test_coverage": "FAILED"}, output[-3000:]
+    assert "Custom check failed: `undeclared_method_is_never_served`" in output
+    assert "Wrong response to undeclared method" not in output  # ST204's words: that check is off
+    assert re.search(
+        rf"[A-Z]+ {re.escape(CONTRACT.path)} was served as the operation \(PUT is the only method "
+        rf"the spec declares\): HTTP 200 with \d+ ",
         output,
     ), output[-3000:]
 
