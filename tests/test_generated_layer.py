@@ -16,9 +16,9 @@ import pytest
 from contract_suite import generation, lint, spec
 from contract_suite.checks import Presence, presence_of
 from contract_suite.spec import resolve_refs, validation_errors
-from reference_server import app as ref
 from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
+from tests.support.catalogue.methods import OtherMethodsActLikePut
 from tests.support.catalogue.required import MissingNewPhoneIs5167
 from tests.support.catalogue.robustness import LongValueIsServerError
 from tests.support.suite import NO_RATE_LIMIT, Finished, clean_environment, run_pytest
@@ -56,15 +56,6 @@ class NonDigitNewPhoneIsMissing(SetPhoneService):
         if code is None and not params[NEW_PHONE.name].isdigit():
             return NEW_PHONE.missing_code
         return code
-
-
-class OtherMethodsActLikePut(SetPhoneService):
-    """Serve every method on the path as PUT (a GET changes the phone)."""
-
-    def dispatch(self, request):
-        if request.path == ref.PATH:
-            return self.respond(self.envelope(self.handle(request)))
-        return super().dispatch(request)
 
 
 class Spy(SetPhoneService):

@@ -52,6 +52,27 @@ class Options:
     keepalive: bool = True  # idle connections to the upstream kept and reused (HTTP/1.1, Connection cleared)
     rate: int | None = None  # limit_req: requests a second from one client address; past them nginx's own 503
     burst: int = 0  # limit_req's burst, answered at once (nodelay)
+    max_request_line: int | None = None  # bytes (large_client_header_buffers); None: nginx's default, 8k
+
+
+@dataclass(frozen=True)
+class Logged:
+    """A request in nginx's access log."""
+
+    method: str
+    status: int
+    gzip_ratio: str  # "-": the answer went uncompressed
+    request_line: str  # as nginx logs it: the generated requests' URIs are percent-encoded ASCII, logged as sent
+
+    @classmethod
+    def parse(cls, line: str) -> Logged:
+        method, status, ratio, request = line.split(" ", 3)
+        return cls(method, int(status), ratio, request)
+
+    @property
+    def request_line_bytes(self) -> int:
+        """Bytes of the request line as the client sent it, CRLF included (nginx's limit counts them)."""
+        return len(self.request_line.encode()) + 2
 
 
 class NginxFailed(RuntimeError):
@@ -71,6 +92,7 @@ def config_text(folder: Path, port: int, upstream: str, options: Options, nonce:
     zone = f"limit_req_zone $binary_remote_addr zone=perclient:1m rate={options.rate}r/s;" if options.rate else ""
     burst = f" burst={options.burst} nodelay" if options.burst else ""  # nginx refuses burst=0: no burst is none
     limit = f"limit_req zone=perclient{burst};" if options.rate else ""
+    buffers = f"large_client_header_buffers 4 {options.max_request_line};" if options.max_request_line else ""
     return f"""
 # master_process off: one process, of this user; no worker switching to the `user` directive's account, so no
 # root is needed and the files below stay writable. daemon off: the process is the test's child, stopped by it.
@@ -80,7 +102,10 @@ pid {folder}/nginx.pid;
 error_log {folder}/error.log notice;
 events {{ worker_connections 256; }}
 http {{
-    access_log {folder}/access.log;
+    # what the self-tests read back: the method, the status, whether gzip compressed the answer, the request line
+    log_format selftest '$request_method $status $gzip_ratio $request';
+    access_log {folder}/access.log selftest;
+    {buffers}
     client_body_temp_path {folder}/client_body;
     proxy_temp_path {folder}/proxy;
     fastcgi_temp_path {folder}/fastcgi;
@@ -129,6 +154,12 @@ class Nginx:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def access_log(self) -> list[Logged]:
+        """Each request nginx answered so far."""
+        path = self.folder / "access.log"
+        lines = path.read_text("utf-8", "replace").splitlines() if path.exists() else []
+        return [Logged.parse(line) for line in lines]
 
     def error_log(self) -> str:
         path = self.folder / "error.log"
