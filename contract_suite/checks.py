@@ -17,12 +17,12 @@ from urllib.parse import parse_qs, urlsplit
 from urllib.request import url2pathname
 
 import schemathesis
-from schemathesis.generation.meta import REQUEST_SHAPE_PROBES, coverage_scenario
+from schemathesis.generation.meta import REQUEST_SHAPE_PROBES, CoverageScenario, coverage_scenario
 
 from contract_suite import spec
 from contract_suite.secrets import Secrets
 from contract_suite.transport import Answer, Request
-from contract_suite.verdict import envelope_problem
+from contract_suite.verdict import envelope_problem, is_documented
 
 # Blank beyond doubt: empty, or nothing but ASCII whitespace (defined with the spec's loader, which the
 # lint holds the parameter schemas to).
@@ -244,3 +244,32 @@ def positive_case_never_gets_missing_code(ctx, response: schemathesis.Response, 
             )
         )
     return None
+
+
+@schemathesis.check
+def undeclared_method_is_never_served(ctx, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
+    """A method the spec does not declare on the operation's path is never served as the operation: its answer
+    never carries one of the operation's documented codes (success least of all).
+
+    Stands for schemathesis' unsupported_method (ST204, off in schemathesis.toml): how the refusal looks (405 or
+    not, an Allow header or not) is the business of whatever answers first, a gateway included; running the
+    operation for it is the endpoint's fault, and a GET that changes the phone can be set off by a link."""
+    contract = contract_of(case)
+    request = response.request
+    method = (request.method or "").upper()
+    if (
+        not contract.judged
+        or coverage_scenario(case) != CoverageScenario.UNSPECIFIED_HTTP_METHOD
+        or method == contract.method
+        or not urlsplit(request.url).path.endswith(contract.path)
+    ):
+        return True
+    code = answer_code(response)
+    if not is_documented(contract, code):
+        return None  # refused (by the endpoint or a gateway, in whatever words), or not an envelope at all
+    changed = ": the target may have changed the account's phone" if code == contract.success_code else ""
+    raise AssertionError(
+        f"{method} {contract.path} was served as the operation ({contract.method} is the only method the spec "
+        f"declares): HTTP {response.status_code} with {contract.describe(code)}{changed}; another method must be "
+        "refused (HTTP 405 with an Allow header, as RFC 9110 says) and never run the operation"
+    )

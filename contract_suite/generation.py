@@ -7,11 +7,15 @@ once its schema goes through `with_unusual_values`.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from typing import Any
+from urllib.parse import quote_plus, urlencode, urlsplit
 
 import schemathesis
 from hypothesis import strategies as st
 
+from contract_suite.checks import presence_of
 from contract_suite.spec import ASCII_WHITESPACE
 from contract_suite.unusual_values import UNUSUAL_VALUES
 
@@ -51,12 +55,73 @@ def _one_value_unusual(context: Any, query: Any) -> st.SearchStrategy:
     return st.one_of(st.just(query), replaced)
 
 
-def with_unusual_values(schema: schemathesis.BaseSchema) -> schemathesis.BaseSchema:
+def request_line_bytes(method: str, url: str) -> int:
+    """Bytes of the request line a server reads for this request: `METHOD /path?query HTTP/1.1` and CRLF."""
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return len(f"{method} {target} HTTP/1.1\r\n".encode())
+
+
+def query_bytes(query: dict[str, Any]) -> int:
+    """Bytes of the query string that carries these values, encoded as requests encodes them."""
+    pairs = [
+        (name, v)
+        for name, value in query.items()
+        for v in (value if isinstance(value, list) else [value])
+        if v is not None
+    ]
+    return len(urlencode(pairs))
+
+
+def _prefix_within(value: str, room: int) -> str:
+    """The longest start of value that takes at most `room` bytes once encoded in a query."""
+    sizes = list(itertools.accumulate(len(quote_plus(c)) for c in value))
+    return value[: bisect.bisect_right(sizes, room)]
+
+
+def fit_query(query: Any, budget: int) -> Any:
+    """The query, its longest string values cut at the end, longest first, until it takes at most `budget` bytes
+    encoded.
+
+    A value is cut only where it stays what it was to the checks (sent, blank, or blank to some servers only),
+    and never to nothing: a long value stays as long as the budget lets it. What still does not fit is left
+    as it is (the generated layer then does not send it)."""
+    if not isinstance(query, dict):
+        return query
+    over = query_bytes(query) - budget
+    if over <= 0:
+        return query
+    shaped = dict(query)
+    strings = sorted(
+        (name for name, v in query.items() if isinstance(v, str)), key=lambda n: -len(quote_plus(query[n]))
+    )
+    for name in strings:
+        value = shaped[name]
+        size = len(quote_plus(value))
+        # what this value cannot give up, the next one does: a value is cut at most to its first character
+        kept = _prefix_within(value, max(size - over, len(quote_plus(value[:1]))))
+        if kept and presence_of([kept]) is presence_of([value]):
+            shaped[name] = kept
+            over -= size - len(quote_plus(kept))
+        if over <= 0:
+            return shaped
+    return query
+
+
+def with_unusual_values(schema: schemathesis.BaseSchema, max_query_bytes: int | None = None) -> schemathesis.BaseSchema:
     """The schema, its generated queries steered so that some carry one unusual value (about a fifth
-    of the positive cases at the default budget; the others are left as schemathesis drew them).
+    of the positive cases at the default budget; the others are left as schemathesis drew them), and,
+    given max_query_bytes, cut to fit it (fit_query).
 
     Schemathesis applies query hooks where it draws data with Hypothesis (the fuzzing phase); the
     examples and coverage phases send what the spec lays down, unchanged. Returns the schema it is given.
     """
-    schema.hook("flatmap_query")(_one_value_unusual)
+    if max_query_bytes is None:
+        schema.hook("flatmap_query")(_one_value_unusual)
+    else:
+
+        def one_value_unusual_within_budget(context: Any, query: Any) -> st.SearchStrategy:
+            return _one_value_unusual(context, query).map(lambda drawn: fit_query(drawn, max_query_bytes))
+
+        schema.hook("flatmap_query")(one_value_unusual_within_budget)
     return schema

@@ -22,6 +22,10 @@ DEFAULT_TIMEOUT = 10.0
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")  # a private CA's certificates, as requests reads them
 URL_RATE_LIMIT = 10.0  # requests a second to a target given by URL, unless told otherwise
 URL_MAX_REQUESTS = 1000  # requests in one run to a target given by URL, unless told otherwise
+# Bytes of a generated request's request line (method, path and query as sent, protocol, CRLF), unless told
+# otherwise: what nginx holds by default (large_client_header_buffers 8k; past it, its own 414). Gateways keep
+# such a limit; a request past it never reaches the endpoint, so the generated layer does not send one.
+MAX_URI_BYTES = 8192
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
 # option dest -> the environment variable that stands in for it
@@ -34,6 +38,7 @@ ENVIRONMENT = {
     "coverage_json": "CONTRACT_COVERAGE_JSON",
     "generated_examples": "CONTRACT_GENERATED_EXAMPLES",
     "generated_seed": "CONTRACT_GENERATED_SEED",
+    "max_uri_bytes": "CONTRACT_MAX_URI_BYTES",
     "rate_limit": "CONTRACT_RATE_LIMIT",
     "max_requests": "CONTRACT_MAX_REQUESTS",
     "insecure": "CONTRACT_INSECURE",
@@ -92,6 +97,14 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="N",
     )
     option(
+        "--max-uri-bytes",
+        "max_uri_bytes",
+        f"the generated layer sends no request whose request line (method, path and query as sent, protocol) "
+        f"is longer than N bytes, the limit of the gateways in front of the target "
+        f"(default {MAX_URI_BYTES}, nginx's; 0: no budget)",
+        metavar="N",
+    )
+    option(
         "--rate-limit",
         "rate_limit",
         f"at most this many requests a second, both layers (default "
@@ -145,6 +158,7 @@ class Settings:
     knife4j_page: Path | None  # given by the user; None: the default page when it exists
     generated_examples: int | None
     generated_seed: int | None
+    max_uri_bytes: int | None  # None: no budget
     inferred_rules: bool  # False under -m "not inferred": the generated layer leaves out the inferred rules too
     command_env: Mapping[str, str] = field(repr=False, default_factory=dict)  # the profile commands' environment
     contracts: tuple[spec.Contract, ...] = ()  # every operation of the spec, `contract` (the primary) among them
@@ -251,6 +265,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
     timeout = read.number("request_timeout", float, 1e-9, "more than 0 s")
     examples = read.number("generated_examples", int, 1, "at least 1")
     seed = read.number("generated_seed", int, 0, "0 or more")
+    uri_bytes = read.number("max_uri_bytes", int, 0, "0 (no budget) or more")
     rate = read.number("rate_limit", float, 0, "0 (no limit) or more")
     cap = read.number("max_requests", int, 0, "0 (no cap) or more")
     try:
@@ -304,6 +319,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
         knife4j_page=Path(page) if page else None,
         generated_examples=examples,
         generated_seed=seed,
+        max_uri_bytes=(MAX_URI_BYTES if uri_bytes is None else uri_bytes) or None,
         inferred_rules=inferred_rules,
         command_env=dict(environ),
         contracts=loaded.contracts,

@@ -5,6 +5,8 @@ checks in contract_suite/checks.py."""
 from __future__ import annotations
 
 import tomllib
+import warnings
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -19,12 +21,29 @@ from contract_suite.run import CannotJudge, NotJudged
 from contract_suite.settings import Settings
 from contract_suite.spec import PROJECT_ROOT
 from contract_suite.transport import Request, RequestCapReached
-from contract_suite.verdict import nested_too_deep
+from contract_suite.verdict import nested_too_deep, speaks_envelope
 
 pytestmark = pytest.mark.generated
 
 SCHEMATHESIS_CONFIG = PROJECT_ROOT / "schemathesis.toml"
 REQUEST_KEYS = ("method", "url", "headers", "params", "cookies", "data", "json", "files", "auth")
+# A gateway's refusals of a request too large to take (413 body, 414 URI, 431 headers): its own limit, met before
+# the endpoint saw the request. Judged as the endpoint's only when the answer is the envelope.
+TOO_LARGE = {413: "body", 414: "URI", 431: "headers"}
+
+
+class CaseNotJudged(UserWarning):
+    """A generated case that was not sent, or whose answer was not the endpoint's, and why. One pytest item runs
+    all of a phase's cases, so a skip would drop the rest of them: the case is left out with this warning."""
+
+
+def _query_budget(settings: Settings) -> int | None:
+    """Bytes the fuzzing's query may take so that the request line of every operation fits --max-uri-bytes."""
+    if settings.max_uri_bytes is None:
+        return None
+    prefix = urlsplit(settings.base_url or "").path
+    fixed = max(len(f"{c.method} {prefix}{c.path}? HTTP/1.1\r\n".encode()) for c in settings.operations)
+    return max(settings.max_uri_bytes - fixed, 0)
 
 
 def _schema(settings: Settings, phase: str) -> schemathesis.BaseSchema:
@@ -70,6 +89,17 @@ def _send_and_judge(case: schemathesis.Case, target) -> None:
     kwargs = case.as_transport_kwargs(base_url=target.base_url)
     kwargs["headers"] = _with_current_token(kwargs.get("headers") or {}, target)
     prepared = requests.Request(**{k: v for k, v in kwargs.items() if k in REQUEST_KEYS}).prepare()
+    line = generation.request_line_bytes(prepared.method, prepared.url)
+    budget = target.run.settings.max_uri_bytes
+    if budget is not None and line > budget:
+        warnings.warn(
+            CaseNotJudged(
+                f"not sent: its request line takes {line} bytes, past --max-uri-bytes {budget} (gateways refuse "
+                "longer ones before the endpoint sees them)"
+            ),
+            stacklevel=1,
+        )
+        return
     body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
     token = prepared.headers.get(target.token_header)
     try:
@@ -85,6 +115,16 @@ def _send_and_judge(case: schemathesis.Case, target) -> None:
         target.environment.endpoint_spoke(answer)  # CannotJudge when the environment changed, not the contract
     if answer.failure is not None:
         raise CannotJudge(f"cannot judge this generated case: {target.secrets.mask(answer.failure.detail)}")
+    if answer.status in TOO_LARGE and not speaks_envelope(answer):
+        warnings.warn(
+            CaseNotJudged(
+                f"not judged: a gateway refused the request as too large (HTTP {answer.status} {answer.reason}: "
+                f"its {TOO_LARGE[answer.status]} past the gateway's limit; request line {line} bytes)"
+                + ("; set --max-uri-bytes to that gateway's limit" if answer.status == 414 else "")
+            ),
+            stacklevel=1,
+        )
+        return
     if nested_too_deep(answer.body):
         pytest.fail(
             f"the answer is not an envelope: a JSON body nested past {nested_too_deep.limit} levels; "
@@ -124,7 +164,7 @@ def _header_lists(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
 _SETTINGS = settings_of_the_collecting_session()
 examples_phase = _schema(_SETTINGS, "examples")
 coverage_phase = _schema(_SETTINGS, "coverage")
-fuzzing_phase = generation.with_unusual_values(_schema(_SETTINGS, "fuzzing"))
+fuzzing_phase = generation.with_unusual_values(_schema(_SETTINGS, "fuzzing"), _query_budget(_SETTINGS))
 
 
 @examples_phase.parametrize()

@@ -9,14 +9,16 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import pytest
 
-from contract_suite import lint, spec
+from contract_suite import generation, lint, spec
 from contract_suite.checks import Presence, presence_of
 from contract_suite.spec import resolve_refs, validation_errors
 from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
+from tests.support.catalogue.methods import OtherMethodsActLikePut
 from tests.support.catalogue.required import MissingNewPhoneIs5167
 from tests.support.catalogue.robustness import LongValueIsServerError
 from tests.support.suite import NO_RATE_LIMIT, Finished, clean_environment, run_pytest
@@ -31,6 +33,7 @@ OLD_PHONE = CONTRACT.parameter_with_role("old.phone")
 NEW_PHONE = CONTRACT.parameter_with_role("new.phone")
 NEW_CODE = CONTRACT.parameter_with_role("new.code")
 RUN_TIMEOUT_SECONDS = 120
+EXAMPLE_QUERY = {p.name: p.example for p in CONTRACT.parameters if p.location == "query"}
 TEST_ID = "contract_tests/test_generated.py::"
 
 
@@ -198,6 +201,23 @@ def test_positive_case_that_gets_a_missing_code_fails(tmp_path):
     ), output[-3000:]
 
 
+def test_other_methods_served_as_put_fail_naming_the_method(tmp_path):
+    # schemathesis' unsupported_method is off (schemathesis.toml): the custom check alone must catch it
+    app, database, server = serve(tmp_path, OtherMethodsActLikePut)
+    with server:
+        result = run_generated(server, database, "-k", "coverage")
+    output = result.stdout
+    assert result.returncode == 1, output[-3000:]
+    assert outcome_lines(output) == {"test_coverage": "FAILED"}, output[-3000:]
+    assert "Custom check failed: `undeclared_method_is_never_served`" in output
+    assert "Wrong response to undeclared method" not in output  # ST204's words: that check is off
+    assert re.search(
+        rf"[A-Z]+ {re.escape(CONTRACT.path)} was served as the operation \(PUT is the only method "
+        rf"the spec declares\): HTTP 200 with \d+ ",
+        output,
+    ), output[-3000:]
+
+
 def test_profile_sms_codes_are_never_sent(tmp_path):
     # A profile whose static SMS codes are the very values the spec's examples carry: the examples
     # and coverage phases would send them, the fuzzing phase may draw them.
@@ -243,6 +263,47 @@ def test_spec_schema_and_checks_agree_on_what_is_blank():
         rejected = {value for value in samples if validation_errors(param["schema"], value)}
         lacking = {value for value in samples if presence_of([value]) is Presence.LACKING}
         assert rejected == lacking == set(lint.BLANK_SAMPLES), param["name"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("手" * 3000, id="non-ascii"),  # 9 bytes each once encoded
+        pytest.param("9" * 9000, id="digits"),
+        pytest.param(" " * 9000, id="blank"),  # stays blank: cut, it is still the fault it was
+        pytest.param("\u3000" * 3000, id="blank-to-some-servers"),
+    ],
+)
+def test_a_long_generated_value_is_cut_to_the_budget_and_stays_long(value):
+    query = {**EXAMPLE_QUERY, NEW_PHONE.name: value}
+    shaped = generation.fit_query(query, 8000)
+    assert generation.query_bytes(shaped) <= 8000
+    assert generation.query_bytes(shaped) > 8000 - len(quote_plus(value[0]))  # as long as the budget lets it
+    assert shaped[NEW_PHONE.name] == value[: len(shaped[NEW_PHONE.name])]
+    assert presence_of([shaped[NEW_PHONE.name]]) is presence_of([value])
+    assert {k: v for k, v in shaped.items() if k != NEW_PHONE.name} == {
+        k: v for k, v in query.items() if k != NEW_PHONE.name
+    }
+
+
+def test_several_long_values_are_cut_together():
+    long = {name: "9" * 5000 for name in list(EXAMPLE_QUERY)[:3]}
+    shaped = generation.fit_query({**EXAMPLE_QUERY, **long}, 8000)
+    assert 7990 < generation.query_bytes(shaped) <= 8000
+
+
+def test_a_query_that_cannot_fit_is_left_as_it_is():
+    query = {**EXAMPLE_QUERY, NEW_PHONE.name: "9" * 500}
+    # each value cut to its first character would still not fit: such a case is not sent at all
+    assert generation.fit_query(query, 10) == query
+
+
+def test_the_request_line_is_measured_as_nginx_reads_it():
+    # nginx 1.22 answers 8192 bytes of request line (CRLF included) and refuses 8193 with its own 414
+    url = "http://127.0.0.1:8080/v2/enduser/enduserapi/setPhone?x=%E6%89%8B"
+    assert generation.request_line_bytes("PUT", url) == len(
+        b"PUT /v2/enduser/enduserapi/setPhone?x=%E6%89%8B HTTP/1.1\r\n"
+    )
 
 
 def test_fuzzing_sends_unusual_values_and_the_correct_server_passes(tmp_path):

@@ -331,6 +331,10 @@ def test_bare_pytest_against_a_url_runs_only_the_contract_suite(reference):
             (), {"CONTRACT_MAX_REQUESTS": "many"}, "CONTRACT_MAX_REQUESTS must be a whole number", id="env-cap"
         ),
         pytest.param(
+            (), {"CONTRACT_MAX_URI_BYTES": "8k"}, "CONTRACT_MAX_URI_BYTES must be a whole number", id="env-uri-budget"
+        ),
+        pytest.param(("--max-uri-bytes", "-1"), {}, "--max-uri-bytes must be 0 (no budget) or more", id="uri-budget"),
+        pytest.param(
             ("--base-url", "staging.example.com"), {}, "--base-url must start with http:// or https://", id="url-scheme"
         ),
         pytest.param(("--base-url", "http://"), {}, "--base-url names no host: 'http://'", id="url-no-host"),
