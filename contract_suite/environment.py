@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from contract_suite import preflight
-from contract_suite.run import Run
+from contract_suite.run import SLOWEST_RATE, START_RATE, Run
 from contract_suite.secrets import Secret
 from contract_suite.transport import Answer, Request
 from contract_suite.verdict import describe_answer, envelope_code, looks_like_envelope
@@ -57,11 +57,9 @@ class EnvironmentCheck:
         if probe.failure is not None:
             return f"the target {url} stopped answering during the run ({seen}, after {first}); check that it is up"
         if probe.status == 429:
-            rate = self.run.transport.rate
             return (
                 f"the target {url} (or a gateway in front of it) rate-limits the run: {seen}, still after "
-                f"waiting {self.run.waited:g} s; run with a lower --rate-limit"
-                + (f" (now {rate:g} requests/s; try {rate / 2:g})" if rate else " (try 2)")
+                f"waiting {self.run.waited:g} s; {self._slower()}"
             )
         if probe.status in (502, 504):
             return (
@@ -72,12 +70,18 @@ class EnvironmentCheck:
             return (
                 f"the target {url} went down or into maintenance during the run (or a gateway's rate limit "
                 f"refuses it): {seen}, still after waiting {self.run.waited:g} s; run again when it is up, or "
-                "with a lower --rate-limit"
+                f"{self._slower()}"
             )
         return (
             f"the target {url} stopped serving the endpoint during the run: a request with no token now gets "
             f"{seen} (a case got {first}); it went down, into maintenance, or moved"
         )
+
+    def _slower(self) -> str:
+        """The --rate-limit that may fit the gateway's limit: half the pace the run was refused at."""
+        rate = self.run.transport.rate or START_RATE
+        slower = max(rate / 2, SLOWEST_RATE)
+        return f"run with a lower --rate-limit (refused at {rate:g} requests/s: try --rate-limit {slower:g})"
 
     def token_accepted(self, answer: Answer) -> Request | None:
         """The valid token got the token-failure or no-user code: probe again. The probe passes: None (the answer

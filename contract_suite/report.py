@@ -26,12 +26,13 @@ def header(settings: Settings) -> list[str]:
         destructive = (
             "allowed (--allow-destructive)" if settings.allow_destructive else "refused (pass --allow-destructive)"
         )
-    rate, cap = settings.rate_limit, settings.max_requests
+    rate, cap, uri = settings.rate_limit, settings.max_requests, settings.max_uri_bytes
     tls = "OFF (--insecure): certificates are not verified" if settings.insecure else "verified"
     return [
         f"contract target: {target}; TLS {tls}{_proxy_words(settings)}",
         f"contract politeness: {f'at most {rate:g} requests/s' if rate else 'no rate limit'}, "
-        f"{f'at most {cap} requests' if cap else 'no request cap'}",
+        f"{f'at most {cap} requests' if cap else 'no request cap'}, "
+        f"{f'request lines within {uri} bytes' if uri else 'no request-line budget'}",
         f"contract profile: {profile.source}",
         f"contract spec: {contract.spec_path} ({contract.title}, version {contract.version})",
         f"contract request timeout: {settings.request_timeout:g} s per request; destructive cases: {destructive}",

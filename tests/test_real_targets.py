@@ -295,7 +295,8 @@ def test_rate_limit_and_cap_are_in_the_header_and_hold(reference):
 def test_url_target_gets_default_politeness(reference):
     url, env = reference
     result, _ = run("contract_tests/test_spec_lint.py", "--base-url", url, env=env)
-    assert "contract politeness: at most 10 requests/s, at most 1000 requests" in result.stdout
+    politeness = "contract politeness: at most 10 requests/s, at most 1000 requests, request lines within 8192 bytes"
+    assert politeness in result.stdout
 
 
 def test_parallel_run_gives_the_serial_verdicts(reference, tmp_path):

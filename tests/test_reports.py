@@ -351,7 +351,8 @@ def test_allure_run_carries_the_coverage_table_header_and_categories(correct):
     assert {row["code"]: row["status"] for row in coverage["codes"]}[5170] == "not exercisable"
     environment = (correct.allure / "environment.properties").read_text(encoding="ascii")
     properties = dict(line.split("=", 1) for line in environment.splitlines())
-    assert properties[r"contract\ politeness"] == "no rate limit, at most 1000 requests"
+    politeness = "no rate limit, at most 1000 requests, request lines within 8192 bytes"
+    assert properties[r"contract\ politeness"] == politeness
     assert properties[r"contract\ verdict"].startswith("HOLDS (exit 0)")
     assert properties[r"code\ 5169\ new-phone-verification-failed"] == "seen"
     names = [c["name"] for c in json.loads((correct.allure / "categories.json").read_text(encoding="utf-8"))]
