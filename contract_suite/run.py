@@ -84,6 +84,7 @@ class Run:
         self.preflight_envelope: bool | None = None  # whether the preflight's probe got the envelope (None: not run)
         self.refusals: Counter[int] = Counter()  # gateway refusals waited out, by HTTP status
         self.waited = 0.0  # seconds spent waiting on them
+        self.too_large: Counter[int] = Counter()  # generated requests a gateway refused as too large, not judged
         self.recent: deque[Answer] = deque(maxlen=EVIDENCE_KEPT)  # the plugin empties it before each case
         self.rules: list[str] = []  # the rules the current case judged, in words (for report titles)
 
@@ -156,15 +157,22 @@ class Run:
 
     @property
     def gateway_words(self) -> str | None:
-        """What gateways' refusals cost the run, in words (None when there were none)."""
-        if not self.refusals:
-            return None
-        statuses = ", ".join(f"HTTP {status} x{count}" for status, count in sorted(self.refusals.items()))
-        line = f"a gateway refused {sum(self.refusals.values())} request(s) ({statuses}); the suite waited "
-        line += f"{self.waited:g} s in all and sent each again"
-        if self.transport.rate != self.settings.rate_limit and self.transport.rate:
-            line += f", slowing to {self.transport.rate:g} requests/s (--rate-limit {self.transport.rate:g} fits)"
-        return line
+        """What gateways' refusals and limits cost the run, in words (None when there were none)."""
+        parts = []
+        if self.refusals:
+            statuses = ", ".join(f"HTTP {status} x{count}" for status, count in sorted(self.refusals.items()))
+            line = f"a gateway refused {sum(self.refusals.values())} request(s) ({statuses}); the suite waited "
+            line += f"{self.waited:g} s in all and sent each again"
+            if self.transport.rate != self.settings.rate_limit and self.transport.rate:
+                line += f", slowing to {self.transport.rate:g} requests/s (--rate-limit {self.transport.rate:g} fits)"
+            parts.append(line)
+        if self.too_large:
+            statuses = ", ".join(f"HTTP {status} x{count}" for status, count in sorted(self.too_large.items()))
+            parts.append(
+                f"a gateway refused {sum(self.too_large.values())} generated request(s) as too large ({statuses}): "
+                "not judged (set --max-uri-bytes to its limit)"
+            )
+        return "; ".join(parts) or None
 
     def _send(self, request: Request) -> Answer:
         try:

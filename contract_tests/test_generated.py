@@ -111,11 +111,10 @@ def _send_and_judge(case: schemathesis.Case, target) -> None:
                 prepared.headers[target.token_header] = target.profile.tokens["valid"]
     except RequestCapReached as exc:
         raise NotJudged(f"not judged: {exc}") from None
-    if answer.failure is None:
-        target.environment.endpoint_spoke(answer)  # CannotJudge when the environment changed, not the contract
     if answer.failure is not None:
         raise CannotJudge(f"cannot judge this generated case: {target.secrets.mask(answer.failure.detail)}")
     if answer.status in TOO_LARGE and not speaks_envelope(answer):
+        target.run.too_large[answer.status] += 1
         warnings.warn(
             CaseNotJudged(
                 f"not judged: a gateway refused the request as too large (HTTP {answer.status} {answer.reason}: "
@@ -125,6 +124,7 @@ def _send_and_judge(case: schemathesis.Case, target) -> None:
             stacklevel=1,
         )
         return
+    target.environment.endpoint_spoke(answer)  # CannotJudge when the environment changed, not the contract
     if nested_too_deep(answer.body):
         pytest.fail(
             f"the answer is not an envelope: a JSON body nested past {nested_too_deep.limit} levels; "

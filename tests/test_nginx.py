@@ -97,6 +97,10 @@ def test_a_gateway_refusing_a_long_request_line_is_never_judged(tmp_path):
         r"its URI past the gateway's limit; request line \d+ bytes\); set --max-uri-bytes to that gateway's limit",
         unbounded.output,
     ), unbounded.tail(60)
+    counted = re.search(
+        r"a gateway refused (\d+) generated request\(s\) as too large \(HTTP 414 x\d+\)", unbounded.stdout
+    )
+    assert counted and int(counted.group(1)) == len(refused), unbounded.tail(60)  # counted in the verdict section
 
 
 def test_the_request_line_budget_keeps_fuzzed_values_long_but_within_it(tmp_path):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from contract_suite.secrets import CONTROL
 from reference_server import codes, create_app, start_embedded, storage
 from tests.support.catalogue.kinds import REFERENCE, STATIC_CODES, TOKEN_COMMAND
 from tests.support.junit import Outcome, case_of, is_hand_written, read_junit
@@ -217,7 +218,23 @@ def broken_problems(variant, run: SuiteRun) -> list[str]:
             f"{variant.name} is stated to be caught by {sorted(variant.cases)} alone; "
             f"the hand-written cases that failed: {sorted(run.hand_written_failures())}"
         )
+    problems += raw_controls(run)
     return problems
+
+
+def raw_controls(run: SuiteRun) -> list[str]:
+    """Where the run printed or wrote a raw control character (a value from the target or one the suite sent, that a
+    terminal would act on): each must be shown escaped."""
+    texts = {"its output": run.output}
+    if run.junit is not None and run.junit.is_file():
+        texts["its JUnit XML"] = run.junit.read_text(encoding="utf-8", errors="replace")
+    found = []
+    for where, text in texts.items():
+        match = CONTROL.search(text)
+        if match:
+            around = text[max(match.start() - 60, 0) : match.end() + 20]
+            found.append(f"a raw control character {match.group(0)!r} in {where}: ...{around!r}")
+    return found
 
 
 def verdict_line(output: str, start: str) -> str:
@@ -241,6 +258,7 @@ def unjudgeable_problems(variant, run: SuiteRun) -> list[str]:
         problems.append(f"{o.test_id} was blamed on the contract:\n{o.message}")
     if not run.outcomes:
         problems.append("no contract test ran")
+    problems += raw_controls(run)
     return problems
 
 
@@ -258,6 +276,7 @@ def correct_problems(variant, run: SuiteRun) -> list[str]:
         problems.append(f"{o.test_id} skipped: {o.message}")
     if not run.outcomes:
         problems.append("no contract test ran")
+    problems += raw_controls(run)
     return problems
 
 
