@@ -232,11 +232,14 @@ class AccountKeeper:
                 f"{what_happened}, and the account answers to none of the numbers the suite asked ({asked})",
             )
         done, words = self.move_back(moved_to)
-        lead = (
-            f"{what_happened}: the account moved to {moved_to} (asked: {asked})"
-            if where.holds
-            else f"{what_happened}, so the account may have moved to {moved_to} (asked {asked}: no clear answer)"
-        )
+        if where.holds:
+            lead = f"{what_happened}: the account moved to {moved_to} (asked: {asked})"
+        else:
+            told = [f"{phone}: not the account's" for phone in where.denied]
+            told += [f"{phone}: no clear answer" for phone in where.asked if phone not in where.denied]
+            if moved_to not in where.asked:
+                told.append(f"{moved_to}: cannot be asked (no SMS code reaches a number with control characters)")
+            lead = f"{what_happened}, so the account may have moved to {moved_to} ({'; '.join(told)})"
         if done:
             return Repair(True, f"{lead}; {words}")
         return Repair(False, f"{lead}; {words.text}", stop=f"{lead}; {words.line}")

@@ -164,7 +164,8 @@ class Run:
             line = f"a gateway refused {sum(self.refusals.values())} request(s) ({statuses}); the suite waited "
             line += f"{self.waited:g} s in all and sent each again"
             if self.transport.rate != self.settings.rate_limit and self.transport.rate:
-                line += f", slowing to {self.transport.rate:g} requests/s (--rate-limit {self.transport.rate:g} fits)"
+                line += f", slowing to {self.transport.rate:g} requests/s"
+                line += "" if self.stopped else f" (--rate-limit {self.transport.rate:g} fits)"
             parts.append(line)
         if self.too_large:
             statuses = ", ".join(f"HTTP {status} x{count}" for status, count in sorted(self.too_large.items()))
