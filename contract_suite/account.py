@@ -265,7 +265,14 @@ class AccountKeeper:
             self.codes.consumed(account, moved_to)
             return True, f"the suite moved the test account back from {moved_to} to {account}"
         what = self.run.secrets.mask(back.failure.detail) if back.failure else self.contract.describe(got)
-        return False, self.by_hand(moved_to, f"moving it back answered {what}")
+        try:  # a repair that failed: where is the account now?
+            where = self.locate([moved_to])
+        except (CodeUnavailable, CodeSourceBroken, RequestCapReached, CannotJudge):
+            where = Whereabouts(None)
+        if where.holds == account:
+            return True, f"moving it back answered {what}, but the account holds {account} again"
+        now = f"; asked, the account holds {where.holds}" if where.holds else ""
+        return False, self.by_hand(moved_to, f"moving it back answered {what}{now}")
 
     def by_hand(self, moved_to: Phone, why: str) -> ByHand:
         account = self.account

@@ -19,6 +19,7 @@ from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and
     EXCHANGE,
     LOG_MASKING,
     OPERATION,
+    RAN,
     RULE,
     RUN,
     SECRETS,
@@ -233,6 +234,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     made = yield
     config = item.config
     secrets = config.stash[SECRETS]
+    item.stash[RAN] = True
     if call.excinfo is not None and isinstance(call.excinfo.value, CannotJudge):
         # not a contract failure, not a skip: an error of this case (E), and the run's exit is 2
         made.outcome = "failed"
@@ -282,9 +284,23 @@ def pytest_make_collect_report(collector: pytest.Collector):
     return made
 
 
+def _not_reached(session: pytest.Session, run) -> None:
+    """The cases a stop left unrun: their codes are not judged because the run stopped, and say so."""
+    if run is None or not run.stopped:
+        return
+    for item in session.items:
+        if item.stash.get(RAN, False):
+            continue
+        operation = _operation_of(item)
+        codes = _exercised_by(item, operation)
+        if codes:
+            session.config.stash[COVERAGE].skip(codes, "the run stopped before this case", operation, lacking=True)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     run = config.stash.get(RUN, None)
+    _not_reached(session, run)
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand its part of the verdict to the controller
         workeroutput["contract_coverage"] = config.stash[COVERAGE].state()

@@ -3,7 +3,7 @@
 import pytest
 
 from contract_suite.run import NotJudged
-from contract_suite.verdict import envelope_code, reproduce_lines
+from contract_suite.verdict import envelope_code
 
 
 @pytest.mark.destructive
@@ -66,18 +66,16 @@ def test_change_is_made_and_restored(target, contract):
 
 
 def restore_failed(target, contract, back, account, free) -> str:
-    """What went wrong moving the account back, and what a person must check by hand."""
+    """What went wrong moving the account back: the suite asks the target where the account is, says it, and stops
+    the run when the account is not on its number (with the line that moves it back by hand)."""
     code = envelope_code(back)
     answered = contract.describe(code) if code is not None else back.failure.detail if back.failure else "not JSON"
-    if code == contract.code_named("old-phone-incorrect"):
-        state = (
-            f"The target says {free} is not the account's: the change did not happen, or the account holds "
-            f"another number. Check that the test account holds {account}."
-        )
-    else:
-        state = f"The account may still hold {free}: check it and set it to {account} by hand."
-    reproduce = "\n".join(reproduce_lines(back.request, target.secrets))
-    return (
-        f"RESTORE FAILED: moving the test account back from {free} to {account} answered "
-        f"{target.secrets.mask(answered)}.\n  {state}\n  with fresh codes:\n{reproduce}"
-    )
+    answered = target.secrets.mask(answered)
+    lead = f"RESTORE FAILED: moving the test account back from {free} to {account} answered {answered}"
+    where = target.keeper.locate([free])
+    if where.holds == account:
+        return f"{lead}.\n  Asked, the account holds {account}: it is where the profile says."
+    said = f"asked, the account holds {where.holds}" if where.holds else "asked, it answers to neither number"
+    by_hand = target.keeper.by_hand(free, said)
+    target.run.stop(f"{lead}; {by_hand.line}")
+    return f"{lead}.\n  {by_hand.text}"

@@ -51,6 +51,25 @@ class NobodysPhoneAcceptedAsOriginal(SetPhoneService):
         return None
 
 
+class FormerNumberRefused(SetPhoneService):
+    """Answer 5176 (registered) to a change back to a number the account held before, though nobody holds it now."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.former: dict[int, set[tuple[str, str]]] = {}
+
+    def update_phone(self, call):
+        row = call.db.execute("SELECT international_code, phone FROM users WHERE id = ?", (call.user_id,)).fetchone()
+        self.former.setdefault(call.user_id, set()).add((row["international_code"], row["phone"]))
+        super().update_phone(call)
+
+    def check_new_phone_registered(self, call):
+        p = call.params
+        if (p["newInternationalCode"], p["newPhone"]) in self.former.get(call.user_id, set()):
+            return ref.NEW_PHONE_REGISTERED
+        return super().check_new_phone_registered(call)
+
+
 BROKEN = [
     # the change itself
     Broken(
@@ -66,6 +85,19 @@ BROKEN = [
             SUCCESS: ("after the change, original phone", wanted("old-phone-incorrect"), got("success")),
         },
         sole=True,
+    ),
+    # the restore refused: the suite asks where the account is, says so, and stops with the line to run by hand
+    Broken(
+        FormerNumberRefused,
+        {
+            SUCCESS: (
+                "RESTORE FAILED: moving the test account back from 86-13800000002 to 86-13800000001 answered 5176",
+                "asked, the account holds 86-13800000002",
+                "Set it back to 86-13800000001 by hand",
+            ),
+        },
+        sole=True,
+        says="then the run stopped, sending nothing more: RESTORE FAILED",
     ),
     Broken(
         NobodysPhoneAcceptedAsOriginal,
