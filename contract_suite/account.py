@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from contract_suite.codes import CodeSource, CodeSourceBroken, CodeUnavailable
+from contract_suite.evidence import Failure
+from contract_suite.judging import envelope_code, judge, reproduction
 from contract_suite.profile import Phone
 from contract_suite.run import CannotJudge, Run
+from contract_suite.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable
 from contract_suite.transport import Answer, Request, RequestCapReached
-from contract_suite.verdict import envelope_code, judge, reproduce_lines
 
 IN_STEP, MOVED, UNKNOWN = "in step", "moved", "unknown"
 
@@ -29,7 +30,7 @@ class Whereabouts:
     holds: Phone | None  # the number it answered to; None: none of those asked, or it would not say
     asked: list[Phone] = field(default_factory=list)
     denied: list[Phone] = field(default_factory=list)  # the numbers it said the account does not hold
-    wrong: list[str] = field(default_factory=list)  # questions the target answered against the contract (failures)
+    wrong: list[Failure] = field(default_factory=list)  # questions the target answered against the contract
 
 
 @dataclass
@@ -39,7 +40,7 @@ class Repair:
     done: bool  # the account is where the profile says (it never moved, or the suite moved it back)
     words: str  # for the case's failure message (may be several lines)
     stop: str | None = None  # one line: the run must stop, the account is not where it should be
-    wrong: list[str] = field(default_factory=list)  # contract failures found on the way
+    wrong: list[Failure] = field(default_factory=list)  # contract failures found on the way
 
 
 class AccountKeeper:
@@ -69,7 +70,7 @@ class AccountKeeper:
 
     # -- where is the account? --
 
-    def ask(self, phone: Phone) -> tuple[bool | None, Answer, str | None]:
+    def ask(self, phone: Phone) -> tuple[bool | None, Answer, Failure | None]:
         """Does the account hold phone? (True, False, or None: the answer says neither), the answer, and the
         failure message when the target answered the question with success."""
         code = self.codes.code_for_probe(phone)
@@ -91,7 +92,7 @@ class AccountKeeper:
             return None, answer, judge(answer, self.contract, expected, rule, self.run.secrets) if first else None
         return None, answer, None
 
-    def state(self) -> tuple[str, Answer | None, str | None]:
+    def state(self) -> tuple[str, Answer | None, Failure | None]:
         """Is the account on the profile's number: IN_STEP, MOVED or UNKNOWN; the answer; a contract failure."""
         holds, answer, wrong = self.ask(self.account)
         return {True: IN_STEP, False: MOVED, None: UNKNOWN}[holds], answer, wrong
@@ -113,7 +114,7 @@ class AccountKeeper:
                 break
         return found
 
-    def ensure_in_step(self) -> str | None:
+    def ensure_in_step(self) -> Failure | None:
         """Once per run, before the first case that uses the account: stop the run (exit 2) when the account
         is not on the profile's number, instead of blaming the contract for every case. The question's failure,
         when the target answered it against the contract."""
@@ -280,13 +281,11 @@ class AccountKeeper:
         request = self.change_request(moved_to, placeholder, account, placeholder)
         shown = self.run.secrets.copy()
         shown.add(placeholder, "sms-code")
-        command, *note = [line.strip() for line in reproduce_lines(request, shown)]
-        command = command.removeprefix("reproduce: ")
+        command, note_text = reproduction(request, shown)
         lead = (
             f"THE TEST ACCOUNT MAY NOW HOLD {moved_to}; {why}. Set it back to {account} by hand, with fresh "
             "SMS codes for both numbers"
         )
-        note_text = " ".join(note)
         return ByHand(
             text=f"{lead}:\n  {command}" + (f"\n  {note_text}" if note_text else ""),
             line=f"{lead}: {command}" + (f" {note_text}" if note_text else ""),

@@ -20,9 +20,10 @@ import schemathesis
 from schemathesis.generation.meta import REQUEST_SHAPE_PROBES, CoverageScenario, coverage_scenario
 
 from contract_suite import spec
+from contract_suite.evidence import CheckFailed, Failure
+from contract_suite.judging import envelope_problem, is_documented
 from contract_suite.secrets import Secrets
 from contract_suite.transport import Answer, Request
-from contract_suite.verdict import envelope_problem, is_documented
 
 # Blank beyond doubt: empty, or nothing but ASCII whitespace (defined with the spec's loader, which the
 # lint holds the parameter schemas to).
@@ -37,7 +38,7 @@ class Presence(Enum):
     UNCLEAR = "whitespace to some servers only"
 
 
-def contract_of(case: schemathesis.Case) -> spec.Contract:
+def contract_of(case: schemathesis.Case) -> spec.Operation:
     """The contract of the case's operation in the spec schemathesis loaded, when it is a file; else in
     spec.load_all()'s default (its primary operation when the default spec lacks the case's operation)."""
     location = case.operation.schema.location or ""
@@ -52,7 +53,7 @@ def contract_of(case: schemathesis.Case) -> spec.Contract:
     return loaded.operation(case.operation.method, case.operation.path) or loaded.primary
 
 
-def about_operation(contract: spec.Contract, response: schemathesis.Response) -> bool:
+def about_operation(contract: spec.Operation, response: schemathesis.Response) -> bool:
     """Whether the request sent was the contract's operation (the coverage phase also tries other methods)."""
     request = response.request
     return (request.method or "").upper() == contract.method and urlsplit(request.url).path.endswith(contract.path)
@@ -85,7 +86,7 @@ def presence_of(values: Iterable[str]) -> Presence:
     return Presence.UNCLEAR  # whitespace of the doubtful kind, or a repeated parameter blank in some copies
 
 
-def sent_values(contract: spec.Contract, response: schemathesis.Response) -> dict[str, list[str]]:
+def sent_values(contract: spec.Operation, response: schemathesis.Response) -> dict[str, list[str]]:
     """Each required parameter's values as the request carried them (decoded; none when absent)."""
     request = response.request
     query = parse_qs(urlsplit(request.url).query, keep_blank_values=True, errors="replace")
@@ -99,7 +100,7 @@ def sent_values(contract: spec.Contract, response: schemathesis.Response) -> dic
     return values
 
 
-def presence(contract: spec.Contract, response: schemathesis.Response) -> dict[str, Presence]:
+def presence(contract: spec.Operation, response: schemathesis.Response) -> dict[str, Presence]:
     return {name: presence_of(values) for name, values in sent_values(contract, response).items()}
 
 
@@ -107,14 +108,14 @@ def _shown(name: str, values: list[str]) -> str:
     return f"{name} absent" if not values else " and ".join(f"{name}={v!r}" for v in values)
 
 
-def _secrets(contract: spec.Contract, response: schemathesis.Response) -> Secrets:
+def _secrets(contract: spec.Operation, response: schemathesis.Response) -> Secrets:
     """The token the request carried (the pytest layer also masks every report with the run's secrets)."""
     secrets = Secrets()
     secrets.add(response.request.headers.get(contract.token_header), "token")
     return secrets
 
 
-def _applies(case: schemathesis.Case, contract: spec.Contract, response: schemathesis.Response) -> bool:
+def _applies(case: schemathesis.Case, contract: spec.Operation, response: schemathesis.Response) -> bool:
     # Requests malformed on purpose (another method, a broken Content-Type) are outside the contract;
     # schemathesis' not_a_server_error still judges them.
     return (
@@ -154,12 +155,20 @@ def envelope_conforms_to_spec(ctx, response: schemathesis.Response, case: schema
     )
     problem = envelope_problem(answer, contract, _secrets(contract, response))
     if problem:
-        raise AssertionError(f"the answer breaks the envelope the spec defines: {problem}")
+        raise CheckFailed(
+            Failure(
+                "every answer is the envelope the spec defines",
+                expected=f"HTTP {' or '.join(map(str, sorted(contract.statuses)))} with the envelope: an integer code "
+                "the spec documents, msg, data, extMsg",
+                actual=problem,
+                check="envelope_conforms_to_spec",
+            )
+        )
     return None
 
 
 def _lacking_parameters_get_their_code(
-    response: schemathesis.Response, case: schemathesis.Case, judge_blank_only: bool
+    response: schemathesis.Response, case: schemathesis.Case, judge_blank_only: bool, check: str
 ) -> bool | None:
     contract = contract_of(case)
     if not _applies(case, contract, response):
@@ -181,31 +190,34 @@ def _lacking_parameters_get_their_code(
         return None
     names = ", ".join(p.name for p in lacking)
     whose = "its missing-code" if len(expected) == 1 else "one of their missing-codes"
-    lines = [
-        f"the request sent lacks or blanks required parameter{'s' if len(lacking) > 1 else ''} {names}",
-        f"  expected: {whose} {' or '.join(contract.describe(c) for c in sorted(expected))}",
-        f"  actual:   {contract.describe(code)}",
-        "  sent:     " + "; ".join(_shown(p.name, values[p.name]) for p in lacking + unclear),
-    ]
+    mask = _secrets(contract, response).mask
+    more = ["sent:     " + "; ".join(_shown(p.name, values[p.name]) for p in lacking + unclear)]
     if unclear:
         their = "its code is" if len(unclear) == 1 else "their codes are"
-        lines.append(
-            f"  ({', '.join(p.name for p in unclear)}: whitespace to some servers only, so {their} accepted too)"
+        more.append(f"({', '.join(p.name for p in unclear)}: whitespace to some servers only, so {their} accepted too)")
+    raise CheckFailed(
+        Failure(
+            f"the request sent lacks or blanks required parameter{'s' if len(lacking) > 1 else ''} {names}",
+            expected=f"{whose} {' or '.join(contract.describe(c) for c in sorted(expected))}",
+            actual=contract.describe(code),
+            more=tuple(mask(line) for line in more),
+            expected_codes=tuple(sorted(expected)),
+            check=check,
         )
-    raise AssertionError(_secrets(contract, response).mask("\n".join(lines)))
+    )
 
 
 @schemathesis.check
 def missing_parameter_gets_its_code(ctx, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """A request that leaves out required parameters gets the missing-code of one of them."""
-    return _lacking_parameters_get_their_code(response, case, judge_blank_only=False)
+    return _lacking_parameters_get_their_code(response, case, False, "missing_parameter_gets_its_code")
 
 
 @schemathesis.check
 def blank_parameter_gets_its_code(ctx, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """Inferred: a request that sends required parameters blank (empty or ASCII whitespace), none absent,
     gets the missing-code of one of them, as if they were absent."""
-    return _lacking_parameters_get_their_code(response, case, judge_blank_only=True)
+    return _lacking_parameters_get_their_code(response, case, True, "blank_parameter_gets_its_code")
 
 
 @schemathesis.check
@@ -216,9 +228,13 @@ def negative_case_never_succeeds(ctx, response: schemathesis.Response, case: sch
         return True
     code = answer_code(response)
     if code == contract.success_code and not isinstance(code, bool):
-        raise AssertionError(
-            f"a {_case_label(case)} got {contract.describe(code)}: the target accepted a request the spec "
-            "rejects, and may have changed the account's phone"
+        raise CheckFailed(
+            Failure(
+                f"a {_case_label(case)} never gets success: the spec rejects the request",
+                expected=f"any documented code but {contract.success_code}",
+                actual=f"{contract.describe(code)}: the target accepted it, and may have changed the account's phone",
+                check="negative_case_never_succeeds",
+            )
         )
     return None
 
@@ -237,10 +253,13 @@ def positive_case_never_gets_missing_code(ctx, response: schemathesis.Response, 
     if isinstance(code, int) and not isinstance(code, bool) and code in missing:
         name = missing[code]
         sent = _shown(name, sent_values(contract, response).get(name, []))
-        raise AssertionError(
-            _secrets(contract, response).mask(
-                f"a {_case_label(case)} sent every required parameter, none blank, but got {contract.describe(code)}, "
-                f"the code for {name} absent or blank; it was sent: {sent}"
+        raise CheckFailed(
+            Failure(
+                f"a {_case_label(case)} sent every required parameter, none blank: it never gets a missing-code",
+                expected="no code of a missing or blank parameter",
+                actual=f"{contract.describe(code)}, the code for {name} absent or blank",
+                more=(_secrets(contract, response).mask(f"sent:     {sent}"),),
+                check="positive_case_never_gets_missing_code",
             )
         )
     return None
@@ -268,8 +287,42 @@ def undeclared_method_is_never_served(ctx, response: schemathesis.Response, case
     if not is_documented(contract, code):
         return None  # refused (by the endpoint or a gateway, in whatever words), or not an envelope at all
     changed = ": the target may have changed the account's phone" if code == contract.success_code else ""
-    raise AssertionError(
-        f"{method} {contract.path} was served as the operation ({contract.method} is the only method the spec "
-        f"declares): HTTP {response.status_code} with {contract.describe(code)}{changed}; another method must be "
-        "refused (HTTP 405 with an Allow header, as RFC 9110 says) and never run the operation"
+    raise CheckFailed(
+        Failure(
+            f"{method} {contract.path} was served as the operation ({contract.method} is the only method the spec "
+            "declares)",
+            expected="refused (HTTP 405 with an Allow header, as RFC 9110 says), never run as the operation",
+            actual=f"HTTP {response.status_code} with {contract.describe(code)}{changed}",
+            check="undeclared_method_is_never_served",
+        )
+    )
+
+
+# 501 Not Implemented is a fair answer to a method the target does not know; 502-504 are a gateway's, waited out
+# and re-checked by the run before any check sees them.
+NOT_SERVER_ERRORS = frozenset({501, 502, 503, 504})
+
+
+@schemathesis.check
+def malformed_request_never_breaks_the_server(
+    ctx, response: schemathesis.Response, case: schemathesis.Case
+) -> bool | None:
+    """A request malformed on purpose (an undeclared method, a broken or undeclared Content-Type) may be refused
+    as the target likes, but never with a server error. The suite's own stand-in for schemathesis'
+    not_a_server_error, which sends a control request of its own outside the run's bounded transport."""
+    contract = contract_of(case)
+    if _applies(case, contract, response) or not contract.judged:
+        return True  # a request of the operation's own shape: envelope_conforms_to_spec judges its status
+    status = response.status_code
+    if status < 500 or status in NOT_SERVER_ERRORS:
+        return None
+    scenario = coverage_scenario(case)
+    what = scenario.value.replace("_", " ") if scenario is not None else "a malformed request"
+    raise CheckFailed(
+        Failure(
+            f"a request malformed on purpose ({what}) never gets a server error",
+            expected="any refusal but a server error (a 4xx, or HTTP 200 with the envelope)",
+            actual=f"HTTP {status}",
+            check="malformed_request_never_breaks_the_server",
+        )
     )

@@ -8,14 +8,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from contract_suite.spec import Contract
+from contract_suite.spec import Operation
 
 
 class Coverage:
     """The primary operation's table; each other judged operation has a Coverage of its own in `operations`,
     and every method routes to it when given that operation's contract."""
 
-    def __init__(self, contract: Contract, others: Iterable[Contract] = ()):
+    def __init__(self, contract: Operation, others: Iterable[Operation] = ()):
         self.contract = contract
         self.seen: Counter = Counter()
         self.exercised_codes: set[int] = set()
@@ -27,23 +27,23 @@ class Coverage:
             c.label: Coverage(c) for c in others if c.judged and c.label != contract.label
         }
 
-    def of(self, contract: Contract | None) -> Coverage | None:
+    def of(self, contract: Operation | None) -> Coverage | None:
         """The table of this operation (None or the primary: this one; an operation not judged: None)."""
         if contract is None or contract.label == self.contract.label:
             return self
         return self.operations.get(contract.label)
 
-    def saw(self, code: Any, contract: Contract | None = None) -> None:
+    def saw(self, code: Any, contract: Operation | None = None) -> None:
         table = self.of(contract)
         if code is not None and table is not None:
             table.seen[json.dumps(code)] += 1
 
-    def exercised(self, codes, contract: Contract | None = None) -> None:
+    def exercised(self, codes, contract: Operation | None = None) -> None:
         table = self.of(contract)
         if table is not None:
             table.exercised_codes.update(codes)
 
-    def skip(self, codes, reason: str, contract: Contract | None = None, *, lacking: bool = False) -> None:
+    def skip(self, codes, reason: str, contract: Operation | None = None, *, lacking: bool = False) -> None:
         """Cases expecting these codes were skipped, for this reason; lacking: for want of data or requests (the
         codes then count against the verdict), else by the user's choice."""
         table = self.of(contract)

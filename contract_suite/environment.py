@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from contract_suite import preflight
+from contract_suite.judging import describe_answer, envelope_code, looks_like_envelope
 from contract_suite.run import SLOWEST_RATE, START_RATE, Run
 from contract_suite.secrets import Secret
 from contract_suite.transport import Answer, Request
-from contract_suite.verdict import describe_answer, envelope_code, looks_like_envelope
 
 NOT_THE_ENDPOINT, TOKEN_REJECTED = "not the endpoint", "token rejected"
 

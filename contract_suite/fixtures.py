@@ -10,11 +10,11 @@ import pytest
 
 from contract_suite import knife4j, preflight, spec
 from contract_suite.account import AccountKeeper
-from contract_suite.codes import CodeSource, TokenUnavailable, fetch_token
 from contract_suite.environment import EnvironmentCheck
 from contract_suite.keys import COVERAGE, RUN, SECRETS, SETTINGS
 from contract_suite.run import EXIT_CANNOT_JUDGE, Run
 from contract_suite.settings import DEFAULT_PAGE, Settings
+from contract_suite.sms_codes import CodeSource, TokenUnavailable, fetch_token
 from contract_suite.target import Target
 
 
@@ -70,7 +70,6 @@ def start_run(config: pytest.Config, settings: Settings, endpoint: Endpoint, pre
     if problem:
         run.stop(problem)
         pytest.exit(f"cannot use the target {endpoint.base_url}: {problem}", returncode=EXIT_CANNOT_JUDGE)
-    run.recent.clear()  # the preflight's exchanges are no case's evidence
     return run
 
 
@@ -101,7 +100,7 @@ def target(contract_run: Run, endpoint: Endpoint) -> Target:
 
 
 @pytest.fixture(scope="session")
-def contract(contract_settings: Settings) -> spec.Contract:
+def contract(contract_settings: Settings) -> spec.Operation:
     return contract_settings.contract
 
 

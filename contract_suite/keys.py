@@ -16,6 +16,7 @@ COVERAGE = pytest.StashKey["Coverage"]()
 RUN = pytest.StashKey["Run"]()
 VERDICT = pytest.StashKey["Verdict"]()
 LOG_MASKING = pytest.StashKey["MaskingRecordFactory"]()
+EVIDENCE = pytest.StashKey["CaseEvidence"]()  # on an item: what the case found (contract_suite.evidence)
 RAN = pytest.StashKey[bool]()  # on an item: pytest made a report of it (it was not left out by a stop)
 CANNOT_JUDGE = ("contract-verdict", "cannot judge")  # a report's user property: an error of the run, not the contract
 EXCHANGE = "contract-exchange"  # a report's user property: one request and its answer, masked (for report plugins)

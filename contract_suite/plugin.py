@@ -1,7 +1,7 @@
 """The contract suite's pytest plugin, its hooks: settings resolved once, secrets masked in every report and log
 record, cannot-judge cases as errors, and the verdict (exit 0 holds, 1 broken, 2 cannot judge, 4 bad input).
 The fixtures are in contract_suite.fixtures, the xdist scheduling in contract_suite.scheduling, the report in
-contract_suite.report (and contract_suite.reports for pytest-html and Allure)."""
+contract_suite.summary (and contract_suite.reports for pytest-html and Allure)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from contract_suite import fixtures, report, scheduling, spec
+from contract_suite import fixtures, scheduling, spec, summary
 from contract_suite.coverage import Coverage
+from contract_suite.evidence import CaseEvidence
+from contract_suite.judging import exchange_text
 from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and self-tests read them here)
     CANNOT_JUDGE,
     CODES,
     COVERAGE,
+    EVIDENCE,
     EXCHANGE,
     LOG_MASKING,
     OPERATION,
@@ -29,7 +32,6 @@ from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and
 from contract_suite.run import CannotJudge, NotJudged
 from contract_suite.secrets import Secrets, install_log_masking, remove_log_masking
 from contract_suite.settings import Settings, add_options, resolve
-from contract_suite.verdict import exchange_text
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,7 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "operation(label): the operation (operationId) a generic case is about; without it, the primary operation",
     )
-    config.stash[VERDICT] = report.Verdict(CANNOT_JUDGE)
+    config.stash[VERDICT] = summary.Verdict(CANNOT_JUDGE)
     config.pluginmanager.register(config.stash[VERDICT], "contract-verdict")  # counts every test report
     config.stash[LOG_MASKING] = install_log_masking(secrets)
     config.pluginmanager.register(InternalErrorMasking(secrets), "contract-internalerror-masking")
@@ -102,18 +104,18 @@ def settings_of_the_collecting_session() -> Settings:
     return _COLLECTING[-1].stash[SETTINGS]
 
 
-def contract_of(config: pytest.Config) -> spec.Contract:
+def contract_of(config: pytest.Config) -> spec.Operation:
     """The loaded contract, for pytest_generate_tests in case modules."""
     return config.stash[SETTINGS].contract
 
 
-def operations_of(config: pytest.Config) -> tuple[spec.Contract, ...]:
+def operations_of(config: pytest.Config) -> tuple[spec.Operation, ...]:
     """The operations the generic cases run for (they carry x-business-codes), the primary first; for
     pytest_generate_tests in case modules."""
     return config.stash[SETTINGS].judged_operations
 
 
-def operation_param(contract: spec.Contract, *values, part: str | None = None, marks=()):
+def operation_param(contract: spec.Operation, *values, part: str | None = None, marks=()):
     """A parameter set of a generic case for one operation. Its id: the primary operation's ids are as they
     were before there were several (`newPhone`, or none at all); another operation's start with its operationId
     (`getNickname-appId`, `getNickname`). The `operation` mark tells the plugin which operation's codes the case
@@ -125,7 +127,7 @@ def operation_param(contract: spec.Contract, *values, part: str | None = None, m
     return pytest.param(*values, id=case_id, marks=[*marks, pytest.mark.operation(contract.label)])
 
 
-def _operation_of(item: pytest.Item) -> spec.Contract:
+def _operation_of(item: pytest.Item) -> spec.Operation:
     """The operation a case is about: its `operation` mark's, or the generated case's (schemathesis names it
     `METHOD path`), else the primary one."""
     settings = item.config.stash[SETTINGS]
@@ -170,7 +172,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    return report.header(config.stash[SETTINGS])
+    return summary.header(config.stash[SETTINGS])
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -221,7 +223,7 @@ def _mask_report(report_: pytest.TestReport | pytest.CollectReport, secrets: Sec
         report_.user_properties = [(k, secrets.mask_any(v)) for k, v in report_.user_properties]
 
 
-def _exercised_by(item: pytest.Item, contract: spec.Contract) -> set[int]:
+def _exercised_by(item: pytest.Item, contract: spec.Operation) -> set[int]:
     codes: set[int] = set()
     for mark in item.iter_markers("exercises"):
         for value in mark.args:
@@ -253,17 +255,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                 codes, secrets.mask(reason.removeprefix("Skipped: ")), operation, lacking=lacking
             )
     run = config.stash.get(RUN, None)
-    if made.when == "call" or (made.when == "setup" and made.failed):
-        contract = _operation_of(item)
-        codes = _exercised_by(item, contract)
-        evidence = [(CODES, " ".join(map(str, sorted(codes))))] if codes else []
-        if not contract.primary:
-            evidence.insert(0, (OPERATION, contract.label))
-        if run is not None:
-            evidence += [(EXCHANGE, exchange_text(answer, secrets)) for answer in run.recent]
-            evidence += [(RULE, rule) for rule in run.rules]
-        made.user_properties += evidence
-        item.user_properties += evidence  # JUnit writes the item's properties
+    evidence = item.stash.get(EVIDENCE, None)
+    if evidence is not None and (made.when == "call" or (made.when == "setup" and made.failed)):
+        evidence.cannot_judge = CANNOT_JUDGE in made.user_properties
+        properties = [(CODES, " ".join(map(str, evidence.codes)))] if evidence.codes else []
+        properties.insert(0, (OPERATION, evidence.operation))
+        properties += [(EXCHANGE, exchange_text(answer, secrets)) for answer in evidence.exchanges]
+        properties += [(RULE, rule) for rule in evidence.rules]
+        made.user_properties += properties
+        item.user_properties += properties  # JUnit writes the item's properties
     _mask_report(made, secrets)
     if run is not None and run.stopped and not item.session.shouldstop:
         item.session.shouldstop = f"cannot judge the target {run.base_url}: {run.stopped}"
@@ -271,10 +271,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Each case gets its evidence object before it runs; the run records into it while the case runs."""
+    operation = _operation_of(item)
+    item.stash[EVIDENCE] = CaseEvidence(operation.label, tuple(sorted(_exercised_by(item, operation))))
+    _attach(item)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    _attach(item)  # the run may have been made by this case's own fixtures (the first case's)
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
     run = item.config.stash.get(RUN, None)
     if run is not None:
-        run.recent.clear()  # the evidence of this case only
-        run.rules.clear()
+        run.case = None
+
+
+def _attach(item: pytest.Item) -> None:
+    run = item.config.stash.get(RUN, None)
+    if run is not None:
+        run.case = item.stash[EVIDENCE]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -304,10 +321,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand its part of the verdict to the controller
         workeroutput["contract_coverage"] = config.stash[COVERAGE].state()
-        workeroutput["contract_run"] = report.run_state(run)
+        workeroutput["contract_run"] = summary.run_state(run)
         return
     verdict = config.stash[VERDICT]
-    verdict.add_run(report.run_state(run))
+    verdict.add_run(summary.run_state(run))
     session.exitstatus = verdict.exit_status(session.exitstatus, config.stash[SETTINGS], config.stash[COVERAGE])
 
 
@@ -321,7 +338,7 @@ def pytest_testnodedown(node, error) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    report.terminal_summary(
+    summary.terminal_summary(
         terminalreporter, config.stash[SETTINGS], config.stash[COVERAGE], config.stash[VERDICT], config.stash[SECRETS]
     )
 

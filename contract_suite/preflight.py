@@ -7,9 +7,9 @@ case that uses the account (contract_suite.account), so that a run without such 
 
 from __future__ import annotations
 
+from contract_suite.judging import describe_answer, envelope_code, is_documented, looks_like_envelope
 from contract_suite.run import Run
 from contract_suite.transport import Answer
-from contract_suite.verdict import describe_answer, envelope_code, is_documented, looks_like_envelope
 
 UNAVAILABLE = (502, 503, 504)
 WRONG_CODE = "000000"

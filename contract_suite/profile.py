@@ -1,5 +1,5 @@
 """The test-data profile (TOML): tokens, phones and SMS codes a target's cases need. Parsing only: the
-settings pass the environment's token overrides in; contract_suite.codes runs the commands."""
+settings pass the environment's token overrides in; contract_suite.sms_codes runs the commands."""
 
 from __future__ import annotations
 

@@ -25,9 +25,9 @@ import pytest
 
 from contract_suite import plugin
 from contract_suite.coverage import Coverage
-from contract_suite.report import Verdict, header, verdict_line
 from contract_suite.secrets import Secrets
 from contract_suite.settings import Settings
+from contract_suite.summary import Verdict, header, verdict_line
 
 
 def register(config: pytest.Config, settings: Settings, secrets: Secrets, coverage: Coverage, verdict: Verdict) -> None:

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections import Counter, deque
+from collections import Counter
 
 import pytest
 
 from contract_suite.coverage import Coverage
+from contract_suite.evidence import CaseEvidence, Failure
+from contract_suite.judging import envelope_code, looks_like_envelope, speaks_envelope
 from contract_suite.secrets import Secrets
 from contract_suite.settings import Settings
-from contract_suite.spec import Contract
+from contract_suite.spec import Operation
 from contract_suite.transport import Answer, Limits, Request, RequestCapReached, Tls, Transport, TransportClosed
-from contract_suite.verdict import envelope_code, looks_like_envelope, speaks_envelope
 
-EVIDENCE_KEPT = 8  # the last exchanges of the current case, kept as evidence for reports
 FAILURES_BEFORE_STOP = 3  # transport failures (timeouts, stalls, resets) in a row that stop the run
 EXIT_CANNOT_JUDGE = pytest.ExitCode.INTERRUPTED  # 2
 # A gateway refusing to forward (rate limit, maintenance, upstream down): the same request is sent again, waiting
@@ -65,7 +65,7 @@ class NotJudged(pytest.skip.Exception):
 class Run:
     def __init__(self, settings: Settings, base_url: str, secrets: Secrets, coverage: Coverage):
         self.settings = settings
-        self.contract: Contract = settings.contract
+        self.contract: Operation = settings.contract
         self.base_url = base_url.rstrip("/")
         self.url = self.base_url + self.contract.path
         # each operation's URL and method, to count its answers in its own part of the coverage table
@@ -85,14 +85,23 @@ class Run:
         self.refusals: Counter[int] = Counter()  # gateway refusals waited out, by HTTP status
         self.waited = 0.0  # seconds spent waiting on them
         self.too_large: Counter[int] = Counter()  # generated requests a gateway refused as too large, not judged
-        self.recent: deque[Answer] = deque(maxlen=EVIDENCE_KEPT)  # the plugin empties it before each case
-        self.rules: list[str] = []  # the rules the current case judged, in words (for report titles)
+        self.case: CaseEvidence | None = None  # the evidence of the case running now (the plugin's), if any
+
+    def judged(self, rule: str) -> None:
+        """The running case judged this rule (its title in the reports)."""
+        if self.case is not None:
+            self.case.rules.append(self.secrets.mask(rule))
+
+    def failed(self, *failures: Failure) -> None:
+        """The running case found these failures (the reports read them from its evidence)."""
+        if self.case is not None:
+            self.case.failures.extend(failures)
 
     @property
     def token_header(self) -> str:
         return self.settings.profile.token_header or self.contract.token_header
 
-    def token_header_of(self, contract: Contract | None = None) -> str:
+    def token_header_of(self, contract: Operation | None = None) -> str:
         """The header an operation's token goes in: the profile's, else the operation's security scheme's."""
         if contract is None or contract.primary:
             return self.token_header
@@ -103,7 +112,7 @@ class Run:
         params: dict[str, str],
         token: str | None,
         headers: dict[str, str] | None = None,
-        contract: Contract | None = None,
+        contract: Operation | None = None,
     ) -> Request:
         """An operation (default: the primary one) with these query parameters and token (None: no token
         header)."""
@@ -178,7 +187,8 @@ class Run:
     def _send(self, request: Request) -> Answer:
         try:
             answer = self.transport.send(request)
-            self.recent.append(answer)
+            if self.case is not None:
+                self.case.exchanges.append(answer)
         except TransportClosed:
             raise CannotJudge(f"cannot judge: {self.stopped}") from None
         except RequestCapReached:

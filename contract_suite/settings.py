@@ -142,7 +142,7 @@ def add_options(parser: pytest.Parser) -> None:
 
 @dataclass(frozen=True)
 class Settings:
-    contract: spec.Contract
+    contract: spec.Operation
     profile: profiles.Profile
     base_url: str | None  # None: the embedded reference server
     allow_destructive: bool
@@ -161,7 +161,7 @@ class Settings:
     max_uri_bytes: int | None  # None: no budget
     inferred_rules: bool  # False under -m "not inferred": the generated layer leaves out the inferred rules too
     command_env: Mapping[str, str] = field(repr=False, default_factory=dict)  # the profile commands' environment
-    contracts: tuple[spec.Contract, ...] = ()  # every operation of the spec, `contract` (the primary) among them
+    contracts: tuple[spec.Operation, ...] = ()  # every operation of the spec, `contract` (the primary) among them
 
     @property
     def embedded(self) -> bool:
@@ -176,12 +176,12 @@ class Settings:
         return self.contract.spec_path
 
     @property
-    def operations(self) -> tuple[spec.Contract, ...]:
+    def operations(self) -> tuple[spec.Operation, ...]:
         """Every operation of the spec (the primary alone when `contracts` was not given)."""
         return self.contracts or (self.contract,)
 
     @property
-    def judged_operations(self) -> tuple[spec.Contract, ...]:
+    def judged_operations(self) -> tuple[spec.Operation, ...]:
         """The operations the suite judges (they carry x-business-codes), the primary first."""
         return (self.contract,) + tuple(c for c in self.operations if c.judged and c is not self.contract)
 

@@ -109,7 +109,7 @@ class BusinessCode:
 
 
 @dataclass(frozen=True)
-class Contract:
+class Operation:
     """What the spec says about one operation (the primary one, unless `primary` is False)."""
 
     path: str
@@ -257,7 +257,7 @@ def _token_header(doc: dict, op: dict) -> str | None:
     return None
 
 
-def _contract(doc: dict, path: Path, api_path: str, method: str, op: dict, primary: bool) -> Contract:
+def _contract(doc: dict, path: Path, api_path: str, method: str, op: dict, primary: bool) -> Operation:
     where = f"spec {path}" if primary else f"spec {path}, operation {method.upper()} {api_path}"
     try:
         params = tuple(
@@ -295,7 +295,7 @@ def _contract(doc: dict, path: Path, api_path: str, method: str, op: dict, prima
     token_header = _token_header(doc, op)
     if token_header is None and primary:
         raise SpecError("the spec declares no apiKey security scheme in a header (the token header)")
-    contract = Contract(
+    contract = Operation(
         path=api_path,
         method=method.upper(),
         operation_id=op.get("operationId", ""),
@@ -317,22 +317,22 @@ def _contract(doc: dict, path: Path, api_path: str, method: str, op: dict, prima
 
 @dataclass(frozen=True)
 class Spec:
-    """Every operation of one spec, each as its Contract; `primary` is the one whose parameters carry x-role."""
+    """Every operation of one spec, each as its Operation; `primary` is the one whose parameters carry x-role."""
 
     path: Path
-    contracts: tuple[Contract, ...]  # in document order
+    contracts: tuple[Operation, ...]  # in document order
 
     @property
-    def primary(self) -> Contract:
+    def primary(self) -> Operation:
         (found,) = [c for c in self.contracts if c.primary]
         return found
 
     @property
-    def judged(self) -> tuple[Contract, ...]:
+    def judged(self) -> tuple[Operation, ...]:
         """The operations the suite judges (they carry x-business-codes), the primary first."""
         return (self.primary,) + tuple(c for c in self.contracts if c.judged and not c.primary)
 
-    def operation(self, method: str, api_path: str) -> Contract | None:
+    def operation(self, method: str, api_path: str) -> Operation | None:
         """The contract of the operation with this method and path, if the spec has it."""
         for contract in self.contracts:
             if contract.method == method.upper() and contract.path == api_path:
@@ -357,6 +357,6 @@ def load_all(path: str | os.PathLike | None = None) -> Spec:
     return _load_all(Path(path or DEFAULT_SPEC).resolve())
 
 
-def load(path: str | os.PathLike | None = None) -> Contract:
+def load(path: str | os.PathLike | None = None) -> Operation:
     """The primary operation's contract in path, else in the project's spec/openapi.yaml."""
     return load_all(path).primary

@@ -5,18 +5,20 @@ is an error of the case (CannotJudge), never a contract failure."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
 from contract_suite.account import AccountKeeper, Repair
-from contract_suite.codes import CodeSource, CodeSourceBroken, CodeUnavailable
 from contract_suite.environment import EnvironmentCheck
+from contract_suite.evidence import Failure, failures_text
+from contract_suite.judging import envelope_code, judge, reproduction
 from contract_suite.profile import Phone
 from contract_suite.run import CannotJudge, NotJudged, Run
-from contract_suite.spec import Contract
+from contract_suite.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable
+from contract_suite.spec import Operation
 from contract_suite.transport import Answer, RequestCapReached
-from contract_suite.verdict import envelope_code, judge, reproduce_lines
 
 ABSENT = None  # a parameter or token given as ABSENT is left out of the request
 WRONG_CODES = ("000000", "111111")
@@ -90,7 +92,9 @@ class Target:
         except RequestCapReached as exc:
             raise NotJudged(str(exc)) from None
         if wrong:  # the question is a case too: its wrong answer fails the case that needed it asked
-            pytest.fail(f"before this case, {wrong}", pytrace=False)
+            wrong = replace(wrong, rule=f"before this case, {wrong.rule}")
+            self.run.failed(wrong)
+            pytest.fail(wrong.text(), pytrace=False)
 
     def newer_code(self, phone: Phone) -> str:
         """Have a new code sent to phone; the code before it is then void."""
@@ -118,7 +122,7 @@ class Target:
             params[self.contract.parameter_with_role(role.replace("__", ".")).name] = value
         return params
 
-    def valid_request(self, contract: Contract | None = None) -> dict[str, str | None]:
+    def valid_request(self, contract: Operation | None = None) -> dict[str, str | None]:
         """A fully valid request. The primary operation: the account's phone to the free phone. Another
         operation: its parameters' spec examples (sent with the valid token)."""
         if contract is None or contract.primary:
@@ -131,7 +135,7 @@ class Target:
             )
         return self.example_request(contract)
 
-    def example_request(self, contract: Contract | None = None) -> dict[str, str | None]:
+    def example_request(self, contract: Operation | None = None) -> dict[str, str | None]:
         """The spec's example values: used only where the profile has no data and the fault is the token
         (and for operations other than the primary one, which have no profile data)."""
         return {p.name: _text(p.example) for p in (contract or self.contract).parameters if p.example is not None}
@@ -143,7 +147,7 @@ class Target:
         params: dict[str, str | None],
         token: str | None,
         changes_account: bool = False,
-        contract: Contract | None = None,
+        contract: Operation | None = None,
     ) -> Answer:
         """Send to an operation (default: the primary one); a case whose answer is lost is an error of the case.
         An answer that may not be the endpoint's (no envelope; the valid token refused) is checked against the
@@ -169,7 +173,8 @@ class Target:
             repair = self.keeper.after_lost_answer(query)
             message += f"; the request was sent and could have changed the account: {repair.words}"
             if repair.wrong:
-                pytest.fail("\n".join(repair.wrong) + f"\n  ({message})", pytrace=False)
+                self.run.failed(*repair.wrong)
+                pytest.fail(failures_text(repair.wrong) + f"\n  ({message})", pytrace=False)
             if not repair.done:
                 raise self.run.stop(f"{message.splitlines()[0]}; {repair.stop or repair.words}")
         raise CannotJudge(message)
@@ -179,13 +184,14 @@ class Target:
         answer: Answer,
         expected: set[int] | int,
         rule: str,
-        contract: Contract | None = None,
+        contract: Operation | None = None,
         *,
         counts_as_judged: bool = True,
-    ) -> str | None:
-        """The failure message unless the answer is a valid envelope carrying one of the expected codes of the
-        operation (default: the primary one). counts_as_judged=False: the case aims at no code in particular (any
-        of many will do), so the coverage table does not count the expected codes as judged by it.
+    ) -> list[Failure]:
+        """The failures of this answer (none when it is a valid envelope carrying one of the expected codes of the
+        operation, default the primary one), recorded in the case's evidence. counts_as_judged=False: the case
+        aims at no code in particular (any of many will do), so the coverage table does not count the expected
+        codes as judged by it.
 
         Then the test account: after a success the case did not expect, the suite asks where the account is and
         moves it back where it may; after an error answer to a request that could have moved it, it asks whether
@@ -193,10 +199,16 @@ class Target:
         expected = {expected} if isinstance(expected, int) else set(expected)
         if counts_as_judged:
             self.coverage.exercised(expected, contract)
-        self.run.rules.append(rule)
+        self.run.judged(rule)
         failure = judge(answer, contract or self.contract, expected, rule, self.secrets)
-        if contract is not None and not contract.primary:
-            return failure  # the test account and its phone belong to the primary operation
+        found = self._account_after(answer, expected, failure, rule) if contract is None or contract.primary else []
+        found = found if found or failure is None else [failure]
+        self.run.failed(*found)
+        return found
+
+    def _account_after(self, answer: Answer, expected: set[int], failure: Failure | None, rule: str) -> list[Failure]:
+        """The case's failures once the test account was looked after (the test account and its phone belong to
+        the primary operation); empty when there are none."""
         got = envelope_code(answer)
         params = _query_of(answer)
         incorrect, success = self.contract.code_named("old-phone-incorrect"), self.contract.success_code
@@ -207,48 +219,49 @@ class Target:
             and self.keeper.phone_in(params, "old") == self.profile.account
         ):
             self.keeper.confirm_out_of_step()  # stops the run when someone else moved the account
-        repair = None
         try:
             if got == success and success not in expected:
                 repair = self.keeper.after_unexpected_success(params)
             elif answer.failure is None and got != success and self.keeper.could_move(answer.request, params):
                 repair = self.keeper.after_error_answer(params)
+            else:
+                repair = None
         except (RequestCapReached, CodeSourceBroken) as exc:  # the account cannot be asked after: say so
+            if got != success:
+                return [failure] if failure else []  # an error answer: nothing says the account moved
             new = self.keeper.phone_in(params, "new")
             words = self.keeper.by_hand(new, f"the suite cannot ask where it is: {self.secrets.mask(str(exc))}")
-            if got != success:
-                return failure  # an error answer: nothing says the account moved
             repair = Repair(False, words.text, stop=words.line)
-        if repair is not None and repair.words and got != success:  # an error answer, and the account moved
-            failure = failure or "\n".join(
-                [
-                    f"{rule}: the target answered {self.contract.describe(got)}, an error, yet the test "
-                    "account moved (an error answer must change nothing)",
-                    *reproduce_lines(answer.request, self.secrets),
-                ]
-            )
         if repair is None:
-            return failure
-        lines = [failure] if failure else []
-        lines += [f"  {repair.words}"] if repair.words else []
-        lines += repair.wrong
+            return [failure] if failure else []
+        if repair.words and got != success and failure is None:  # an error answer, and the account moved
+            command, masked = reproduction(answer.request, self.secrets)
+            failure = Failure(
+                self.secrets.mask(
+                    f"{rule}: the target answered {self.contract.describe(got)}, an error, yet the test account "
+                    "moved (an error answer must change nothing)"
+                ),
+                reproduce=command,
+                masked=masked,
+            )
         if repair.stop:
             self.run.stop(repair.stop)
-        return "\n".join(lines) if lines else None
+        main = [failure.also(*repair.words.splitlines())] if failure else []
+        return main + repair.wrong
 
     def expect(
         self,
         answer: Answer,
         expected: set[int] | int,
         rule: str,
-        contract: Contract | None = None,
+        contract: Operation | None = None,
         *,
         counts_as_judged: bool = True,
     ) -> None:
         """Fail naming the rule unless the answer is a valid envelope carrying one of the expected codes."""
-        failure = self.check(answer, expected, rule, contract, counts_as_judged=counts_as_judged)
-        if failure:
-            pytest.fail(failure, pytrace=False)
+        failures = self.check(answer, expected, rule, contract, counts_as_judged=counts_as_judged)
+        if failures:
+            pytest.fail(failures_text(failures), pytrace=False)
 
     def require_destructive(self) -> None:
         if not self.run.settings.destructive_allowed:

@@ -6,22 +6,25 @@ from __future__ import annotations
 
 import tomllib
 import warnings
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 import schemathesis
+from schemathesis.core.failures import FailureGroup
 
 from contract_suite import (
     checks,  # registers the custom checks (schemathesis.toml's `hooks` names it too)
     generation,
 )
+from contract_suite.evidence import CheckFailed, Failure, failures_text
+from contract_suite.judging import nested_too_deep, reproduction, speaks_envelope
 from contract_suite.plugin import settings_of_the_collecting_session
 from contract_suite.run import CannotJudge, NotJudged
 from contract_suite.settings import Settings
 from contract_suite.spec import PROJECT_ROOT
 from contract_suite.transport import Request, RequestCapReached
-from contract_suite.verdict import nested_too_deep, speaks_envelope
 
 pytestmark = pytest.mark.generated
 
@@ -141,7 +144,26 @@ def _send_and_judge(case: schemathesis.Case, target) -> None:
         message=answer.reason,
         content_size=len(answer.body) + (1 if answer.truncated else 0),
     )
-    case.validate_response(response)
+    try:
+        case.validate_response(response)
+    except FailureGroup as found:  # said in the suite's words, with its own reproduce line
+        failures = [_failure_of(failure, answer, target) for failure in found.exceptions]
+    else:
+        return
+    target.run.failed(*failures)
+    pytest.fail(failures_text(failures), pytrace=False)  # outside the except: no exception chain to print
+
+
+def _failure_of(failure: AssertionError, answer, target) -> Failure:
+    """A schemathesis failure as a Failure of the suite: a custom check's own, or a built-in check's title and
+    message; with the suite's curl line (masked values as shell variables, never "[Filtered]")."""
+    command, masked = reproduction(answer.request, target.secrets)
+    exception = getattr(failure, "exception", None)
+    if isinstance(exception, CheckFailed):
+        return replace(exception.failure, reproduce=command, masked=masked)
+    code = getattr(failure, "code", "")
+    rule, actual = target.secrets.mask(failure.title), target.secrets.mask(failure.message.strip())
+    return Failure(rule, actual=actual, reproduce=command, masked=masked, check=f"{code} (schemathesis)".strip())
 
 
 def _with_current_token(headers: dict[str, str], target) -> dict[str, str]:

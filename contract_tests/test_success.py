@@ -2,8 +2,9 @@
 
 import pytest
 
+from contract_suite.evidence import Failure, failures_text
+from contract_suite.judging import envelope_code
 from contract_suite.run import NotJudged
-from contract_suite.verdict import envelope_code
 
 
 @pytest.mark.destructive
@@ -28,10 +29,8 @@ def test_change_is_made_and_restored(target, contract):
     try:
         # The old number is no longer the account's: as the original phone it is now incorrect.
         proof = target.call(target.change(account, account), token)
-        failures.append(
-            target.check(
-                proof, incorrect, f"after the change, original phone {account} must no longer be the account's"
-            )
+        failures += target.check(
+            proof, incorrect, f"after the change, original phone {account} must no longer be the account's"
         )
     finally:
         restore = target.change(free, account)
@@ -39,10 +38,11 @@ def test_change_is_made_and_restored(target, contract):
         target.codes.consumed(account, free)
         if envelope_code(back) != success:
             failures.append(restore_failed(target, contract, back, account, free))
+            target.run.failed(failures[-1])
     if envelope_code(back) == success:
         proof = target.call(target.change(free, free), token)
-        failures.append(
-            target.check(proof, incorrect, f"after the restore, original phone {free} must no longer be the account's")
+        failures += target.check(
+            proof, incorrect, f"after the restore, original phone {free} must no longer be the account's"
         )
         if target.codes.reusable:
             target.coverage.note(
@@ -53,19 +53,16 @@ def test_change_is_made_and_restored(target, contract):
             # A code is used once: the one the account's number received for the restore is spent.
             used = restore[contract.parameter_with_role("new.code").name]
             reuse = target.call(target.change(account, free, old__code=used), token)
-            failures.append(
-                target.check(
-                    reuse,
-                    contract.code_named("old-phone-verification-failed"),
-                    f"the SMS code {account} received for the restore was used: it must not verify again",
-                )
+            failures += target.check(
+                reuse,
+                contract.code_named("old-phone-verification-failed"),
+                f"the SMS code {account} received for the restore was used: it must not verify again",
             )
-    failures = [f for f in failures if f]
     if failures:
-        pytest.fail("\n".join(failures), pytrace=False)
+        pytest.fail(failures_text(failures), pytrace=False)
 
 
-def restore_failed(target, contract, back, account, free) -> str:
+def restore_failed(target, contract, back, account, free) -> Failure:
     """What went wrong moving the account back: the suite asks the target where the account is, says it, and stops
     the run when the account is not on its number (with the line that moves it back by hand)."""
     code = envelope_code(back)
@@ -74,8 +71,8 @@ def restore_failed(target, contract, back, account, free) -> str:
     lead = f"RESTORE FAILED: moving the test account back from {free} to {account} answered {answered}"
     where = target.keeper.locate([free])
     if where.holds == account:
-        return f"{lead}.\n  Asked, the account holds {account}: it is where the profile says."
+        return Failure(lead, more=(f"Asked, the account holds {account}: it is where the profile says.",))
     said = f"asked, the account holds {where.holds}" if where.holds else "asked, it answers to neither number"
     by_hand = target.keeper.by_hand(free, said)
     target.run.stop(f"{lead}; {by_hand.line}")
-    return f"{lead}.\n  {by_hand.text}"
+    return Failure(lead, more=tuple(by_hand.text.splitlines()))

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from contract_suite import codes, commands
+from contract_suite import commands, sms_codes
 from contract_suite import profile as profiles
 from contract_suite.secrets import Secrets
 from tests.support.suite import run_pytest
@@ -154,7 +154,7 @@ def test_pytest_stops_before_any_request_on_a_bad_profile(tmp_path):
 
 
 def _source(loaded, secrets=None):
-    return codes.CodeSource(loaded, Secrets() if secrets is None else secrets, dict(os.environ))
+    return sms_codes.CodeSource(loaded, Secrets() if secrets is None else secrets, dict(os.environ))
 
 
 def test_static_codes_are_used_once(tmp_path):
@@ -163,9 +163,9 @@ def test_static_codes_are_used_once(tmp_path):
     phone = profiles.Phone("86", "1")
     assert source.code_for(phone) == "123456"
     source.consumed(phone)
-    with pytest.raises(codes.CodeUnavailable, match="was used by a successful change"):
+    with pytest.raises(sms_codes.CodeUnavailable, match="was used by a successful change"):
         source.code_for(phone)
-    with pytest.raises(codes.CodeUnavailable, match=r'add \[codes\] static "86-2" or \[codes\] command'):
+    with pytest.raises(sms_codes.CodeUnavailable, match=r'add \[codes\] static "86-2" or \[codes\] command'):
         source.code_for(profiles.Phone("86", "2"))
 
 
@@ -221,9 +221,9 @@ def test_failing_code_command_breaks_the_source_once(tmp_path, body, message):
     )
     loaded = profiles.load(write(tmp_path, f"[codes]\ncommand = 'python {script} {{phone}}'\n"))
     source = _source(loaded)
-    with pytest.raises(codes.CodeSourceBroken, match=message):
+    with pytest.raises(sms_codes.CodeSourceBroken, match=message):
         source.code_for(profiles.Phone("86", "1"))
-    with pytest.raises(codes.CodeSourceBroken, match=message):  # no second try: each would be another SMS
+    with pytest.raises(sms_codes.CodeSourceBroken, match=message):  # no second try: each would be another SMS
         source.code_for(profiles.Phone("86", "2"))
     assert counter.read_text() == "x"
 
@@ -266,8 +266,8 @@ def test_a_token_command_that_prints_a_control_character_is_refused(tmp_path):
     script = tmp_path / "token.py"
     script.write_text("print('Bearer \\x1b[32mfresh-token-0a1b\\x1b[0m')\n")
     loaded = profiles.load(write(tmp_path, f"[tokens]\ncommand = 'python {script}'\n"))
-    with pytest.raises(codes.TokenUnavailable) as refused:
-        codes.fetch_token(loaded, dict(os.environ), Secrets())
+    with pytest.raises(sms_codes.TokenUnavailable) as refused:
+        sms_codes.fetch_token(loaded, dict(os.environ), Secrets())
     assert str(refused.value) == (
         "[tokens] command printed a token that cannot be sent in an HTTP header: "
         "it holds a line break or another control character"

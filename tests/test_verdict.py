@@ -363,7 +363,7 @@ def test_not_inferred_leaves_the_inferred_rules_out_of_the_generated_layer_too(r
     common = ("contract_tests", "--base-url", url, "--profile", str(PROFILE), "--rate-limit", "0")
     with_inferred = run_pytest(*common, "-m", "generated", env=env, timeout=180)
     assert with_inferred.returncode == 1, with_inferred.tail()
-    assert "Custom check failed: `blank_parameter_gets_its_code`" in with_inferred.stdout
+    assert "check:    blank_parameter_gets_its_code" in with_inferred.stdout
     without = run_pytest(*common, "-m", "generated and not inferred", env=env, timeout=180)
     assert without.returncode == 0, without.tail()
     assert "blank_parameter_gets_its_code" not in without.stdout

@@ -50,11 +50,11 @@ PRELOADED = (
     "werkzeug.serving",
     "contract_suite.settings",
     "contract_suite.fixtures",
-    "contract_suite.report",
+    "contract_suite.summary",
     "contract_suite.spec",
     "contract_suite.target",
     "contract_suite.transport",
-    "contract_suite.verdict",
+    "contract_suite.judging",
     "reference_server.app",
     "reference_server.embedded",
 )

@@ -11,11 +11,16 @@ import shlex
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from contract_suite.evidence import Failure
 from contract_suite.secrets import Secrets
-from contract_suite.spec import Contract
+from contract_suite.spec import Operation
 from contract_suite.transport import Answer, Request
 
 QUOTE_BYTES = 200
+# Headers a reproduction leaves out: curl makes its own, and a generated case's tool name and case id say nothing.
+TRANSPORT_HEADERS = frozenset(
+    ("content-length", "user-agent", "accept", "accept-encoding", "connection", "x-schemathesis-testcaseid")
+)
 NOT_JSON = object()
 # Shell variables a reproduction line names for masked values, by the secret's label.
 TOKEN_VARIABLES = {"valid-token": "CONTRACT_TOKEN", "orphan-token": "CONTRACT_ORPHAN_TOKEN"}
@@ -62,7 +67,7 @@ def speaks_envelope(answer: Answer) -> bool:
     return isinstance(body, dict) and "code" in body
 
 
-def looks_like_envelope(answer: Answer, contract: Contract) -> bool:
+def looks_like_envelope(answer: Answer, contract: Operation) -> bool:
     """Whether the endpoint is speaking, rightly or wrongly: a JSON object with `code`, or with two of the
     envelope's other fields (a broken envelope is still the endpoint's). An HTML page, someone else's JSON, an
     empty body or no answer at all may be a gateway, a maintenance page or another service."""
@@ -75,7 +80,7 @@ def looks_like_envelope(answer: Answer, contract: Contract) -> bool:
     return "code" in body or len(fields.intersection(body) - {"code"}) >= 2
 
 
-def is_documented(contract: Contract, code: Any) -> bool:
+def is_documented(contract: Operation, code: Any) -> bool:
     return isinstance(code, int) and not isinstance(code, bool) and code in contract.codes
 
 
@@ -103,7 +108,7 @@ def describe_answer(answer: Answer, secrets: Secrets) -> str:
     return f"{line}: {quote_body(answer, secrets, 120)}"
 
 
-def envelope_problem(answer: Answer, contract: Contract, secrets: Secrets) -> str | None:
+def envelope_problem(answer: Answer, contract: Operation, secrets: Secrets) -> str | None:
     """Why this answer breaks the envelope part of the contract (status, type, JSON, schema), or None."""
     if answer.failure is not None:
         return secrets.mask(answer.failure.detail)
@@ -142,12 +147,12 @@ def envelope_problem(answer: Answer, contract: Contract, secrets: Secrets) -> st
     return None
 
 
-def _statuses(contract: Contract) -> str:
+def _statuses(contract: Operation) -> str:
     return " or ".join(map(str, sorted(contract.statuses)))
 
 
-def judge(answer: Answer, contract: Contract, expected: set[int], rule: str, secrets: Secrets) -> str | None:
-    """The failure message for this answer, or None when it is what the contract expects."""
+def judge(answer: Answer, contract: Operation, expected: set[int], rule: str, secrets: Secrets) -> Failure | None:
+    """The failure this answer is, or None when it is what the contract expects."""
     problem = envelope_problem(answer, contract, secrets)
     code = envelope_code(answer)
     if problem is None and code in expected:
@@ -157,14 +162,14 @@ def judge(answer: Answer, contract: Contract, expected: set[int], rule: str, sec
         wanted = f"any documented code but {contract.success_code} (one of {', '.join(map(str, sorted(errors)))})"
     else:
         wanted = " or ".join(contract.describe(c) for c in sorted(expected))
-    lines = [rule, f"  expected: {wanted}"]
     if problem is not None:
-        lines.append(f"  actual:   {problem}")
+        actual = problem
     else:
         server_msg = json.dumps(parse_json(answer.body).get("msg"), ensure_ascii=False)
-        lines.append(f"  actual:   {contract.describe(code)}, server msg {secrets.mask(server_msg)}")
-    lines.extend(reproduce_lines(answer.request, secrets))
-    return "\n".join(lines)
+        actual = f"{contract.describe(code)}, server msg {secrets.mask(server_msg)}"
+    command, masked = reproduction(answer.request, secrets)
+    codes = () if expected == errors else tuple(sorted(expected))
+    return Failure(secrets.mask(rule), wanted, actual, command, masked, expected_codes=codes)
 
 
 def variable_for(parameter: str) -> str:
@@ -179,6 +184,13 @@ def _double_quoted(text: str) -> str:
 def reproduce_lines(request: Request, secrets: Secrets) -> list[str]:
     """A curl line that sends the request again, with every secret replaced by a shell variable it names,
     and the line saying which variables to set."""
+    command, masked = reproduction(request, secrets)
+    return [f"  reproduce: {command}"] + ([f"  {masked}"] if masked else [])
+
+
+def reproduction(request: Request, secrets: Secrets) -> tuple[str, str]:
+    """A curl command that sends the request again, every secret replaced by a shell variable it names; and the
+    note saying which variables to set ("" when none)."""
     parts = urlsplit(request.url)
     base = f"{parts.scheme}://{parts.netloc}{parts.path}"
     variables: list[str] = []
@@ -196,8 +208,8 @@ def reproduce_lines(request: Request, secrets: Secrets) -> list[str]:
     url = f'"{_double_quoted(base)}{"?" + query if query else ""}"'
     command = f"curl -sS -X {shlex.quote(request.method)} {url}"
     for name, value in request.headers.items():
-        if name.lower() == "content-length":
-            continue
+        if name.lower() in TRANSPORT_HEADERS:
+            continue  # curl sends its own; they say nothing about the case
         label = secrets.label(value)
         if label is None:
             command += " -H " + shlex.quote(f"{name}: {secrets.mask(value)}")
@@ -205,11 +217,11 @@ def reproduce_lines(request: Request, secrets: Secrets) -> list[str]:
             variable = TOKEN_VARIABLES.get(label, variable_for(name.replace("-", "")))
             variables.append(variable)
             command += f' -H "{_double_quoted(name)}: ${{{variable}}}"'
-    lines = [f"  reproduce: {command}"]
-    if variables:
-        names = ", ".join(dict.fromkeys(variables))
-        lines.append(f"  (masked: set {names} in your shell first; SMS codes must be fresh ones)")
-    return lines
+    if not variables:
+        return command, ""
+    names = ", ".join(dict.fromkeys(variables))
+    sms = any(name not in TOKEN_VARIABLES.values() for name in variables)
+    return command, f"(masked: set {names} in your shell first{'; SMS codes must be fresh ones' if sms else ''})"
 
 
 EVIDENCE_BODY_BYTES = 2048

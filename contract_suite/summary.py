@@ -165,6 +165,8 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
     if verdict.status is None or not verdict.runs:  # no request was sent to a target: no contract verdict
         return
     terminal.section("contract verdict")
+    sent = sum(r.get("sent", 0) for r in verdict.runs)
+    terminal.write_line(f"the run sent {sent} request(s) to {secrets.mask(verdict.runs[0].get('base_url') or '')}")
     for words in filter(None, (r.get("gateway") for r in verdict.runs)):
         terminal.write_line(secrets.mask(words))
     line = verdict_line(verdict, coverage, secrets)

@@ -1,0 +1,76 @@
+"""What a case found, as data: each failure with its fields, and the evidence of one case (its operation, the codes
+it exercises, the rules it judged, its requests and answers, its failures). The terminal, JUnit, pytest-html and
+Allure each render these objects; none parses a message back into fields.
+
+Every string in a Failure is masked when it is made (contract_suite.judging makes them); the exchanges are the
+transport's answers, masked when rendered.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field, replace
+
+from contract_suite.transport import Answer
+
+EXCHANGES_KEPT = 8  # the last requests and answers of a case, kept as its evidence
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One rule a case found broken: its words, what was expected and what came, and how to send it again."""
+
+    rule: str
+    expected: str = ""  # in words, e.g. `5166 "Please enter new phone number"`
+    actual: str = ""
+    reproduce: str = ""  # a curl command, masked values as shell variables
+    masked: str = ""  # which shell variables to set first, e.g. "(masked: set CONTRACT_TOKEN ...)"
+    more: tuple[str, ...] = ()  # further lines: what became of the test account, what was sent
+    expected_codes: tuple[int, ...] = ()  # the documented codes expected (Allure files the case under them)
+    check: str = ""  # the generated layer's check that found it (a custom check's name, or a built-in's code)
+
+    def also(self, *lines: str) -> Failure:
+        """This failure with more lines said after it."""
+        return replace(self, more=(*self.more, *(line for line in lines if line)))
+
+    def text(self) -> str:
+        """The failure as the terminal (and JUnit) shows it."""
+        lines = [self.rule]
+        if self.check:
+            lines.append(f"  check:    {self.check}")
+        if self.expected:
+            lines.append(f"  expected: {self.expected}")
+        if self.actual:
+            lines.append(f"  actual:   {self.actual}")
+        if self.reproduce:
+            lines.append(f"  reproduce: {self.reproduce}")
+        if self.masked:
+            lines.append(f"  {self.masked}")
+        lines += [f"  {line}" for line in self.more]
+        return "\n".join(lines)
+
+
+def failures_text(failures: list[Failure]) -> str:
+    return "\n".join(failure.text() for failure in failures)
+
+
+class CheckFailed(AssertionError):
+    """A custom check of the generated layer found a failure (its `check` field names the check): schemathesis
+    keeps this exception with its own failure record, so the layer renders the Failure it carries in the suite's
+    words."""
+
+    def __init__(self, failure: Failure):
+        super().__init__(failure.text())
+        self.failure = failure
+
+
+@dataclass
+class CaseEvidence:
+    """One case's evidence, made by the plugin before the case runs and filled while it runs."""
+
+    operation: str  # the operationId of the operation the case is about
+    codes: tuple[int, ...] = ()  # the documented codes it exercises (its `exercises` marks)
+    rules: list[str] = field(default_factory=list)  # each rule it judged, in words
+    exchanges: deque[Answer] = field(default_factory=lambda: deque(maxlen=EXCHANGES_KEPT))
+    failures: list[Failure] = field(default_factory=list)
+    cannot_judge: bool = False  # the case could not be judged: an error of the run, not the contract's
