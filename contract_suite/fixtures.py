@@ -12,7 +12,7 @@ from contract_suite import knife4j, preflight, spec
 from contract_suite.account import AccountKeeper
 from contract_suite.environment import EnvironmentCheck
 from contract_suite.keys import COVERAGE, RUN, SECRETS, SETTINGS
-from contract_suite.run import EXIT_CANNOT_JUDGE, Run
+from contract_suite.run import EXIT_CANNOT_JUDGE, CannotJudge, Run
 from contract_suite.settings import DEFAULT_PAGE, Settings
 from contract_suite.sms_codes import CodeSource, TokenUnavailable, fetch_token
 from contract_suite.target import Target
@@ -53,23 +53,27 @@ def base_url(endpoint: Endpoint) -> str:
 
 
 def start_run(config: pytest.Config, settings: Settings, endpoint: Endpoint, preflight_checks: bool) -> Run:
-    """The run against the target, once the preflight says it can judge it (else exit 2, one line why)."""
+    """The run against the target, once the preflight says it can judge it; else CannotJudge (an error of the first
+    case, one line why, and the run stops with exit 2). Called by xdist's controller before any worker starts, it
+    exits the session instead."""
     secrets = config.stash[SECRETS]
     run = Run(settings, endpoint.base_url, secrets, config.stash[COVERAGE])
     config.stash[RUN] = run
     profile = settings.profile
+    problem = None
     if profile.token_command and "valid" not in profile.tokens:
         try:
             profile.tokens["valid"] = fetch_token(profile, endpoint.command_env, secrets)
         except TokenUnavailable as exc:
-            run.stop(f"the [tokens] command failed: {exc}")
-            pytest.exit(
-                f"cannot judge {endpoint.base_url}: the [tokens] command failed: {exc}", returncode=EXIT_CANNOT_JUDGE
-            )
-    problem = preflight.target_problem(run) if preflight_checks else None
+            problem = f"the [tokens] command failed: {exc}"
+    if problem is None and preflight_checks:
+        problem = preflight.target_problem(run)
     if problem:
         run.stop(problem)
-        pytest.exit(f"cannot use the target {endpoint.base_url}: {problem}", returncode=EXIT_CANNOT_JUDGE)
+        message = f"cannot use the target {endpoint.base_url}: {secrets.mask(problem)}"
+        if config.pluginmanager.getplugin("dsession") is not None:  # xdist's controller: no case runs here
+            pytest.exit(message, returncode=EXIT_CANNOT_JUDGE)
+        raise CannotJudge(message)
     return run
 
 

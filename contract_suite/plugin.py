@@ -1,7 +1,7 @@
 """The contract suite's pytest plugin, its hooks: settings resolved once, secrets masked in every report and log
 record, cannot-judge cases as errors, and the verdict (exit 0 holds, 1 broken, 2 cannot judge, 4 bad input).
 The fixtures are in contract_suite.fixtures, the xdist scheduling in contract_suite.scheduling, the report in
-contract_suite.summary (and contract_suite.reports for pytest-html and Allure)."""
+contract_suite.summary (and contract_suite.html_report, contract_suite.allure_report for the reports)."""
 
 from __future__ import annotations
 
@@ -347,10 +347,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
 
 def _register_report_plugins(config: pytest.Config) -> None:
-    """The coverage table and each case's evidence in the reports of pytest-html (--html) and allure-pytest
-    (--alluredir): contract_suite/reports.py, registered only when those plugins are loaded."""
-    from contract_suite import reports
+    """The run in the reports of pytest-html (--html) and allure-pytest (--alluredir), when those plugins are
+    loaded: contract_suite/html_report.py and contract_suite/allure_report.py, each registered only when asked for."""
+    from contract_suite import allure_report, html_report
 
-    reports.register(
-        config, config.stash[SETTINGS], config.stash[SECRETS], config.stash[COVERAGE], config.stash[VERDICT]
-    )
+    parts = (config.stash[SETTINGS], config.stash[SECRETS], config.stash[COVERAGE], config.stash[VERDICT])
+    html_report.register(config, *parts)
+    allure_report.register(config, *parts)

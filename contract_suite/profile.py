@@ -96,72 +96,119 @@ def _table(value: Any, where: str) -> dict:
     return value
 
 
-def _unknown(table: dict, known: set[str], where: str) -> None:
-    extra = sorted(set(table) - known)
-    if extra:
-        raise ProfileError(
-            f"unknown key {where}{'.' if where else ''}{extra[0]} (known here: {', '.join(sorted(known))})"
-        )
+def _unknown(table: dict, known: set[str], where: str) -> list[str]:
+    """Each unknown key of the table, in words."""
+    return [
+        f"unknown key {where}{'.' if where else ''}{key} (known here: {', '.join(sorted(known))})"
+        for key in sorted(set(table) - known)
+    ]
 
 
 def _phone(value: Any, where: str) -> Phone:
     table = _table(value, where)
-    _unknown(table, {"international_code", "phone"}, where)
-    for key in ("international_code", "phone"):
-        if key not in table:
-            raise ProfileError(f"{where}.{key} is missing: a phone needs international_code and phone")
+    problems = _unknown(table, {"international_code", "phone"}, where)
+    problems += [
+        f"{where}.{key} is missing: a phone needs international_code and phone"
+        for key in ("international_code", "phone")
+        if key not in table
+    ]
+    if problems:
+        raise ProfileError("; ".join(problems))
     return Phone(
         _string(table["international_code"], f"{where}.international_code"), _string(table["phone"], f"{where}.phone")
     )
 
 
+class _Problems:
+    """Every problem of a profile, gathered so that one error names them all."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def attempt(self, read, *args):
+        """read(*args), or None when it raised ProfileError (its words kept)."""
+        try:
+            return read(*args)
+        except ProfileError as exc:
+            self.found.append(str(exc))
+            return None
+
+
 def parse(data: dict, source: str, token_overrides: dict[str, str] | None = None) -> Profile:
-    """A Profile from parsed TOML; ProfileError names the first bad key."""
-    _unknown(data, set(KNOWN), "")
-    for section in data:
-        _table(data[section], f"[{section}]")
-        _unknown(data[section], KNOWN[section], section)
+    """A Profile from parsed TOML; ProfileError names every unknown or malformed key at once."""
+    problems = _Problems()
+    problems.found += _unknown(data, set(KNOWN), "")
+    for section in [name for name in data if name in KNOWN]:
+        if problems.attempt(_table, data[section], f"[{section}]") is None:
+            data = {**data, section: {}}  # reported; read as empty so the other sections are still checked
+        else:
+            problems.found += _unknown(data[section], KNOWN[section], section)
+            data = {**data, section: {k: v for k, v in data[section].items() if k in KNOWN[section]}}
     profile = Profile(source=source)
-    target = data.get("target", {})
-    if "base_url" in target:
-        profile.base_url = _string(target["base_url"], "target.base_url")
-        if not profile.base_url.startswith(("http://", "https://")):
-            raise ProfileError(f"target.base_url must start with http:// or https://, got {profile.base_url!r}")
-    if "token_header" in target:
-        profile.token_header = _string(target["token_header"], "target.token_header")
-        if not _HEADER_NAME.fullmatch(profile.token_header):
-            raise ProfileError(f"target.token_header is not an HTTP header name: {profile.token_header!r}"[:200])
+    _read_target(data.get("target", {}), profile, problems)
     for role, value in data.get("tokens", {}).items():
         if role == "command":
-            profile.token_command = _command(value, "tokens.command", ())
+            profile.token_command = problems.attempt(_command, value, "tokens.command", ())
         elif role == "command_timeout":
-            profile.token_command_timeout = _seconds(value, "tokens.command_timeout")
+            seconds = problems.attempt(_seconds, value, "tokens.command_timeout")
+            if seconds is not None:
+                profile.token_command_timeout = seconds
         else:
-            profile.tokens[role] = _token(value, f"tokens.{role}")
+            token = problems.attempt(_token, value, f"tokens.{role}")
+            if token is not None:
+                profile.tokens[role] = token
     if "account" in data:
-        profile.account = _phone(data["account"], "account")
+        profile.account = problems.attempt(_phone, data["account"], "account")
     for role, value in data.get("phones", {}).items():
-        profile.phones[role] = _phone(value, f"phones.{role}")
-    codes = data.get("codes", {})
-    if "static" in codes:
-        for key, value in _table(codes["static"], "codes.static").items():
-            if key.count("-") != 1:
-                raise ProfileError(f'codes.static key {key!r} must read "<international_code>-<phone>"')
-            profile.static_codes[key] = _string(value, f"codes.static.{key!r}")
-    if "command" in codes:
-        profile.code_command = _command(codes["command"], "codes.command", ("international_code", "phone"))
-    if "command_timeout" in codes:
-        profile.code_command_timeout = _seconds(codes["command_timeout"], "codes.command_timeout")
-    if "reusable" in codes:
-        if not isinstance(codes["reusable"], bool):
-            raise ProfileError(f"codes.reusable must be true or false, got {codes['reusable']!r}"[:200])
-        if codes["reusable"] and "static" not in codes:
-            raise ProfileError("codes.reusable = true says the static codes stay valid: add [codes] static")
-        profile.codes_reusable = codes["reusable"]
+        phone = problems.attempt(_phone, value, f"phones.{role}")
+        if phone is not None:
+            profile.phones[role] = phone
+    _read_codes(data.get("codes", {}), profile, problems)
     for role, value in (token_overrides or {}).items():
         if value:
-            profile.tokens[role] = _token(value, ENV_OVERRIDES.get(role, role))
+            token = problems.attempt(_token, value, ENV_OVERRIDES.get(role, role))
+            if token is not None:
+                profile.tokens[role] = token
+    if problems.found:
+        raise ProfileError("; ".join(problems.found))
     return profile
+
+
+def _read_target(target: dict, profile: Profile, problems: _Problems) -> None:
+    if "base_url" in target:
+        profile.base_url = problems.attempt(_string, target["base_url"], "target.base_url")
+        if profile.base_url and not profile.base_url.startswith(("http://", "https://")):
+            problems.found.append(f"target.base_url must start with http:// or https://, got {profile.base_url!r}")
+    if "token_header" in target:
+        profile.token_header = problems.attempt(_string, target["token_header"], "target.token_header")
+        if profile.token_header and not _HEADER_NAME.fullmatch(profile.token_header):
+            problems.found.append(f"target.token_header is not an HTTP header name: {profile.token_header!r}"[:200])
+
+
+def _read_codes(codes: dict, profile: Profile, problems: _Problems) -> None:
+    if "static" in codes:
+        for key, value in (problems.attempt(_table, codes["static"], "codes.static") or {}).items():
+            if key.count("-") != 1:
+                problems.found.append(f'codes.static key {key!r} must read "<international_code>-<phone>"')
+                continue
+            code = problems.attempt(_string, value, f"codes.static.{key!r}")
+            if code is not None:
+                profile.static_codes[key] = code
+    if "command" in codes:
+        profile.code_command = problems.attempt(
+            _command, codes["command"], "codes.command", ("international_code", "phone")
+        )
+    if "command_timeout" in codes:
+        seconds = problems.attempt(_seconds, codes["command_timeout"], "codes.command_timeout")
+        if seconds is not None:
+            profile.code_command_timeout = seconds
+    if "reusable" in codes:
+        if not isinstance(codes["reusable"], bool):
+            problems.found.append(f"codes.reusable must be true or false, got {codes['reusable']!r}"[:200])
+        elif codes["reusable"] and "static" not in codes:
+            problems.found.append("codes.reusable = true says the static codes stay valid: add [codes] static")
+        else:
+            profile.codes_reusable = codes["reusable"]
 
 
 def _seconds(value: Any, where: str) -> float:

@@ -27,9 +27,11 @@ def header(settings: Settings) -> list[str]:
             "allowed (--allow-destructive)" if settings.allow_destructive else "refused (pass --allow-destructive)"
         )
     rate, cap, uri = settings.rate_limit, settings.max_requests, settings.max_uri_bytes
-    tls = "OFF (--insecure): certificates are not verified" if settings.insecure else "verified"
+    tls = ""
+    if settings.base_url and settings.base_url.startswith("https://"):
+        tls = "; TLS OFF (--insecure): certificates are not verified" if settings.insecure else "; TLS verified"
     return [
-        f"contract target: {target}; TLS {tls}{_proxy_words(settings)}",
+        f"contract target: {target}{tls}{_proxy_words(settings)}",
         f"contract politeness: {f'at most {rate:g} requests/s' if rate else 'no rate limit'}, "
         f"{f'at most {cap} requests' if cap else 'no request cap'}, "
         f"{f'request lines within {uri} bytes' if uri else 'no request-line budget'}",
@@ -173,6 +175,13 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
     if line:
         holds = line.startswith("HOLDS")
         terminal.write_line(line, green=holds, red=not holds, bold=True)
+
+
+def verdict_word(verdict: Verdict) -> str | None:
+    """HOLDS, BROKEN or CANNOT JUDGE; None before the run ended, or when it sent nothing to a target."""
+    if verdict.status is None or not verdict.runs:
+        return None
+    return {0: "HOLDS", 1: "BROKEN", EXIT_CANNOT_JUDGE: "CANNOT JUDGE"}.get(verdict.status)
 
 
 def verdict_line(verdict: Verdict, coverage: Coverage, secrets: Secrets) -> str | None:

@@ -39,6 +39,16 @@ class NewCodeAnsweredAsOldCode(SetPhoneService):
         return None if super().verify_new_code(call) is None else OLD_CODE_FAILED
 
 
+class EveryCodeOff(SetPhoneService):
+    """Answer 5170 (modification failed) to every request that reaches the business checks or misses a parameter."""
+
+    def missing_parameter(self, params):
+        return 5170 if super().missing_parameter(params) is not None else None
+
+    def run_checks(self, call):
+        return 5170
+
+
 class CancellingPhoneHangs(SetPhoneService):
     """Take 3 s over a request whose new phone is the cancelling one: past --request-timeout 1 (cannot judge)."""
 
@@ -262,22 +272,33 @@ def category_of(categories: list[dict], result: dict) -> list[str]:
 # -- pytest-html --------------------------------------------------------------------------------------------
 
 
-def test_html_summary_holds_the_header_and_the_terminals_coverage_table(correct):
-    page = Page(correct.html.read_text(encoding="utf-8"))
-    listed = page.source.split('<ul id="contract-header">', 1)[1].split("</ul>", 1)[0]
-    items = [html.unescape(item) for item in re.findall(r"<li>(.*?)</li>", listed)]
-    assert items == terminal_header(correct.run.stdout), items
-    assert any(i.startswith("contract target: http://127.0.0.1:") for i in items)
-    assert any(i.startswith("contract politeness: no rate limit") for i in items)
-    assert any("version 1.0.0" in i for i in items)
+def test_html_opens_with_the_verdict_then_the_terminals_coverage_table(correct):
+    text = correct.html.read_text(encoding="utf-8")
+    page = Page(text)
+    title = page.text("head-title")
+    assert title.startswith("setPhone contract suite: HOLDS on http://127.0.0.1:"), title
+    assert page.text("title") == title
+    # the run's header replaces pytest-html's generic Environment rows
+    environment = page.blob["environment"]
+    assert [f"contract {key.lower()}: {value}" for key, value in environment.items()] == [
+        line[0].lower() + line[1:] for line in terminal_header(correct.run.stdout)
+    ], environment
+    assert environment["Target"].startswith("http://127.0.0.1:") and "Python" not in environment
+    # the summary opens with the verdict, coloured, then the judged line and the coverage table
+    summary = text.split('class="additional-summary prefix"', 1)[1]
+    order = [summary.index(f'id="{i}"') for i in ("contract-verdict", "contract-judged", "contract-coverage")]
+    assert order == sorted(order), order
+    assert 'id="contract-verdict" class="contract-verdict-holds"' in summary
+    assert page.text("contract-verdict").startswith("HOLDS (exit 0) on what was judged: judged 14 of 14")
+    assert page.text("contract-judged") == "judged 14 of 14 exercisable documented codes"
     rows = page.rows["contract-coverage"]
     assert rows[0] == ["code", "name", "status", "answers", "detail"]
     assert rows[1:] == terminal_coverage(correct.run.stdout)
     statuses = {code: status for code, _, status, _, _ in rows[1:]}
     assert statuses.pop("5170") == "not exercisable"
     assert len(statuses) == 14 and set(statuses.values()) == {"seen"}, statuses
-    assert page.text("contract-judged") == "judged 14 of 14 exercisable documented codes"
-    assert page.text("contract-verdict").startswith("HOLDS (exit 0) on what was judged: judged 14 of 14")
+    # long lines wrap: the page fits the window
+    assert "white-space: pre-wrap" in summary and "#contract-coverage th, #contract-coverage td" in summary
 
 
 def test_html_shows_each_failures_rule_codes_and_masked_reproduction(broken):
@@ -285,6 +306,8 @@ def test_html_shows_each_failures_rule_codes_and_masked_reproduction(broken):
     rows = {row[0]: row for row in page.rows["contract-coverage"][1:]}
     assert rows["5169"][2] == "exercised, not seen"
     assert page.text("contract-verdict") == "BROKEN (exit 1): 1 contract case(s) failed"
+    assert page.text("head-title").startswith("setPhone contract suite: BROKEN on http://127.0.0.1:")
+    assert 'class="contract-verdict-broken"' in page.source
     tests = html_tests(page)
     [failed] = tests["contract_tests/test_business_rules.py::test_wrong_new_phone_code"]
     assert "Failed" in failed["resultsTableRow"][0]
@@ -356,8 +379,19 @@ def test_allure_run_carries_the_coverage_table_header_and_categories(correct):
     assert properties[r"contract\ verdict"].startswith("HOLDS (exit 0)")
     assert properties[r"code\ 5169\ new-phone-verification-failed"] == "seen"
     names = [c["name"] for c in json.loads((correct.allure / "categories.json").read_text(encoding="utf-8"))]
-    assert names[0] == "contract broken" and names[-1] == "cannot judge"
+    # Allure files a result under the first category that matches: each code's, then the catch-all
+    assert names[-2:] == ["contract broken", "cannot judge"]
+    assert names[0] == "contract broken: expected 200 success"
     assert "contract broken: expected 5169 new-phone-verification-failed" in names
+    # the run's identity: the verdict as the report's name
+    executor = json.loads((correct.allure / "executor.json").read_text(encoding="utf-8"))
+    assert executor["reportName"].startswith("setPhone contract on http://127.0.0.1:")
+    assert ": HOLDS (exit 0) on what was judged: judged 14 of 14" in executor["reportName"]
+    assert executor["buildName"] == "judged 14 of 14 exercisable documented codes"
+    assert next(iter(properties)) == r"contract\ verdict"  # first in the Environment widget
+    # no anonymous rows: pytest's own fixture finalizers are left out
+    containers = [json.loads(p.read_text(encoding="utf-8")) for p in correct.allure.glob("*-container.json")]
+    assert containers and not [a["name"] for c in containers for a in c.get("afters", []) if "<lambda>" in a["name"]]
 
 
 def test_allure_separates_contract_broken_from_cannot_judge(broken):
@@ -370,18 +404,37 @@ def test_allure_separates_contract_broken_from_cannot_judge(broken):
     assert '\n  expected: 5169 "New phone number verification failed"\n' in message
     assert '\n  actual:   5168 "Original phone number verification failed"' in message
     assert "\n  reproduce: curl -sS -X PUT " in message and "${CONTRACT_TOKEN}" in message
-    assert category_of(categories, failed) == [
-        "contract broken",
-        "contract broken: expected 5169 new-phone-verification-failed",
-    ]
+    assert category_of(categories, failed)[0] == "contract broken: expected 5169 new-phone-verification-failed"
     evidence = attachment(broken.allure, failed, "failure: wrong SMS code for the new phone")
-    assert "expected: 5169" in evidence and "actual: 5168" in evidence and "reproduce: curl" in evidence
+    assert "expected: 5169" in evidence and "actual:   5168" in evidence and "reproduce: curl" in evidence
     hung = the_result(results, "new phone in cancellation")
     assert hung["status"] == "broken" and "cannot judge this case" in hung["statusDetails"]["message"]
     assert labels(hung, "business-code") == ["5175"]
     assert category_of(categories, hung) == ["cannot judge"]
     not_passed = sorted(r["name"] for r in results if r["status"] not in ("passed", "skipped"))
     assert not_passed == sorted([failed["name"], hung["name"]])
+
+
+def test_allure_files_each_failed_case_under_its_own_code(tmp_path):
+    """Allure's first-match rule applied to the categories written and the results of a run where several
+    cases fail, each expecting another code: each failed case lands in its own code's category."""
+    made = produce(tmp_path, [EveryCodeOff], HAND_WRITTEN + ("-k", "test_absent or test_wrong_new_phone_code"))
+    assert made.run.returncode == 1, made.run.tail()
+    results = allure_results(made.allure)
+    categories = json.loads((made.allure / "categories.json").read_text(encoding="utf-8"))
+    filed: dict[str, list[str]] = {}
+    for result in results:
+        matched = category_of(categories, result)
+        if result["status"] in ("failed", "broken"):
+            assert matched, result["name"]
+            filed.setdefault(matched[0], []).append(result["name"])
+    assert filed, "no case failed: the test proves nothing"
+    expected = {labels(r, "business-code")[0] for r in results if r["status"] == "failed"}
+    assert len(expected) >= 5, expected
+    for code in expected:
+        name = next(c["name"] for c in categories if c["name"].startswith(f"contract broken: expected {code} "))
+        assert name in filed, (code, filed)
+    assert "contract broken" not in filed, filed["contract broken"]
 
 
 # -- secrets ------------------------------------------------------------------------------------------------
@@ -417,7 +470,7 @@ def test_allure_results_are_masked_as_written():
     masked again as allure-pytest writes them."""
     from allure_commons.model2 import Attachment, Label, StatusDetails, TestResult
 
-    from contract_suite import reports
+    from contract_suite import allure_report
     from contract_suite.secrets import Secrets
 
     secrets = Secrets()
@@ -431,7 +484,7 @@ def test_allure_results_are_masked_as_written():
     )
     result.labels.append(Label(name="story", value="5168 for 482913"))
     result.attachments.append(Attachment(name="sent 482913", source="a.txt", type="text/plain"))
-    reports._allure_masking(secrets).report_result(result)
+    allure_report._allure_masking(secrets).report_result(result)
     assert result.name == "case <sms-code>"
     assert result.statusDetails.message == "curl -H 'Authorization: <valid-token>' ?oldPhoneCode=<sms-code>"
     assert result.statusDetails.trace == "<valid-token>"

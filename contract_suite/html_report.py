@@ -1,0 +1,145 @@
+"""The contract run in pytest-html's report (--html): the page's title names the suite, the target and the
+verdict; its Environment table is the run's header; its summary opens with the verdict (coloured), the judged
+line and the documented-code coverage table; each case carries its rule, codes, failures (rule, expected,
+actual, reproduce) and its requests with their answers. Long lines wrap. Everything written is masked."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+
+from contract_suite.case_view import code_words, is_case_outcome, operation_of, title_of
+from contract_suite.coverage import Coverage
+from contract_suite.evidence import CaseEvidence
+from contract_suite.judging import exchange_text
+from contract_suite.keys import EVIDENCE
+from contract_suite.secrets import Secrets
+from contract_suite.settings import Settings
+from contract_suite.summary import Verdict, header, verdict_line, verdict_word
+
+# pytest-html draws its log and our extras as preformatted text: a curl line made the page thousands of pixels
+# wide. Wrap them; give the coverage table room; colour the verdict.
+STYLE = """
+.extra .log, .extraHTML pre, .extraHTML code { white-space: pre-wrap; overflow-wrap: anywhere; }
+#results-table td { overflow-wrap: anywhere; }
+#contract-coverage { border-collapse: collapse; margin: 0.5em 0 1em; }
+#contract-coverage th, #contract-coverage td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
+#contract-coverage td:nth-child(4) { text-align: right; }
+#contract-verdict { font-size: 1.2em; font-weight: bold; padding: 0.6em 0.8em; border-radius: 4px; }
+.contract-verdict-holds { background: #e3f4e3; color: #1a6e1a; border: 1px solid #1a6e1a; }
+.contract-verdict-broken { background: #fbe4e4; color: #a11; border: 1px solid #a11; }
+.contract-verdict-cannot-judge { background: #fff4d6; color: #8a5a00; border: 1px solid #8a5a00; }
+table.contract-failure th { text-align: left; vertical-align: top; padding-right: 1em; white-space: nowrap; }
+"""
+
+
+def register(config: pytest.Config, settings: Settings, secrets: Secrets, coverage: Coverage, verdict: Verdict):
+    """Add the contract's parts to pytest-html's report when it is loaded and asked for (--html)."""
+    if config.pluginmanager.hasplugin("html") and config.getoption("htmlpath", None):
+        config.pluginmanager.register(HtmlReport(settings, secrets, coverage, verdict), "contract-html-report")
+
+
+class HtmlReport:
+    def __init__(self, settings: Settings, secrets: Secrets, coverage: Coverage, verdict: Verdict):
+        self.settings = settings
+        self.secrets = secrets
+        self.coverage = coverage
+        self.verdict = verdict
+        self.report = None  # pytest-html's report object: its title is set once the verdict is known
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report) -> None:
+        """At the start of the run: the run's header instead of pytest-html's generic Environment rows."""
+        self.report = report
+        report.title = self.title()
+        report.set_data("environment", dict(self.header_pairs()))
+
+    def header_pairs(self) -> list[tuple[str, str]]:
+        pairs = []
+        for line in header(self.settings):
+            key, _, value = line.partition(": ")
+            pairs.append((key.removeprefix("contract ").capitalize(), self.secrets.mask(value)))
+        return pairs
+
+    def title(self) -> str:
+        target = self.settings.base_url or "the embedded reference server"
+        word = verdict_word(self.verdict)
+        return self.secrets.mask(f"setPhone contract suite: {word + ' on ' if word else ''}{target}")
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)  # outside the contract plugin's wrapper: its evidence is there
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        made = yield
+        evidence = item.stash.get(EVIDENCE, None)
+        if evidence is not None and is_case_outcome(made):
+            from pytest_html import extras
+
+            made.extras = [*getattr(made, "extras", []), extras.html(self.case_html(item, evidence))]
+        return made
+
+    def case_html(self, item: pytest.Item, evidence: CaseEvidence) -> str:
+        e, mask = html.escape, self.secrets.mask
+        operation = operation_of(self.settings, evidence)
+        parts = [f'<div class="contract-case"><p class="contract-title"><b>{e(mask(title_of(item, evidence)))}</b></p>']
+        parts.append(f'<p class="contract-operation">operation: {e(operation.label)}</p>')
+        if evidence.codes:
+            words = ", ".join(code_words(operation, c) for c in evidence.codes)
+            parts.append(f'<p class="contract-codes">exercises: {e(words)}</p>')
+        if len(evidence.rules) > 1:
+            items = "".join(f"<li>{e(mask(rule))}</li>" for rule in evidence.rules)
+            parts.append(f'<ul class="contract-rules">{items}</ul>')
+        if evidence.cannot_judge:
+            parts.append('<p class="contract-cannot-judge">cannot judge: not a contract failure (see the log)</p>')
+        for failure in evidence.failures:
+            rows = [("rule", failure.rule), ("check", failure.check), ("expected", failure.expected)]
+            rows += [("actual", failure.actual)] + [("", more) for more in failure.more]
+            rows += [("reproduce", failure.reproduce), ("", failure.masked)]
+            cells = "".join(
+                f'<tr class="contract-{e(name or "note")}"><th>{e(name)}</th>'
+                f"<td><code>{e(mask(value))}</code></td></tr>"
+                for name, value in rows
+                if value
+            )
+            parts.append(f'<table class="contract-failure">{cells}</table>')
+        for number, answer in enumerate(evidence.exchanges, 1):
+            parts.append(
+                f'<details class="contract-exchange"><summary>request and answer {number}</summary>'
+                f"<pre>{e(exchange_text(answer, self.secrets))}</pre></details>"
+            )
+        return "".join(parts) + "</div>"
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix: list, summary: list, postfix: list, session: pytest.Session):
+        """At the end of the run (the verdict is known): the verdict first, then what was judged."""
+        if self.report is not None:
+            self.report.title = self.title()
+        prefix[:0] = [f"<style>{STYLE}</style>", self.verdict_html(), self.coverage_html()]
+
+    def verdict_html(self) -> str:
+        line = verdict_line(self.verdict, self.coverage, self.secrets)
+        if not line:
+            return ""
+        kind = (verdict_word(self.verdict) or "").lower().replace(" ", "-")
+        return f'<p id="contract-verdict" class="contract-verdict-{html.escape(kind)}">{html.escape(line)}</p>'
+
+    def coverage_html(self) -> str:
+        e, mask = html.escape, self.secrets.mask
+        head = "".join(f"<th>{name}</th>" for name in ("code", "name", "status", "answers", "detail"))
+        rows = [(row["code"], row["name"], row["status"], row["seen"], row["detail"]) for row in self.coverage.rows()]
+        rows += [
+            (code, "(undocumented)", "seen", count, "not in the spec's x-business-codes")
+            for code, count in self.coverage.undocumented().items()
+        ]
+        body = "".join(
+            f'<tr class="contract-status-{e(status.replace(" ", "-").replace(",", ""))}">'
+            + "".join(f"<td>{e(mask(str(value)))}</td>" for value in (code, name, status, seen, detail))
+            + "</tr>"
+            for code, name, status, seen, detail in rows
+        )
+        notes = "".join(
+            f'<p class="contract-note">not applicable: {e(mask(note))}</p>' for note in sorted(self.coverage.notes)
+        )
+        return (
+            f'<div id="contract-coverage-section"><p id="contract-judged">{e(mask(self.coverage.judged_line()))}</p>'
+            f'<table id="contract-coverage"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}</div>'
+        )
