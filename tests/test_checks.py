@@ -52,6 +52,7 @@ def test_the_spec_gives_the_cases_their_values():
     assert all(p.name in EXAMPLE_QUERY and p.missing_code is not None for p in CONTRACT.required_parameters)
     assert len({OLD_PHONE.missing_code, NEW_PHONE.missing_code, NEW_CODE.missing_code, SUCCESS}) == 4
     assert UNDOCUMENTED not in CONTRACT.codes
+    assert {p.name for p in BOTH} == {NEW_PHONE.name, NEW_CODE.name}
 
 
 # -- requests and answers, made by hand ------------------------------------------------------------------------

@@ -336,6 +336,7 @@ def test_allure_cases_are_titled_by_rule_and_labelled_by_operation_and_code(corr
     assert '"code": 5166' in exchange
     coverage = json.loads(global_attachments(correct.allure)["documented-code coverage (JSON)"].read_text())
     exercisable = {str(row["code"]) for row in coverage["codes"] if row["status"] != "not exercisable"}
+    assert exercisable, "the coverage JSON lists no exercisable code"
     assert {code for r in results for code in labels(r, "business-code")} == exercisable
     assert all(r["status"] == "passed" for r in results if labels(r, "business-code"))
 
