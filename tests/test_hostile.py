@@ -117,7 +117,8 @@ def hostile_runs(request, tmp_path_factory) -> dict[str, HostileRun]:
     wanted = {
         item.callspec.params["case"].name
         for item in request.session.items
-        if getattr(item, "callspec", None) is not None and "case" in item.callspec.params
+        # this module's items only: another module's parameter may be named `case` too (tests/test_checks.py)
+        if item.path == request.path and getattr(item, "callspec", None) is not None and "case" in item.callspec.params
     }
     # 2 MB on the wire, 2 GiB inflated. Past the 1 MiB the transport reads off the wire: without the cap on what it
     # inflates, that 1 MiB alone inflates to 1 GiB (about 870 MiB of it within the 1 s deadline, measured), over
