@@ -1,5 +1,7 @@
 """Hooks of the self-tests: the variant catalogue's score at the end of the run, also when pytest-xdist ran the
-catalogue on a worker (the worker sends its lines to the controller)."""
+catalogue on a worker (the worker sends its lines to the controller); no self-test parametrized over nothing."""
+
+from pathlib import Path
 
 import pytest
 
@@ -7,6 +9,21 @@ from tests.support.variant_runs import SCORE
 
 SCORE_LINES = pytest.StashKey[list[str]]()
 WORKER_OUTPUT_KEY = "variant_catalogue_score"
+SELF_TESTS = Path(__file__).parent
+EMPTY_PARAMETER_SET = "got empty parameter set"  # the start of the skip reason pytest gives such a test
+
+
+def pytest_collection_modifyitems(config, items):
+    """A self-test parametrized over what the spec or a catalogue provides, given nothing, would be skipped and the
+    run stay green: here that stops the run instead. (pytest's empty_parameter_set_mark = fail_at_collect would
+    do it for the contract suite too, where an operation without a code rightly leaves that code's case out.)"""
+    empty = [item.nodeid for item in items if item.path.is_relative_to(SELF_TESTS) and _given_nothing(item)]
+    if empty:
+        raise pytest.UsageError(f"self-tests parametrized over an empty collection (nothing to test): {empty}")
+
+
+def _given_nothing(item: pytest.Item) -> bool:
+    return any(str(mark.kwargs.get("reason", "")).startswith(EMPTY_PARAMETER_SET) for mark in item.iter_markers("skip"))
 
 
 def pytest_sessionfinish(session):

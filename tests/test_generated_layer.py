@@ -236,13 +236,15 @@ def test_other_methods_served_as_put_fail_naming_the_method(tmp_path):
 def test_profile_sms_codes_are_never_sent(tmp_path):
     # A profile whose static SMS codes are the very values the spec's examples carry: the examples
     # and coverage phases would send them, the fuzzing phase may draw them.
-    codes = {p.example for p in CONTRACT.parameters if (p.role or "").endswith(".code")}
+    code_parameters = [p for p in CONTRACT.parameters if (p.role or "").endswith(".code")]
+    assert {p.role for p in code_parameters} == {"old.code", "new.code"}, "no SMS-code parameter: nothing to look for"
+    codes = {p.example for p in code_parameters}
+    assert codes and all(codes), f"the SMS-code parameters carry no example to look for: {codes}"
     static = ", ".join(f'"86-1390000000{i}" = "{code}"' for i, code in enumerate(sorted(codes)))
+    text = PROFILE.read_text(encoding="utf-8")
+    assert "[codes]\n" in text, "the profile has no [codes] table to put the static codes in"
     profile = tmp_path / "profile.toml"
-    profile.write_text(
-        PROFILE.read_text(encoding="utf-8").replace("[codes]\n", f"[codes]\nstatic = {{ {static} }}\n"),
-        encoding="utf-8",
-    )
+    profile.write_text(text.replace("[codes]\n", f"[codes]\nstatic = {{ {static} }}\n"), encoding="utf-8")
     app, database, server = serve(tmp_path, Spy)
     with server:
         result = run_generated(server, database, profile=profile)
@@ -274,7 +276,9 @@ def test_spec_schema_and_checks_agree_on_what_is_blank():
     doc = spec.load_document(spec.DEFAULT_SPEC)
     (path_item,) = doc["paths"].values()
     samples = [*lint.BLANK_SAMPLES, "\u00a0", "\u3000", "\x1c", " 86 ", "0", "\x00", "手机"]
-    for param in resolve_refs(doc, path_item["put"]["parameters"]):
+    params = resolve_refs(doc, path_item["put"]["parameters"])
+    assert params, "the operation has no parameters: nothing to compare"
+    for param in params:
         rejected = {value for value in samples if validation_errors(param["schema"], value)}
         lacking = {value for value in samples if presence_of([value]) is Presence.LACKING}
         assert rejected == lacking == set(lint.BLANK_SAMPLES), param["name"]

@@ -8,12 +8,14 @@ The figures of each case are printed (`pytest tests/test_hostile.py -s`)."""
 from __future__ import annotations
 
 import time
+import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from contract_suite.transport import MAX_BODY_BYTES, Limits, Request, Tls, Transport
 from reference_server import create_app, start_embedded
 from tests.support import hostile
 from tests.support.leaks import files_written_since, issued_codes, leaks_in, profile_tokens, read_files
@@ -115,9 +117,13 @@ def hostile_runs(request, tmp_path_factory) -> dict[str, HostileRun]:
     wanted = {
         item.callspec.params["case"].name
         for item in request.session.items
-        if getattr(item, "callspec", None) is not None and "case" in item.callspec.params
+        # this module's items only: another module's parameter may be named `case` too (tests/test_checks.py)
+        if item.path == request.path and getattr(item, "callspec", None) is not None and "case" in item.callspec.params
     }
-    bomb = hostile.make_gzip_bomb(2048)  # 2 MB on the wire, 2 GiB inflated
+    # 2 MB on the wire, 2 GiB inflated. Past the 1 MiB the transport reads off the wire: without the cap on what it
+    # inflates, that 1 MiB alone inflates to 1 GiB (about 870 MiB of it within the 1 s deadline, measured), over
+    # twice MAX_RSS_MIB, and the run stops with exit 2.
+    bomb = hostile.make_gzip_bomb(2048)
     with ThreadPoolExecutor(max_workers=PARALLEL_RUNS) as pool:
         futures = {
             case.name: pool.submit(run_against_hostile, case, tmp_path_factory.mktemp(case.name), bomb)
@@ -174,3 +180,26 @@ def test_redirect_loop_keeps_the_rate_limit_and_the_cap(tmp_path):
     assert len(server.seen) <= 30
     assert server.peak_rate() <= 21, server.peak_rate()
     assert "the run's request cap (30) for this target is spent" in run.stdout, run.tail()
+
+
+def test_a_gzip_bomb_is_inflated_no_further_than_the_cap():
+    """Reading a bomb holds a few times the body cap, never what its bytes inflate to: the decoder stops at the room
+    left under the cap. Measured in process (tracemalloc): a suite run's peak memory cannot show it, since without
+    the decoder's cap the read loop still cuts the body after the first read, which inflates to about 8 MiB."""
+    bomb = hostile.make_gzip_bomb(64)
+    with hostile.HostileServer(hostile.gzip_bomb(bomb)) as server:
+        transport = Transport(Limits(timeout=5), Tls())
+        tracing = tracemalloc.is_tracing()  # someone else's tracing (python -X tracemalloc) is left running
+        if not tracing:
+            tracemalloc.start()
+        try:
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            answer = transport.send(Request("PUT", f"{server.base_url}/"))
+            held = tracemalloc.get_traced_memory()[1] - before
+        finally:
+            if not tracing:
+                tracemalloc.stop()
+    assert answer.failure is None, answer.failure
+    assert held < 4 * MAX_BODY_BYTES, f"{held / 2**20:.1f} MiB held to read a body capped at 1 MiB"
+    assert answer.truncated and len(answer.body) == MAX_BODY_BYTES

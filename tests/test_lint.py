@@ -326,6 +326,7 @@ def test_drift_reads_the_first_line_of_a_parameter_description(doc):
 def test_schema_accepting_blank_values_is_reported(doc):
     del doc["components"]["schemas"]["NonBlankString"]["pattern"]
     problems = lint.blank_is_missing(doc)
+    assert problems, "no problem reported (and no parameter to report one for?)"
     assert wheres(problems) == [f"{OP}/parameters/{i}/schema" for i in range(len(operation(doc)["parameters"]))]
     assert all("accepts the blank value(s) '\\t', '\\n', '\\x0b', '\\x0c', '\\r'" in p.message for p in problems)
     assert "''" not in problems[0].message  # minLength: 1 still rejects the empty value

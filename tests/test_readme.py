@@ -40,6 +40,7 @@ def serve(cwd: Path, env: dict, *args: str) -> tuple[subprocess.Popen, int]:
 def test_walkthrough_answers_every_documented_code(tmp_path):
     script = walkthrough()
     expected = [int(m) for m in re.findall(r"^put .*#\s*(\d+)\b", script, flags=re.M)]
+    assert expected, "the walkthrough provokes no code (its `put ... # CODE` lines not found)"
     assert sorted(expected) == sorted(spec.load().codes), "the walkthrough must provoke each documented code once"
     env = {k: v for k, v in os.environ.items() if k != "REFERENCE_SERVER_DB"}
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")

@@ -11,13 +11,15 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
+from contract_suite.settings import URL_MAX_REQUESTS, URL_RATE_LIMIT
 from contract_suite.spec import PROJECT_ROOT
 from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
 from reference_server.embedded import QuietRequestHandler
+from tests.support import hostile
 from tests.support.junit import read_junit
 from tests.support.proxy import ForwardProxy
-from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, run_pytest
+from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, WITHOUT_GENERATED, run_pytest
 
 pytestmark = pytest.mark.selftest
 
@@ -270,33 +272,49 @@ def test_private_ca_through_requests_ca_bundle(tls_reference, tls_files):
     assert "TLS verified" in result.stdout
 
 
-def test_rate_limit_and_cap_are_in_the_header_and_hold(reference):
-    url, env = reference
-    result, _ = run(
-        "contract_tests",
-        "-m",
-        "not generated",
-        "--base-url",
-        url,
-        "--profile",
-        PROFILE,
-        "--rate-limit",
-        "50",
-        "--max-requests",
-        "5",
-        "-rs",
-        env=env,
+@pytest.fixture
+def metered(tmp_path):
+    """The reference server behind a forwarder that records each request it passes on, and when (`seen`,
+    `peak_rate()`): the politeness is counted where it matters, at the target."""
+    db = tmp_path / "reference.sqlite3"
+    with (
+        start_embedded(create_app({"DATABASE": str(db)})) as server,
+        hostile.HostileServer(hostile.forward, upstream=server.base_url) as meter,
+    ):
+        yield meter, {"REFERENCE_SERVER_DB": str(db)}
+
+
+# A request arriving on each edge of one second: the transport spaces requests 1/rate apart as it sends them, the
+# server's clock sees them a little closer or further.
+EDGES = 1
+
+
+def test_rate_limit_and_cap_are_in_the_header_and_hold(metered):
+    meter, env = metered
+    result, _ = run(*HAND_WRITTEN, "--base-url", meter.base_url, "--profile", PROFILE,
+                    "--rate-limit", "4", "--max-requests", "7", "-rs", env=env)  # fmt: skip
+    assert result.returncode == 2, result.tail()  # codes left unjudged by the cap: a partial judgement
+    assert "contract politeness: at most 4 requests/s, at most 7 requests" in result.stdout
+    assert "the run's request cap (7) for this target is spent; raise it with --max-requests" in result.stdout
+    # the run wanted far more than 7 requests, and took 1.5 s over the 7 it sent
+    assert len(meter.seen) == 7, [f"{s.method} {s.target}" for s in meter.seen]
+    assert meter.peak_rate() <= 4 + EDGES, meter.peak_rate()
+
+
+def test_url_target_gets_default_politeness(metered):
+    meter, env = metered
+    result, _ = run("contract_tests/test_token.py", "contract_tests/test_required_fields.py", "-k", "not blank",
+                    *WITHOUT_GENERATED, "--base-url", meter.base_url, "--profile", PROFILE, env=env)  # fmt: skip
+    assert result.returncode == 0, result.tail()
+    politeness = (
+        f"contract politeness: at most {URL_RATE_LIMIT:g} requests/s, at most {URL_MAX_REQUESTS} requests, request "
+        "lines within 8192 bytes"
     )
-    assert result.returncode == 2, result.stdout[-2000:]  # codes left unjudged by the cap: a partial judgement
-    assert "contract politeness: at most 50 requests/s, at most 5 requests" in result.stdout
-    assert "the run's request cap (5) for this target is spent; raise it with --max-requests" in result.stdout
-
-
-def test_url_target_gets_default_politeness(reference):
-    url, env = reference
-    result, _ = run("contract_tests/test_spec_lint.py", "--base-url", url, env=env)
-    politeness = "contract politeness: at most 10 requests/s, at most 1000 requests, request lines within 8192 bytes"
     assert politeness in result.stdout
+    # more requests than a second holds at the default rate, so the rate shows at the target (the default cap of
+    # 1000 is read from the header only: reaching it would take 100 s)
+    assert len(meter.seen) > URL_RATE_LIMIT + 2 * EDGES, len(meter.seen)
+    assert meter.peak_rate() <= URL_RATE_LIMIT + EDGES, meter.peak_rate()
 
 
 def test_parallel_run_gives_the_serial_verdicts(reference, tmp_path):

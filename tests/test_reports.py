@@ -5,8 +5,6 @@ no token and no SMS code in any report file; the self-contained HTML loads nothi
 
 from __future__ import annotations
 
-import base64
-import binascii
 import html
 import json
 import re
@@ -19,7 +17,7 @@ import pytest
 
 from reference_server import create_app, start_embedded
 from reference_server.app import OLD_CODE_FAILED, SetPhoneService
-from tests.support.leaks import issued_codes, leaks_in, profile_tokens, read_files
+from tests.support.leaks import issued_codes, leaks_in, profile_tokens, read_files, with_data_urls
 from tests.support.suite import HAND_WRITTEN, PROFILE, Finished, run_pytest
 
 EXTRAS = "the reports extra is not installed (pip install -e '.[reports]')"
@@ -361,6 +359,7 @@ def test_allure_cases_are_titled_by_rule_and_labelled_by_operation_and_code(corr
     assert '"code": 5166' in exchange
     coverage = json.loads(global_attachments(correct.allure)["documented-code coverage (JSON)"].read_text())
     exercisable = {str(row["code"]) for row in coverage["codes"] if row["status"] != "not exercisable"}
+    assert exercisable, "the coverage JSON lists no exercisable code"
     assert {code for r in results for code in labels(r, "business-code")} == exercisable
     assert all(r["status"] == "passed" for r in results if labels(r, "business-code"))
 
@@ -440,26 +439,13 @@ def test_allure_files_each_failed_case_under_its_own_code(tmp_path):
 # -- secrets ------------------------------------------------------------------------------------------------
 
 
-def _decoded_data_urls(text: str) -> list[str]:
-    decoded = []
-    for payload in re.findall(r"data:[^,\"']*;base64,([A-Za-z0-9+/=]+)", text):
-        try:
-            decoded.append(base64.b64decode(payload).decode("utf-8", "replace"))
-        except (binascii.Error, ValueError):
-            continue
-    return decoded
-
-
 @pytest.mark.parametrize("which", ["correct", "broken"])
 def test_no_secret_in_any_report_file(which, request):
     made: Reports = request.getfixturevalue(which)
     assert len(made.secrets) > len(profile_tokens(PROFILE)), "the run issued no SMS code: nothing to look for"
     files = [p for folder in (made.html.parent, made.allure) for p in folder.rglob("*") if p.is_file()]
     assert len(files) > 10, files
-    produced = read_files(files)
-    for path, text in list(produced.items()):
-        for number, decoded in enumerate(_decoded_data_urls(text)):
-            produced[f"{path} (data URL {number})"] = decoded
+    produced = with_data_urls(read_files(files))
     produced["stdout"] = made.run.stdout
     assert leaks_in(produced, made.secrets) == {}
     assert any("<valid-token>" in text for text in produced.values())  # the reports did hold secrets, masked

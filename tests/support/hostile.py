@@ -152,6 +152,11 @@ def _head(status: str, *headers: str) -> bytes:
 # -- behaviours --------------------------------------------------------------------------------------------
 
 
+def forward(conn, seen, server) -> None:
+    """Answer every request as the upstream does: an honest target that counts what it is sent, and when."""
+    _forward(conn, seen, server.upstream)
+
+
 def hang(conn, seen, server) -> None:
     """Read the request, never answer."""
     server.stopping.wait(60)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import sqlite3
@@ -57,3 +59,17 @@ def read_files(paths: list[Path]) -> dict[str, str]:
         except OSError:
             continue
     return texts
+
+
+def with_data_urls(produced: dict[str, str]) -> dict[str, str]:
+    """produced, plus the decoded payload of every base64 data URL in it (a self-contained HTML report keeps its
+    attachments so), each under "<where> (data URL <n>)"."""
+    found = dict(produced)
+    for where, text in produced.items():
+        payloads = re.findall(r"data:[^,\"']*;base64,([A-Za-z0-9+/=]+)", text)
+        for number, payload in enumerate(payloads):
+            try:
+                found[f"{where} (data URL {number})"] = base64.b64decode(payload).decode("utf-8", "replace")
+            except (binascii.Error, ValueError):
+                continue
+    return found

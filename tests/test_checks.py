@@ -1,0 +1,432 @@
+"""Each custom check of the generated layer (contract_suite/checks.py) judged alone, on crafted answers: the right
+answer passes, each wrong one fails with its message, and a case that is another check's business is left alone.
+
+No request is sent and schemathesis' own checks never run: a check that stopped catching its defect would
+otherwise go unnoticed whenever a built-in check happened to fail the same answer first."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+import requests
+import schemathesis
+from schemathesis.generation import GenerationMode
+from schemathesis.generation.meta import (
+    CaseMetadata,
+    CoverageScenario,
+    GenerationInfo,
+    PhaseInfo,
+    TestPhase,
+    build_phase_data,
+)
+
+from contract_suite import checks, spec
+
+pytestmark = pytest.mark.selftest
+
+CONTRACT = spec.load(spec.DEFAULT_SPEC)
+# An empty configuration: the project's schemathesis.toml needs CONTRACT_TOKEN, and nothing here is sent.
+OPERATION = schemathesis.openapi.from_path(spec.DEFAULT_SPEC, config=schemathesis.Config())[CONTRACT.path][
+    CONTRACT.method
+]
+BASE_URL = "http://127.0.0.1:9"  # never contacted: the answers are made here
+TOKEN = "Bearer crafted-token-7e1d"
+EXAMPLE_QUERY = {p.name: p.example for p in CONTRACT.parameters if p.location == "query"}
+OLD_PHONE = CONTRACT.parameter_with_role("old.phone")
+NEW_PHONE = CONTRACT.parameter_with_role("new.phone")
+NEW_CODE = CONTRACT.parameter_with_role("new.code")
+SUCCESS = CONTRACT.success_code
+OLD_PHONE_INCORRECT = CONTRACT.code_named("old-phone-incorrect")
+UNDOCUMENTED = max(CONTRACT.codes) + 1
+
+PASSES = "passes"  # the check judged the answer and found it right (it returned None)
+NOT_ITS_CASE = "not its case"  # the check left the answer to another (it returned True: schemathesis skips it)
+
+
+def test_the_spec_gives_the_cases_their_values():
+    """The crafted requests start from the spec's examples: each required parameter has one, and a missing-code."""
+    assert CONTRACT.required_parameters and all(p.example for p in CONTRACT.required_parameters)
+    assert all(p.name in EXAMPLE_QUERY and p.missing_code is not None for p in CONTRACT.required_parameters)
+    assert len({OLD_PHONE.missing_code, NEW_PHONE.missing_code, NEW_CODE.missing_code, SUCCESS}) == 4
+    assert UNDOCUMENTED not in CONTRACT.codes
+    assert {p.name for p in BOTH} == {NEW_PHONE.name, NEW_CODE.name}
+
+
+# -- requests and answers, made by hand ------------------------------------------------------------------------
+
+
+def without(*names: str, **values: str) -> dict[str, str]:
+    """The spec's example query without the named parameters, with values replacing others."""
+    return {k: v for k, v in {**EXAMPLE_QUERY, **values}.items() if k not in names}
+
+
+def generated(
+    query: dict[str, str],
+    mode: GenerationMode = GenerationMode.NEGATIVE,
+    scenario: CoverageScenario | None = None,
+    method: str | None = None,
+    token: str | None = TOKEN,
+) -> schemathesis.Case:
+    """A case of the spec's operation as schemathesis would generate it: its data, its mode, and its phase (the
+    coverage phase's scenario when one is given, else the fuzzing phase)."""
+    if scenario is not None:
+        phase = PhaseInfo.coverage(scenario, f"crafted {scenario.value}")
+    else:
+        phase = PhaseInfo(name=TestPhase.FUZZING, data=build_phase_data(TestPhase.FUZZING, f"crafted {mode.value}"))
+    meta = CaseMetadata(generation=GenerationInfo(time=0.0, mode=mode), components={}, phase=phase)
+    headers = {CONTRACT.token_header: token} if token is not None else {}
+    return OPERATION.Case(method=method, query=query, headers=headers, _meta=meta)
+
+
+def positive(query: dict[str, str]) -> schemathesis.Case:
+    return generated(query, GenerationMode.POSITIVE)
+
+
+def envelope(code, **fields) -> dict:
+    message = CONTRACT.codes[code].message if code in CONTRACT.codes else "crafted"
+    return {"code": code, "msg": message, "data": None, "extMsg": None, **fields}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the target answers: a JSON envelope (a dict) or raw bytes."""
+
+    body: dict | bytes
+    status: int = 200
+    content_type: str = "application/json"
+    location: str | None = None
+
+
+def answer(case: schemathesis.Case, reply: Reply) -> schemathesis.Response:
+    """The reply to the request the case makes, that request prepared as the generated layer prepares it."""
+    kwargs = case.as_transport_kwargs(base_url=BASE_URL)
+    prepared = requests.Request(**{k: v for k, v in kwargs.items() if k in ("method", "url", "headers", "params")})
+    headers = {"content-type": [reply.content_type]}
+    if reply.location is not None:
+        headers["location"] = [reply.location]
+    body = reply.body
+    return schemathesis.Response(
+        status_code=reply.status,
+        headers=headers,
+        content=body if isinstance(body, bytes) else json.dumps(body).encode(),
+        request=prepared.prepare(),
+        elapsed=0.01,
+        verify=True,
+    )
+
+
+def judgement(check: Callable, case: schemathesis.Case, reply: Reply) -> str:
+    """PASSES, NOT_ITS_CASE, or the check's failure message."""
+    try:
+        result = check(None, answer(case, reply), case)  # none of the checks reads schemathesis' context
+    except AssertionError as exc:
+        return str(exc)
+    assert result in (None, True), result
+    return PASSES if result is None else NOT_ITS_CASE
+
+
+def assert_judged(found: str, expected: str) -> None:
+    """PASSES and NOT_ITS_CASE exactly; a failure message by its beginning (the rest quotes the body)."""
+    if expected in (PASSES, NOT_ITS_CASE):
+        assert found == expected
+    else:
+        assert found.startswith(expected), found
+
+
+def describe(code) -> str:
+    return CONTRACT.describe(code)
+
+
+# -- envelope_conforms_to_spec ---------------------------------------------------------------------------------
+
+EXAMPLE = positive(EXAMPLE_QUERY)
+BROKEN = "the answer breaks the envelope the spec defines: "
+STRING_CODE = str(NEW_PHONE.missing_code)
+CUT_JSON = f'{{"code": {OLD_PHONE_INCORRECT}, "msg": "cut'
+
+
+@pytest.mark.parametrize(
+    ("case", "reply", "expected"),
+    [
+        pytest.param(EXAMPLE, Reply(envelope(OLD_PHONE_INCORRECT)), PASSES, id="documented-code"),
+        pytest.param(EXAMPLE, Reply(envelope(SUCCESS, data={})), PASSES, id="success-with-a-data-object"),
+        pytest.param(
+            EXAMPLE,
+            Reply(envelope(STRING_CODE)),
+            f'{BROKEN}code "{STRING_CODE}" is not a documented code; the envelope breaks the spec\'s schema: '
+            f"code: '{STRING_CODE}' is not of type 'integer'",
+            id="code-as-a-string",
+        ),
+        pytest.param(
+            EXAMPLE,
+            Reply(envelope(float(NEW_PHONE.missing_code))),
+            f"{BROKEN}code {float(NEW_PHONE.missing_code)} is not a documented code",
+            id="code-as-a-float",
+        ),
+        pytest.param(EXAMPLE, Reply(envelope(True)), f"{BROKEN}code true is not a documented code", id="code-true"),
+        pytest.param(
+            EXAMPLE,
+            Reply(envelope(UNDOCUMENTED)),
+            f"{BROKEN}code {UNDOCUMENTED} is not a documented code",
+            id="undocumented-code",
+        ),
+        pytest.param(
+            EXAMPLE,
+            Reply({"msg": "no code", "data": None, "extMsg": None}),
+            f"{BROKEN}the envelope breaks the spec's schema: (root): 'code' is a required property",
+            id="no-code",
+        ),
+        pytest.param(
+            EXAMPLE,
+            Reply(envelope(OLD_PHONE_INCORRECT, msg=5)),
+            f"{BROKEN}the envelope breaks the spec's schema: msg: 5 is not of type 'string'",
+            id="msg-not-a-string",
+        ),
+        pytest.param(
+            EXAMPLE,
+            Reply(envelope(OLD_PHONE_INCORRECT, data=[])),
+            f"{BROKEN}the envelope breaks the spec's schema: data: [] is not of type 'object', 'null'",
+            id="data-a-list",
+        ),
+        pytest.param(
+            EXAMPLE,
+            Reply(b"<html>500 Internal Server Error</html>", status=500, content_type="text/html"),
+            f"{BROKEN}HTTP 500: every outcome must be HTTP 200 with the envelope in the body; "
+            "body: '<html>500 Internal Server Error</html>'",
+            id="html-500",
+        ),
+        pytest.param(
+            EXAMPLE,
+            Reply(envelope(OLD_PHONE_INCORRECT), content_type="text/html"),
+            f"{BROKEN}Content-Type 'text/html': expected application/json",
+            id="envelope-as-text-html",
+        ),
+        pytest.param(
+            EXAMPLE,
+            Reply(CUT_JSON.encode()),
+            f"{BROKEN}the body is not JSON: {CUT_JSON!r}",
+            id="truncated-json",
+        ),
+        pytest.param(
+            EXAMPLE,
+            Reply(b"", status=302, location="https://elsewhere.example/login"),
+            f"{BROKEN}HTTP 302, a redirect to 'https://elsewhere.example/login'",
+            id="redirect",
+        ),
+        pytest.param(
+            generated(EXAMPLE_QUERY, scenario=CoverageScenario.UNSPECIFIED_HTTP_METHOD, method="GET"),
+            Reply(b"Method Not Allowed", status=405, content_type="text/plain"),
+            NOT_ITS_CASE,  # a request malformed on purpose: undeclared_method_is_never_served judges it
+            id="another-method-probe",
+        ),
+    ],
+)
+def test_envelope_conforms_to_spec(case, reply, expected):
+    assert_judged(judgement(checks.envelope_conforms_to_spec, case, reply), expected)
+
+
+# -- missing_parameter_gets_its_code and blank_parameter_gets_its_code ------------------------------------------
+
+NO_NEW_PHONE = generated(without(NEW_PHONE.name), scenario=CoverageScenario.MISSING_PARAMETER)
+NO_NEW_PHONE_NOR_CODE = generated(without(NEW_PHONE.name, NEW_CODE.name))
+BLANK_NEW_PHONE = generated(without(**{NEW_PHONE.name: ""}))
+SPACES_NEW_PHONE = generated(without(**{NEW_PHONE.name: " \t"}))
+ITS_CODE = f"its missing-code {describe(NEW_PHONE.missing_code)}"
+# in the spec's order, as the check names them
+BOTH = [p for p in CONTRACT.required_parameters if p in (NEW_PHONE, NEW_CODE)]
+
+
+def lacking(names: str, expected: str, actual: str, sent: str) -> str:
+    return (
+        f"the request sent lacks or blanks required parameter{'s' if ', ' in names else ''} {names}\n"
+        f"  expected: {expected}\n  actual:   {actual}\n  sent:     {sent}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "reply", "expected"),
+    [
+        pytest.param(NO_NEW_PHONE, Reply(envelope(NEW_PHONE.missing_code)), PASSES, id="absent-gets-its-code"),
+        pytest.param(
+            NO_NEW_PHONE,
+            Reply(envelope(NEW_CODE.missing_code)),
+            lacking(NEW_PHONE.name, ITS_CODE, describe(NEW_CODE.missing_code), f"{NEW_PHONE.name} absent"),
+            id="absent-gets-another-parameters-code",
+        ),
+        pytest.param(
+            NO_NEW_PHONE,
+            Reply(envelope(STRING_CODE)),
+            lacking(NEW_PHONE.name, ITS_CODE, f'"{STRING_CODE}" (not a documented code)', f"{NEW_PHONE.name} absent"),
+            id="absent-gets-its-code-as-a-string",
+        ),
+        pytest.param(
+            NO_NEW_PHONE,
+            Reply(envelope(SUCCESS)),
+            lacking(NEW_PHONE.name, ITS_CODE, describe(SUCCESS), f"{NEW_PHONE.name} absent"),
+            id="absent-gets-success",
+        ),
+        pytest.param(NO_NEW_PHONE_NOR_CODE, Reply(envelope(NEW_PHONE.missing_code)), PASSES, id="two-absent-one"),
+        pytest.param(NO_NEW_PHONE_NOR_CODE, Reply(envelope(NEW_CODE.missing_code)), PASSES, id="two-absent-other"),
+        pytest.param(
+            NO_NEW_PHONE_NOR_CODE,
+            Reply(envelope(OLD_PHONE.missing_code)),
+            lacking(
+                ", ".join(p.name for p in BOTH),
+                "one of their missing-codes " + " or ".join(describe(c) for c in sorted(p.missing_code for p in BOTH)),
+                describe(OLD_PHONE.missing_code),
+                "; ".join(f"{p.name} absent" for p in BOTH),
+            ),
+            id="two-absent-get-a-third-code",
+        ),
+        pytest.param(BLANK_NEW_PHONE, Reply(envelope(NEW_CODE.missing_code)), NOT_ITS_CASE, id="blank-only"),
+        pytest.param(
+            generated(without(NEW_PHONE.name), token=None),
+            Reply(envelope(CONTRACT.code_named("token-verification-failed"))),
+            NOT_ITS_CASE,  # the token is judged first: the hand-written token cases cover that
+            id="no-token",
+        ),
+        pytest.param(EXAMPLE, Reply(envelope(NEW_PHONE.missing_code)), NOT_ITS_CASE, id="nothing-lacking"),
+        pytest.param(NO_NEW_PHONE, Reply(b"<html>busy</html>"), NOT_ITS_CASE, id="not-an-envelope"),
+    ],
+)
+def test_missing_parameter_gets_its_code(case, reply, expected):
+    assert_judged(judgement(checks.missing_parameter_gets_its_code, case, reply), expected)
+
+
+@pytest.mark.parametrize(
+    ("case", "reply", "expected"),
+    [
+        pytest.param(BLANK_NEW_PHONE, Reply(envelope(NEW_PHONE.missing_code)), PASSES, id="empty-gets-its-code"),
+        pytest.param(SPACES_NEW_PHONE, Reply(envelope(NEW_PHONE.missing_code)), PASSES, id="spaces-get-its-code"),
+        pytest.param(
+            SPACES_NEW_PHONE,
+            Reply(envelope(NEW_CODE.missing_code)),
+            lacking(NEW_PHONE.name, ITS_CODE, describe(NEW_CODE.missing_code), f"{NEW_PHONE.name}=' \\t'"),
+            id="spaces-get-another-parameters-code",
+        ),
+        pytest.param(
+            BLANK_NEW_PHONE,
+            Reply(envelope(OLD_PHONE_INCORRECT)),
+            lacking(NEW_PHONE.name, ITS_CODE, describe(OLD_PHONE_INCORRECT), f"{NEW_PHONE.name}=''"),
+            id="empty-judged-as-a-value",
+        ),
+        pytest.param(
+            generated(without(**{OLD_PHONE.name: "", NEW_PHONE.name: "\u00a0"})),
+            Reply(envelope(NEW_PHONE.missing_code)),
+            PASSES,  # a no-break space is whitespace to some servers only: its code is accepted too
+            id="whitespace-to-some-servers-may-get-its-code",
+        ),
+        pytest.param(NO_NEW_PHONE, Reply(envelope(NEW_CODE.missing_code)), NOT_ITS_CASE, id="absent"),
+    ],
+)
+def test_blank_parameter_gets_its_code(case, reply, expected):
+    assert_judged(judgement(checks.blank_parameter_gets_its_code, case, reply), expected)
+
+
+# -- negative_case_never_succeeds and positive_case_never_gets_missing_code --------------------------------------
+
+ACCEPTED = "the target accepted a request the spec rejects, and may have changed the account's phone"
+
+
+@pytest.mark.parametrize(
+    ("case", "reply", "expected"),
+    [
+        pytest.param(NO_NEW_PHONE, Reply(envelope(NEW_PHONE.missing_code)), PASSES, id="refused"),
+        pytest.param(NO_NEW_PHONE, Reply(envelope(OLD_PHONE_INCORRECT)), PASSES, id="refused-for-another-reason"),
+        pytest.param(
+            NO_NEW_PHONE,
+            Reply(envelope(SUCCESS)),
+            f"a negative case of the coverage phase (crafted missing_parameter) got {describe(SUCCESS)}: {ACCEPTED}",
+            id="succeeds",
+        ),
+        pytest.param(
+            generated(without(**{NEW_PHONE.name: "x" * 40})),
+            Reply(envelope(SUCCESS)),
+            f"a negative case of the fuzzing phase (crafted negative) got {describe(SUCCESS)}: {ACCEPTED}",
+            id="fuzzed-and-succeeds",
+        ),
+        pytest.param(EXAMPLE, Reply(envelope(SUCCESS)), NOT_ITS_CASE, id="positive"),
+    ],
+)
+def test_negative_case_never_succeeds(case, reply, expected):
+    assert_judged(judgement(checks.negative_case_never_succeeds, case, reply), expected)
+
+
+def got_missing_code(sent: str) -> str:
+    return (
+        f"a positive case of the fuzzing phase (crafted positive) sent every required parameter, none blank, but "
+        f"got {describe(NEW_PHONE.missing_code)}, the code for {NEW_PHONE.name} absent or blank; it was sent: "
+        f"{NEW_PHONE.name}={sent}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "reply", "expected"),
+    [
+        pytest.param(EXAMPLE, Reply(envelope(OLD_PHONE_INCORRECT)), PASSES, id="business-code"),
+        pytest.param(EXAMPLE, Reply(envelope(SUCCESS)), PASSES, id="success"),
+        pytest.param(
+            EXAMPLE,
+            Reply(envelope(NEW_PHONE.missing_code)),
+            got_missing_code(repr(EXAMPLE_QUERY[NEW_PHONE.name])),
+            id="gets-a-missing-code",
+        ),
+        pytest.param(
+            positive(without(**{NEW_PHONE.name: TOKEN})),
+            Reply(envelope(NEW_PHONE.missing_code)),
+            got_missing_code("'<token>'"),  # the request's token, wherever it went, is masked
+            id="gets-a-missing-code-masked",
+        ),
+        pytest.param(NO_NEW_PHONE, Reply(envelope(NEW_PHONE.missing_code)), NOT_ITS_CASE, id="negative"),
+        pytest.param(
+            positive(without(NEW_PHONE.name)), Reply(envelope(NEW_PHONE.missing_code)), NOT_ITS_CASE, id="lacking"
+        ),
+    ],
+)
+def test_positive_case_never_gets_missing_code(case, reply, expected):
+    assert_judged(judgement(checks.positive_case_never_gets_missing_code, case, reply), expected)
+
+
+# -- undeclared_method_is_never_served --------------------------------------------------------------------------
+
+
+def probe(method: str) -> schemathesis.Case:
+    return generated(EXAMPLE_QUERY, scenario=CoverageScenario.UNSPECIFIED_HTTP_METHOD, method=method)
+
+
+def served(method: str, code: int) -> str:
+    return (
+        f"{method} {CONTRACT.path} was served as the operation ({CONTRACT.method} is the only method the spec "
+        f"declares): HTTP 200 with {describe(code)}"
+    )
+
+
+REFUSE = "another method must be refused (HTTP 405 with an Allow header, as RFC 9110 says) and never run the operation"
+
+
+@pytest.mark.parametrize(
+    ("case", "reply", "expected"),
+    [
+        pytest.param(probe("GET"), Reply({"code": 405, "msg": "Method Not Allowed"}, status=405), PASSES, id="405"),
+        pytest.param(probe("TRACE"), Reply(b"<html>405</html>", 405, "text/html"), PASSES, id="405-by-a-gateway"),
+        pytest.param(probe("POST"), Reply(envelope(UNDOCUMENTED)), PASSES, id="no-documented-code"),
+        pytest.param(
+            probe("GET"),
+            Reply(envelope(SUCCESS)),
+            f"{served('GET', SUCCESS)}: the target may have changed the account's phone; {REFUSE}",
+            id="served-with-success",
+        ),
+        pytest.param(
+            probe("POST"),
+            Reply(envelope(OLD_PHONE_INCORRECT)),
+            f"{served('POST', OLD_PHONE_INCORRECT)}; {REFUSE}",
+            id="served-with-a-documented-code",
+        ),
+        pytest.param(EXAMPLE, Reply(envelope(SUCCESS)), NOT_ITS_CASE, id="the-declared-method"),
+    ],
+)
+def test_undeclared_method_is_never_served(case, reply, expected):
+    assert_judged(judgement(checks.undeclared_method_is_never_served, case, reply), expected)
