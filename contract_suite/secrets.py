@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from urllib.parse import quote, quote_plus
 
+FRAGMENT_SHOWN = 3  # characters of a secret a shortened repr may show before it is masked as that secret
 BEARER = re.compile(r"^(?:Bearer|Token|Basic)\s+", re.IGNORECASE)
 # Characters a terminal (or a viewer of JUnit and reports) acts on instead of showing: C0 controls but tab and
 # line feed (carriage return too: it overwrites a line), DEL, C1 controls, line and paragraph separators, and the
@@ -41,6 +42,8 @@ class Secrets:
     def __init__(self) -> None:
         self._labels: dict[str, str] = {}
         self._pattern: re.Pattern | None = None
+        self._cut: re.Pattern | None = None
+        self._fragments: dict[str, str] = {}
 
     def add(self, value: str | None, label: str) -> Secret | None:
         """Register value (and its bare form without a "Bearer " prefix, and its URL-encoded forms)."""
@@ -79,9 +82,37 @@ class Secrets:
         if not self._labels:
             return text
         if self._pattern is None:
-            alternatives = "|".join(re.escape(v) for v in sorted(self._labels, key=len, reverse=True))
-            self._pattern = re.compile(rf"(?<![0-9A-Za-z])(?:{alternatives})(?![0-9A-Za-z])")
-        return self._pattern.sub(lambda m: f"<{self._labels[m.group(0)]}>", text)
+            self._compile()
+        text = self._pattern.sub(lambda m: f"<{self._labels[m.group(0)]}>", text)
+        if "..." in text and self._cut is not None:  # what a shortened repr left of a secret
+            text = self._cut.sub(lambda m: f"<{self._fragments[m.group(0)]}>", text)
+        return text
+
+    def _compile(self) -> None:
+        """The secrets whole; and what a shortened repr leaves of one (pytest's --showlocals cuts a long value in
+        its middle with "..."): its start just before "...", or its end just after it, at least
+        FRAGMENT_SHOWN characters of it."""
+        by_length = sorted(self._labels, key=len, reverse=True)
+        self._pattern = re.compile(rf"(?<![0-9A-Za-z])(?:{'|'.join(map(re.escape, by_length))})(?![0-9A-Za-z])")
+        starts: dict[str, str] = {}
+        ends: dict[str, str] = {}
+        for value, label in self._labels.items():
+            for size in range(FRAGMENT_SHOWN, len(value)):
+                starts.setdefault(value[:size], label)
+                ends.setdefault(value[-size:], label)
+        self._fragments = {f"{start}...": label for start, label in starts.items()}
+        self._fragments.update({f"...{end}": label for end, label in ends.items()})
+        if not self._fragments:
+            self._cut = None
+            return
+        start_forms = "|".join(re.escape(f) for f in sorted(starts, key=len, reverse=True))
+        end_forms = "|".join(re.escape(f) for f in sorted(ends, key=len, reverse=True))
+        parts = []
+        if start_forms:
+            parts.append(rf"(?<![0-9A-Za-z])(?:{start_forms})\.\.\.")
+        if end_forms:
+            parts.append(rf"\.\.\.(?:{end_forms})(?![0-9A-Za-z])")
+        self._cut = re.compile("|".join(parts))
 
     def mask_any(self, value: object) -> object:
         """Strings masked; lists, tuples and dicts masked inside; anything else as it is."""

@@ -24,6 +24,7 @@ from schemathesis.generation.meta import (
 )
 
 from contract_suite import checks, spec
+from contract_suite.evidence import CheckFailed, Failure
 
 pytestmark = pytest.mark.selftest
 
@@ -118,22 +119,38 @@ def answer(case: schemathesis.Case, reply: Reply) -> schemathesis.Response:
     )
 
 
-def judgement(check: Callable, case: schemathesis.Case, reply: Reply) -> str:
-    """PASSES, NOT_ITS_CASE, or the check's failure message."""
+@dataclass(frozen=True)
+class Fails:
+    """The failure a check must raise: its rule and expected words exactly, the beginning of what it says came
+    (the rest quotes the body), and its further lines."""
+
+    rule: str
+    actual: str
+    expected: str = ""
+    more: tuple[str, ...] = ()
+
+
+def judgement(check: Callable, case: schemathesis.Case, reply: Reply) -> str | Failure:
+    """PASSES, NOT_ITS_CASE, or the failure the check raised (named for the check)."""
     try:
         result = check(None, answer(case, reply), case)  # none of the checks reads schemathesis' context
-    except AssertionError as exc:
-        return str(exc)
+    except CheckFailed as exc:
+        assert exc.failure.check == check.__name__, exc.failure
+        return exc.failure
     assert result in (None, True), result
     return PASSES if result is None else NOT_ITS_CASE
 
 
-def assert_judged(found: str, expected: str) -> None:
-    """PASSES and NOT_ITS_CASE exactly; a failure message by its beginning (the rest quotes the body)."""
-    if expected in (PASSES, NOT_ITS_CASE):
+def assert_judged(found: str | Failure, expected: str | Fails) -> None:
+    """PASSES and NOT_ITS_CASE exactly; a failure by its fields."""
+    if not isinstance(expected, Fails):
         assert found == expected
-    else:
-        assert found.startswith(expected), found
+        return
+    assert isinstance(found, Failure), found
+    assert found.rule == expected.rule, found
+    assert found.actual.startswith(expected.actual), found
+    assert not expected.expected or found.expected == expected.expected, found
+    assert found.more[: len(expected.more)] == expected.more, found
 
 
 def describe(code) -> str:
@@ -143,7 +160,13 @@ def describe(code) -> str:
 # -- envelope_conforms_to_spec ---------------------------------------------------------------------------------
 
 EXAMPLE = positive(EXAMPLE_QUERY)
-BROKEN = "the answer breaks the envelope the spec defines: "
+ENVELOPE_RULE = "every answer is the envelope the spec defines"
+
+
+def broken(actual: str) -> Fails:
+    return Fails(ENVELOPE_RULE, actual=actual)
+
+
 STRING_CODE = str(NEW_PHONE.missing_code)
 CUT_JSON = f'{{"code": {OLD_PHONE_INCORRECT}, "msg": "cut'
 
@@ -156,64 +179,68 @@ CUT_JSON = f'{{"code": {OLD_PHONE_INCORRECT}, "msg": "cut'
         pytest.param(
             EXAMPLE,
             Reply(envelope(STRING_CODE)),
-            f'{BROKEN}code "{STRING_CODE}" is not a documented code; the envelope breaks the spec\'s schema: '
-            f"code: '{STRING_CODE}' is not of type 'integer'",
+            broken(
+                f'code "{STRING_CODE}" is not a documented code; the envelope breaks the spec\'s schema: '
+                f"code: '{STRING_CODE}' is not of type 'integer'"
+            ),
             id="code-as-a-string",
         ),
         pytest.param(
             EXAMPLE,
             Reply(envelope(float(NEW_PHONE.missing_code))),
-            f"{BROKEN}code {float(NEW_PHONE.missing_code)} is not a documented code",
+            broken(f"code {float(NEW_PHONE.missing_code)} is not a documented code"),
             id="code-as-a-float",
         ),
-        pytest.param(EXAMPLE, Reply(envelope(True)), f"{BROKEN}code true is not a documented code", id="code-true"),
+        pytest.param(EXAMPLE, Reply(envelope(True)), broken("code true is not a documented code"), id="code-true"),
         pytest.param(
             EXAMPLE,
             Reply(envelope(UNDOCUMENTED)),
-            f"{BROKEN}code {UNDOCUMENTED} is not a documented code",
+            broken(f"code {UNDOCUMENTED} is not a documented code"),
             id="undocumented-code",
         ),
         pytest.param(
             EXAMPLE,
             Reply({"msg": "no code", "data": None, "extMsg": None}),
-            f"{BROKEN}the envelope breaks the spec's schema: (root): 'code' is a required property",
+            broken("the envelope breaks the spec's schema: (root): 'code' is a required property"),
             id="no-code",
         ),
         pytest.param(
             EXAMPLE,
             Reply(envelope(OLD_PHONE_INCORRECT, msg=5)),
-            f"{BROKEN}the envelope breaks the spec's schema: msg: 5 is not of type 'string'",
+            broken("the envelope breaks the spec's schema: msg: 5 is not of type 'string'"),
             id="msg-not-a-string",
         ),
         pytest.param(
             EXAMPLE,
             Reply(envelope(OLD_PHONE_INCORRECT, data=[])),
-            f"{BROKEN}the envelope breaks the spec's schema: data: [] is not of type 'object', 'null'",
+            broken("the envelope breaks the spec's schema: data: [] is not of type 'object', 'null'"),
             id="data-a-list",
         ),
         pytest.param(
             EXAMPLE,
             Reply(b"<html>500 Internal Server Error</html>", status=500, content_type="text/html"),
-            f"{BROKEN}HTTP 500: every outcome must be HTTP 200 with the envelope in the body; "
-            "body: '<html>500 Internal Server Error</html>'",
+            broken(
+                "HTTP 500: every outcome must be HTTP 200 with the envelope in the body; "
+                "body: '<html>500 Internal Server Error</html>'"
+            ),
             id="html-500",
         ),
         pytest.param(
             EXAMPLE,
             Reply(envelope(OLD_PHONE_INCORRECT), content_type="text/html"),
-            f"{BROKEN}Content-Type 'text/html': expected application/json",
+            broken("Content-Type 'text/html': expected application/json"),
             id="envelope-as-text-html",
         ),
         pytest.param(
             EXAMPLE,
             Reply(CUT_JSON.encode()),
-            f"{BROKEN}the body is not JSON: {CUT_JSON!r}",
+            broken(f"the body is not JSON: {CUT_JSON!r}"),
             id="truncated-json",
         ),
         pytest.param(
             EXAMPLE,
             Reply(b"", status=302, location="https://elsewhere.example/login"),
-            f"{BROKEN}HTTP 302, a redirect to 'https://elsewhere.example/login'",
+            broken("HTTP 302, a redirect to 'https://elsewhere.example/login'"),
             id="redirect",
         ),
         pytest.param(
@@ -239,10 +266,12 @@ ITS_CODE = f"its missing-code {describe(NEW_PHONE.missing_code)}"
 BOTH = [p for p in CONTRACT.required_parameters if p in (NEW_PHONE, NEW_CODE)]
 
 
-def lacking(names: str, expected: str, actual: str, sent: str) -> str:
-    return (
-        f"the request sent lacks or blanks required parameter{'s' if ', ' in names else ''} {names}\n"
-        f"  expected: {expected}\n  actual:   {actual}\n  sent:     {sent}"
+def lacking(names: str, expected: str, actual: str, sent: str) -> Fails:
+    return Fails(
+        f"the request sent lacks or blanks required parameter{'s' if ', ' in names else ''} {names}",
+        actual=actual,
+        expected=expected,
+        more=(f"sent:     {sent}",),
     )
 
 
@@ -328,7 +357,15 @@ def test_blank_parameter_gets_its_code(case, reply, expected):
 
 # -- negative_case_never_succeeds and positive_case_never_gets_missing_code --------------------------------------
 
-ACCEPTED = "the target accepted a request the spec rejects, and may have changed the account's phone"
+ACCEPTED = "the target accepted it, and may have changed the account's phone"
+
+
+def succeeded(label: str) -> Fails:
+    return Fails(
+        f"a {label} never gets success: the spec rejects the request",
+        actual=f"{describe(SUCCESS)}: {ACCEPTED}",
+        expected=f"any documented code but {SUCCESS}",
+    )
 
 
 @pytest.mark.parametrize(
@@ -339,13 +376,13 @@ ACCEPTED = "the target accepted a request the spec rejects, and may have changed
         pytest.param(
             NO_NEW_PHONE,
             Reply(envelope(SUCCESS)),
-            f"a negative case of the coverage phase (crafted missing_parameter) got {describe(SUCCESS)}: {ACCEPTED}",
+            succeeded("negative case of the coverage phase (crafted missing_parameter)"),
             id="succeeds",
         ),
         pytest.param(
             generated(without(**{NEW_PHONE.name: "x" * 40})),
             Reply(envelope(SUCCESS)),
-            f"a negative case of the fuzzing phase (crafted negative) got {describe(SUCCESS)}: {ACCEPTED}",
+            succeeded("negative case of the fuzzing phase (crafted negative)"),
             id="fuzzed-and-succeeds",
         ),
         pytest.param(EXAMPLE, Reply(envelope(SUCCESS)), NOT_ITS_CASE, id="positive"),
@@ -355,11 +392,13 @@ def test_negative_case_never_succeeds(case, reply, expected):
     assert_judged(judgement(checks.negative_case_never_succeeds, case, reply), expected)
 
 
-def got_missing_code(sent: str) -> str:
-    return (
-        f"a positive case of the fuzzing phase (crafted positive) sent every required parameter, none blank, but "
-        f"got {describe(NEW_PHONE.missing_code)}, the code for {NEW_PHONE.name} absent or blank; it was sent: "
-        f"{NEW_PHONE.name}={sent}"
+def got_missing_code(sent: str) -> Fails:
+    return Fails(
+        "a positive case of the fuzzing phase (crafted positive) sent every required parameter, none blank: it "
+        "never gets a missing-code",
+        actual=f"{describe(NEW_PHONE.missing_code)}, the code for {NEW_PHONE.name} absent or blank",
+        expected="no code of a missing or blank parameter",
+        more=(f"sent:     {NEW_PHONE.name}={sent}",),
     )
 
 
@@ -397,14 +436,16 @@ def probe(method: str) -> schemathesis.Case:
     return generated(EXAMPLE_QUERY, scenario=CoverageScenario.UNSPECIFIED_HTTP_METHOD, method=method)
 
 
-def served(method: str, code: int) -> str:
-    return (
+REFUSE = "refused (HTTP 405 with an Allow header, as RFC 9110 says), never run as the operation"
+
+
+def served(method: str, code: int, changed: str = "") -> Fails:
+    return Fails(
         f"{method} {CONTRACT.path} was served as the operation ({CONTRACT.method} is the only method the spec "
-        f"declares): HTTP 200 with {describe(code)}"
+        "declares)",
+        actual=f"HTTP 200 with {describe(code)}{changed}",
+        expected=REFUSE,
     )
-
-
-REFUSE = "another method must be refused (HTTP 405 with an Allow header, as RFC 9110 says) and never run the operation"
 
 
 @pytest.mark.parametrize(
@@ -416,13 +457,13 @@ REFUSE = "another method must be refused (HTTP 405 with an Allow header, as RFC 
         pytest.param(
             probe("GET"),
             Reply(envelope(SUCCESS)),
-            f"{served('GET', SUCCESS)}: the target may have changed the account's phone; {REFUSE}",
+            served("GET", SUCCESS, ": the target may have changed the account's phone"),
             id="served-with-success",
         ),
         pytest.param(
             probe("POST"),
             Reply(envelope(OLD_PHONE_INCORRECT)),
-            f"{served('POST', OLD_PHONE_INCORRECT)}; {REFUSE}",
+            served("POST", OLD_PHONE_INCORRECT),
             id="served-with-a-documented-code",
         ),
         pytest.param(EXAMPLE, Reply(envelope(SUCCESS)), NOT_ITS_CASE, id="the-declared-method"),
@@ -430,3 +471,44 @@ REFUSE = "another method must be refused (HTTP 405 with an Allow header, as RFC 
 )
 def test_undeclared_method_is_never_served(case, reply, expected):
     assert_judged(judgement(checks.undeclared_method_is_never_served, case, reply), expected)
+
+
+# -- malformed_request_never_breaks_the_server --------------------------------------------------------------------
+
+
+def content_type_probe() -> schemathesis.Case:
+    return generated(EXAMPLE_QUERY, scenario=CoverageScenario.MALFORMED_CONTENT_TYPE)
+
+
+def server_error(scenario: str, status: int) -> Fails:
+    return Fails(
+        f"a request malformed on purpose ({scenario}) never gets a server error",
+        actual=f"HTTP {status}",
+        expected="any refusal but a server error (a 4xx, or HTTP 200 with the envelope)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "reply", "expected"),
+    [
+        pytest.param(content_type_probe(), Reply(b"bad", 415, "text/plain"), PASSES, id="refused-415"),
+        pytest.param(content_type_probe(), Reply(envelope(OLD_PHONE_INCORRECT)), PASSES, id="answered-the-envelope"),
+        pytest.param(
+            content_type_probe(),
+            Reply(b"<html>500</html>", 500, "text/html"),
+            server_error("malformed content type", 500),
+            id="content-type-probe-gets-500",
+        ),
+        pytest.param(
+            probe("QUERY"),
+            Reply(b"<html>500</html>", 500, "text/html"),
+            server_error("unspecified http method", 500),
+            id="another-method-gets-500",
+        ),
+        pytest.param(probe("QUERY"), Reply(b"no", 501, "text/plain"), PASSES, id="unknown-method-501"),
+        pytest.param(probe("GET"), Reply(b"<html>502</html>", 502, "text/html"), PASSES, id="a-gateways-502"),
+        pytest.param(EXAMPLE, Reply(b"<html>500</html>", 500, "text/html"), NOT_ITS_CASE, id="the-operations-shape"),
+    ],
+)
+def test_malformed_request_never_breaks_the_server(case, reply, expected):
+    assert_judged(judgement(checks.malformed_request_never_breaks_the_server, case, reply), expected)

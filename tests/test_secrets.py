@@ -130,7 +130,7 @@ log = logging.getLogger("careless")
 def secrets_of(config):
     token = str(config.stash[SETTINGS].profile.tokens["valid"])
     run = config.stash.get(RUN, None)
-    sent = [str(answer.request.url) for answer in run.recent] if run is not None else []
+    sent = [str(answer.request.url) for answer in run.case.exchanges] if run is not None and run.case else []
     return token, sent
 
 
@@ -207,3 +207,16 @@ def test_a_careless_plugin_leaks_nothing(tmp_path):
     # (pytest-html escapes a log for HTML, then the page's JSON blob for its attribute: twice)
     unescaped = {name: html.unescape(html.unescape(text)) for name, text in texts.items()}
     assert {name for name, text in unescaped.items() if "<valid-token>" not in text} == set()
+
+
+def test_what_a_shortened_repr_leaves_of_a_secret_is_masked():
+    """pytest's --showlocals cuts a long value in its middle with "...": the start of a code before the cut, or the
+    end of a token after it, is masked as that secret; ordinary text with dots is left alone."""
+    from contract_suite.secrets import Secrets
+
+    secrets = Secrets()
+    secrets.add("681193", "sms-code")
+    secrets.add("Bearer ref-valid-5d1f0c7a9b3e", "valid-token")
+    cut = "url = '...?oldPhoneCode=6811...Code=193&x=1' header = '...id-5d1f0c7a9b3e'"
+    assert secrets.mask(cut) == "url = '...?oldPhoneCode=<sms-code>Code=193&x=1' header = '<valid-token>'"
+    assert secrets.mask("wait... 86... then 13800000001 and 681193") == "wait... 86... then 13800000001 and <sms-code>"
