@@ -17,7 +17,7 @@ from contract_suite import spec
 from contract_suite.transport import Proxies, ProxyError, Tls, tls_context
 
 REFERENCE_PROFILE = spec.PROJECT_ROOT / "profiles" / "reference.toml"
-DEFAULT_PAGE = spec.PROJECT_ROOT.parent / "shared" / "seed" / "setPhone.md"
+DEFAULT_PAGE = spec.PROJECT_ROOT / "spec" / "knife4j-setPhone.md"  # the upstream page, transcribed beside the spec
 DEFAULT_TIMEOUT = 10.0
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")  # a private CA's certificates, as requests reads them
 URL_RATE_LIMIT = 10.0  # requests a second to a target given by URL, unless told otherwise
@@ -58,7 +58,7 @@ def add_options(parser: pytest.Parser) -> None:
         "--knife4j-page",
         "knife4j_page",
         "knife4j markdown page the spec is checked against for drift "
-        "(default: ../shared/seed/setPhone.md when it exists)",
+        "(default: spec/knife4j-setPhone.md, the upstream page transcribed beside the spec)",
         metavar="PATH",
     )
     option(

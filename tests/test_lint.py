@@ -338,3 +338,14 @@ def test_schema_accepting_the_empty_value_is_reported(doc):
     problems = lint.blank_is_missing(doc)
     assert wheres(problems) == [f"{OP}/parameters/3/schema"]
     assert f"the schema of {params[3]['name']!r} accepts the blank value(s) '', " in problems[0].message
+
+
+def test_the_drift_check_runs_in_a_fresh_clone():
+    """The upstream page the drift check reads by default is part of the project, beside the spec: a clone runs
+    the drift case instead of skipping it (and the spec agrees with it)."""
+    from contract_suite.settings import DEFAULT_PAGE
+
+    assert DEFAULT_PAGE.is_file() and DEFAULT_PAGE.parent == spec.PROJECT_ROOT / "spec"
+    result = run_pytest("contract_tests/test_spec_lint.py", "-rs", timeout=120)
+    assert result.returncode == 0, result.tail()
+    assert "SKIPPED" not in result.stdout and "no knife4j page" not in result.stdout, result.tail()
