@@ -58,7 +58,7 @@ class AccountKeeper:
 
     @property
     def token(self) -> str | None:
-        return self.profile.tokens.get("valid")
+        return self.run.tokens.get("valid")
 
     def change_request(self, old: Phone, old_code: str, new: Phone, new_code: str) -> Request:
         return self.run.request(self.contract.change_request(old, old_code, new, new_code), self.token)

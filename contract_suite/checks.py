@@ -8,7 +8,6 @@ sent (the prepared request), not by the case that schemathesis meant to send.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
@@ -21,7 +20,7 @@ from schemathesis.generation.meta import REQUEST_SHAPE_PROBES, CoverageScenario,
 
 from contract_suite import spec
 from contract_suite.evidence import CheckFailed, Failure
-from contract_suite.judging import envelope_problem, is_documented
+from contract_suite.judging import envelope_problem, is_documented, parse_json
 from contract_suite.secrets import Secrets
 from contract_suite.transport import Answer, Request
 
@@ -60,11 +59,8 @@ def about_operation(contract: spec.Operation, response: schemathesis.Response) -
 
 
 def answer_code(response: schemathesis.Response) -> Any:
-    """The envelope's `code` as it came, or None when the body is not a JSON object."""
-    try:
-        body = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
-        return None
+    """The envelope's `code` as it came, or None when the body is not a JSON object (judging's reading)."""
+    body = parse_json(response.content)
     return body.get("code") if isinstance(body, dict) else None
 
 
@@ -186,7 +182,7 @@ def _lacking_parameters_get_their_code(
         return True  # not an envelope: envelope_conforms_to_spec says so
     unclear = [p for p in contract.required_parameters if state.get(p.name) is Presence.UNCLEAR]
     expected = {p.missing_code for p in lacking + unclear if p.missing_code is not None}
-    if isinstance(code, int) and not isinstance(code, bool) and code in expected:
+    if spec.is_integer(code) and code in expected:
         return None
     names = ", ".join(p.name for p in lacking)
     whose = "its missing-code" if len(expected) == 1 else "one of their missing-codes"
@@ -227,7 +223,7 @@ def negative_case_never_succeeds(ctx, response: schemathesis.Response, case: sch
     if not _applies(case, contract, response) or not _is_negative(case):
         return True
     code = answer_code(response)
-    if code == contract.success_code and not isinstance(code, bool):
+    if spec.is_integer(code) and code == contract.success_code:
         raise CheckFailed(
             Failure(
                 f"a {_case_label(case)} never gets success: the spec rejects the request",
@@ -250,7 +246,7 @@ def positive_case_never_gets_missing_code(ctx, response: schemathesis.Response, 
         return True  # something is absent or blank: missing_parameter_gets_its_code judges it
     code = answer_code(response)
     missing = {c: name for name, c in contract.missing_codes.items()}
-    if isinstance(code, int) and not isinstance(code, bool) and code in missing:
+    if spec.is_integer(code) and code in missing:
         name = missing[code]
         sent = _shown(name, sent_values(contract, response).get(name, []))
         raise CheckFailed(

@@ -11,7 +11,7 @@ import pytest
 from contract_suite import knife4j, preflight, spec
 from contract_suite.account import AccountKeeper
 from contract_suite.environment import EnvironmentCheck
-from contract_suite.keys import COVERAGE, RUN, SECRETS, SETTINGS
+from contract_suite.keys import SESSION
 from contract_suite.run import EXIT_CANNOT_JUDGE, CannotJudge, Run
 from contract_suite.settings import DEFAULT_PAGE, Settings
 from contract_suite.sms_codes import CodeSource, TokenUnavailable, fetch_token
@@ -28,7 +28,7 @@ class Endpoint:
 
 @pytest.fixture(scope="session")
 def contract_settings(pytestconfig: pytest.Config) -> Settings:
-    return pytestconfig.stash[SETTINGS]
+    return pytestconfig.stash[SESSION].settings
 
 
 @pytest.fixture(scope="session")
@@ -56,14 +56,15 @@ def start_run(config: pytest.Config, settings: Settings, endpoint: Endpoint, pre
     """The run against the target, once the preflight says it can judge it; else CannotJudge (an error of the first
     case, one line why, and the run stops with exit 2). Called by xdist's controller before any worker starts, it
     exits the session instead."""
-    secrets = config.stash[SECRETS]
-    run = Run(settings, endpoint.base_url, secrets, config.stash[COVERAGE])
-    config.stash[RUN] = run
+    contract = config.stash[SESSION]
+    secrets = contract.secrets
+    run = Run(settings, endpoint.base_url, secrets, contract.coverage, contract.tokens)
+    contract.run = run
     profile = settings.profile
     problem = None
-    if profile.token_command and "valid" not in profile.tokens:
+    if profile.token_command and "valid" not in run.tokens:
         try:
-            profile.tokens["valid"] = fetch_token(profile, endpoint.command_env, secrets)
+            run.use_token("valid", fetch_token(profile, endpoint.command_env, secrets))
         except TokenUnavailable as exc:
             problem = f"the [tokens] command failed: {exc}"
     if problem is None and preflight_checks:
@@ -92,12 +93,12 @@ def target(contract_run: Run, endpoint: Endpoint) -> Target:
     def refresh_token():
         """The [tokens] command run again, once, when the token expires during the run."""
         try:
-            profile.tokens["valid"] = fetch_token(profile, endpoint.command_env, contract_run.secrets)
+            contract_run.use_token("valid", fetch_token(profile, endpoint.command_env, contract_run.secrets))
         except TokenUnavailable as exc:
             raise contract_run.stop(
                 f"the valid token expired during the run, and the [tokens] command failed to fetch a fresh one: {exc}"
             ) from None
-        return profile.tokens["valid"]
+        return contract_run.tokens["valid"]
 
     environment = EnvironmentCheck(contract_run, refresh_token if profile.token_command else None)
     return Target(contract_run, codes, AccountKeeper(contract_run, codes), environment)

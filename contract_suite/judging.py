@@ -12,8 +12,9 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from contract_suite.evidence import Failure
+from contract_suite.profile import ENV_OVERRIDES
 from contract_suite.secrets import Secrets
-from contract_suite.spec import Operation
+from contract_suite.spec import Operation, is_integer
 from contract_suite.transport import Answer, Request
 
 QUOTE_BYTES = 200
@@ -23,7 +24,8 @@ TRANSPORT_HEADERS = frozenset(
 )
 NOT_JSON = object()
 # Shell variables a reproduction line names for masked values, by the secret's label.
-TOKEN_VARIABLES = {"valid-token": "CONTRACT_TOKEN", "orphan-token": "CONTRACT_ORPHAN_TOKEN"}
+# a masked token shows as its role's variable: the label of a token is "<role>-token" (contract_suite.plugin)
+TOKEN_VARIABLES = {f"{role}-token": variable for role, variable in ENV_OVERRIDES.items()}
 
 
 def parse_json(body: bytes) -> Any:
@@ -81,7 +83,7 @@ def looks_like_envelope(answer: Answer, contract: Operation) -> bool:
 
 
 def is_documented(contract: Operation, code: Any) -> bool:
-    return isinstance(code, int) and not isinstance(code, bool) and code in contract.codes
+    return is_integer(code) and code in contract.codes
 
 
 def quote_body(answer: Answer, secrets: Secrets, limit: int = QUOTE_BYTES) -> str:

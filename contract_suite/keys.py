@@ -10,12 +10,7 @@ import pytest
 if TYPE_CHECKING:
     pass
 
-SETTINGS = pytest.StashKey["Settings"]()
-SECRETS = pytest.StashKey["Secrets"]()
-COVERAGE = pytest.StashKey["Coverage"]()
-RUN = pytest.StashKey["Run"]()
-VERDICT = pytest.StashKey["Verdict"]()
-LOG_MASKING = pytest.StashKey["MaskingRecordFactory"]()
+SESSION = pytest.StashKey["ContractSession"]()  # on the config: the one session object (contract_suite.session)
 EVIDENCE = pytest.StashKey["CaseEvidence"]()  # on an item: what the case found (contract_suite.evidence)
 RAN = pytest.StashKey[bool]()  # on an item: pytest made a report of it (it was not left out by a stop)
 CANNOT_JUDGE = ("contract-verdict", "cannot judge")  # a report's user property: an error of the run, not the contract

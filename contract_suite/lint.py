@@ -18,13 +18,13 @@ from contract_suite.spec import (
     ASCII_WHITESPACE,
     SpecError,
     load_document,
+    operations_in,
     pointer,
     resolve_refs,
     validation_errors,
 )
 
 ROLES = tuple(f"{side}.{what}" for side in ("old", "new") for what in ("international_code", "phone", "code"))
-METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,10 @@ class Problem:
 
 
 def _operations(doc: dict) -> Iterator[tuple[str, dict]]:
-    """(JSON pointer, operation) for each operation in the document."""
-    for path, item in (doc.get("paths") or {}).items():
-        for method, op in (item or {}).items():
-            if method in METHODS and isinstance(op, dict):
-                yield pointer("paths", path, method), op
+    """(JSON pointer, operation) for each operation in the document (the spec loader's listing)."""
+    for path, method, op in operations_in(doc):
+        if isinstance(op, dict):
+            yield pointer("paths", path, method), op
 
 
 def openapi_validity(doc: dict) -> list[Problem]:
@@ -93,146 +92,168 @@ def examples_match_schemas(doc: dict) -> list[Problem]:
 
 
 def business_codes(doc: dict) -> list[Problem]:
-    """Missing-codes and roles present and distinct; every code named, with a message and an example; enum == codes."""
+    """Every operation's documented codes, its parameters' missing-codes and roles, and its envelope's code enum and
+    named examples: three rules, each a function of its own."""
     problems: list[Problem] = []
     for op_where, op in _operations(doc):
-        codes_where = f"{op_where}/x-business-codes"
         table = op.get("x-business-codes")
         if not isinstance(table, dict) or not table:
-            problems.append(Problem(codes_where, "expected a mapping of every documented code to its message"))
-            continue
-        documented: set[int] = set()
-        names: dict[str, str] = {}
-        for key, entry in table.items():
-            where = f"{codes_where}{pointer(key)}"
-            try:
-                documented.add(int(key))
-            except (TypeError, ValueError):
-                problems.append(Problem(where, f"expected an integer code as key, got {key!r}"))
-                continue
-            if not isinstance(entry, dict) or not str(entry.get("message") or "").strip():
-                problems.append(Problem(f"{where}/message", "expected a non-empty message for this documented code"))
-            name = entry.get("name") if isinstance(entry, dict) else None
-            if not isinstance(name, str) or not name:
-                problems.append(Problem(f"{where}/name", "expected a name (the key of this code's named example)"))
-            elif name in names:
-                problems.append(
-                    Problem(
-                        f"{where}/name",
-                        f"name {name!r} is already the name of code {names[name]}: expected distinct names",
-                    )
-                )
-            else:
-                names[name] = key
-        successes = [k for k, e in table.items() if isinstance(e, dict) and e.get("success") is True]
-        if len(successes) != 1:
             problems.append(
-                Problem(codes_where, f"expected exactly one code marked `success: true`, found {successes}")
+                Problem(f"{op_where}/x-business-codes", "expected a mapping of every documented code to its message")
             )
+            continue
+        found, documented, names = codes_are_named(op_where, table)
+        problems += found
+        problems += parameters_name_their_codes(doc, op_where, op, documented)
+        problems += envelope_lists_the_codes(doc, op_where, op, documented, names)
+    return problems
 
-        seen: dict[int, str] = {}
-        roles: dict[str, str] = {}
-        # x-role marks the primary operation (the one the business cases build requests for): an operation
-        # whose parameters carry none gets the generic cases only, from its examples.
-        uses_roles = any(resolve_refs(doc, raw).get("x-role") for raw in op.get("parameters") or [])
-        for index, raw in enumerate(op.get("parameters") or []):
-            param = resolve_refs(doc, raw)
-            where = f"{op_where}/parameters/{index}"
-            name = param.get("name")
-            role = param.get("x-role")
-            if not uses_roles:
-                pass
-            elif role not in ROLES:
-                problems.append(
-                    Problem(
-                        f"{where}/x-role", f"parameter {name!r} has x-role {role!r}; expected one of {', '.join(ROLES)}"
-                    )
+
+def codes_are_named(op_where: str, table: dict) -> tuple[list[Problem], set[int], dict[str, str]]:
+    """Every documented code an integer, with a message and a distinct name; exactly one marked success. The
+    problems, the codes, and each name's code (as its key was written)."""
+    codes_where = f"{op_where}/x-business-codes"
+    problems: list[Problem] = []
+    documented: set[int] = set()
+    names: dict[str, str] = {}
+    for key, entry in table.items():
+        where = f"{codes_where}{pointer(key)}"
+        try:
+            documented.add(int(key))
+        except (TypeError, ValueError):
+            problems.append(Problem(where, f"expected an integer code as key, got {key!r}"))
+            continue
+        if not isinstance(entry, dict) or not str(entry.get("message") or "").strip():
+            problems.append(Problem(f"{where}/message", "expected a non-empty message for this documented code"))
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name:
+            problems.append(Problem(f"{where}/name", "expected a name (the key of this code's named example)"))
+        elif name in names:
+            problems.append(
+                Problem(
+                    f"{where}/name", f"name {name!r} is already the name of code {names[name]}: expected distinct names"
                 )
-            elif role in roles:
+            )
+        else:
+            names[name] = key
+    successes = [k for k, e in table.items() if isinstance(e, dict) and e.get("success") is True]
+    if len(successes) != 1:
+        problems.append(Problem(codes_where, f"expected exactly one code marked `success: true`, found {successes}"))
+    return problems, documented, names
+
+
+def parameters_name_their_codes(doc: dict, op_where: str, op: dict, documented: set[int]) -> list[Problem]:
+    """Each required parameter names a distinct documented missing-code; on the primary operation (its parameters
+    carry x-role), each a distinct known role."""
+    problems: list[Problem] = []
+    seen: dict[int, str] = {}
+    roles: dict[str, str] = {}
+    # x-role marks the primary operation (the one the business cases build requests for): an operation
+    # whose parameters carry none gets the generic cases only, from its examples.
+    uses_roles = any(resolve_refs(doc, raw).get("x-role") for raw in op.get("parameters") or [])
+    for index, raw in enumerate(op.get("parameters") or []):
+        param = resolve_refs(doc, raw)
+        where = f"{op_where}/parameters/{index}"
+        name = param.get("name")
+        role = param.get("x-role")
+        if not uses_roles:
+            pass
+        elif role not in ROLES:
+            problems.append(
+                Problem(
+                    f"{where}/x-role", f"parameter {name!r} has x-role {role!r}; expected one of {', '.join(ROLES)}"
+                )
+            )
+        elif role in roles:
+            problems.append(
+                Problem(
+                    f"{where}/x-role",
+                    f"x-role {role!r} of {name!r} is already the role of {roles[role]!r}: expected distinct roles",
+                )
+            )
+        else:
+            roles[role] = name
+        code = param.get("x-missing-code")
+        if code is None:
+            if param.get("required"):
+                problems.append(
+                    Problem(f"{where}/x-missing-code", f"required parameter {name!r} names no missing-code")
+                )
+            continue
+        if not param.get("required"):
+            problems.append(
+                Problem(
+                    f"{where}/required",
+                    f"parameter {name!r} has missing-code {code} but is not required: expected required: true",
+                )
+            )
+        if code not in documented:
+            problems.append(
+                Problem(f"{where}/x-missing-code", f"missing-code {code!r} of {name!r} is not in x-business-codes")
+            )
+        if code in seen:
+            problems.append(
+                Problem(
+                    f"{where}/x-missing-code",
+                    f"missing-code {code} of {name!r} is already the missing-code of {seen[code]!r}: "
+                    "expected distinct codes",
+                )
+            )
+        else:
+            seen[code] = name
+    return problems
+
+
+def envelope_lists_the_codes(
+    doc: dict, op_where: str, op: dict, documented: set[int], names: dict[str, str]
+) -> list[Problem]:
+    """Each response's envelope lists exactly the documented codes in its `code` enum, and shows each code in a
+    named example."""
+    problems: list[Problem] = []
+    for status, response in (op.get("responses") or {}).items():
+        response = resolve_refs(doc, response)
+        for media, content in (response.get("content") or {}).items():
+            base = f"{op_where}{pointer('responses', status, 'content', media)}"
+            schema = resolve_refs(doc, content.get("schema") or {})
+            code_schema = (schema.get("properties") or {}).get("code")
+            if not isinstance(code_schema, dict) or "enum" not in code_schema:
                 problems.append(
                     Problem(
-                        f"{where}/x-role",
-                        f"x-role {role!r} of {name!r} is already the role of {roles[role]!r}: expected distinct roles",
+                        f"{base}/schema",
+                        "expected the envelope's `code` property to list the documented codes in an enum",
                     )
                 )
             else:
-                roles[role] = name
-            code = param.get("x-missing-code")
-            if code is None:
-                if param.get("required"):
-                    problems.append(
-                        Problem(f"{where}/x-missing-code", f"required parameter {name!r} names no missing-code")
-                    )
-                continue
-            if not param.get("required"):
-                problems.append(
-                    Problem(
-                        f"{where}/required",
-                        f"parameter {name!r} has missing-code {code} but is not required: expected required: true",
-                    )
-                )
-            if code not in documented:
-                problems.append(
-                    Problem(f"{where}/x-missing-code", f"missing-code {code!r} of {name!r} is not in x-business-codes")
-                )
-            if code in seen:
-                problems.append(
-                    Problem(
-                        f"{where}/x-missing-code",
-                        f"missing-code {code} of {name!r} is already the missing-code of {seen[code]!r}: "
-                        "expected distinct codes",
-                    )
-                )
-            else:
-                seen[code] = name
-
-        for status, response in (op.get("responses") or {}).items():
-            response = resolve_refs(doc, response)
-            for media, content in (response.get("content") or {}).items():
-                base = f"{op_where}{pointer('responses', status, 'content', media)}"
-                schema = resolve_refs(doc, content.get("schema") or {})
-                code_schema = (schema.get("properties") or {}).get("code")
-                if not isinstance(code_schema, dict) or "enum" not in code_schema:
+                enum = set(code_schema["enum"])
+                raw_content = (((op.get("responses") or {}).get(status) or {}).get("content") or {}).get(media) or {}
+                where = _enum_pointer(raw_content, base)
+                if enum - documented:
                     problems.append(
                         Problem(
-                            f"{base}/schema",
-                            "expected the envelope's `code` property to list the documented codes in an enum",
+                            where,
+                            "enum allows codes that x-business-codes does not document: "
+                            f"{sorted(enum - documented, key=str)}",
                         )
                     )
-                else:
-                    enum = set(code_schema["enum"])
-                    raw_content = (((op.get("responses") or {}).get(status) or {}).get("content") or {}).get(
-                        media
-                    ) or {}
-                    where = _enum_pointer(raw_content, base)
-                    if enum - documented:
-                        problems.append(
-                            Problem(
-                                where,
-                                "enum allows codes that x-business-codes does not document: "
-                                f"{sorted(enum - documented, key=str)}",
-                            )
+                if documented - enum:
+                    problems.append(Problem(where, f"enum lacks documented codes: {sorted(documented - enum)}"))
+            examples = content.get("examples") or {}
+            for name, key in names.items():
+                example = examples.get(name)
+                value = example.get("value") if isinstance(example, dict) else None
+                if not isinstance(value, dict):
+                    problems.append(
+                        Problem(
+                            f"{base}/examples", f"expected a named example {name!r} of the envelope with code {key}"
                         )
-                    if documented - enum:
-                        problems.append(Problem(where, f"enum lacks documented codes: {sorted(documented - enum)}"))
-                examples = content.get("examples") or {}
-                for name, key in names.items():
-                    example = examples.get(name)
-                    value = example.get("value") if isinstance(example, dict) else None
-                    if not isinstance(value, dict):
-                        problems.append(
-                            Problem(
-                                f"{base}/examples", f"expected a named example {name!r} of the envelope with code {key}"
-                            )
+                    )
+                elif value.get("code") != int(key):
+                    problems.append(
+                        Problem(
+                            f"{base}{pointer('examples', name, 'value', 'code')}",
+                            f"example {name!r} shows code {value.get('code')!r}; expected {key}, the code of that name",
                         )
-                    elif value.get("code") != int(key):
-                        problems.append(
-                            Problem(
-                                f"{base}{pointer('examples', name, 'value', 'code')}",
-                                f"example {name!r} shows code {value.get('code')!r}; "
-                                f"expected {key}, the code of that name",
-                            )
-                        )
+                    )
     return problems
 
 

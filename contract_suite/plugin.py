@@ -17,20 +17,16 @@ from contract_suite.judging import exchange_text
 from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and self-tests read them here)
     CANNOT_JUDGE,
     CODES,
-    COVERAGE,
     EVIDENCE,
     EXCHANGE,
-    LOG_MASKING,
     OPERATION,
     RAN,
     RULE,
-    RUN,
-    SECRETS,
-    SETTINGS,
-    VERDICT,
+    SESSION,
 )
 from contract_suite.run import CannotJudge, NotJudged
 from contract_suite.secrets import Secrets, install_log_masking, remove_log_masking
+from contract_suite.session import ContractSession, profile_tokens
 from contract_suite.settings import Settings, add_options, resolve
 
 
@@ -56,23 +52,24 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(fixtures, "contract-fixtures")  # the fixtures, in a module of their own
     settings = resolve(config, os.environ, _selects_inferred(config.getoption("markexpr", "")))
     secrets = Secrets()
-    profile = settings.profile
-    for role, value in list(profile.tokens.items()):
-        profile.tokens[role] = secrets.add(value, f"{role}-token")
-    for value in profile.static_codes.values():
+    for value in settings.profile.static_codes.values():
         secrets.add(value, "sms-code")
     for value in settings.proxies.secrets():
         secrets.add(value, "proxy-authorization")
-    config.stash[SETTINGS] = settings
-    config.stash[SECRETS] = secrets
-    config.stash[COVERAGE] = Coverage(settings.contract, settings.operations)
+    verdict = summary.Verdict(CANNOT_JUDGE)
+    config.stash[SESSION] = ContractSession(
+        settings,
+        secrets,
+        Coverage(settings.contract, settings.operations),
+        verdict,
+        install_log_masking(secrets),
+        tokens=profile_tokens(settings, secrets),
+    )
+    config.pluginmanager.register(verdict, "contract-verdict")  # counts every test report
     config.addinivalue_line(
         "markers",
         "operation(label): the operation (operationId) a generic case is about; without it, the primary operation",
     )
-    config.stash[VERDICT] = summary.Verdict(CANNOT_JUDGE)
-    config.pluginmanager.register(config.stash[VERDICT], "contract-verdict")  # counts every test report
-    config.stash[LOG_MASKING] = install_log_masking(secrets)
     config.pluginmanager.register(InternalErrorMasking(secrets), "contract-internalerror-masking")
     if not settings.embedded and config.args_source == pytest.Config.ArgsSource.TESTPATHS:
         # A bare `pytest` against a URL runs the contract suite only: the project's self-tests
@@ -101,18 +98,18 @@ def settings_of_the_collecting_session() -> Settings:
         raise RuntimeError(
             "run the contract tests with pytest from the project: contract_suite.plugin is not configured"
         )
-    return _COLLECTING[-1].stash[SETTINGS]
+    return _COLLECTING[-1].stash[SESSION].settings
 
 
 def contract_of(config: pytest.Config) -> spec.Operation:
     """The loaded contract, for pytest_generate_tests in case modules."""
-    return config.stash[SETTINGS].contract
+    return config.stash[SESSION].settings.contract
 
 
 def operations_of(config: pytest.Config) -> tuple[spec.Operation, ...]:
     """The operations the generic cases run for (they carry x-business-codes), the primary first; for
     pytest_generate_tests in case modules."""
-    return config.stash[SETTINGS].judged_operations
+    return config.stash[SESSION].settings.judged_operations
 
 
 def operation_param(contract: spec.Operation, *values, part: str | None = None, marks=()):
@@ -130,7 +127,7 @@ def operation_param(contract: spec.Operation, *values, part: str | None = None, 
 def _operation_of(item: pytest.Item) -> spec.Operation:
     """The operation a case is about: its `operation` mark's, or the generated case's (schemathesis names it
     `METHOD path`), else the primary one."""
-    settings = item.config.stash[SETTINGS]
+    settings = item.config.stash[SESSION].settings
     mark = item.get_closest_marker("operation")
     generated = getattr(item, "operation_label", None)
     for contract in settings.operations:
@@ -142,9 +139,9 @@ def _operation_of(item: pytest.Item) -> spec.Operation:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if config in _COLLECTING:
         _COLLECTING.remove(config)
-    factory = config.stash.get(LOG_MASKING, None)
-    if factory is not None:
-        remove_log_masking(factory)
+    session = config.stash.get(SESSION, None)
+    if session is not None:
+        remove_log_masking(session.log_masking)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -172,7 +169,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    return summary.header(config.stash[SETTINGS])
+    return summary.header(config.stash[SESSION].settings)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -180,7 +177,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Under pytest-xdist, the controller runs the preflight once, before any worker starts: one line and exit 2
     when the target cannot be judged, instead of every worker failing its own way."""
     config = session.config
-    settings = config.stash[SETTINGS]
+    settings = config.stash[SESSION].settings
     controller = config.pluginmanager.getplugin("dsession") is not None
     if controller and not settings.embedded and not config.option.collectonly:
         fixtures.start_run(
@@ -235,7 +232,7 @@ def _exercised_by(item: pytest.Item, contract: spec.Operation) -> set[int]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     made = yield
     config = item.config
-    secrets = config.stash[SECRETS]
+    secrets = config.stash[SESSION].secrets
     item.stash[RAN] = True
     if call.excinfo is not None and isinstance(call.excinfo.value, CannotJudge):
         # not a contract failure, not a skip: an error of this case (E), and the run's exit is 2
@@ -251,10 +248,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if codes:
             reason = made.longrepr[2] if isinstance(made.longrepr, tuple) else str(made.longrepr)
             lacking = call.excinfo is not None and isinstance(call.excinfo.value, NotJudged)
-            config.stash[COVERAGE].skip(
+            config.stash[SESSION].coverage.skip(
                 codes, secrets.mask(reason.removeprefix("Skipped: ")), operation, lacking=lacking
             )
-    run = config.stash.get(RUN, None)
+    run = config.stash[SESSION].run
     evidence = item.stash.get(EVIDENCE, None)
     if evidence is not None and (made.when == "call" or (made.when == "setup" and made.failed)):
         evidence.cannot_judge = CANNOT_JUDGE in made.user_properties
@@ -283,13 +280,13 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:
-    run = item.config.stash.get(RUN, None)
+    run = item.config.stash[SESSION].run
     if run is not None:
         run.case = None
 
 
 def _attach(item: pytest.Item) -> None:
-    run = item.config.stash.get(RUN, None)
+    run = item.config.stash[SESSION].run
     if run is not None:
         run.case = item.stash[EVIDENCE]
 
@@ -297,7 +294,7 @@ def _attach(item: pytest.Item) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_make_collect_report(collector: pytest.Collector):
     made = yield
-    _mask_report(made, collector.config.stash[SECRETS])
+    _mask_report(made, collector.config.stash[SESSION].secrets)
     return made
 
 
@@ -311,35 +308,42 @@ def _not_reached(session: pytest.Session, run) -> None:
         operation = _operation_of(item)
         codes = _exercised_by(item, operation)
         if codes:
-            session.config.stash[COVERAGE].skip(codes, "the run stopped before this case", operation, lacking=True)
+            session.config.stash[SESSION].coverage.skip(
+                codes, "the run stopped before this case", operation, lacking=True
+            )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
-    run = config.stash.get(RUN, None)
+    run = config.stash[SESSION].run
     _not_reached(session, run)
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None:  # an xdist worker: hand its part of the verdict to the controller
-        workeroutput["contract_coverage"] = config.stash[COVERAGE].state()
+        workeroutput["contract_coverage"] = config.stash[SESSION].coverage.state()
         workeroutput["contract_run"] = summary.run_state(run)
         return
-    verdict = config.stash[VERDICT]
+    contract = config.stash[SESSION]
+    verdict = contract.verdict
     verdict.add_run(summary.run_state(run))
-    session.exitstatus = verdict.exit_status(session.exitstatus, config.stash[SETTINGS], config.stash[COVERAGE])
+    session.exitstatus = verdict.exit_status(session.exitstatus, contract.settings, contract.coverage)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:
     output = getattr(node, "workeroutput", {})
     if output.get("contract_coverage"):
-        node.config.stash[COVERAGE].merge(output["contract_coverage"])
+        node.config.stash[SESSION].coverage.merge(output["contract_coverage"])
     if output.get("contract_run"):
-        node.config.stash[VERDICT].add_run(output["contract_run"])
+        node.config.stash[SESSION].verdict.add_run(output["contract_run"])
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     summary.terminal_summary(
-        terminalreporter, config.stash[SETTINGS], config.stash[COVERAGE], config.stash[VERDICT], config.stash[SECRETS]
+        terminalreporter,
+        config.stash[SESSION].settings,
+        config.stash[SESSION].coverage,
+        config.stash[SESSION].verdict,
+        config.stash[SESSION].secrets,
     )
 
 
@@ -351,6 +355,7 @@ def _register_report_plugins(config: pytest.Config) -> None:
     loaded: contract_suite/html_report.py and contract_suite/allure_report.py, each registered only when asked for."""
     from contract_suite import allure_report, html_report
 
-    parts = (config.stash[SETTINGS], config.stash[SECRETS], config.stash[COVERAGE], config.stash[VERDICT])
+    contract = config.stash[SESSION]
+    parts = (contract.settings, contract.secrets, contract.coverage, contract.verdict)
     html_report.register(config, *parts)
     allure_report.register(config, *parts)

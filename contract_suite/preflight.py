@@ -52,7 +52,7 @@ def valid_token_probe(run: Run) -> Answer | None:
     token is rejected, 5033 that its user is gone. Every parameter is there, so a server that checks the
     parameters before the token reaches the token too. None when the profile has no valid token."""
     profile = run.settings.profile
-    token = profile.tokens.get("valid")
+    token = run.tokens.get("valid")
     if not token:
         return None
     params = {p.name: p.example for p in run.contract.parameters}
@@ -68,7 +68,7 @@ def _valid_token_accepted(run: Run) -> str | None:
         return None
     if answer.failure is not None:
         return _no_answer(run, answer)
-    return _token_problem(run, answer, run.settings.profile.tokens["valid"])
+    return _token_problem(run, answer, run.tokens["valid"])
 
 
 def _no_answer(run: Run, answer: Answer) -> str:

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ENV_OVERRIDES = {"valid": "CONTRACT_TOKEN", "orphan": "CONTRACT_ORPHAN_TOKEN"}  # read by contract_suite.settings
+# Each token role's environment variable: it overrides the profile (contract_suite.settings reads it), and a
+# reproduce line names it as the shell variable to set (contract_suite.judging).
+ENV_OVERRIDES = {"valid": "CONTRACT_TOKEN", "orphan": "CONTRACT_ORPHAN_TOKEN"}
 PHONE_ROLES = ("free", "registered", "cancelling")
 KNOWN = {
     "target": {"base_url", "token_header"},

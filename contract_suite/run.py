@@ -9,16 +9,19 @@ from __future__ import annotations
 import email.utils
 import time
 from collections import Counter
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import pytest
 
 from contract_suite.coverage import Coverage
 from contract_suite.evidence import CaseEvidence, Failure
 from contract_suite.judging import envelope_code, looks_like_envelope, speaks_envelope
-from contract_suite.secrets import Secrets
+from contract_suite.network import Tls
+from contract_suite.secrets import Secret, Secrets
 from contract_suite.settings import Settings
 from contract_suite.spec import Operation
-from contract_suite.transport import Answer, Limits, Request, RequestCapReached, Tls, Transport, TransportClosed
+from contract_suite.transport import Answer, Limits, Request, RequestCapReached, Transport, TransportClosed
 
 FAILURES_BEFORE_STOP = 3  # transport failures (timeouts, stalls, resets) in a row that stop the run
 EXIT_CANNOT_JUDGE = pytest.ExitCode.INTERRUPTED  # 2
@@ -63,7 +66,14 @@ class NotJudged(pytest.skip.Exception):
 
 
 class Run:
-    def __init__(self, settings: Settings, base_url: str, secrets: Secrets, coverage: Coverage):
+    def __init__(
+        self,
+        settings: Settings,
+        base_url: str,
+        secrets: Secrets,
+        coverage: Coverage,
+        tokens: Mapping[str, Secret] = MappingProxyType({}),
+    ):
         self.settings = settings
         self.contract: Operation = settings.contract
         self.base_url = base_url.rstrip("/")
@@ -85,7 +95,12 @@ class Run:
         self.refusals: Counter[int] = Counter()  # gateway refusals waited out, by HTTP status
         self.waited = 0.0  # seconds spent waiting on them
         self.too_large: Counter[int] = Counter()  # generated requests a gateway refused as too large, not judged
+        self.tokens: Mapping[str, Secret] = MappingProxyType(dict(tokens))  # by role; read-only, replaced whole
         self.case: CaseEvidence | None = None  # the evidence of the case running now (the plugin's), if any
+
+    def use_token(self, role: str, token: Secret) -> None:
+        """A token fetched during the run (the [tokens] command's) takes the role's place from now on."""
+        self.tokens = MappingProxyType({**self.tokens, role: token})
 
     def judged(self, rule: str) -> None:
         """The running case judged this rule (its title in the reports)."""

@@ -14,7 +14,7 @@ import pytest
 
 from contract_suite import profile as profiles
 from contract_suite import spec
-from contract_suite.transport import Proxies, ProxyError, Tls, tls_context
+from contract_suite.network import Proxies, ProxyError, Tls, tls_context
 
 REFERENCE_PROFILE = spec.PROJECT_ROOT / "profiles" / "reference.toml"
 DEFAULT_PAGE = spec.PROJECT_ROOT / "spec" / "knife4j-setPhone.md"  # the upstream page, transcribed beside the spec

@@ -27,13 +27,18 @@ class SpecError(Exception):
     """The spec cannot be loaded, or lacks a place the suite reads."""
 
 
+def is_integer(value: Any) -> bool:
+    """An integer as JSON means one: not a bool (Python's bool is an int), not 200.0."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _strict_integer(checker, instance) -> bool:
     # JSON Schema counts 200.0 as an integer; a JSON body that says 200.0 is not an int32.
-    return isinstance(instance, int) and not isinstance(instance, bool)
+    return is_integer(instance)
 
 
 def _int32(instance) -> bool:
-    if not isinstance(instance, int) or isinstance(instance, bool):
+    if not is_integer(instance):
         return True  # the type keyword judges non-integers
     return -(2**31) <= instance < 2**31
 
@@ -193,7 +198,7 @@ class Operation:
 
     def describe(self, code: Any) -> str:
         """`5176 "New phone number already registered"`, or a note that code is undocumented."""
-        if isinstance(code, int) and not isinstance(code, bool) and code in self.codes:
+        if is_integer(code) and code in self.codes:
             return f'{code} "{self.codes[code].message}"'
         return f"{json.dumps(code)} (not a documented code)"
 
@@ -216,7 +221,7 @@ def load_document(path: str | os.PathLike) -> dict:
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 
 
-def _operations(doc: dict) -> list[tuple[str, str, dict]]:
+def operations_in(doc: dict) -> list[tuple[str, str, dict]]:
     """(path, method, operation) for every operation of the document, in document order."""
     return [
         (path, method, op)
@@ -343,7 +348,7 @@ class Spec:
 @lru_cache(maxsize=8)
 def _load_all(path: Path) -> Spec:
     doc = load_document(path)
-    found = _operations(doc)
+    found = operations_in(doc)
     primary = _primary_index(found, doc)
     contracts = tuple(
         _contract(doc, path, api_path, method, op if isinstance(op, dict) else {}, primary=(i == primary))

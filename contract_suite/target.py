@@ -14,7 +14,7 @@ from contract_suite.account import AccountKeeper, Repair
 from contract_suite.environment import EnvironmentCheck
 from contract_suite.evidence import Failure, failures_text
 from contract_suite.judging import envelope_code, judge, reproduction
-from contract_suite.profile import Phone
+from contract_suite.profile import ENV_OVERRIDES, Phone
 from contract_suite.run import CannotJudge, NotJudged, Run
 from contract_suite.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable
 from contract_suite.spec import Operation
@@ -22,7 +22,6 @@ from contract_suite.transport import Answer, RequestCapReached
 
 ABSENT = None  # a parameter or token given as ABSENT is left out of the request
 WRONG_CODES = ("000000", "111111")
-TOKEN_VARIABLES = {"valid": "CONTRACT_TOKEN", "orphan": "CONTRACT_ORPHAN_TOKEN"}
 
 
 class Target:
@@ -50,10 +49,10 @@ class Target:
     # -- test data, each missing piece a skip that names the profile key to add --
 
     def token(self, role: str) -> str:
-        value = self.profile.tokens.get(role)
+        value = self.run.tokens.get(role)
         if not value:
             also = " or [tokens] command" if role == "valid" else ""
-            raise NotJudged(f"needs a token: add [tokens] {role}{also} to the profile (or set {TOKEN_VARIABLES[role]})")
+            raise NotJudged(f"needs a token: add [tokens] {role}{also} to the profile (or set {ENV_OVERRIDES[role]})")
         return value
 
     def phone(self, role: str) -> Phone:
@@ -78,17 +77,13 @@ class Target:
         except CodeUnavailable as exc:
             raise NotJudged(f"needs an SMS code: {exc}") from None
         except CodeSourceBroken as exc:
-            raise self.run.stop(
-                f"the SMS code source failed: {exc}; fix [codes] command (no further code is asked for in this run)"
-            ) from None
+            raise self._code_source_failed(exc) from None
 
     def _ensure_in_step(self) -> None:
         try:
             wrong = self.keeper.ensure_in_step()
         except CodeSourceBroken as exc:
-            raise self.run.stop(
-                f"the SMS code source failed: {exc}; fix [codes] command (no further code is asked for in this run)"
-            ) from None
+            raise self._code_source_failed(exc) from None
         except RequestCapReached as exc:
             raise NotJudged(str(exc)) from None
         if wrong:  # the question is a case too: its wrong answer fails the case that needed it asked
@@ -105,7 +100,13 @@ class Target:
         except CodeUnavailable as exc:
             raise NotJudged(f"needs a newer SMS code: {exc}") from None
         except CodeSourceBroken as exc:
-            raise self.run.stop(f"the SMS code source failed: {exc}; fix [codes] command") from None
+            raise self._code_source_failed(exc) from None
+
+    def _code_source_failed(self, exc: CodeSourceBroken) -> CannotJudge:
+        """The code command failed: the run stops (each further try would send another SMS)."""
+        return self.run.stop(
+            f"the SMS code source failed: {exc}; fix [codes] command (no further code is asked for in this run)"
+        )
 
     def wrong_code(self, phone: Phone) -> str:
         """A well-formed code that is not the valid one (and tells nothing about it)."""
@@ -158,7 +159,7 @@ class Target:
         request = self.run.request(query, token, contract=contract)
         try:
             answer = self.run.send(request, retry_refusals=not changes_account)
-            if answer.failure is None and token is not None and token == self.profile.tokens.get("valid"):
+            if answer.failure is None and token is not None and token == self.run.tokens.get("valid"):
                 again = self.environment.token_accepted(answer)
                 if again is not None:  # the token expired and was fetched again: the case goes on with it
                     answer = self.run.send(again, retry_refusals=not changes_account)

@@ -29,6 +29,7 @@ from contract_suite.transport import Request, RequestCapReached
 pytestmark = pytest.mark.generated
 
 SCHEMATHESIS_CONFIG = PROJECT_ROOT / "schemathesis.toml"
+TOKEN_PLACEHOLDER = "the-run-s-valid-token"  # never sent: _with_current_token puts the run's token in its place
 REQUEST_KEYS = ("method", "url", "headers", "params", "cookies", "data", "json", "files", "auth")
 # A gateway's refusals of a request too large to take (413 body, 414 URI, 431 headers): its own limit, met before
 # the endpoint saw the request. Judged as the endpoint's only when the answer is the envelope.
@@ -51,17 +52,17 @@ def _query_budget(settings: Settings) -> int | None:
 
 def _schema(settings: Settings, phase: str) -> schemathesis.BaseSchema:
     """The spec the run checks, with schemathesis.toml's settings, the run's options and token, and one phase."""
-    contract, profile = settings.contract, settings.profile
+    contract = settings.contract
     data = tomllib.loads(SCHEMATHESIS_CONFIG.read_text(encoding="utf-8"))
     data.pop("parameters", None)  # `st run` reads the token from the environment; here it is the profile's
     config = schemathesis.Config.from_dict(data)
     if settings.generated_seed is not None:
         config.update(seed=settings.generated_seed, max_failures=None)
     schema = schemathesis.openapi.from_path(contract.spec_path, config=config)
-    token = profile.tokens.get("valid") or ""  # none: the cases skip (generated_target)
     headers = dict.fromkeys(c.token_header for c in settings.operations if c.token_header)
     schema.config.update(
-        parameters={f"header.{header}": token for header in headers},  # fixed: negative cases never drop it
+        # fixed, so negative cases never drop or mangle it; the run's own token takes its place as each case is sent
+        parameters={f"header.{header}": TOKEN_PLACEHOLDER for header in headers},
         request_timeout=settings.request_timeout,
         tls_verify=not settings.insecure,
     )
@@ -107,11 +108,11 @@ def _send_and_judge(case: schemathesis.Case, target) -> None:
     token = prepared.headers.get(target.token_header)
     try:
         answer = target.run.send(Request(prepared.method, prepared.url, dict(prepared.headers), body))
-        if answer.failure is None and token is not None and token == target.profile.tokens.get("valid"):
+        if answer.failure is None and token is not None and token == target.run.tokens.get("valid"):
             again = target.environment.token_accepted(answer)  # the token expired: fetched again, sent again
             if again is not None:
                 answer = target.run.send(again)
-                prepared.headers[target.token_header] = target.profile.tokens["valid"]
+                prepared.headers[target.token_header] = target.run.tokens["valid"]
     except RequestCapReached as exc:
         raise NotJudged(f"not judged: {exc}") from None
     if answer.failure is not None:
@@ -173,7 +174,7 @@ def _with_current_token(headers: dict[str, str], target) -> dict[str, str]:
     if not any(name.lower() in names for name in headers):
         return headers
     kept = {name: value for name, value in headers.items() if name.lower() not in names}
-    return {**kept, target.token_header: target.profile.tokens["valid"]}
+    return {**kept, target.token_header: target.run.tokens["valid"]}
 
 
 def _header_lists(headers: list[tuple[str, str]]) -> dict[str, list[str]]:

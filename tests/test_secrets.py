@@ -122,14 +122,14 @@ import sys
 
 import pytest
 
-from contract_suite.keys import RUN, SETTINGS
+from contract_suite.keys import SESSION
 
 log = logging.getLogger("careless")
 
 
 def secrets_of(config):
-    token = str(config.stash[SETTINGS].profile.tokens["valid"])
-    run = config.stash.get(RUN, None)
+    token = str(config.stash[SESSION].settings.profile.tokens["valid"])
+    run = config.stash[SESSION].run
     sent = [str(answer.request.url) for answer in run.case.exchanges] if run is not None and run.case else []
     return token, sent
 
