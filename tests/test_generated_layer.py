@@ -4,7 +4,10 @@ schemathesis.toml): each custom check catches its defect and says why, the corre
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -416,3 +419,25 @@ def test_st_run_refuses_to_start_without_a_token(tmp_path):
         )
     assert result.returncode != 0
     assert "Missing environment variable: `CONTRACT_TOKEN`" in result.stdout + result.stderr
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the reproduce line is a curl command; curl is not installed")
+def test_a_generated_failures_reproduce_line_reproduces_it_in_bash(tmp_path):
+    """The generated layer's reproduce line, pasted into bash with its variable set, gets the same wrong answer (the
+    suite's own curl line: the token as ${CONTRACT_TOKEN}, never schemathesis' "[Filtered]")."""
+    app, database, server = serve(tmp_path, MissingNewPhoneIs5167)
+    with server:
+        result = run_generated(server, database, "-k", "coverage")
+        output = result.stdout
+        assert result.returncode == 1, output[-3000:]
+        found = re.search(r"^  reproduce: (curl .*)$", output, re.MULTILINE)
+        actual = re.search(r"^  actual:\s+(\d+) ", output, re.MULTILINE)
+        assert found and actual, output[-3000:]
+        assert "[Filtered]" not in output and "${CONTRACT_TOKEN}" in found.group(1)
+        replayed = subprocess.run(
+            ["bash", "-c", found.group(1)],
+            env={"PATH": os.environ.get("PATH", ""), "CONTRACT_TOKEN": VALID_TOKEN},
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    assert replayed.returncode == 0, replayed.stderr
+    assert json.loads(replayed.stdout)["code"] == int(actual.group(1)), replayed.stdout
