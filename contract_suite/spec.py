@@ -102,6 +102,9 @@ class Parameter:
     description: str
     role: str | None = None  # x-role: "old.phone", "new.code", ...
 
+    def __repr__(self) -> str:  # short: reports (Allure's parameters) and tracebacks show it
+        return f"Parameter({self.name})"
+
 
 @dataclass(frozen=True)
 class BusinessCode:
@@ -130,6 +133,9 @@ class Operation:
     media_types: tuple[str, ...]  # the response media types it may answer with
     envelope_schema: dict = field(repr=False)
     primary: bool = True  # the operation the business cases, the success case and the account's probes use
+
+    def __repr__(self) -> str:  # short: reports (Allure's parameters) and tracebacks show it
+        return f"Operation({self.label}: {self.method} {self.path})"
 
     @property
     def label(self) -> str:

@@ -8,6 +8,10 @@ synthetic operation has no use for."""
 from __future__ import annotations
 
 import copy
+import html
+import importlib.util
+import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -329,3 +333,36 @@ def test_require_all_codes_names_the_second_operations_unjudged_codes(serve, tmp
         "codes; getNickname: judged 4 of 6 exercisable documented codes; not judged: 200, 5203 "
         "(no case selected in this run expects it)"
     ), line
+
+
+@pytest.mark.skipif(
+    not (importlib.util.find_spec("pytest_html") and importlib.util.find_spec("allure_pytest")),
+    reason="the reports extra is not installed (pip install -e '.[reports]')",
+)
+def test_each_operations_cases_carry_its_own_operation_in_both_reports(serve, tmp_path):
+    """Allure labels and the HTML case blocks name the operation each case is about, not the primary one."""
+    url, env = serve(LangMissingSaysAppId)
+    html_path, allure_dir = tmp_path / "report.html", tmp_path / "allure"
+    run = run_suite(
+        url, env, spec_with_nickname(tmp_path), tmp_path / "junit.xml", "-m", "not generated",
+        "--html", str(html_path), "--self-contained-html", "--alluredir", str(allure_dir),
+    )  # fmt: skip
+    assert run.returncode == 1, run.tail(60)
+    results = [json.loads(p.read_text(encoding="utf-8")) for p in allure_dir.glob("*-result.json")]
+    labelled = {}
+    for result in results:
+        labels = {label["name"]: label["value"] for label in result.get("labels", [])}
+        labelled[result["name"]] = (labels.get("operationId"), labels.get("feature"))
+    lang = labelled["required parameter lang absent"]  # lang: a parameter of getNickname alone
+    assert lang == ("getNickname", f"GET {NICKNAME_PATH}"), lang
+    old_phone = labelled["required parameter oldPhone absent"]
+    assert old_phone == ("setPhone", f"PUT {spec.load().path}"), old_phone
+    page = html_path.read_text(encoding="utf-8")
+    blob = json.loads(html.unescape(re.search(r'data-jsonblob="([^"]*)"', page).group(1)))
+    blocks = {
+        test_id: "".join(x["content"] for x in entries[0]["extras"] if x["format_type"] == "html")
+        for test_id, entries in blob["tests"].items()
+    }
+    lang = blocks["contract_tests/test_required_fields.py::test_absent[getNickname-lang]"]
+    assert "operation: getNickname" in lang, lang
+    assert "operation: setPhone" in blocks["contract_tests/test_business_rules.py::test_new_phone_registered"]
