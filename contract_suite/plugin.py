@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from contract_suite import fixtures, scheduling, spec, summary
-from contract_suite.coverage import Coverage
+from contract_suite.coverage import BROKEN, CANNOT_JUDGE_RULE, HELD, SKIPPED, STATE_RULES, Coverage
 from contract_suite.evidence import CaseEvidence
 from contract_suite.judging import exchange_text
 from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and self-tests read them here)
@@ -65,7 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
         secrets.add(value, "proxy-authorization")
     config.stash[SETTINGS] = settings
     config.stash[SECRETS] = secrets
-    config.stash[COVERAGE] = Coverage(settings.contract, settings.operations)
+    config.stash[COVERAGE] = Coverage(settings.contract, settings.operations, rules=STATE_RULES)
     config.addinivalue_line(
         "markers",
         "operation(label): the operation (operationId) a generic case is about; without it, the primary operation",
@@ -149,6 +149,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _name_generated_operations(items)
+    for item in items:
+        name = _state_rule_of(item)
+        if name is not None and name not in STATE_RULES:
+            raise pytest.UsageError(
+                f"{item.nodeid}: state_rule({name!r}) names no rule of contract_suite.coverage.STATE_RULES"
+            )
+
+
+def _state_rule_of(item: pytest.Item) -> str | None:
+    """The rule of state a case judges (its `state_rule` mark), or None."""
+    mark = item.get_closest_marker("state_rule")
+    return mark.args[0] if mark is not None else None
 
 
 def _name_generated_operations(items: list[pytest.Item]) -> None:
@@ -254,6 +266,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             config.stash[COVERAGE].skip(
                 codes, secrets.mask(reason.removeprefix("Skipped: ")), operation, lacking=lacking
             )
+    _rule_outcome(item, made, call, secrets)
     run = config.stash.get(RUN, None)
     evidence = item.stash.get(EVIDENCE, None)
     if evidence is not None and (made.when == "call" or (made.when == "setup" and made.failed)):
@@ -268,6 +281,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if run is not None and run.stopped and not item.session.shouldstop:
         item.session.shouldstop = f"cannot judge the target {run.base_url}: {run.stopped}"
     return made
+
+
+def _rule_outcome(item: pytest.Item, made: pytest.TestReport, call: pytest.CallInfo, secrets: Secrets) -> None:
+    """What the case's outcome says of the rule of state it judges: held, broken, skipped or not judged (why)."""
+    name = _state_rule_of(item)
+    if name is None or not (made.when == "call" or (made.when == "setup" and not made.passed)):
+        return
+    coverage = item.config.stash[COVERAGE]
+    if CANNOT_JUDGE in made.user_properties:
+        coverage.rule_outcome(name, CANNOT_JUDGE_RULE, secrets.mask(str(made.longrepr)).splitlines()[0])
+    elif made.skipped:
+        reason = made.longrepr[2] if isinstance(made.longrepr, tuple) else str(made.longrepr)
+        coverage.rule_outcome(name, SKIPPED, secrets.mask(reason.removeprefix("Skipped: ")))
+    elif made.when == "call":
+        coverage.rule_outcome(name, BROKEN if made.failed else HELD)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -312,6 +340,9 @@ def _not_reached(session: pytest.Session, run) -> None:
         codes = _exercised_by(item, operation)
         if codes:
             session.config.stash[COVERAGE].skip(codes, "the run stopped before this case", operation, lacking=True)
+        rule = _state_rule_of(item)
+        if rule is not None:
+            session.config.stash[COVERAGE].rule_outcome(rule, CANNOT_JUDGE_RULE, "the run stopped before this case")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
