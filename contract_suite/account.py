@@ -274,6 +274,7 @@ class AccountKeeper:
         except (CodeUnavailable, CodeSourceBroken, RequestCapReached, CannotJudge):
             where = Whereabouts(None)
         if where.holds == account:
+            self.codes.consumed(account, moved_to)  # it moved back, whatever the answer said: its codes are spent
             return True, f"moving it back answered {what}, but the account holds {account} again"
         now = f"; asked, the account holds {where.holds}" if where.holds else ""
         return False, self.by_hand(moved_to, f"moving it back answered {what}{now}")

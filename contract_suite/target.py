@@ -247,7 +247,7 @@ class Target:
         found = [f for f in (judge(a, self.contract, {success, *others}, rule, self.secrets) for a in answers) if f]
         if won != 1:
             command, masked = reproduction(answers[0].request, self.secrets)
-            tally = ", ".join(f"{code} x{count}" for code, count in Counter(map(json.dumps, codes)).items())
+            tally = ", ".join(f"{code} x{count}" for code, count in sorted(Counter(map(json.dumps, codes)).items()))
             found.insert(
                 0,
                 Failure(

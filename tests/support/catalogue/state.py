@@ -8,9 +8,7 @@ import threading
 from reference_server import app as ref
 from reference_server import codes
 from reference_server.app import SetPhoneService
-from tests.support.catalogue.kinds import Broken, got, wanted
-
-STATE = "contract_tests/test_state_rules.py::"
+from tests.support.catalogue.kinds import STATE, Broken, got, wanted
 
 
 class CodeOfEitherNumberAccepted(SetPhoneService):
