@@ -269,7 +269,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             config.stash[COVERAGE].skip(
                 codes, secrets.mask(reason.removeprefix("Skipped: ")), operation, lacking=lacking
             )
-    _rule_outcome(item, made, call, secrets)
+    _rule_outcome(item, made, secrets)
     run = config.stash.get(RUN, None)
     evidence = item.stash.get(EVIDENCE, None)
     if evidence is not None and (made.when == "call" or (made.when == "setup" and made.failed)):
@@ -286,14 +286,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     return made
 
 
-def _rule_outcome(item: pytest.Item, made: pytest.TestReport, call: pytest.CallInfo, secrets: Secrets) -> None:
+def _rule_outcome(item: pytest.Item, made: pytest.TestReport, secrets: Secrets) -> None:
     """What the case's outcome says of the rule of state it judges: held, broken, skipped or not judged (why)."""
     name = _state_rule_of(item)
     if name is None or not (made.when == "call" or (made.when == "setup" and not made.passed)):
         return
     coverage = item.config.stash[COVERAGE]
     if CANNOT_JUDGE in made.user_properties:
-        coverage.rule_outcome(name, CANNOT_JUDGE_RULE, secrets.mask(str(made.longrepr)).splitlines()[0])
+        coverage.rule_outcome(name, CANNOT_JUDGE_RULE, secrets.mask(str(made.longrepr)).partition("\n")[0])
     elif made.skipped:
         reason = made.longrepr[2] if isinstance(made.longrepr, tuple) else str(made.longrepr)
         coverage.rule_outcome(name, SKIPPED, secrets.mask(reason.removeprefix("Skipped: ")))

@@ -280,7 +280,8 @@ class Target:
         try:
             repair = self.keeper.after_error_answer(params)
         except (RequestCapReached, CodeSourceBroken) as exc:
-            return [found[0].also(f"the suite cannot ask where the test account is: {self.secrets.mask(str(exc))}")]
+            cannot = f"the suite cannot ask where the test account is: {self.secrets.mask(str(exc))}"
+            return [found[0].also(cannot), *found[1:]]
         if repair.stop:
             self.run.stop(repair.stop)
         return [found[0].also(*(repair.words or repair.where).splitlines()), *found[1:], *repair.wrong]

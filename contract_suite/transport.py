@@ -260,8 +260,11 @@ class Transport:
             if self.closed_because:
                 raise TransportClosed(self.closed_because)
             if self.limits.cap is not None and self.sent + count > self.limits.cap:
+                left = self.limits.cap - self.sent
+                burst = f" (a burst of {count} requests, {left} left)" if count > 1 and left else ""
                 raise RequestCapReached(
-                    f"the run's request cap ({self.limits.cap}) for this target is spent; raise it with --max-requests"
+                    f"the run's request cap ({self.limits.cap}) for this target is spent{burst}; "
+                    "raise it with --max-requests"
                 )
             if self.rate:
                 pause = self._last + count / self.rate - time.monotonic()

@@ -1,6 +1,7 @@
 """Rules of state that no one request can show: a code verifies only its own number, the international code is part
 of the number in every check, and one pair of codes changes the phone once even when the change is sent several
-times at the same moment. Each case is marked with its rule (`state_rule`), which the coverage table reports."""
+times at the same moment. Each case is marked with its rule (`state_rule`), which the coverage table reports; the
+plugin runs them after every other case, since each builds on what those judge."""
 
 import pytest
 

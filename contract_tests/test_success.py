@@ -19,7 +19,6 @@ def test_change_is_made_and_restored(target, contract):
     target.expect(answer, success, f"valid request moving the account from {account} to {free}")
 
     failures = []
-    restored = None
     try:
         # The old number is no longer the account's: as the original phone it is now incorrect.
         proof = target.call(target.change(account, account), token)
