@@ -39,16 +39,30 @@ class NewPhoneCheckedByDigitsAlone(SetPhoneService):
 class ChecksApartFromTheChange(SetPhoneService):
     """Check in one transaction and change in another, so requests sent at the same moment all pass the checks."""
 
-    # How long a request that passed the checks waits for another one to pass them too before it changes the phone:
-    # the window a slow step between check and change leaves open. Requests sent at once arrive within it (they
-    # are released together); a request alone waits it out, which only slows this server's successes down.
-    PARTNER_WAIT_SECONDS = 0.5
+    # The window a slow step between check and change leaves open, made wide enough to see on a busy machine: a
+    # request that passed the checks waits for another one in flight to pass them too (at most PARTNER_SECONDS), or,
+    # alone, a moment (ARRIVAL_SECONDS) for one sent at the same moment to arrive. Requests sent one at a time (every
+    # other case) then lose only that moment on a success.
+    ARRIVAL_SECONDS = 0.1
+    PARTNER_SECONDS = 2.0
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.passed = threading.Condition()
-        self.waiting = 0
-        self.released = 0  # how many times a pair was let go together
+        self.state = threading.Condition()
+        self.in_flight = 0  # requests this server is answering now
+        self.waiting = 0  # requests that passed the checks and wait for a partner
+        self.released = 0  # how many times waiting requests were let go together
+
+    def __call__(self, environ, start_response):
+        with self.state:
+            self.in_flight += 1
+            self.state.notify_all()
+        try:
+            return super().__call__(environ, start_response)
+        finally:
+            with self.state:
+                self.in_flight -= 1
+                self.state.notify_all()
 
     def change_in_transaction(self, call):
         try:
@@ -69,14 +83,21 @@ class ChecksApartFromTheChange(SetPhoneService):
             return self.storage_error(error)
 
     def wait_for_a_partner(self):
-        with self.passed:
+        with self.state:
             self.waiting += 1
             round_ = self.released
-            if self.waiting >= 2:  # the partner is here: both go on to change the phone
+            if self.waiting >= 2:  # the partner is here: all that passed go on to change the phone
                 self.waiting, self.released = 0, self.released + 1
-                self.passed.notify_all()
+                self.state.notify_all()
                 return
-            if not self.passed.wait_for(lambda: self.released != round_, timeout=self.PARTNER_WAIT_SECONDS):
+
+            def partnered():
+                return self.released != round_
+
+            if self.state.wait_for(lambda: partnered() or self.in_flight > 1, timeout=self.ARRIVAL_SECONDS):
+                # another request is here: wait for it to pass the checks too (or to be answered)
+                self.state.wait_for(lambda: partnered() or self.in_flight <= 1, timeout=self.PARTNER_SECONDS)
+            if not partnered():
                 self.waiting -= 1  # alone: go on
 
 
