@@ -384,7 +384,8 @@ class Target:
             )
         if repair.stop:
             self.run.stop(repair.stop)
-        main = [failure.also(*repair.words.splitlines())] if failure else []
+        # a wrong answer says where the test account is: moved (and what the suite did), or still on its number
+        main = [failure.also(*(repair.words or repair.where).splitlines())] if failure else []
         return main + repair.wrong
 
     def expect(
