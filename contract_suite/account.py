@@ -41,6 +41,7 @@ class Repair:
     words: str  # for the case's failure message (may be several lines)
     stop: str | None = None  # one line: the run must stop, the account is not where it should be
     wrong: list[Failure] = field(default_factory=list)  # contract failures found on the way
+    where: str = ""  # when the account did not move: what asking said of where it is (words is then empty)
 
 
 class AccountKeeper:
@@ -167,12 +168,14 @@ class AccountKeeper:
         new = self.phone_in(params, "new")
         return self.phone_in(params, "old") == account and new is not None and new != account and new.phone.strip()
 
-    def after_error_answer(self, params: dict[str, str]) -> Repair | None:
-        """An error answer must change nothing: ask whether the account is still on its number. None when it is
-        (or the target will not say); else what happened, the account moved back where the suite may."""
+    def after_error_answer(self, params: dict[str, str]) -> Repair:
+        """An error answer must change nothing: ask whether the account is still on its number. When it is (or the
+        target will not say), a Repair with no words saying so in `where`; else what happened, the account moved
+        back where the suite may."""
         found, _, wrong = self.state()
         if found != MOVED:
-            return Repair(True, "", wrong=[wrong] if wrong else []) if wrong else None
+            said = f"the test account still holds {self.account}" if found == IN_STEP else "the target would not say"
+            return Repair(True, "", wrong=[wrong] if wrong else [], where=f"asked where the account is: {said}")
         new = self.phone_in(params, "new")
         where = self.locate([new])
         repair = self._put_back(where, new, "the account moved although the target answered an error")
@@ -271,6 +274,7 @@ class AccountKeeper:
         except (CodeUnavailable, CodeSourceBroken, RequestCapReached, CannotJudge):
             where = Whereabouts(None)
         if where.holds == account:
+            self.codes.consumed(account, moved_to)  # it moved back, whatever the answer said: its codes are spent
             return True, f"moving it back answered {what}, but the account holds {account} again"
         now = f"; asked, the account holds {where.holds}" if where.holds else ""
         return False, self.by_hand(moved_to, f"moving it back answered {what}{now}")

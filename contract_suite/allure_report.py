@@ -125,6 +125,9 @@ class AllureReport:
         )
         table = "\n".join([*self.coverage.table(), self.coverage.judged_line()])
         allure.global_attach(mask(table), name="documented-code coverage", attachment_type="text/plain")
+        rules = self.coverage.rules_table()
+        if rules:
+            allure.global_attach(mask("\n".join(rules)), name="rules of state", attachment_type="text/plain")
         allure.global_attach(
             mask(json.dumps(self.coverage.as_json(), indent=2, ensure_ascii=False)),
             name="documented-code coverage (JSON)",
@@ -155,6 +158,7 @@ class AllureReport:
             [f"code {row['code']} {row['name']}", " ".join(filter(None, (row["status"], row["detail"])))]
             for row in self.coverage.rows()
         ]
+        pairs += [[f"rule {row['name']}", f"{row['status']}: {row['detail']}"] for row in self.coverage.rule_rows()]
         return "".join(f"{_property(key, True)}={_property(self.secrets.mask(value), False)}\n" for key, value in pairs)
 
 

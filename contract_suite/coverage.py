@@ -10,13 +10,31 @@ from typing import Any
 
 from contract_suite.spec import Operation
 
+# The rules of state of the primary operation: what no one request can show, each judged by a hand-written case
+# marked `state_rule(name)` (contract_tests/test_state_rules.py). Listed here so that the table says which ones a run
+# left unjudged, as it does for the codes.
+STATE_RULES = {
+    "code-bound-to-its-number": "an SMS code verifies only the number it was sent to, never the request's other one",
+    "international-code-in-every-check": (
+        "a number is its international code and its digits: the same digits under another international code are "
+        "another number, free for the registration and cancellation checks"
+    ),
+    "one-change-per-pair-of-codes": "the same valid change sent several times at once succeeds exactly once",
+}
+# What a case's outcome says of its rule, strongest first: the rule's status is that of its strongest outcome
+HELD, BROKEN, CANNOT_JUDGE_RULE, SKIPPED = "held", "broken", "cannot judge", "skipped"
+RULE_OUTCOMES = (BROKEN, HELD, CANNOT_JUDGE_RULE, SKIPPED)
+
 
 class Coverage:
     """The primary operation's table; each other judged operation has a Coverage of its own in `operations`,
     and every method routes to it when given that operation's contract."""
 
-    def __init__(self, contract: Operation, others: Iterable[Operation] = ()):
+    def __init__(self, contract: Operation, others: Iterable[Operation] = (), rules: dict[str, str] | None = None):
         self.contract = contract
+        self.rules: dict[str, str] = dict(rules or {})  # the rules of state this table reports: name -> sentence
+        # each rule's case outcomes (held, broken, cannot judge, skipped), with why (a skip's or a stop's reason)
+        self.rule_outcomes: dict[str, set[tuple[str, str]]] = defaultdict(set)
         self.seen: Counter = Counter()
         self.exercised_codes: set[int] = set()
         self.skipped: dict[int, set[str]] = defaultdict(set)
@@ -55,6 +73,12 @@ class Coverage:
     def note(self, text: str) -> None:
         self.notes.add(text)
 
+    def rule_outcome(self, name: str, outcome: str, why: str = "") -> None:
+        """A case judging the rule of state `name` ended so (one of RULE_OUTCOMES), for this reason."""
+        if outcome not in RULE_OUTCOMES:
+            raise ValueError(f"unknown outcome of a rule: {outcome!r}")
+        self.rule_outcomes[name].add((outcome, why))
+
     def merge(self, data: dict) -> None:
         """Add another worker's `state()`."""
         self.seen.update(data["seen"])
@@ -63,6 +87,8 @@ class Coverage:
             self.skipped[int(code)].update(reasons)
         self.lacking.update(data.get("lacking", ()))
         self.notes.update(data.get("notes", ()))
+        for name, outcomes in data.get("rules", {}).items():
+            self.rule_outcomes[name].update((outcome, why) for outcome, why in outcomes)
         for label, part in data.get("operations", {}).items():
             if label in self.operations:
                 self.operations[label].merge(part)
@@ -74,6 +100,7 @@ class Coverage:
             "skipped": {c: sorted(r) for c, r in self.skipped.items()},
             "notes": sorted(self.notes),
             "lacking": sorted(self.lacking),
+            "rules": {name: sorted(outcomes) for name, outcomes in self.rule_outcomes.items()},
         }
         if self.operations:
             state["operations"] = {label: part.state() for label, part in self.operations.items()}
@@ -81,8 +108,8 @@ class Coverage:
 
     @property
     def anything(self) -> bool:
-        """Whether some case saw, expected or skipped a code, in any operation."""
-        return bool(self.seen or self.exercised_codes or self.skipped) or any(
+        """Whether some case saw, expected or skipped a code, or judged a rule of state, in any operation."""
+        return bool(self.seen or self.exercised_codes or self.skipped or self.rule_outcomes) or any(
             part.anything for part in self.operations.values()
         )
 
@@ -161,6 +188,39 @@ class Coverage:
             rows.append({"code": code, "name": entry.name, "status": status, "seen": seen, "detail": detail})
         return rows
 
+    def rule_rows(self) -> list[dict]:
+        """Each rule of state: judged (it held, or broke), skipped, not judged (the case could not be judged, or
+        the run stopped before it) or not run (no case selected judges it), with why."""
+        rows = []
+        for name, sentence in self.rules.items():
+            found = self.rule_outcomes.get(name, set())
+            outcomes = {outcome for outcome, _ in found}
+            why = {kind: "; ".join(sorted({r for o, r in found if o == kind and r})) for kind in RULE_OUTCOMES}
+
+            if outcomes & {HELD, BROKEN}:
+                status = "judged"
+                detail = "broken (see the failed case)" if BROKEN in outcomes else "holds"
+                left = [f"{kind}: {why[kind]}" for kind in (CANNOT_JUDGE_RULE, SKIPPED) if kind in outcomes]
+                detail += "".join(f"; partly {part}" for part in left)
+            elif CANNOT_JUDGE_RULE in outcomes:
+                status, detail = "not judged", why[CANNOT_JUDGE_RULE] or "its case could not be judged"
+            elif SKIPPED in outcomes:
+                status, detail = "skipped", why[SKIPPED]
+            else:
+                status, detail = "not run", "no case selected in this run judges it"
+            rows.append({"name": name, "rule": sentence, "status": status, "detail": detail})
+        return rows
+
+    def rules_table(self) -> list[str]:
+        """The rules of state as the terminal shows them, after the codes' judged line (none: no line)."""
+        rows = self.rule_rows()
+        if not rows:
+            return []
+        width = max(len(row["name"]) for row in rows)
+        lines = [f"{'rule of state':<{width}}  {'status':<10}  detail"]
+        lines += [f"{row['name']:<{width}}  {row['status']:<10}  {row['detail']}".rstrip() for row in rows]
+        return lines
+
     def undocumented(self) -> dict[str, int]:
         documented = {json.dumps(c) for c in self.contract.codes}
         return {k: n for k, n in self.seen.items() if k not in documented}
@@ -174,6 +234,7 @@ class Coverage:
             "not_judged": self.unjudged(),
             "notes": sorted(self.notes),
             "undocumented_seen": self.undocumented(),
+            **({"rules": self.rule_rows()} if self.rules else {}),
             **(
                 {"operations": {label: part.as_json() for label, part in self.operations.items()}}
                 if self.operations

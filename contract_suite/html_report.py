@@ -23,8 +23,9 @@ from contract_suite.summary import Verdict, header, verdict_line, verdict_word
 STYLE = """
 .extra .log, .extraHTML pre, .extraHTML code { white-space: pre-wrap; overflow-wrap: anywhere; }
 #results-table td { overflow-wrap: anywhere; }
-#contract-coverage { border-collapse: collapse; margin: 0.5em 0 1em; }
-#contract-coverage th, #contract-coverage td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
+#contract-coverage, #contract-rules { border-collapse: collapse; margin: 0.5em 0 1em; }
+#contract-coverage th, #contract-coverage td, #contract-rules th, #contract-rules td {
+  border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
 #contract-coverage td:nth-child(4) { text-align: right; }
 #contract-verdict { font-size: 1.2em; font-weight: bold; padding: 0.6em 0.8em; border-radius: 4px; }
 .contract-verdict-holds { background: #e3f4e3; color: #1a6e1a; border: 1px solid #1a6e1a; }
@@ -141,5 +142,21 @@ class HtmlReport:
         )
         return (
             f'<div id="contract-coverage-section"><p id="contract-judged">{e(mask(self.coverage.judged_line()))}</p>'
-            f'<table id="contract-coverage"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}</div>'
+            f'<table id="contract-coverage"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}'
+            f"{self.rules_html()}</div>"
         )
+
+    def rules_html(self) -> str:
+        """The rules of state, each with its sentence, status and detail (none: nothing)."""
+        e, mask = html.escape, self.secrets.mask
+        rows = self.coverage.rule_rows()
+        if not rows:
+            return ""
+        head = "".join(f"<th>{name}</th>" for name in ("rule of state", "rule", "status", "detail"))
+        body = "".join(
+            f'<tr class="contract-status-{e(row["status"].replace(" ", "-"))}">'
+            + "".join(f"<td>{e(mask(row[key]))}</td>" for key in ("name", "rule", "status", "detail"))
+            + "</tr>"
+            for row in rows
+        )
+        return f'<table id="contract-rules"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from contract_suite import fixtures, scheduling, spec, summary
-from contract_suite.coverage import Coverage
+from contract_suite.coverage import BROKEN, CANNOT_JUDGE_RULE, HELD, SKIPPED, STATE_RULES, Coverage
 from contract_suite.evidence import CaseEvidence
 from contract_suite.judging import exchange_text
 from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and self-tests read them here)
@@ -60,7 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION] = ContractSession(
         settings,
         secrets,
-        Coverage(settings.contract, settings.operations),
+        Coverage(settings.contract, settings.operations, rules=STATE_RULES),
         verdict,
         install_log_masking(secrets),
         tokens=profile_tokens(settings, secrets),
@@ -146,6 +146,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     _name_generated_operations(items)
+    for item in items:
+        name = _state_rule_of(item)
+        if name is not None and name not in STATE_RULES:
+            raise pytest.UsageError(
+                f"{item.nodeid}: state_rule({name!r}) names no rule of contract_suite.coverage.STATE_RULES"
+            )
+    # The rules of state last: each builds on what the one-fault cases judge (a code verifies its number, a valid
+    # change is made and restored), so on a target where those break, the case that says so plainly speaks first.
+    items.sort(key=lambda item: _state_rule_of(item) is not None)  # stable: the order is kept otherwise
+
+
+def _state_rule_of(item: pytest.Item) -> str | None:
+    """The rule of state a case judges (its `state_rule` mark), or None."""
+    mark = item.get_closest_marker("state_rule")
+    return mark.args[0] if mark is not None else None
 
 
 def _name_generated_operations(items: list[pytest.Item]) -> None:
@@ -251,6 +266,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             config.stash[SESSION].coverage.skip(
                 codes, secrets.mask(reason.removeprefix("Skipped: ")), operation, lacking=lacking
             )
+    _rule_outcome(item, made, secrets)
     run = config.stash[SESSION].run
     evidence = item.stash.get(EVIDENCE, None)
     if evidence is not None and (made.when == "call" or (made.when == "setup" and made.failed)):
@@ -265,6 +281,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if run is not None and run.stopped and not item.session.shouldstop:
         item.session.shouldstop = f"cannot judge the target {run.base_url}: {run.stopped}"
     return made
+
+
+def _rule_outcome(item: pytest.Item, made: pytest.TestReport, secrets: Secrets) -> None:
+    """What the case's outcome says of the rule of state it judges: held, broken, skipped or not judged (why)."""
+    name = _state_rule_of(item)
+    if name is None or not (made.when == "call" or (made.when == "setup" and not made.passed)):
+        return
+    coverage = item.config.stash[SESSION].coverage
+    if CANNOT_JUDGE in made.user_properties:
+        coverage.rule_outcome(name, CANNOT_JUDGE_RULE, secrets.mask(str(made.longrepr)).partition("\n")[0])
+    elif made.skipped:
+        reason = made.longrepr[2] if isinstance(made.longrepr, tuple) else str(made.longrepr)
+        coverage.rule_outcome(name, SKIPPED, secrets.mask(reason.removeprefix("Skipped: ")))
+    elif made.when == "call":
+        coverage.rule_outcome(name, BROKEN if made.failed else HELD)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -310,6 +341,11 @@ def _not_reached(session: pytest.Session, run) -> None:
         if codes:
             session.config.stash[SESSION].coverage.skip(
                 codes, "the run stopped before this case", operation, lacking=True
+            )
+        rule = _state_rule_of(item)
+        if rule is not None:
+            session.config.stash[SESSION].coverage.rule_outcome(
+                rule, CANNOT_JUDGE_RULE, "the run stopped before this case"
             )
 
 

@@ -7,6 +7,7 @@ nothing more is sent, no more SMS codes are asked for, and the run ends with exi
 from __future__ import annotations
 
 import email.utils
+import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -154,13 +155,45 @@ class Run:
             and not looks_like_envelope(answer, self.contract)
         )
 
-    def send(self, request: Request, retry_refusals: bool = True) -> Answer:
+    def send_at_once(self, request: Request, times: int) -> list[Answer]:
+        """The same request sent `times` times at one moment, each from a thread of its own on a connection of its
+        own, the threads released together (a barrier) once the transport gave them their turns as one burst.
+        Each is counted against the rate limit and the cap; a gateway's refusal is waited out as send() does (a
+        502 or 504 is not sent again). RequestCapReached (nothing sent) when fewer than `times` requests are
+        left; CannotJudge once the run stopped."""
+        try:
+            self.transport.wait_turn(times)
+        except TransportClosed:
+            raise CannotJudge(f"cannot judge: {self.stopped}") from None
+        start = threading.Barrier(times)
+        answers: list[Answer | None] = [None] * times
+        raised: list[BaseException] = []
+
+        def one(index: int) -> None:
+            try:
+                start.wait()
+                answers[index] = self.send(request, retry_refusals=False, turn_taken=True)
+            except BaseException as exc:  # handed to the caller's thread, which raises the first
+                raised.append(exc)
+                start.abort()  # a sender that never reached the barrier must not leave the others waiting
+
+        senders = [threading.Thread(target=one, args=(i,), name=f"at-once-{i}", daemon=True) for i in range(times)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+        if raised:
+            raise raised[0]
+        return answers
+
+    def send(self, request: Request, retry_refusals: bool = True, turn_taken: bool = False) -> Answer:
         """Send within the run's limits; a gateway's refusal is waited out and the request sent again (bounded,
         each try counted against the rate limit and the cap). retry_refusals=False: not after a 502 or 504, which
         a gateway gives once it forwarded the request (sent again, a change could be made twice).
         RequestCapReached when the cap is spent; CannotJudge once stopped, or when this failure is the last of
-        several in a row, or when a gateway asks for a longer wait than the suite gives."""
-        answer = self._send(request)
+        several in a row, or when a gateway asks for a longer wait than the suite gives. turn_taken: its turn
+        was taken with others' (send_at_once): the first try goes at once."""
+        answer = self._send(request, turn_taken)
         for attempt in range(GATEWAY_RETRIES):
             if not self.refused_by_gateway(answer) or (not retry_refusals and answer.status in (502, 504)):
                 break
@@ -199,9 +232,9 @@ class Run:
             )
         return "; ".join(parts) or None
 
-    def _send(self, request: Request) -> Answer:
+    def _send(self, request: Request, turn_taken: bool = False) -> Answer:
         try:
-            answer = self.transport.send(request)
+            answer = self.transport.send(request, turn_taken)
             if self.case is not None:
                 self.case.exchanges.append(answer)
         except TransportClosed:

@@ -26,6 +26,10 @@ URL_MAX_REQUESTS = 1000  # requests in one run to a target given by URL, unless 
 # otherwise: what nginx holds by default (large_client_header_buffers 8k; past it, its own 414). Gateways keep
 # such a limit; a request past it never reaches the endpoint, so the generated layer does not send one.
 MAX_URI_BYTES = 8192
+# Identical valid changes the race case sends at one moment: two are enough to see a check-then-change that is not
+# atomic; more make a narrow race window likelier to show.
+CONCURRENT_CHANGES = 2
+MAX_CONCURRENT_CHANGES = 50  # each is a thread and a connection of its own; past a few dozen a target sees a flood
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
 # option dest -> the environment variable that stands in for it
@@ -44,6 +48,7 @@ ENVIRONMENT = {
     "insecure": "CONTRACT_INSECURE",
     "require_all_codes": "CONTRACT_REQUIRE_ALL_CODES",
     "allow_partial": "CONTRACT_ALLOW_PARTIAL",
+    "concurrent_changes": "CONTRACT_CONCURRENT_CHANGES",
 }
 
 
@@ -125,6 +130,14 @@ def add_options(parser: pytest.Parser) -> None:
         action="store_true",
     )
     option(
+        "--concurrent-changes",
+        "concurrent_changes",
+        f"the race case (destructive) sends the same valid change N times at one moment, each on its own "
+        f"connection; exactly one may succeed (default {CONCURRENT_CHANGES}; 2 to {MAX_CONCURRENT_CHANGES}). They "
+        "count as N requests against --rate-limit and --max-requests: the pace waits for them as a whole",
+        metavar="N",
+    )
+    option(
         "--require-all-codes",
         "require_all_codes",
         "exit 2 (cannot judge) when an exercisable documented code "
@@ -162,6 +175,7 @@ class Settings:
     inferred_rules: bool  # False under -m "not inferred": the generated layer leaves out the inferred rules too
     command_env: Mapping[str, str] = field(repr=False, default_factory=dict)  # the profile commands' environment
     contracts: tuple[spec.Operation, ...] = ()  # every operation of the spec, `contract` (the primary) among them
+    concurrent_changes: int = CONCURRENT_CHANGES  # identical changes the race case sends at one moment
 
     @property
     def embedded(self) -> bool:
@@ -268,6 +282,10 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
     uri_bytes = read.number("max_uri_bytes", int, 0, "0 (no budget) or more")
     rate = read.number("rate_limit", float, 0, "0 (no limit) or more")
     cap = read.number("max_requests", int, 0, "0 (no cap) or more")
+    concurrent = read.number("concurrent_changes", int, 2, "at least 2 (one request cannot race another)")
+    if concurrent is not None and concurrent > MAX_CONCURRENT_CHANGES:
+        _, source = read.raw("concurrent_changes")
+        raise pytest.UsageError(f"{source} must be at most {MAX_CONCURRENT_CHANGES}, got {concurrent}")
     try:
         loaded = spec.load_all(read.text("spec") or spec.DEFAULT_SPEC)
     except spec.SpecError as exc:
@@ -323,4 +341,5 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
         inferred_rules=inferred_rules,
         command_env=dict(environ),
         contracts=loaded.contracts,
+        concurrent_changes=CONCURRENT_CHANGES if concurrent is None else concurrent,
     )

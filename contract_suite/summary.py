@@ -155,6 +155,8 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
         for line in coverage.table():
             terminal.write_line(line)
         terminal.write_line(coverage.judged_line())
+        for line in coverage.rules_table():  # the rules of state, judged apart from the codes
+            terminal.write_line(line)
         for line in coverage.other_sections():  # the other operations' tables, when the spec has several
             terminal.write_line(line)
         if settings.coverage_json:

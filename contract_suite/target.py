@@ -5,6 +5,7 @@ is an error of the case (CannotJudge), never a contract failure."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import replace
 from urllib.parse import parse_qsl, urlsplit
 
@@ -22,6 +23,9 @@ from contract_suite.transport import Answer, RequestCapReached
 
 ABSENT = None  # a parameter or token given as ABSENT is left out of the request
 WRONG_CODES = ("000000", "111111")
+# International codes the suite puts a number's digits under to make another number of them (the first that is not
+# the number's own): mainland China's and Hong Kong's, both well-formed for any platform serving either.
+OTHER_INTERNATIONAL_CODES = ("852", "86")
 
 
 class Target:
@@ -108,6 +112,19 @@ class Target:
             f"the SMS code source failed: {exc}; fix [codes] command (no further code is asked for in this run)"
         )
 
+    def elsewhere(self, phone: Phone) -> Phone:
+        """The same digits under another international code: another number (852, or 86 for a number of 852)."""
+        return Phone(next(ic for ic in OTHER_INTERNATIONAL_CODES if ic != phone.international_code), phone.phone)
+
+    def require_fresh_codes(self) -> None:
+        """A case that changes the account on purpose needs new codes to move it back (its own are spent):
+        NotJudged, naming the keys, without a [codes] command or reusable static codes."""
+        if not (self.codes.can_refresh or self.codes.reusable):
+            raise NotJudged(
+                "needs fresh SMS codes (a successful change uses them, and the restore needs new ones): add "
+                "[codes] command, or [codes] reusable = true when the static codes stay valid"
+            )
+
     def wrong_code(self, phone: Phone) -> str:
         """A well-formed code that is not the valid one (and tells nothing about it)."""
         valid = self.code(phone)
@@ -180,6 +197,127 @@ class Target:
                 raise self.run.stop(f"{message.splitlines()[0]}; {repair.stop or repair.words}")
         raise CannotJudge(message)
 
+    def call_at_once(self, params: dict[str, str | None], token: str, times: int) -> list[Answer]:
+        """Send the same change `times` times at one moment (each on its own connection, released together), all
+        meant to change the account. The answers, each the endpoint's (as call() makes sure of one's). An answer
+        that did not come whole, or a gateway's refusal, leaves the case unjudged: the suite finds where the account
+        is and puts it back first (any one of them may have made the change)."""
+        query = {k: v for k, v in params.items() if v is not ABSENT}
+        request = self.run.request(query, token)
+        try:
+            answers = self.run.send_at_once(request, times)
+            if all(map(self._whole, answers)):
+                fresh = next(filter(None, map(self.environment.token_accepted, answers)), None)
+                if fresh is not None:  # the token expired and was fetched again: the same burst with the new one
+                    answers = self.run.send_at_once(fresh, times)
+        except RequestCapReached as exc:
+            raise NotJudged(f"not judged: {exc}") from None
+        lost = next((answer for answer in answers if not self._whole(answer)), None)
+        if lost is None:
+            for answer in answers:
+                self.environment.endpoint_spoke(answer)  # CannotJudge when the environment changed
+            return answers
+        detail = lost.failure.detail if lost.failure else f"the gateway answered HTTP {lost.status}"
+        message = f"cannot judge this case: {self.secrets.mask(detail)} (one of {times} requests sent at once)"
+        repair = self.keeper.after_lost_answer(query)
+        message += f"; any of the {times} could have changed the account: {repair.words}"
+        if repair.wrong:
+            self.run.failed(*repair.wrong)
+            pytest.fail(failures_text(repair.wrong) + f"\n  ({message})", pytrace=False)
+        if not repair.done:
+            raise self.run.stop(f"{message.splitlines()[0]}; {repair.stop or repair.words}")
+        raise CannotJudge(message)
+
+    def _whole(self, answer: Answer) -> bool:
+        """Whether an answer came whole and is not a gateway's refusal."""
+        return answer.failure is None and not self.run.refused_by_gateway(answer)
+
+    def check_at_once(self, answers: list[Answer], others: set[int], rule: str) -> list[Failure]:
+        """The failures of one valid change sent several times at once (call_at_once), recorded in the case's
+        evidence: exactly one answer may be success, each other one a valid envelope carrying one of `others`.
+
+        Then the test account: after a success, moved back with fresh codes (restore()); with none, asked whether it
+        moved all the same (an error answer changes nothing), and moved back where the suite may. What became of
+        it is said in the failures."""
+        success = self.contract.success_code
+        self.coverage.exercised({success})
+        self.run.judged(rule)
+        params = _query_of(answers[0])
+        codes = [envelope_code(answer) for answer in answers]
+        won = codes.count(success)
+        found = [f for f in (judge(a, self.contract, {success, *others}, rule, self.secrets) for a in answers) if f]
+        if won != 1:
+            command, masked = reproduction(answers[0].request, self.secrets)
+            tally = ", ".join(f"{code} x{count}" for code, count in sorted(Counter(map(json.dumps, codes)).items()))
+            found.insert(
+                0,
+                Failure(
+                    self.secrets.mask(rule),
+                    expected=f"exactly one {self.contract.describe(success)}; each other one "
+                    + " or ".join(self.contract.describe(code) for code in sorted(others)),
+                    actual=f"{won} of {len(answers)} succeeded (answers: {tally})",
+                    reproduce=command,
+                    masked=masked,
+                    more=(f"(the same request sent {len(answers)} times at one moment, each on its own connection)",),
+                    expected_codes=(success,),
+                ),
+            )
+        restore_failure = None
+        try:
+            if won:
+                old, new = self.keeper.phone_in(params, "old"), self.keeper.phone_in(params, "new")
+                self.codes.consumed(old, new)
+                _, _, restore_failure = self.restore(new)
+                if restore_failure is None:
+                    found = [f.also(f"the suite moved the test account back from {new} to {old}") for f in found]
+            elif found and self.keeper.could_move(answers[0].request, params):
+                found = self._after_error_answers(found, params)
+        finally:
+            self.run.failed(*found)
+        return found + ([restore_failure] if restore_failure else [])
+
+    def _after_error_answers(self, found: list[Failure], params: dict[str, str]) -> list[Failure]:
+        """The failures, once the suite asked whether error answers moved the account (and moved it back)."""
+        try:
+            repair = self.keeper.after_error_answer(params)
+        except (RequestCapReached, CodeSourceBroken) as exc:
+            cannot = f"the suite cannot ask where the test account is: {self.secrets.mask(str(exc))}"
+            return [found[0].also(cannot), *found[1:]]
+        if repair.stop:
+            self.run.stop(repair.stop)
+        return [found[0].also(*(repair.words or repair.where).splitlines()), *found[1:], *repair.wrong]
+
+    def restore(self, moved_to: Phone) -> tuple[dict[str, str | None], Answer, Failure | None]:
+        """Move the test account back to its number from moved_to, where this case moved it on purpose, with fresh
+        codes (a lost answer: call() finds where the account is). The request, its answer, and when it failed, the
+        failure (recorded): the suite asks where the account is and says so, and stops the run, with the line that
+        moves it back by hand, when the account is not on its number."""
+        account = self.phone("account")
+        request = self.change(moved_to, account)
+        back = self.call(request, self.token("valid"), changes_account=True)
+        self.codes.consumed(account, moved_to)
+        if envelope_code(back) == self.contract.success_code:
+            return request, back, None
+        failure = self._restore_failed(back, account, moved_to)
+        self.run.failed(failure)
+        return request, back, failure
+
+    def _restore_failed(self, back: Answer, account: Phone, moved_to: Phone) -> Failure:
+        code = envelope_code(back)
+        if code is not None:
+            answered = self.contract.describe(code)
+        else:
+            answered = back.failure.detail if back.failure else "not JSON"
+        answered = self.secrets.mask(answered)
+        lead = f"RESTORE FAILED: moving the test account back from {moved_to} to {account} answered {answered}"
+        where = self.keeper.locate([moved_to])
+        if where.holds == account:
+            return Failure(lead, more=(f"Asked, the account holds {account}: it is where the profile says.",))
+        said = f"asked, the account holds {where.holds}" if where.holds else "asked, it answers to neither number"
+        by_hand = self.keeper.by_hand(moved_to, said)
+        self.run.stop(f"{lead}; {by_hand.line}")
+        return Failure(lead, more=tuple(by_hand.text.splitlines()))
+
     def check(
         self,
         answer: Answer,
@@ -247,7 +385,8 @@ class Target:
             )
         if repair.stop:
             self.run.stop(repair.stop)
-        main = [failure.also(*repair.words.splitlines())] if failure else []
+        # a wrong answer says where the test account is: moved (and what the suite did), or still on its number
+        main = [failure.also(*(repair.words or repair.where).splitlines())] if failure else []
         return main + repair.wrong
 
     def expect(

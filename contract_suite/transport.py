@@ -150,25 +150,34 @@ class Transport:
             self.rate = max((self.rate or start * 2) / 2, floor)
             return self.rate
 
-    def wait_turn(self) -> None:
-        """Sleep as the rate limit asks; RequestCapReached once the cap is spent; TransportClosed once closed."""
+    def wait_turn(self, count: int = 1) -> None:
+        """Sleep as the rate limit asks; RequestCapReached once the cap is spent; TransportClosed once closed.
+
+        count > 1: the turns of that many requests sent together at one moment (a burst, whose senders then pass
+        turn_taken=True). The pace leaves count turns before the burst and after it, so no second holds more
+        requests than the rate allows (for a burst no larger than the rate)."""
         with self._lock:
             if self.closed_because:
                 raise TransportClosed(self.closed_because)
-            if self.limits.cap is not None and self.sent >= self.limits.cap:
+            if self.limits.cap is not None and self.sent + count > self.limits.cap:
+                left = self.limits.cap - self.sent
+                burst = f" (a burst of {count} requests, {left} left)" if count > 1 and left else ""
                 raise RequestCapReached(
-                    f"the run's request cap ({self.limits.cap}) for this target is spent; raise it with --max-requests"
+                    f"the run's request cap ({self.limits.cap}) for this target is spent{burst}; "
+                    "raise it with --max-requests"
                 )
             if self.rate:
-                pause = self._last + 1.0 / self.rate - time.monotonic()
+                pause = self._last + count / self.rate - time.monotonic()
                 if pause > 0:
                     time.sleep(pause)
-            self._last = time.monotonic()
-            self.sent += 1
+            self._last = time.monotonic() + ((count - 1) / self.rate if self.rate else 0.0)
+            self.sent += count
 
-    def send(self, request: Request) -> Answer:
-        """The answer, or an Answer with a Failure; raises RequestCapReached, TransportClosed before sending."""
-        self.wait_turn()
+    def send(self, request: Request, turn_taken: bool = False) -> Answer:
+        """The answer, or an Answer with a Failure; raises RequestCapReached, TransportClosed before sending.
+        turn_taken: its turn was taken already, with others' (wait_turn(count)): it goes at once."""
+        if not turn_taken:
+            self.wait_turn()
         answer = Answer(request)
         started = time.monotonic()
         deadline = started + self.limits.timeout

@@ -6,6 +6,7 @@ import ssl
 import subprocess
 import threading
 import time
+from collections import Counter
 
 import pytest
 from werkzeug.serving import make_server
@@ -317,6 +318,20 @@ def test_url_target_gets_default_politeness(metered):
     assert meter.peak_rate() <= URL_RATE_LIMIT + EDGES, meter.peak_rate()
 
 
+def test_the_race_burst_counts_against_the_rate_limit(metered):
+    """The race case's identical changes reach the target together, each on its own connection, and count as that
+    many requests: the pace leaves room for them before and after, so no second sees more than the rate."""
+    meter, env = metered
+    result, _ = run("contract_tests/test_state_rules.py", "-k", "one_pair", *WITHOUT_GENERATED, "-rA",
+                    "--base-url", meter.base_url, "--profile", PROFILE, "--allow-destructive",
+                    "--rate-limit", "4", "--concurrent-changes", "4", env=env)  # fmt: skip
+    assert result.returncode == 0, result.tail()
+    assert "PASSED contract_tests/test_state_rules.py::test_one_pair_of_codes_changes_the_phone_once" in result.stdout
+    sent = Counter(s.target for s in meter.seen if s.method == "PUT")
+    assert sorted(sent.values())[-1] == 4, sent  # the burst: one request, four times
+    assert meter.peak_rate() <= 4 + EDGES, meter.peak_rate()
+
+
 def test_parallel_run_gives_the_serial_verdicts(reference, tmp_path):
     url, env = reference
     args = ("contract_tests", "--base-url", url, "--profile", PROFILE, "--allow-destructive", "--rate-limit", "0")
@@ -353,6 +368,18 @@ def test_bare_pytest_against_a_url_runs_only_the_contract_suite(reference):
             (), {"CONTRACT_MAX_URI_BYTES": "8k"}, "CONTRACT_MAX_URI_BYTES must be a whole number", id="env-uri-budget"
         ),
         pytest.param(("--max-uri-bytes", "-1"), {}, "--max-uri-bytes must be 0 (no budget) or more", id="uri-budget"),
+        pytest.param(
+            ("--concurrent-changes", "1"),
+            {},
+            "--concurrent-changes must be at least 2 (one request cannot race",
+            id="race-of-one",
+        ),
+        pytest.param(
+            (),
+            {"CONTRACT_CONCURRENT_CHANGES": "500"},
+            "CONTRACT_CONCURRENT_CHANGES must be at most 50, got 500",
+            id="env-flood",
+        ),
         pytest.param(
             ("--base-url", "staging.example.com"), {}, "--base-url must start with http:// or https://", id="url-scheme"
         ),

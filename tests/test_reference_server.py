@@ -1,5 +1,5 @@
 """Self-tests of the reference setPhone server: every rule of the page, its CLI, the
-embedded runner, the defect mechanism, and a race for one free number."""
+embedded runner, the defect mechanism, and races: for one free number, and one change sent at once."""
 
 import os
 import re
@@ -335,6 +335,14 @@ def test_registered_new_number_is_5176(api, new):
     assert_answer(api.put(api.params(new=api.number(new))), REGISTERED)
 
 
+@pytest.mark.parametrize("taken", ["registered", "cancelling"])
+def test_the_same_digits_under_another_international_code_are_free(api, profile, taken):
+    """The registration and cancellation checks compare the international code with the digits."""
+    elsewhere = dict(profile["phones"][taken], international_code="852")
+    assert_answer(api.put(api.params(new=elsewhere)), SUCCESS)
+    assert api.phone_of(profile["tokens"]["valid"]) == ("852", elsewhere["phone"])
+
+
 # --- verification codes ------------------------------------------------------------------------
 
 
@@ -384,6 +392,17 @@ def test_only_the_last_issued_code_is_valid(api, profile, which, code):
     assert_answer(api.put(params), code)
     params[f"{which}PhoneCode"] = last
     assert_answer(api.put(params), SUCCESS)
+
+
+@pytest.mark.parametrize(("which", "code"), [("old", OLD_CODE_FAILED), ("new", NEW_CODE_FAILED)], ids=["old", "new"])
+def test_a_code_verifies_only_its_own_number(api, profile, which, code):
+    """The other number's valid code, unused and the last it was sent, is a wrong code for this one."""
+    params = api.params(new=profile["phones"]["free"])
+    other = {"old": "new", "new": "old"}[which]
+    while params["oldPhoneCode"] == params["newPhoneCode"]:  # one chance in a million
+        params["newPhoneCode"] = api.issue(profile["phones"]["free"])
+    params[f"{which}PhoneCode"] = params[f"{other}PhoneCode"]
+    assert_answer(api.put(params), code)
 
 
 def test_codes_are_used_once(api, profile):
@@ -764,3 +783,36 @@ def test_racers_for_one_free_number_exactly_one_wins(tmp_path, profile):
         assert duplicates == []
         assert holders == 1
         assert racers_with_a_phone == len(seed.RACERS)
+
+
+def same_change_round(db_path: Path, profile: dict, copies: int) -> Counter:
+    """The account's change to the free number, with one pair of codes, sent `copies` times at once; the codes."""
+    account, free = profile["account"], profile["phones"]["free"]
+    params = {
+        "oldInternationalCode": account["international_code"],
+        "oldPhone": account["phone"],
+        "oldPhoneCode": issue_code(db_path, account["international_code"], account["phone"]),
+        "newInternationalCode": free["international_code"],
+        "newPhone": free["phone"],
+        "newPhoneCode": issue_code(db_path, free["international_code"], free["phone"]),
+    }
+    headers = {"Authorization": profile["tokens"]["valid"]}
+    start = threading.Barrier(copies)
+
+    def send(_):
+        start.wait(timeout=10)
+        return requests.put(server.base_url + ENDPOINT, params=params, headers=headers, timeout=30).json()["code"]
+
+    with start_embedded(create_app({"DATABASE": db_path})) as server, ThreadPoolExecutor(copies) as pool:
+        return Counter(pool.map(send, range(copies)))
+
+
+def test_the_same_change_sent_at_once_is_made_once(tmp_path, profile):
+    """One pair of codes changes the phone once: the same valid change sent by several clients at one moment gets
+    one success; the others find it made (their original phone is no longer the account's)."""
+    free = profile["phones"]["free"]
+    for round_number in range(5):
+        db_path = tmp_path / f"same-change-{round_number}.sqlite3"
+        answers = same_change_round(db_path, profile, copies=8)
+        assert answers == {SUCCESS: 1, OLD_PHONE_INCORRECT: 7}, f"round {round_number}: {dict(answers)}"
+        assert phone_of(db_path, profile["tokens"]["valid"]) == (free["international_code"], free["phone"])

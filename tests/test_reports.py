@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from contract_suite import spec
+from contract_suite.coverage import STATE_RULES
 from reference_server import create_app, start_embedded
 from reference_server.app import OLD_CODE_FAILED, SetPhoneService
 from tests.support.leaks import issued_codes, leaks_in, profile_tokens, read_files, with_data_urls
@@ -105,7 +106,10 @@ def correct(tmp_path_factory) -> Reports:
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory) -> Reports:
-    made = produce(tmp_path_factory.mktemp("broken"), [NewCodeAnsweredAsOldCode, CancellingPhoneHangs], HAND_WRITTEN)
+    # without the rules of state: the wrong new-phone code's defect breaks one of them too, and the cancelling
+    # digits hang another; this run's point is one failure and one case that cannot be judged
+    selection = (*HAND_WRITTEN, "--ignore", "contract_tests/test_state_rules.py")
+    made = produce(tmp_path_factory.mktemp("broken"), [NewCodeAnsweredAsOldCode, CancellingPhoneHangs], selection)
     assert made.run.returncode == 1, made.run.tail()
     return made
 
@@ -218,6 +222,14 @@ def terminal_coverage(stdout: str) -> list[list[str]]:
     ]
 
 
+def terminal_rules(stdout: str) -> list[list[str]]:
+    """The rules of state the terminal printed after the judged line: [name, status, detail] per rule."""
+    after = stdout.split("= documented-code coverage =", 1)[1].split("\n= ", 1)[0].splitlines()
+    start = next(i for i, line in enumerate(after) if line.startswith("rule of state "))
+    rows = [line for line in after[start + 1 :] if line.strip()][: len(STATE_RULES)]
+    return [[part.strip() for part in re.split(r"\s{2,}", row, maxsplit=2)] for row in rows]
+
+
 def terminal_header(stdout: str) -> list[str]:
     return [
         line
@@ -299,6 +311,12 @@ def test_html_opens_with_the_verdict_then_the_terminals_coverage_table(correct):
     statuses = {code: status for code, _, status, _, _ in rows[1:]}
     assert statuses.pop("5170") == "not exercisable"
     assert len(statuses) == _EXERCISABLE and set(statuses.values()) == {"seen"}, statuses
+    # after it, the rules of state: each with its sentence, judged, as the terminal says
+    rules = page.rows["contract-rules"]
+    assert rules[0] == ["rule of state", "rule", "status", "detail"]
+    assert [[name, status, detail] for name, _, status, detail in rules[1:]] == terminal_rules(correct.run.stdout)
+    assert {name: status for name, _, status, _ in rules[1:]} == dict.fromkeys(STATE_RULES, "judged")
+    assert all(sentence == STATE_RULES[name] for name, sentence, _, _ in rules[1:])
     # long lines wrap: the page fits the window
     assert "white-space: pre-wrap" in summary and "#contract-coverage th, #contract-coverage td" in summary
 
@@ -381,6 +399,10 @@ def test_allure_run_carries_the_coverage_table_header_and_categories(correct):
     assert properties[r"contract\ politeness"] == politeness
     assert properties[r"contract\ verdict"].startswith("HOLDS (exit 0)")
     assert properties[r"code\ 5169\ new-phone-verification-failed"] == "seen"
+    assert properties[r"rule\ one-change-per-pair-of-codes"] == "judged: holds"
+    rules = attached["rules of state"].read_text(encoding="utf-8").splitlines()
+    assert [row.split()[:2] for row in rules[1:]] == [[name, "judged"] for name in STATE_RULES]
+    assert {row["name"]: row["status"] for row in coverage["rules"]} == dict.fromkeys(STATE_RULES, "judged")
     names = [c["name"] for c in json.loads((correct.allure / "categories.json").read_text(encoding="utf-8"))]
     # Allure files a result under the first category that matches: each code's, then the catch-all
     assert names[-2:] == ["contract broken", "cannot judge"]

@@ -12,6 +12,7 @@ from tests.support.catalogue import (
     once_escaped,
     required,
     robustness,
+    state,
     token,
 )
 from tests.support.catalogue.kinds import Broken, Correct, Escape, Unjudgeable, Variant
@@ -24,6 +25,7 @@ BROKEN: list[Broken] = [
     *change.BROKEN,
     *once_escaped.BROKEN,
     *robustness.BROKEN,
+    *state.BROKEN,
     *environment.BROKEN,
 ]
 

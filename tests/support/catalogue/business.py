@@ -7,6 +7,7 @@ from reference_server.app import SetPhoneService
 from tests.support.catalogue.kinds import (
     BUSINESS,
     ROBUST,
+    STATE,
     SUCCESS,
     Broken,
     got,
@@ -60,6 +61,13 @@ class WrongNewCodeAccepted(SetPhoneService):
 
     def verify_new_code(self, call):
         return None
+
+
+class TestCodeAcceptedForNewPhone(SetPhoneService):
+    """Accept the test code 000000 as any new phone's SMS code, a backdoor left on."""
+
+    def verify_new_code(self, call):
+        return None if call.params["newPhoneCode"] == "000000" else super().verify_new_code(call)
 
 
 class RegisteredCheckedBeforeCancellation(SetPhoneService):
@@ -138,6 +146,17 @@ BROKEN = [
                 wanted("new-phone-verification-failed"),
                 got("old-phone-verification-failed"),
             ),
+            # the original phone's valid code is a wrong code for the new phone too
+            STATE + "test_code_verifies_only_its_own_number[original-phones-code-as-new-phones]": (
+                wanted("new-phone-verification-failed"),
+                got("old-phone-verification-failed"),
+            ),
+        },
+    ),
+    Broken(
+        TestCodeAcceptedForNewPhone,
+        {
+            BUSINESS + "test_wrong_new_phone_code": (wanted("new-phone-verification-failed"), got("success")),
         },
         sole=True,
     ),

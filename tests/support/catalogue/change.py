@@ -5,6 +5,7 @@ from __future__ import annotations
 from reference_server import app as ref
 from reference_server.app import SetPhoneService
 from tests.support.catalogue.kinds import (
+    STATE,
     SUCCESS,
     Broken,
     got,
@@ -76,8 +77,14 @@ BROKEN = [
         SuccessChangesNothing,
         {
             SUCCESS: ("after the change, original phone", wanted("old-phone-incorrect"), got("new-phone-registered")),
+            # the rules of state that make a change see it too: moving back from a number never held is refused
+            STATE + "test_same_digits_under_another_international_code_are_free[registered-digits]": (
+                "RESTORE FAILED: moving the test account back from 852-13800000003 to 86-13800000001 answered 5174",
+                "Asked, the account holds 86-13800000001",
+            ),
+            # ...and a change that spends no code succeeds as often as it is sent
+            STATE + "test_one_pair_of_codes_changes_the_phone_once": ("actual:   2 of 2 succeeded",),
         },
-        sole=True,
     ),
     Broken(
         ReplacedPhoneStillAccepted,

@@ -102,6 +102,18 @@ class IndependentChecksReversed(SetPhoneService):
     )
 
 
+class NewPhoneCheckedFirst(SetPhoneService):
+    """Check the new phone (cancellation, then registration) before the original phone and the codes."""
+
+    CHECKS = (
+        "check_new_phone_cancelling",
+        "check_new_phone_registered",
+        "check_original_phone",
+        "verify_old_code",
+        "verify_new_code",
+    )
+
+
 class SlowAnswers(SetPhoneService):
     """Take 0.2 s over every answer, well within the request timeout."""
 
@@ -129,5 +141,7 @@ CORRECT = [
     Correct(NoDataOrExtMsgOnErrors),
     Correct(CodesVerifiedFirst),
     Correct(IndependentChecksReversed),
+    # the same change sent at once: the ones after the first find its new phone registered (to this account)
+    Correct(NewPhoneCheckedFirst),
     Correct(ParametersCheckedBeforeToken),  # the page gives no order of checks
 ]

@@ -17,6 +17,7 @@ REQUIRED = "contract_tests/test_required_fields.py::"
 TOKEN = "contract_tests/test_token.py::"
 ROBUST = "contract_tests/test_robustness.py::"
 SUCCESS = "contract_tests/test_success.py::test_change_is_made_and_restored"
+STATE = "contract_tests/test_state_rules.py::"
 
 _CONTRACT = spec.load(spec.DEFAULT_SPEC)
 
