@@ -143,7 +143,17 @@ def environment() -> dict[str, str]:
 
 
 def test_command(module: Module) -> str:
-    return shlex.join([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *module.tests])
+    return shlex.join([sys.executable, str(TREE / "bench" / "mutation.py"), "--test", module.path, *module.tests])
+
+
+def run_tests(module_path: str, tests: list[str]) -> int:
+    """The test command of one mutant: its module's bytecode removed first. cosmic-ray keeps the pytest process from
+    writing bytecode, but the suite runs it starts do write it (tests/support/suite.py), and a mutant written within
+    the second its predecessor's bytecode was stamped with would be read from that bytecode."""
+    source = Path(module_path)
+    for stale in (source.parent / "__pycache__").glob(f"{source.stem}.*.pyc"):
+        stale.unlink(missing_ok=True)
+    return subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]).returncode
 
 
 def in_scope(path: Path, scope: tuple[str, ...]) -> list[tuple[int, int]] | None:
@@ -226,6 +236,8 @@ def run_module(name: str, module: Module, timeout: float, count_only: bool = Fal
 
 
 def main() -> int:
+    if sys.argv[1:2] == ["--test"]:  # one mutant's test run (cosmic-ray's test-command), in the copy
+        return run_tests(sys.argv[2], sys.argv[3:])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help=f"modules to mutate (default: all of {', '.join(MODULES)})")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a mutant's test run may take")
