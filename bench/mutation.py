@@ -176,6 +176,23 @@ def in_scope(path: Path, scope: tuple[str, ...]) -> list[tuple[int, int]] | None
     return [ranges[name] for name in scope]
 
 
+def annotations(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the module's annotations are: with `from __future__ import annotations` Python never evaluates them,
+    so a mutant there (`bool | None` to `bool & None`) is equivalent by construction."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        parts = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            parts.append(node.returns)
+        elif isinstance(node, ast.arg):
+            parts.append(node.annotation)
+        elif isinstance(node, ast.AnnAssign):
+            parts.append(node.annotation)
+        for part in filter(None, parts):
+            found.append(((part.lineno, part.col_offset), (part.end_lineno, part.end_col_offset)))
+    return found
+
+
 def run_module(name: str, module: Module, timeout: float, count_only: bool = False) -> dict:
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
@@ -195,19 +212,22 @@ def run_module(name: str, module: Module, timeout: float, count_only: bool = Fal
     subprocess.run([*cosmic_ray, "init", str(config), str(session)], cwd=TREE, env=env, check=True)
 
     ranges = in_scope(TREE / module.path, module.scope)
+    annotated = annotations(TREE / module.path)
     with use_db(str(session), WorkDB.Mode.open) as db:
-        left_out = [
-            item.job_id
-            for item in db.pending_work_items
-            if any(
-                m.operator_name not in OPERATORS
-                or (ranges is not None and not any(lo <= m.start_pos[0] <= hi for lo, hi in ranges))
-                for m in item.mutations
-            )
-        ]
+        left_out, in_annotations = [], []
+        for item in db.pending_work_items:
+            for m in item.mutations:
+                if m.operator_name not in OPERATORS or (
+                    ranges is not None and not any(lo <= m.start_pos[0] <= hi for lo, hi in ranges)
+                ):
+                    left_out.append(item.job_id)
+                elif any(start <= tuple(m.start_pos) < end for start, end in annotated):
+                    in_annotations.append(item.job_id)
         db.set_multiple_results(left_out, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="not selected"))
+        db.set_multiple_results(in_annotations, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output="annotation"))
         if count_only:
-            return {"module": name, "mutants": db.num_work_items - len(left_out), "scope": list(module.scope) or "all"}
+            mutants = db.num_work_items - len(left_out) - len(in_annotations)
+            return {"module": name, "mutants": mutants, "in annotations": len(in_annotations)}
 
     started = time.monotonic()
     baseline = subprocess.run(shlex.split(test_command(module)), cwd=TREE, env=env, capture_output=True, text=True)
@@ -232,7 +252,13 @@ def run_module(name: str, module: Module, timeout: float, count_only: bool = Fal
             else:
                 counts["incompetent"] += 1
     (WORK / f"{name}.survivors.txt").write_text("\n".join(survivors))
-    return {"module": name, **counts, "seconds": round(seconds), "scope": list(module.scope) or "whole module"}
+    return {
+        "module": name,
+        **counts,
+        "in annotations": len(in_annotations),
+        "seconds": round(seconds),
+        "scope": list(module.scope) or "whole module",
+    }
 
 
 def main() -> int:

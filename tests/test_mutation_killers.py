@@ -140,6 +140,15 @@ def test_a_shortened_repr_is_masked_from_three_characters():
     assert secrets.mask("x681... 681...x") == "x681... <sms-code>x"
 
 
+def test_the_longest_end_of_a_secret_after_the_cut_is_masked():
+    """One secret's end ("5678") can begin another's ("5678-00"): the longer is masked, none of it left showing."""
+    secrets = Secrets()
+    secrets.add("1234-5678", "first")
+    secrets.add("99-5678-00", "second")
+    assert secrets.mask("'...5678-00'") == "'<second>'"
+    assert secrets.mask("'...5678'") == "'<first>'"
+
+
 def test_a_secret_of_three_characters_leaves_no_fragment():
     secrets = Secrets()
     secrets.add("abc", "tiny")
