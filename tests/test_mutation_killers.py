@@ -10,6 +10,7 @@ import json
 import logging
 import random
 import sys
+import threading
 import time
 import zlib
 from types import SimpleNamespace
@@ -491,10 +492,14 @@ def test_the_json_names_every_operation_and_is_masked(tmp_path):
     assert "operations" not in Coverage(CONTRACT).as_json()
     secrets = Secrets()
     secrets.add("681193", "sms-code")
-    path = tmp_path / "deep" / "coverage.json"
+    path = tmp_path / "deeper" / "still" / "coverage.json"
     coverage.write_json(path, secrets.mask)
     written = json.loads(path.read_text(encoding="utf-8"))
     assert written["notes"] == ["<sms-code> reusable"] and written["codes"] == data["codes"]
+    coverage.note("验证码 681193")  # written as it reads (and masked: an escaped \uXXXX form would hide a secret)
+    coverage.write_json(tmp_path / "coverage.json", secrets.mask)  # into a folder that exists
+    text = (tmp_path / "coverage.json").read_text(encoding="utf-8")
+    assert '"验证码 <sms-code>"' in text and text.startswith('{\n  "spec": ') and text.endswith("}\n")
 
 
 def test_the_other_operations_have_their_sections_and_lines():
@@ -551,11 +556,14 @@ def test_the_cap_counts_every_request(cap):
 
 
 def test_the_rate_spaces_the_requests():
-    transport = Transport(Limits(timeout=1, rate=20), Tls())
+    transport = Transport(Limits(timeout=1, rate=10), Tls())
     started = time.monotonic()
     for _ in range(3):
         transport.wait_turn()
-    assert 0.09 <= time.monotonic() - started < 0.5  # two gaps of 1/20 s
+    assert 0.19 <= time.monotonic() - started < 0.35  # two gaps of 1/10 s
+    time.sleep(0.15)
+    transport.wait_turn()  # its turn came 0.05 s ago: no wait (and no negative sleep)
+    assert transport.sent == 4
     free = Transport(Limits(timeout=1), Tls())
     started = time.monotonic()
     for _ in range(20):
@@ -601,6 +609,35 @@ def test_an_encoded_body_is_decoded_no_further_than_the_room(encoding, compress)
     data = bytes(range(256)) * 40
     assert _Decoder(encoding, 100_000).feed(compress(data), 100_000) == data
     assert _Decoder(encoding, 100).feed(compress(data), 99) == data[:100]
+
+
+def test_gzip_is_decoded_with_its_whole_window():
+    """gzip's 32 KiB window: a repeat 20 KB back decodes (a smaller window fails on it)."""
+    data = random.Random(5).randbytes(20_000) * 2
+    assert _Decoder("gzip", 100_000).feed(gzip.compress(data), 100_000) == data
+
+
+class _Chunks:
+    """A response whose body arrives in the given chunks."""
+
+    def __init__(self, *chunks: bytes):
+        self.chunks = list(chunks)
+
+    def getheader(self, name):
+        return None
+
+    def read1(self, size):
+        return self.chunks.pop(0) if self.chunks else b""
+
+
+def test_each_chunk_is_decoded_no_further_than_the_room_left(monkeypatch):
+    rooms = []
+    feed = _Decoder.feed
+    monkeypatch.setattr(_Decoder, "feed", lambda self, data, room: rooms.append(room) or feed(self, data, room))
+    answer = Answer(Request("PUT", "http://target.test/"))
+    transport = Transport(Limits(timeout=5, max_body_bytes=100), Tls())
+    transport._read_body(_Chunks(b"a" * 60, b"b" * 60), answer, time.monotonic() + 5, threading.Event())
+    assert rooms == [100, 40] and answer.truncated and answer.body == b"a" * 60 + b"b" * 40
 
 
 def test_a_body_that_does_not_decode_is_an_error():
