@@ -54,6 +54,7 @@ NOT_EXERCISABLE = sorted(c for c, entry in CONTRACT.codes.items() if not entry.e
 SUCCESS = CONTRACT.success_code
 OLD_PHONE_INCORRECT = CONTRACT.code_named("old-phone-incorrect")
 NEW_PHONE_REGISTERED = CONTRACT.code_named("new-phone-registered")
+UNDOCUMENTED_CODE = max(CONTRACT.codes) + 1
 
 
 # -- secrets ---------------------------------------------------------------------------------------------------
@@ -812,6 +813,10 @@ def test_only_the_valid_token_from_the_account_to_another_number_could_move_it()
     assert not keeper(target).could_move(target.request(params(ACCOUNT, FREE), TOKEN), params(ACCOUNT, FREE))
     target.settings.profile = SimpleNamespace(account=None, tokens={"valid": TOKEN})
     assert not keeper(target).could_move(target.request(params(ACCOUNT, FREE), TOKEN), params(ACCOUNT, FREE))
+    no_old_phone = {
+        k: v for k, v in params(ACCOUNT, FREE).items() if k != CONTRACT.parameter_with_role("old.phone").name
+    }
+    assert not keeper(target).could_move(target.request(no_old_phone, TOKEN), no_old_phone)  # no account: nothing
 
 
 def test_asking_reads_registered_as_held_and_incorrect_as_not():
@@ -820,6 +825,10 @@ def test_asking_reads_registered_as_held_and_incorrect_as_not():
     assert keeps.ask(FREE)[0] is False and keeps.ask(FREE)[2] is None
     holds, answer, wrong = keeps.ask(ELSEWHERE)
     assert holds is None and answer.failure is not None and wrong is None
+    other = FakeTarget(ACCOUNT)
+    other.send = lambda request: Answer(request, status=200, body=json.dumps({"code": UNDOCUMENTED_CODE}).encode())
+    refused = keeper(other)
+    assert refused.ask(ACCOUNT)[::2] == (None, None) and not refused.question_failed  # neither answer: no answer
 
 
 def test_a_question_answered_with_success_fails_once_and_spends_the_codes():
