@@ -2,7 +2,7 @@
 time, and runs the fast self-tests that cover it; a mutant the tests still pass with survived. Prints per module the
 mutants, killed, survived, timeouts and time; writes each survivor's diff to .mutation/<module>.survivors.txt.
 
-    python bench/mutation.py [MODULE ...] [--timeout S] [--keep]   # default: every module below (about 40 min)
+    python bench/mutation.py [MODULE ...] [--timeout S] [--keep]   # default: every module below (about 23 min)
 
 Why cosmic-ray: it writes each mutant into the module's file on disk and runs the test command as a fresh process,
 so the self-tests' own subprocesses (the fork server, fresh interpreters) import the mutant as the pytest process
