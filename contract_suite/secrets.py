@@ -76,17 +76,15 @@ class Secrets:
     def mask(self, text: str) -> str:
         """text with every secret replaced by <label>, and every control character escaped; a secret inside a
         longer run of letters and digits stays (a 6-digit code inside a phone number is not that code)."""
-        if not text:
-            return text
-        text = escape_controls(text)
-        if not self._labels:
-            return text
+        if not text or not self._labels:
+            return escape_controls(text) if text else text
         if self._pattern is None:
             self._compile()
         text = self._pattern.sub(lambda m: f"<{self._labels[m.group(0)]}>", text)
         if "..." in text and self._cut is not None:  # what a shortened repr left of a secret
             text = self._cut.sub(lambda m: f"<{self._fragments[m.group(0)]}>", text)
-        return text
+        # escaped last: an escape ends in hex digits ("\u000d"), which would hide a secret right after a control
+        return escape_controls(text)
 
     def _compile(self) -> None:
         """The secrets whole; and what a shortened repr leaves of one (pytest's --showlocals cuts a long value in

@@ -6,6 +6,7 @@ otherwise go unnoticed whenever a built-in check happened to fail the same answe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 import schemathesis
+import yaml
 from schemathesis.generation import GenerationMode
 from schemathesis.generation.meta import (
     CaseMetadata,
@@ -99,11 +101,14 @@ class Reply:
     status: int = 200
     content_type: str = "application/json"
     location: str | None = None
+    path: str | None = None  # the request went to this path instead of the case's
 
 
 def answer(case: schemathesis.Case, reply: Reply) -> schemathesis.Response:
     """The reply to the request the case makes, that request prepared as the generated layer prepares it."""
     kwargs = case.as_transport_kwargs(base_url=BASE_URL)
+    if reply.path is not None:
+        kwargs["url"] = BASE_URL + reply.path
     prepared = requests.Request(**{k: v for k, v in kwargs.items() if k in ("method", "url", "headers", "params")})
     headers = {"content-type": [reply.content_type]}
     if reply.location is not None:
@@ -319,6 +324,9 @@ def lacking(names: str, expected: str, actual: str, sent: str) -> Fails:
         ),
         pytest.param(EXAMPLE, Reply(envelope(NEW_PHONE.missing_code)), NOT_ITS_CASE, id="nothing-lacking"),
         pytest.param(NO_NEW_PHONE, Reply(b"<html>busy</html>"), NOT_ITS_CASE, id="not-an-envelope"),
+        pytest.param(
+            NO_NEW_PHONE, Reply(envelope(SUCCESS), path="/v2/other"), NOT_ITS_CASE, id="another-operations-path"
+        ),
     ],
 )
 def test_missing_parameter_gets_its_code(case, reply, expected):
@@ -347,6 +355,37 @@ def test_missing_parameter_gets_its_code(case, reply, expected):
             Reply(envelope(NEW_PHONE.missing_code)),
             PASSES,  # a no-break space is whitespace to some servers only: its code is accepted too
             id="whitespace-to-some-servers-may-get-its-code",
+        ),
+        pytest.param(
+            generated(without(**{OLD_PHONE.name: "", NEW_PHONE.name: "\u00a0"})),
+            Reply(envelope(OLD_PHONE_INCORRECT)),
+            Fails(
+                f"the request sent lacks or blanks required parameter {OLD_PHONE.name}",
+                actual=describe(OLD_PHONE_INCORRECT),
+                more=(
+                    f"sent:     {OLD_PHONE.name}=''; {NEW_PHONE.name}='\\xa0'",
+                    f"({NEW_PHONE.name}: whitespace to some servers only, so its code is accepted too)",
+                ),
+            ),
+            id="whitespace-to-some-servers-said-so",
+        ),
+        pytest.param(
+            generated(without(**{OLD_PHONE.name: "", NEW_PHONE.name: "\u00a0", NEW_CODE.name: "\u3000"})),
+            Reply(envelope(OLD_PHONE_INCORRECT)),
+            Fails(
+                f"the request sent lacks or blanks required parameter {OLD_PHONE.name}",
+                actual=describe(OLD_PHONE_INCORRECT),
+                more=(
+                    f"sent:     {OLD_PHONE.name}=''; "
+                    + "; ".join(f"{p.name}={chr(0xA0) if p is NEW_PHONE else chr(0x3000)!r}" for p in BOTH),
+                    f"({', '.join(p.name for p in BOTH)}: whitespace to some servers only, so their codes are accepted "
+                    "too)",
+                ),
+            ),
+            id="whitespace-to-some-servers-said-so-of-two",
+        ),
+        pytest.param(
+            BLANK_NEW_PHONE, Reply(envelope(OLD_PHONE_INCORRECT), path="/elsewhere"), NOT_ITS_CASE, id="other-path"
         ),
         pytest.param(NO_NEW_PHONE, Reply(envelope(NEW_CODE.missing_code)), NOT_ITS_CASE, id="absent"),
     ],
@@ -421,6 +460,9 @@ def got_missing_code(sent: str) -> Fails:
         ),
         pytest.param(NO_NEW_PHONE, Reply(envelope(NEW_PHONE.missing_code)), NOT_ITS_CASE, id="negative"),
         pytest.param(
+            generated(EXAMPLE_QUERY), Reply(envelope(NEW_PHONE.missing_code)), NOT_ITS_CASE, id="negative-sends-all"
+        ),
+        pytest.param(
             positive(without(NEW_PHONE.name)), Reply(envelope(NEW_PHONE.missing_code)), NOT_ITS_CASE, id="lacking"
         ),
     ],
@@ -467,6 +509,11 @@ def served(method: str, code: int, changed: str = "") -> Fails:
             id="served-with-a-documented-code",
         ),
         pytest.param(EXAMPLE, Reply(envelope(SUCCESS)), NOT_ITS_CASE, id="the-declared-method"),
+        pytest.param(probe(CONTRACT.method), Reply(envelope(SUCCESS)), NOT_ITS_CASE, id="probe-of-the-declared-method"),
+        pytest.param(
+            generated(EXAMPLE_QUERY, method="GET"), Reply(envelope(SUCCESS)), NOT_ITS_CASE, id="not-the-method-probe"
+        ),
+        pytest.param(probe("GET"), Reply(envelope(SUCCESS), path="/v2/other"), NOT_ITS_CASE, id="another-path"),
     ],
 )
 def test_undeclared_method_is_never_served(case, reply, expected):
@@ -507,8 +554,81 @@ def server_error(scenario: str, status: int) -> Fails:
         ),
         pytest.param(probe("QUERY"), Reply(b"no", 501, "text/plain"), PASSES, id="unknown-method-501"),
         pytest.param(probe("GET"), Reply(b"<html>502</html>", 502, "text/html"), PASSES, id="a-gateways-502"),
+        pytest.param(probe("GET"), Reply(b"<html>503</html>", 503, "text/html"), PASSES, id="a-gateways-503"),
+        pytest.param(probe("GET"), Reply(b"<html>504</html>", 504, "text/html"), PASSES, id="a-gateways-504"),
+        pytest.param(probe("GET"), Reply(b"closed", 499, "text/plain"), PASSES, id="a-4xx-499"),
+        pytest.param(
+            probe("GET"),
+            Reply(b"<html>505</html>", 505, "text/html"),
+            server_error("unspecified http method", 505),
+            id="505",
+        ),
         pytest.param(EXAMPLE, Reply(b"<html>500</html>", 500, "text/html"), NOT_ITS_CASE, id="the-operations-shape"),
     ],
 )
 def test_malformed_request_never_breaks_the_server(case, reply, expected):
     assert_judged(judgement(checks.malformed_request_never_breaks_the_server, case, reply), expected)
+
+
+# -- registration, and the contract a case is judged by -----------------------------------------------------------
+
+CUSTOM_CHECKS = (
+    checks.envelope_conforms_to_spec,
+    checks.missing_parameter_gets_its_code,
+    checks.blank_parameter_gets_its_code,
+    checks.negative_case_never_succeeds,
+    checks.positive_case_never_gets_missing_code,
+    checks.undeclared_method_is_never_served,
+    checks.malformed_request_never_breaks_the_server,
+)
+
+
+def test_every_custom_check_is_registered_with_schemathesis():
+    """Importing the module registers each check (schemathesis.toml and `st run` name them)."""
+    from schemathesis.checks import CHECKS
+
+    assert {check.__name__ for check in CUSTOM_CHECKS} <= set(CHECKS.get_all_names())
+
+
+def test_a_case_is_judged_by_the_contract_of_the_spec_schemathesis_loaded(tmp_path):
+    """The spec file schemathesis loaded (a file URL), its operation there (not the primary one); a location that
+    is no file: the default spec."""
+    document = yaml.safe_load(spec.DEFAULT_SPEC.read_text(encoding="utf-8"))
+    document["info"]["version"] = "another-copy"
+    document["paths"]["/v2/other"] = {"get": {"operationId": "other", "responses": {"200": {"description": "ok"}}}}
+    copy = tmp_path / "openapi.yaml"
+    copy.write_text(yaml.safe_dump(document), encoding="utf-8")
+    schema = schemathesis.openapi.from_path(copy, config=schemathesis.Config())
+    primary = checks.contract_of(schema[CONTRACT.path][CONTRACT.method].Case())
+    assert primary.version == "another-copy" and primary.primary
+    other = checks.contract_of(schema["/v2/other"]["GET"].Case())
+    assert (other.version, other.path, other.primary) == ("another-copy", "/v2/other", False)
+    schema.location = str(copy)  # a plain path
+    assert checks.contract_of(schema[CONTRACT.path][CONTRACT.method].Case()).version == "another-copy"
+    schema.location = str(tmp_path / "gone.yaml")
+    assert checks.contract_of(schema[CONTRACT.path][CONTRACT.method].Case()).version == CONTRACT.version
+
+
+def test_a_required_header_parameter_is_read_from_the_headers():
+    """sent_values reads a header parameter from the request's headers (the spec's parameters are all in the query;
+    another operation's may not be)."""
+    header = dataclasses.replace(NEW_CODE, location="header")
+    contract = dataclasses.replace(
+        CONTRACT, parameters=tuple(header if p is NEW_CODE else p for p in CONTRACT.parameters)
+    )
+    sent = answer(generated(without(NEW_CODE.name)), Reply(envelope(SUCCESS)))
+    assert checks.sent_values(contract, sent)[NEW_CODE.name] == []
+    sent.request.headers[NEW_CODE.name] = "123456"
+    assert checks.sent_values(contract, sent)[NEW_CODE.name] == ["123456"]
+    assert checks.sent_values(contract, sent)[NEW_PHONE.name] == [EXAMPLE_QUERY[NEW_PHONE.name]]
+
+
+def test_a_case_label_leaves_out_schemathesis_own_description():
+    meta = CaseMetadata(
+        generation=GenerationInfo(time=0.0, mode=GenerationMode.NEGATIVE),
+        components={},
+        phase=PhaseInfo(name=TestPhase.FUZZING, data=build_phase_data(TestPhase.FUZZING, "Negative test case")),
+    )
+    case = OPERATION.Case(query=EXAMPLE_QUERY, headers={CONTRACT.token_header: TOKEN}, _meta=meta)
+    assert checks._case_label(case) == "negative case of the fuzzing phase"
+    assert checks._case_label(generated(EXAMPLE_QUERY)) == "negative case of the fuzzing phase (crafted negative)"
