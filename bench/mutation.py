@@ -97,11 +97,9 @@ MODULES = {
     "transport": Module(
         "contract_suite/transport.py",
         (KILLERS, "tests/test_hostile.py::test_a_gzip_bomb_is_inflated_no_further_than_the_cap"),
-        # the bounds (cap, rate, close, body cap, decoding) and the proxy variables; not the socket error mapping
-        # of _exchange, which the hostile and real-target runs judge end to end (minutes a mutant)
+        # the bounds (cap, rate, close, body cap, decoding); not the socket error mapping of _exchange, which the
+        # hostile and real-target runs judge end to end (minutes a mutant)
         (
-            "Proxies",
-            "_proxy",
             "Failure",
             "_Decoder",
             "Transport.close",
@@ -109,6 +107,11 @@ MODULES = {
             "Transport.wait_turn",
             "Transport._read_body",
         ),
+    ),
+    "network": Module(
+        "contract_suite/network.py",
+        (KILLERS,),
+        ("Proxies", "_proxy"),  # the proxy variables, as requests and curl read them
     ),
     "account": Module(
         "contract_suite/account.py",
