@@ -188,13 +188,19 @@ class Target:
         detail = answer.failure.detail if answer.failure else f"the gateway answered HTTP {answer.status}"
         message = f"cannot judge this case: {self.secrets.mask(detail)}"
         if changes_account and (answer.failure is None or answer.failure.lost_answer):
-            repair = self.keeper.after_lost_answer(query)
-            message += f"; the request was sent and could have changed the account: {repair.words}"
-            if repair.wrong:
-                self.run.failed(*repair.wrong)
-                pytest.fail(failures_text(repair.wrong) + f"\n  ({message})", pytrace=False)
-            if not repair.done:
-                raise self.run.stop(f"{message.splitlines()[0]}; {repair.stop or repair.words}")
+            self._account_after_lost(query, message, "the request was sent and could have changed the account")
+        raise CannotJudge(message)
+
+    def _account_after_lost(self, query: dict[str, str], message: str, could: str) -> None:
+        """An answer lost to a request that could have moved the account: find where it is and put it back; the
+        case then cannot be judged (CannotJudge); the run stops when the account could not be put back."""
+        repair = self.keeper.after_lost_answer(query)
+        message += f"; {could}: {repair.words}"
+        if repair.wrong:
+            self.run.failed(*repair.wrong)
+            pytest.fail(failures_text(repair.wrong) + f"\n  ({message})", pytrace=False)
+        if not repair.done:
+            raise self.run.stop(f"{message.splitlines()[0]}; {repair.stop or repair.words}")
         raise CannotJudge(message)
 
     def call_at_once(self, params: dict[str, str | None], token: str, times: int) -> list[Answer]:
@@ -219,14 +225,7 @@ class Target:
             return answers
         detail = lost.failure.detail if lost.failure else f"the gateway answered HTTP {lost.status}"
         message = f"cannot judge this case: {self.secrets.mask(detail)} (one of {times} requests sent at once)"
-        repair = self.keeper.after_lost_answer(query)
-        message += f"; any of the {times} could have changed the account: {repair.words}"
-        if repair.wrong:
-            self.run.failed(*repair.wrong)
-            pytest.fail(failures_text(repair.wrong) + f"\n  ({message})", pytrace=False)
-        if not repair.done:
-            raise self.run.stop(f"{message.splitlines()[0]}; {repair.stop or repair.words}")
-        raise CannotJudge(message)
+        self._account_after_lost(query, message, f"any of the {times} could have changed the account")
 
     def _whole(self, answer: Answer) -> bool:
         """Whether an answer came whole and is not a gateway's refusal."""
