@@ -8,6 +8,8 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
+import subprocess
 import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -502,3 +504,37 @@ def test_allure_results_are_masked_as_written():
     assert result.statusDetails.trace == "<valid-token>"
     assert result.labels[0].value == "5168 for <sms-code>" and result.attachments[0].name == "sent <sms-code>"
     assert result.attachments[0].source == "a.txt"
+
+
+def allure_command() -> str | None:
+    """The Allure command-line tool: on PATH, or where .ci/run installs it (npm's allure-commandline, in .tools/)."""
+    local = spec.PROJECT_ROOT / ".tools" / "node_modules" / ".bin" / "allure"
+    return shutil.which("allure") or (str(local) if local.is_file() else None)
+
+
+@pytest.mark.skipif(
+    allure_command() is None or shutil.which("java") is None,
+    reason="the Allure command-line tool (npm's allure-commandline, and Java) is not installed: "
+    "npm install --prefix .tools allure-commandline",
+)
+def test_allure_site_shows_the_verdict_and_files_each_case_under_its_code(broken, tmp_path):
+    """The site Allure generates from the results, read as its pages read it: the report's name is the verdict, the
+    failed case is in its code's category, the case that could not be judged under "cannot judge"."""
+    site = tmp_path / "site"
+    done = subprocess.run(
+        [allure_command(), "generate", str(broken.allure), "-o", str(site), "--clean"],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads((site / "widgets" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["reportName"].startswith("setPhone contract on http://127.0.0.1:"), summary
+    assert summary["reportName"].endswith(": BROKEN (exit 1): 1 contract case(s) failed"), summary
+    assert summary["statistic"]["failed"] == 1 and summary["statistic"]["broken"] == 1, summary
+    filed = {
+        item["name"]: item["statistic"]["total"]
+        for item in json.loads((site / "widgets" / "categories.json").read_text(encoding="utf-8"))["items"]
+    }
+    assert filed == {"contract broken: expected 5169 new-phone-verification-failed": 1, "cannot judge": 1}, filed
+    executors = json.loads((site / "widgets" / "executors.json").read_text(encoding="utf-8"))
+    assert [e["name"] for e in executors] == ["setPhone contract suite"], executors
+    assert executors[0]["buildName"].startswith("judged "), executors  # the judged line, as the build
