@@ -27,7 +27,7 @@ from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and
 from contract_suite.run import CannotJudge, NotJudged
 from contract_suite.secrets import Secrets, install_log_masking, remove_log_masking
 from contract_suite.session import ContractSession, profile_tokens
-from contract_suite.settings import Settings, add_options, resolve
+from contract_suite.settings import add_options, resolve
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -84,21 +84,27 @@ def pytest_configure(config: pytest.Config) -> None:
             stacklevel=2,
         )
 
-    _COLLECTING.append(config)
     _register_report_plugins(config)
 
 
-# The configured sessions, newest last: schemathesis builds its tests when contract_tests/test_generated.py is
-# imported, before any fixture exists, so that module alone reads the settings from here.
-_COLLECTING: list[pytest.Config] = []
+class CaseModule(pytest.Module):
+    """A case module that may build its tests from the session: when it defines `cases_for(session)`, the collector
+    calls it with the run's session and adds the tests it returns to the module (the generated layer's tests are
+    built by schemathesis from a schema, before any fixture exists). The session is handed over, never looked up."""
+
+    def _getobj(self):
+        module = super()._getobj()
+        build = getattr(module, "cases_for", None)
+        if callable(build):
+            for name, test in build(self.config.stash[SESSION]).items():
+                setattr(module, name, test)
+        return module
 
 
-def settings_of_the_collecting_session() -> Settings:
-    if not _COLLECTING:
-        raise RuntimeError(
-            "run the contract tests with pytest from the project: contract_suite.plugin is not configured"
-        )
-    return _COLLECTING[-1].stash[SESSION].settings
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    if module_path.name == "__init__.py":
+        return None  # a package: pytest's own
+    return CaseModule.from_parent(parent, path=module_path)
 
 
 def contract_of(config: pytest.Config) -> spec.Operation:
@@ -137,8 +143,6 @@ def _operation_of(item: pytest.Item) -> spec.Operation:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if config in _COLLECTING:
-        _COLLECTING.remove(config)
     session = config.stash.get(SESSION, None)
     if session is not None:
         remove_log_masking(session.log_masking)

@@ -20,7 +20,6 @@ from contract_suite import (
 )
 from contract_suite.evidence import CheckFailed, Failure, failures_text
 from contract_suite.judging import nested_too_deep, reproduction, speaks_envelope
-from contract_suite.plugin import settings_of_the_collecting_session
 from contract_suite.run import CannotJudge, NotJudged
 from contract_suite.settings import Settings
 from contract_suite.spec import PROJECT_ROOT
@@ -184,25 +183,28 @@ def _header_lists(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
     return found
 
 
-_SETTINGS = settings_of_the_collecting_session()
-examples_phase = _schema(_SETTINGS, "examples")
-coverage_phase = _schema(_SETTINGS, "coverage")
-fuzzing_phase = generation.with_unusual_values(_schema(_SETTINGS, "fuzzing"), _query_budget(_SETTINGS))
+def cases_for(session) -> dict:
+    """The generated layer's tests, built from the session's settings (the spec, its seed and budget, the options):
+    the plugin's collector calls this with the run's session, since schemathesis builds its tests from a schema
+    loaded before any fixture exists."""
+    settings = session.settings
+    examples_phase = _schema(settings, "examples")
+    coverage_phase = _schema(settings, "coverage")
+    fuzzing_phase = generation.with_unusual_values(_schema(settings, "fuzzing"), _query_budget(settings))
 
+    @examples_phase.parametrize()
+    def test_examples(case, generated_target):
+        """The spec's own example request."""
+        _send_and_judge(case, generated_target)
 
-@examples_phase.parametrize()
-def test_examples(case, generated_target):
-    """The spec's own example request."""
-    _send_and_judge(case, generated_target)
+    @coverage_phase.parametrize()
+    def test_coverage(case, generated_target):
+        """Deterministic cases from the spec: each required parameter missing, the token missing, other methods."""
+        _send_and_judge(case, generated_target)
 
+    @fuzzing_phase.parametrize()
+    def test_fuzzing(case, generated_target):
+        """Random positive and negative requests, --generated-examples of them."""
+        _send_and_judge(case, generated_target)
 
-@coverage_phase.parametrize()
-def test_coverage(case, generated_target):
-    """Deterministic cases from the spec: each required parameter missing, the token missing, other methods."""
-    _send_and_judge(case, generated_target)
-
-
-@fuzzing_phase.parametrize()
-def test_fuzzing(case, generated_target):
-    """Random positive and negative requests, --generated-examples of them."""
-    _send_and_judge(case, generated_target)
+    return {"test_examples": test_examples, "test_coverage": test_coverage, "test_fuzzing": test_fuzzing}
