@@ -40,6 +40,7 @@ class Coverage:
         self.skipped: dict[int, set[str]] = defaultdict(set)
         # codes a case skipped for want of data the profile lacks or the request cap (not the user's choice)
         self.lacking: set[int] = set()
+        self.needs: dict[int, set[str]] = defaultdict(set)  # what to add to judge a lacking code, in a few words
         self.notes: set[str] = set()  # rules reported as not applicable to this target, in words
         self.operations: dict[str, Coverage] = {
             c.label: Coverage(c) for c in others if c.judged and c.label != contract.label
@@ -61,7 +62,9 @@ class Coverage:
         if table is not None:
             table.exercised_codes.update(codes)
 
-    def skip(self, codes, reason: str, contract: Operation | None = None, *, lacking: bool = False) -> None:
+    def skip(
+        self, codes, reason: str, contract: Operation | None = None, *, lacking: bool = False, needs: str | None = None
+    ) -> None:
         """Cases expecting these codes were skipped, for this reason; lacking: for want of data or requests (the
         codes then count against the verdict), else by the user's choice."""
         table = self.of(contract)
@@ -69,6 +72,8 @@ class Coverage:
             table.skipped[code].add(reason)
             if lacking:
                 table.lacking.add(code)
+                if needs:
+                    table.needs[code].add(needs)
 
     def note(self, text: str) -> None:
         self.notes.add(text)
@@ -86,6 +91,8 @@ class Coverage:
         for code, reasons in data["skipped"].items():
             self.skipped[int(code)].update(reasons)
         self.lacking.update(data.get("lacking", ()))
+        for code, needs in data.get("needs", {}).items():
+            self.needs[int(code)].update(needs)
         self.notes.update(data.get("notes", ()))
         for name, outcomes in data.get("rules", {}).items():
             self.rule_outcomes[name].update((outcome, why) for outcome, why in outcomes)
@@ -100,6 +107,7 @@ class Coverage:
             "skipped": {c: sorted(r) for c, r in self.skipped.items()},
             "notes": sorted(self.notes),
             "lacking": sorted(self.lacking),
+            "needs": {c: sorted(n) for c, n in self.needs.items()},
             "rules": {name: sorted(outcomes) for name, outcomes in self.rule_outcomes.items()},
         }
         if self.operations:
@@ -126,6 +134,15 @@ class Coverage:
             for label, part in [(self.contract.label, self), *self.operations.items()]
         }
         return {label: codes for label, codes in found.items() if codes}
+
+    def needed_for_want(self) -> list[str]:
+        """What to add (profile keys, options) to judge the codes left unjudged for want of it, in every operation."""
+        found: set[str] = set()
+        for label, codes in self.unjudged_for_want().items():
+            part = self if label == self.contract.label else self.operations[label]
+            for code in codes:
+                found |= part.needs.get(code, set())
+        return sorted(found)
 
     def judged_lines_of_others(self) -> list[str]:
         """Each other operation's judged line, naming the operation."""

@@ -267,8 +267,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         if codes:
             reason = made.longrepr[2] if isinstance(made.longrepr, tuple) else str(made.longrepr)
             lacking = call.excinfo is not None and isinstance(call.excinfo.value, NotJudged)
+            needs = call.excinfo.value.needs if lacking else None
             config.stash[SESSION].coverage.skip(
-                codes, secrets.mask(reason.removeprefix("Skipped: ")), operation, lacking=lacking
+                codes, secrets.mask(reason.removeprefix("Skipped: ")), operation, lacking=lacking, needs=needs
             )
     _rule_outcome(item, made, secrets)
     run = config.stash[SESSION].run

@@ -63,7 +63,12 @@ class NotJudged(pytest.skip.Exception):
     """This case is skipped for want of what the user did not choose to leave out: data the profile lacks (the
     message names the key to add), or the run's request cap spent. The codes it would have judged make the run
     exit 2 (cannot judge) unless --allow-partial accepts a partial judgement; a plain skip (the user's own choice,
-    such as the success case without --allow-destructive) does not."""
+    such as the success case without --allow-destructive) does not. `needs`: what to add, in a few words (a profile
+    key, an option), for the verdict's one line."""
+
+    def __init__(self, msg: str, needs: str | None = None):
+        super().__init__(msg)
+        self.needs = needs
 
 
 class Run:

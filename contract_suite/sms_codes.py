@@ -10,7 +10,11 @@ WRONG_PROBE_CODE = "000000"  # well-formed, valid for no number
 
 
 class CodeUnavailable(Exception):
-    """The profile has no code for this number: the case is skipped, the message names the key to add."""
+    """The profile has no code for this number: the case is skipped, the message names the key to add (`needs`)."""
+
+    def __init__(self, message: str, needs: str | None = None):
+        super().__init__(message)
+        self.needs = needs
 
 
 class CodeSourceBroken(Exception):
@@ -72,7 +76,8 @@ class CodeSource:
             if code is None or (phone.key in self._used and not self.reusable):
                 state = "was used by a successful change" if code else "is not in the profile"
                 raise CodeUnavailable(
-                    f'a valid SMS code for {phone.key} {state}: add [codes] static "{phone.key}" or [codes] command'
+                    f'a valid SMS code for {phone.key} {state}: add [codes] static "{phone.key}" or [codes] command',
+                    needs=f'[codes] static "{phone.key}" (or a [codes] command)',
                 )
             made = self.secrets.add(code, "sms-code")
         else:
@@ -95,7 +100,8 @@ class CodeSource:
         """A newly sent code for phone (the one before it is void on the platform); needs the command."""
         if self.profile.code_command is None:
             raise CodeUnavailable(
-                f"a second, newer code for {phone.key} needs [codes] command (a static code cannot be re-sent)"
+                f"a second, newer code for {phone.key} needs [codes] command (a static code cannot be re-sent)",
+                needs="a [codes] command",
             )
         self._cache.pop(phone.key, None)
         return self.code_for(phone)

@@ -136,13 +136,14 @@ class Verdict:
             others = [line for line in coverage.judged_lines_of_others() if "; not judged: " in line]
             self.reason = "; ".join([f"--require-all-codes: {coverage.judged_line()}", *others])
         elif wanting and not settings.allow_partial:
-            others = [line for line in coverage.judged_lines_of_others() if "; not judged: " in line]
-            self.reason = "; ".join(
-                [
-                    f"a partial judgement: {coverage.judged_line()}",
-                    *others,
-                    "add what the profile lacks, or pass --allow-partial to accept a partial judgement",
-                ]
+            left = sorted({code for codes in wanting.values() for code in codes})
+            needs = coverage.needed_for_want()
+            judged = f"judged {len(coverage.judged)} of {len(coverage.exercisable)} exercisable documented codes"
+            self.reason = (
+                f"a partial judgement: {judged}; {', '.join(map(str, left))} not judged for want of data (the "
+                "coverage table above says which code needs what)"
+                + (f"; to judge them add {', '.join(needs)}" if needs else "")
+                + ", or pass --allow-partial to accept a partial judgement"
             )
         self.partial = bool(wanting)
         self.status = EXIT_CANNOT_JUDGE if self.reason else int(status)

@@ -56,20 +56,25 @@ class Target:
         value = self.run.tokens.get(role)
         if not value:
             also = " or [tokens] command" if role == "valid" else ""
-            raise NotJudged(f"needs a token: add [tokens] {role}{also} to the profile (or set {ENV_OVERRIDES[role]})")
+            raise NotJudged(
+                f"needs a token: add [tokens] {role}{also} to the profile (or set {ENV_OVERRIDES[role]})",
+                needs=f"[tokens] {role}",
+            )
         return value
 
     def phone(self, role: str) -> Phone:
         if role == "account":
             if self.profile.account is None:
                 raise NotJudged(
-                    "needs the test account's phone: add [account] international_code and phone to the profile"
+                    "needs the test account's phone: add [account] international_code and phone to the profile",
+                    needs="[account]",
                 )
             return self.profile.account
         found = self.profile.phones.get(role)
         if found is None:
             raise NotJudged(
-                f"needs a phone: add [phones] {role} = {{ international_code = ..., phone = ... }} to the profile"
+                f"needs a phone: add [phones] {role} = {{ international_code = ..., phone = ... }} to the profile",
+                needs=f"[phones] {role}",
             )
         return found
 
@@ -79,7 +84,7 @@ class Target:
         try:
             return self.codes.code_for(phone)
         except CodeUnavailable as exc:
-            raise NotJudged(f"needs an SMS code: {exc}") from None
+            raise NotJudged(f"needs an SMS code: {exc}", needs=exc.needs) from None
         except CodeSourceBroken as exc:
             raise self._code_source_failed(exc) from None
 
@@ -89,7 +94,7 @@ class Target:
         except CodeSourceBroken as exc:
             raise self._code_source_failed(exc) from None
         except RequestCapReached as exc:
-            raise NotJudged(str(exc)) from None
+            raise NotJudged(str(exc), needs="a higher --max-requests") from None
         if wrong:  # the question is a case too: its wrong answer fails the case that needed it asked
             wrong = replace(wrong, rule=f"before this case, {wrong.rule}")
             self.run.failed(wrong)
@@ -102,7 +107,7 @@ class Target:
         try:
             return self.codes.refresh(phone)
         except CodeUnavailable as exc:
-            raise NotJudged(f"needs a newer SMS code: {exc}") from None
+            raise NotJudged(f"needs a newer SMS code: {exc}", needs=exc.needs) from None
         except CodeSourceBroken as exc:
             raise self._code_source_failed(exc) from None
 
@@ -122,7 +127,8 @@ class Target:
         if not (self.codes.can_refresh or self.codes.reusable):
             raise NotJudged(
                 "needs fresh SMS codes (a successful change uses them, and the restore needs new ones): add "
-                "[codes] command, or [codes] reusable = true when the static codes stay valid"
+                "[codes] command, or [codes] reusable = true when the static codes stay valid",
+                needs="a [codes] command (or [codes] reusable = true)",
             )
 
     def wrong_code(self, phone: Phone) -> str:
@@ -181,7 +187,7 @@ class Target:
                 if again is not None:  # the token expired and was fetched again: the case goes on with it
                     answer = self.run.send(again, retry_refusals=not changes_account)
         except RequestCapReached as exc:
-            raise NotJudged(f"not judged: {exc}") from None
+            raise NotJudged(f"not judged: {exc}", needs="a higher --max-requests") from None
         if answer.failure is None and not (changes_account and self.run.refused_by_gateway(answer)):
             self.environment.endpoint_spoke(answer)  # CannotJudge when the environment changed
             return answer
@@ -217,7 +223,7 @@ class Target:
                 if fresh is not None:  # the token expired and was fetched again: the same burst with the new one
                     answers = self.run.send_at_once(fresh, times)
         except RequestCapReached as exc:
-            raise NotJudged(f"not judged: {exc}") from None
+            raise NotJudged(f"not judged: {exc}", needs="a higher --max-requests") from None
         lost = next((answer for answer in answers if not self._whole(answer)), None)
         if lost is None:
             for answer in answers:

@@ -113,7 +113,7 @@ def _send_and_judge(case: schemathesis.Case, target) -> None:
                 answer = target.run.send(again)
                 prepared.headers[target.token_header] = target.run.tokens["valid"]
     except RequestCapReached as exc:
-        raise NotJudged(f"not judged: {exc}") from None
+        raise NotJudged(f"not judged: {exc}", needs="a higher --max-requests") from None
     if answer.failure is not None:
         raise CannotJudge(f"cannot judge this generated case: {target.secrets.mask(answer.failure.detail)}")
     if answer.status in TOO_LARGE and not speaks_envelope(answer):

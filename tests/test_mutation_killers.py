@@ -320,12 +320,14 @@ def test_require_all_codes_counts_the_users_own_choices():
 def test_codes_left_for_want_of_data_are_a_partial_judgement():
     coverage = judged_everything()
     coverage.exercised_codes.discard(EXERCISABLE[0])
-    coverage.skip([EXERCISABLE[0]], "add [codes]", lacking=True)
+    coverage.skip([EXERCISABLE[0]], "add [codes]", lacking=True, needs="[codes] static")
     verdict = verdict_of(run_())
     assert verdict.exit_status(pytest.ExitCode.OK, SETTINGS, coverage) == EXIT_CANNOT_JUDGE
+    judged = f"judged {len(coverage.judged)} of {len(coverage.exercisable)} exercisable documented codes"
     assert verdict.reason == (
-        f"a partial judgement: {coverage.judged_line()}; add what the profile lacks, or pass --allow-partial to "
-        "accept a partial judgement"
+        f"a partial judgement: {judged}; {EXERCISABLE[0]} not judged for want of data (the coverage table above says "
+        "which code needs what); to judge them add [codes] static, or pass --allow-partial to accept a partial "
+        "judgement"
     )
     assert verdict.partial
     allowed = verdict_of(run_())
@@ -469,7 +471,7 @@ def test_a_worker_state_merges_whole():
     worker.exercised([7001], OTHER)
     worker.saw(7001, OTHER)
     state = json.loads(json.dumps(worker.state()))  # as it crosses from an xdist worker
-    assert set(state) == {"seen", "exercised", "skipped", "notes", "lacking", "rules", "operations"}
+    assert set(state) == {"seen", "exercised", "skipped", "notes", "lacking", "needs", "rules", "operations"}
     assert "operations" not in Coverage(CONTRACT).state()
     merged = Coverage(CONTRACT, [OTHER])
     merged.merge(state)
@@ -515,7 +517,7 @@ def test_the_other_operations_have_their_sections_and_lines():
     assert coverage.unjudged_anywhere() == {"getNickname": {0: nothing_selected, 7001: "add [nick]"}}
     verdict = verdict_of(run_())
     assert verdict.exit_status(pytest.ExitCode.OK, SETTINGS, coverage) == EXIT_CANNOT_JUDGE
-    assert verdict.reason.startswith(f"a partial judgement: {coverage.judged_line()}; getNickname: judged 0 of 2")
+    assert verdict.reason.startswith("a partial judgement: ") and "; 7001 not judged for want of data" in verdict.reason
     settings = SimpleNamespace(**{**vars(SETTINGS), "require_all_codes": True})
     strict = verdict_of(run_())
     strict.exit_status(pytest.ExitCode.OK, settings, coverage)
