@@ -396,9 +396,9 @@ def test_each_operation_has_its_table_and_only_the_judged_ones():
     coverage.saw(7001, OTHER)
     assert coverage.anything and not coverage.seen
     coverage.saw(None)
-    coverage.saw(5174, UNJUDGED_OPERATION)
-    coverage.exercised([5174], UNJUDGED_OPERATION)
-    coverage.skip([5174], "why", UNJUDGED_OPERATION, lacking=True)
+    coverage.saw(OLD_PHONE_INCORRECT, UNJUDGED_OPERATION)
+    coverage.exercised([OLD_PHONE_INCORRECT], UNJUDGED_OPERATION)
+    coverage.skip([OLD_PHONE_INCORRECT], "why", UNJUDGED_OPERATION, lacking=True)
     assert not coverage.seen and not coverage.exercised_codes and not coverage.skipped and not coverage.lacking
 
 
@@ -421,7 +421,7 @@ def test_the_table_says_of_each_code_what_the_run_did():
     coverage.skip([third], "a reason")
     coverage.saw(fourth)
     coverage.saw(99999)
-    coverage.saw("5174")
+    coverage.saw(str(OLD_PHONE_INCORRECT))  # a documented code, but as a string: not that code
     rows = {row["code"]: row for row in coverage.rows()}
     assert rows[first] == {"code": first, "name": CONTRACT.codes[first].name, "status": "seen", "seen": 2, "detail": ""}
     assert rows[second]["status"] == "exercised, not seen" and rows[second]["seen"] == 0
@@ -430,7 +430,7 @@ def test_the_table_says_of_each_code_what_the_run_did():
     assert rows[fifth]["status"] == "not exercised"
     for code in NOT_EXERCISABLE:
         assert rows[code]["status"] == "not exercisable" and rows[code]["detail"] == CONTRACT.codes[code].provoked_by
-    assert coverage.undocumented() == {"99999": 1, '"5174"': 1}
+    assert coverage.undocumented() == {"99999": 1, f'"{OLD_PHONE_INCORRECT}"': 1}
     table = coverage.table()
     assert table[0] == f"{'code':>5}  {'name':<32} {'status':<20} {'answers':>7}  detail"
     assert f"{first:>5}  {CONTRACT.codes[first].name:<32} {'seen':<20} {2:>7}" == table[1 + sorted(rows).index(first)]

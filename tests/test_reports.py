@@ -20,7 +20,7 @@ import pytest
 from contract_suite import spec
 from contract_suite.coverage import STATE_RULES
 from reference_server import create_app, start_embedded
-from reference_server.app import OLD_CODE_FAILED, SetPhoneService
+from reference_server.app import CHANGE_FAILED, OLD_CODE_FAILED, SetPhoneService
 from tests.support.leaks import issued_codes, leaks_in, profile_tokens, read_files, with_data_urls
 from tests.support.suite import HAND_WRITTEN, PROFILE, Finished, run_pytest
 
@@ -48,10 +48,10 @@ class EveryCodeOff(SetPhoneService):
     """Answer 5170 (modification failed) to every request that reaches the business checks or misses a parameter."""
 
     def missing_parameter(self, params):
-        return 5170 if super().missing_parameter(params) is not None else None
+        return CHANGE_FAILED if super().missing_parameter(params) is not None else None
 
     def run_checks(self, call):
-        return 5170
+        return CHANGE_FAILED
 
 
 class CancellingPhoneHangs(SetPhoneService):
