@@ -1,8 +1,10 @@
-"""The test account's state on the target: where it is, asked from outside, and putting it back.
+"""The test account's state on the target, its one owner: when to ask where it is, asking, moving it back, the line
+that moves it back by hand, and what a case reports of it.
 
-The one place, besides the success case itself, that sends requests meant to change the account: the repair
-after a target wrongly reports success or changes the account on an error answer, and after an answer was lost.
-Each says in words what state the account is in and, when it cannot fix it, how to fix it by hand.
+The one place, besides the cases that change the account on purpose, that sends requests meant to change it: the
+restore after those cases, and the repair after a target wrongly reports success, changes the account on an error
+answer, or an answer was lost. Each says in words what state the account is in and, when it cannot fix it, how to
+fix it by hand.
 
 Where the account is, is asked with a request from a number to itself (it changes nothing): the number the
 account holds is registered, its own included ("new phone already registered"); any other number is not the
@@ -11,13 +13,15 @@ account's ("original phone incorrect"). That question is a case too: answered wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from urllib.parse import parse_qsl, urlsplit
 
+from contract_suite.environment import EnvironmentCheck
 from contract_suite.evidence import Failure
 from contract_suite.judging import envelope_code, judge, reproduction
 from contract_suite.profile import Phone
-from contract_suite.run import CannotJudge, Run
-from contract_suite.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable
+from contract_suite.run import CannotJudge, NotJudged, Run
+from contract_suite.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable, code_source_failed
 from contract_suite.transport import Answer, Request, RequestCapReached
 
 IN_STEP, MOVED, UNKNOWN = "in step", "moved", "unknown"
@@ -44,11 +48,32 @@ class Repair:
     where: str = ""  # when the account did not move: what asking said of where it is (words is then empty)
 
 
+@dataclass
+class MovedBack:
+    """What became of one move of the account back to its own number."""
+
+    done: bool  # the account holds its own number again
+    words: str  # what happened (done), else the lines that move it back by hand
+    line: str = ""  # not done: the one line that moves it back by hand, for the verdict
+    params: dict[str, str] | None = None  # the request sent, when one was
+    answer: Answer | None = None  # its answer
+    answered: str = ""  # when it was not success: what it answered, in words (masked)
+
+
+@dataclass(frozen=True)
+class ByHand:
+    """How to move the account back by hand: several lines for a failure, one for the verdict."""
+
+    text: str
+    line: str
+
+
 class AccountKeeper:
-    def __init__(self, run: Run, codes: CodeSource):
+    def __init__(self, run: Run, codes: CodeSource, environment: EnvironmentCheck):
         self.run = run
         self.codes = codes
-        self.contract = run.contract
+        self.environment = environment
+        self.operation = run.contract
         self.profile = run.settings.profile
         self.checked = False
         self.question_failed = False  # the target answered "where is the account?" with success (reported once)
@@ -61,12 +86,13 @@ class AccountKeeper:
     def token(self) -> str | None:
         return self.run.tokens.get("valid")
 
-    def change_request(self, old: Phone, old_code: str, new: Phone, new_code: str) -> Request:
-        return self.run.request(self.contract.change_request(old, old_code, new, new_code), self.token)
+    def move_request(self, old: Phone, old_code: str, new: Phone, new_code: str) -> Request:
+        """The primary operation's request moving the account from old to new, with the valid token."""
+        return self.run.request(self.operation.change_request(old, old_code, new, new_code), self.token)
 
     def phone_in(self, request_params: dict[str, str], side: str) -> Phone | None:
-        ic = request_params.get(self.contract.parameter_with_role(f"{side}.international_code").name)
-        number = request_params.get(self.contract.parameter_with_role(f"{side}.phone").name)
+        ic = request_params.get(self.operation.parameter_with_role(f"{side}.international_code").name)
+        number = request_params.get(self.operation.parameter_with_role(f"{side}.phone").name)
         return Phone(ic, number) if ic and number else None
 
     # -- where is the account? --
@@ -75,22 +101,22 @@ class AccountKeeper:
         """Does the account hold phone? (True, False, or None: the answer says neither), the answer, and the
         failure message when the target answered the question with success."""
         code = self.codes.code_for_probe(phone)
-        answer = self.run.send(self.change_request(phone, code, phone, code))
+        answer = self.run.send(self.move_request(phone, code, phone, code))
         got = envelope_code(answer)
-        if answer.failure is None and got == self.contract.code_named("old-phone-incorrect"):
+        if answer.failure is None and got == self.operation.code_named("old-phone-incorrect"):
             return False, answer, None
-        if answer.failure is None and got == self.contract.code_named("new-phone-registered"):
+        if answer.failure is None and got == self.operation.code_named("new-phone-registered"):
             return True, answer, None
-        if answer.failure is None and got == self.contract.success_code:
+        if answer.failure is None and got == self.operation.success_code:
             self.codes.consumed(phone)  # the target said success: were the codes valid, they are spent
             rule = (
                 f"asked where the test account is: {phone} as both original and new phone (a number the account "
                 "holds is registered, its own included; any other is not the account's)"
             )
-            incorrect = self.contract.code_named("old-phone-incorrect")
-            expected = {self.contract.code_named("new-phone-registered"), incorrect}
+            incorrect = self.operation.code_named("old-phone-incorrect")
+            expected = {self.operation.code_named("new-phone-registered"), incorrect}
             first, self.question_failed = not self.question_failed, True
-            return None, answer, judge(answer, self.contract, expected, rule, self.run.secrets) if first else None
+            return None, answer, judge(answer, self.operation, expected, rule, self.run.secrets) if first else None
         return None, answer, None
 
     def state(self) -> tuple[str, Answer | None, Failure | None]:
@@ -117,8 +143,8 @@ class AccountKeeper:
 
     def ensure_in_step(self) -> Failure | None:
         """Once per run, before the first case that uses the account: stop the run (exit 2) when the account
-        is not on the profile's number, instead of blaming the contract for every case. The question's failure,
-        when the target answered it against the contract."""
+        is not on the profile's number, instead of blaming the contract for every case. The question's failure
+        (for the case that needed it asked), when the target answered it against the contract."""
         if self.checked or self.account is None or self.token is None:
             return None
         self.checked = True
@@ -126,9 +152,13 @@ class AccountKeeper:
             found, _, wrong = self.state()
         except CodeUnavailable:
             return None  # no code for the account: its cases skip, naming the key to add
+        except CodeSourceBroken as exc:
+            raise self.run.stop(code_source_failed(exc)) from None
+        except RequestCapReached as exc:
+            raise NotJudged(str(exc), needs="a higher --max-requests") from None
         if found == MOVED:
             raise self.run.stop(self.out_of_step(during_run=False))
-        return wrong
+        return replace(wrong, rule=f"before this case, {wrong.rule}") if wrong else None
 
     def confirm_out_of_step(self) -> None:
         """A case that sent the account's own number as original phone was told it is not the account's: ask
@@ -142,7 +172,7 @@ class AccountKeeper:
 
     def out_of_step(self, during_run: bool) -> str:
         account = self.account
-        told = self.contract.describe(self.contract.code_named("old-phone-incorrect"))
+        told = self.operation.describe(self.operation.code_named("old-phone-incorrect"))
         if during_run:
             return (
                 f"the test account no longer holds {account}: the target answers {told} to a request from it, and "
@@ -155,7 +185,7 @@ class AccountKeeper:
             "(an interrupted run prints the line that does it)"
         )
 
-    # -- after a case's answer --
+    # -- after a case's answers: when to ask, and what the case then reports --
 
     def could_move(self, request: Request, params: dict[str, str]) -> bool:
         """Whether a request could have moved the account: the valid token, the account's number as original
@@ -167,6 +197,86 @@ class AccountKeeper:
             return False  # the target answers "where is the account?" with success: asking again tells nothing
         new = self.phone_in(params, "new")
         return self.phone_in(params, "old") == account and new is not None and new != account and new.phone.strip()
+
+    def after_answer(self, answer: Answer, expected: set[int], failure: Failure | None, rule: str) -> list[Failure]:
+        """The case's failures (its own `failure` among them) once the test account was looked after: after a
+        success the case did not expect, asked where it is and moved back where the suite may; after an error
+        answer to a request that could have moved it, asked whether it is still on its number."""
+        got = envelope_code(answer)
+        params = query_of(answer)
+        incorrect, success = self.operation.code_named("old-phone-incorrect"), self.operation.success_code
+        if (
+            failure is not None
+            and got == incorrect
+            and incorrect not in expected
+            and self.phone_in(params, "old") == self.account
+        ):
+            self.confirm_out_of_step()  # stops the run when someone else moved the account
+        if got == success and success not in expected:
+            repair = self._repair_after(params, success=True)
+        elif answer.failure is None and got != success and self.could_move(answer.request, params):
+            repair = self._repair_after(params, success=False)
+        else:
+            return [failure] if failure else []
+        if repair.words and got != success and failure is None:  # an error answer, and the account moved
+            command, masked = reproduction(answer.request, self.run.secrets)
+            failure = Failure(
+                self.run.secrets.mask(
+                    f"{rule}: the target answered {self.operation.describe(got)}, an error, yet the test account "
+                    "moved (an error answer must change nothing)"
+                ),
+                reproduce=command,
+                masked=masked,
+            )
+        return self.failures(repair, [failure] if failure else [])
+
+    def after_burst(self, answers: list[Answer], found: list[Failure], won: int) -> list[Failure]:
+        """The failures of one change sent several times at once, once the account was looked after: after a
+        success, moved back with fresh codes (restore()); with none, asked whether it moved all the same (an error
+        answer changes nothing), and moved back where the suite may."""
+        params = query_of(answers[0])
+        if won:
+            old, new = self.phone_in(params, "old"), self.phone_in(params, "new")
+            self.codes.consumed(old, new)
+            _, _, restore_failure = self.restore(new)
+            if restore_failure is None:
+                return [f.also(f"the suite moved the test account back from {new} to {old}") for f in found]
+            return [*found, restore_failure]
+        if found and self.could_move(answers[0].request, params):
+            return self.failures(self._repair_after(params, success=False), found)
+        return found
+
+    def after_lost(self, query: dict[str, str], message: str, could: str) -> list[Failure]:
+        """An answer lost to a request that could have moved the account: find where it is and put it back. The
+        contract failures found on the way (the case fails with them); else CannotJudge: the case cannot be judged,
+        and the run stops when the account could not be put back."""
+        repair = self.after_lost_answer(query)
+        message += f"; {could}: {repair.words}"
+        if repair.wrong:
+            return [*repair.wrong[:-1], repair.wrong[-1].also(f"({message})")]
+        if not repair.done:
+            raise self.run.stop(f"{message.splitlines()[0]}; {repair.stop or repair.words}")
+        raise CannotJudge(message)
+
+    def failures(self, repair: Repair, found: list[Failure]) -> list[Failure]:
+        """The one place where what the suite did about the account becomes the case's failures: the first says
+        where the account is (moved, and what the suite did; or still on its number), then the questions the
+        target answered against the contract. The run stops when the account is not where it should be."""
+        if repair.stop:
+            self.run.stop(repair.stop)
+        said = (repair.words or repair.where).splitlines()
+        return ([found[0].also(*said)] if found else []) + found[1:] + repair.wrong
+
+    def _repair_after(self, params: dict[str, str], success: bool) -> Repair:
+        """after_unexpected_success or after_error_answer; when the account cannot be asked after, say so."""
+        try:
+            return self.after_unexpected_success(params) if success else self.after_error_answer(params)
+        except (RequestCapReached, CodeSourceBroken) as exc:
+            cannot = f"the suite cannot ask where the test account is: {self.run.secrets.mask(str(exc))}"
+            if not success:  # an error answer: nothing says the account moved
+                return Repair(True, "", where=cannot)
+            words = self.by_hand(self.phone_in(params, "new"), cannot)
+            return Repair(False, words.text, stop=words.line)
 
     def after_error_answer(self, params: dict[str, str]) -> Repair:
         """An error answer must change nothing: ask whether the account is still on its number. When it is (or the
@@ -222,7 +332,31 @@ class AccountKeeper:
         repair.wrong = where.wrong
         return repair
 
-    # -- putting it back --
+    # -- putting it back: one move-back procedure, for the restore after a case's change and for every repair --
+
+    def restore(self, moved_to: Phone) -> tuple[dict[str, str] | None, Answer | None, Failure | None]:
+        """Move the test account back to its number from moved_to, where a case moved it on purpose: the request,
+        its answer, and when it failed, the failure (recorded), saying where the account is; the run stops, with
+        the line that moves it back by hand, when it is not on its number. A lost answer: CannotJudge when the
+        account is home all the same, else the run stops."""
+        account = self.account
+        moved = self._move_back(moved_to)
+        if moved.answer is None or moved.answer.failure is not None or self.run.refused_by_gateway(moved.answer):
+            why = moved.answered or "it could not be sent"
+            message = f"cannot judge this case: moving the test account back from {moved_to} to {account}: {why}"
+            if moved.done:
+                raise CannotJudge(f"{message}; {moved.words}")
+            raise self.run.stop(f"{message}; {moved.line}")
+        if envelope_code(moved.answer) == self.operation.success_code:
+            return moved.params, moved.answer, None
+        lead = f"RESTORE FAILED: moving the test account back from {moved_to} to {account} answered {moved.answered}"
+        if moved.done:
+            failure = Failure(lead, more=(f"Asked, the account holds {account}: it is where the profile says.",))
+        else:
+            self.run.stop(f"{lead}; {moved.line}")
+            failure = Failure(lead, more=tuple(moved.words.splitlines()))
+        self.run.failed(failure)
+        return moved.params, moved.answer, failure
 
     def _put_back(self, where: Whereabouts, suspect: Phone | None, what_happened: str) -> Repair:
         account = self.account
@@ -235,7 +369,7 @@ class AccountKeeper:
                 suspect or account,
                 f"{what_happened}, and the account answers to none of the numbers the suite asked ({asked})",
             )
-        done, words = self.move_back(moved_to)
+        moved = self._move_back(moved_to)
         if where.holds:
             lead = f"{what_happened}: the account moved to {moved_to} (asked: {asked})"
         else:
@@ -244,45 +378,55 @@ class AccountKeeper:
             if moved_to not in where.asked:
                 told.append(f"{moved_to}: cannot be asked (no SMS code reaches a number with control characters)")
             lead = f"{what_happened}, so the account may have moved to {moved_to} ({'; '.join(told)})"
-        if done:
-            return Repair(True, f"{lead}; {words}")
-        return Repair(False, f"{lead}; {words.text}", stop=f"{lead}; {words.line}")
+        if moved.done:
+            return Repair(True, f"{lead}; {moved.words}")
+        return Repair(False, f"{lead}; {moved.words}", stop=f"{lead}; {moved.line}")
 
-    def move_back(self, moved_to: Phone):
-        """Move the account from moved_to back to its own number with fresh codes: (True, what happened), or
-        (False, the by-hand words)."""
+    def _move_back(self, moved_to: Phone) -> MovedBack:
+        """Move the account from moved_to back to its own number with fresh codes; when that does not answer
+        success, ask where it is."""
         account = self.account
         if not self.run.settings.destructive_allowed:
-            return False, self.by_hand(
+            words = self.by_hand(
                 moved_to, f"the suite changes nothing on {self.run.base_url} without --allow-destructive"
             )
+            return MovedBack(False, words.text, words.line)
         self.codes.consumed(account, moved_to)  # the codes the change was sent with are spent
         try:
-            request = self.change_request(
+            params = self.operation.change_request(
                 moved_to, self.codes.code_for(moved_to), account, self.codes.code_for(account)
             )
-            back = self.run.send(request, retry_refusals=False)
+            back = self.environment.send(self.run.request(params, self.token), retry_refusals=False)
         except (CodeUnavailable, CodeSourceBroken, RequestCapReached, CannotJudge) as exc:
-            return False, self.by_hand(moved_to, f"cannot move it back: {self.run.secrets.mask(str(exc))}")
+            words = self.by_hand(moved_to, f"cannot move it back: {self.run.secrets.mask(str(exc))}")
+            return MovedBack(False, words.text, words.line)
         got = envelope_code(back)
-        if got == self.contract.success_code:
+        if got == self.operation.success_code:
             self.codes.consumed(account, moved_to)
-            return True, f"the suite moved the test account back from {moved_to} to {account}"
-        what = self.run.secrets.mask(back.failure.detail) if back.failure else self.contract.describe(got)
-        try:  # a repair that failed: where is the account now?
+            return MovedBack(
+                True, f"the suite moved the test account back from {moved_to} to {account}", "", params, back
+            )
+        if back.failure is not None:
+            what = self.run.secrets.mask(back.failure.detail)
+        else:
+            what = self.run.secrets.mask(self.operation.describe(got) if got is not None else f"HTTP {back.status}")
+        try:  # a move back that failed: where is the account now?
             where = self.locate([moved_to])
         except (CodeUnavailable, CodeSourceBroken, RequestCapReached, CannotJudge):
             where = Whereabouts(None)
         if where.holds == account:
             self.codes.consumed(account, moved_to)  # it moved back, whatever the answer said: its codes are spent
-            return True, f"moving it back answered {what}, but the account holds {account} again"
-        now = f"; asked, the account holds {where.holds}" if where.holds else ""
-        return False, self.by_hand(moved_to, f"moving it back answered {what}{now}")
+            return MovedBack(
+                True, f"moving it back answered {what}, but the account holds {account} again", "", params, back, what
+            )
+        now = f"asked, the account holds {where.holds}" if where.holds else "asked, it answers to neither number"
+        words = self.by_hand(moved_to, f"moving it back answered {what}; {now}")
+        return MovedBack(False, words.text, words.line, params, back, what)
 
     def by_hand(self, moved_to: Phone, why: str) -> ByHand:
         account = self.account
         placeholder = "<fresh-code>"  # shown as a shell variable to fill in
-        request = self.change_request(moved_to, placeholder, account, placeholder)
+        request = self.move_request(moved_to, placeholder, account, placeholder)
         shown = self.run.secrets.copy()
         shown.add(placeholder, "sms-code")
         command, note_text = reproduction(request, shown)
@@ -300,9 +444,6 @@ class AccountKeeper:
         return Repair(False, words.text, stop=words.line)
 
 
-@dataclass(frozen=True)
-class ByHand:
-    """How to move the account back by hand: several lines for a failure, one for the verdict."""
-
-    text: str
-    line: str
+def query_of(answer: Answer) -> dict[str, str]:
+    """The query parameters the answered request carried."""
+    return dict(parse_qsl(urlsplit(answer.request.url).query, keep_blank_values=True))

@@ -83,6 +83,35 @@ class EnvironmentCheck:
         slower = max(rate / 2, SLOWEST_RATE)
         return f"run with a lower --rate-limit (refused at {rate:g} requests/s: try --rate-limit {slower:g})"
 
+    # -- the one "send, and send again once with a fresh token" of the hand-written cases, the account's
+    # questions and repairs, and the generated layer --
+
+    def send(self, request: Request, retry_refusals: bool = True) -> Answer:
+        """Send within the run's limits; when the request carried the valid token and the answer is the token's
+        failure, re-check the token (token_accepted) and, when it expired and a fresh one was fetched, send the
+        request once more with it: its answer is the one returned."""
+        answer = self.run.send(request, retry_refusals=retry_refusals)
+        if self._carries_valid_token(request) and answer.failure is None:
+            again = self.token_accepted(answer)
+            if again is not None:
+                answer = self.run.send(again, retry_refusals=retry_refusals)
+        return answer
+
+    def send_at_once(self, request: Request, times: int, whole: Callable[[Answer], bool]) -> list[Answer]:
+        """The same request sent `times` times at one moment (Run.send_at_once); when every answer came `whole`
+        and one is the valid token's failure with the token expired, the same burst once more with the fresh
+        one."""
+        answers = self.run.send_at_once(request, times)
+        if self._carries_valid_token(request) and all(map(whole, answers)):
+            fresh = next(filter(None, map(self.token_accepted, answers)), None)
+            if fresh is not None:
+                answers = self.run.send_at_once(fresh, times)
+        return answers
+
+    def _carries_valid_token(self, request: Request) -> bool:
+        valid = self.run.tokens.get("valid")
+        return valid is not None and valid in request.headers.values()
+
     def token_accepted(self, answer: Answer) -> Request | None:
         """The valid token got the token-failure or no-user code: probe again. The probe passes: None (the answer
         is the endpoint's own). The token expired and a [tokens] command fetched a fresh one that works: the

@@ -101,7 +101,7 @@ def target(contract_run: Run, endpoint: Endpoint) -> Target:
         return contract_run.tokens["valid"]
 
     environment = EnvironmentCheck(contract_run, refresh_token if profile.token_command else None)
-    return Target(contract_run, codes, AccountKeeper(contract_run, codes), environment)
+    return Target(contract_run, codes, AccountKeeper(contract_run, codes, environment), environment)
 
 
 @pytest.fixture(scope="session")

@@ -114,9 +114,10 @@ class Run:
             self.case.rules.append(self.secrets.mask(rule))
 
     def failed(self, *failures: Failure) -> None:
-        """The running case found these failures (the reports read them from its evidence)."""
+        """The running case found these failures (the reports read them from its evidence); one already recorded
+        is not recorded twice."""
         if self.case is not None:
-            self.case.failures.extend(failures)
+            self.case.failures.extend(f for f in failures if f not in self.case.failures)
 
     @property
     def token_header(self) -> str:

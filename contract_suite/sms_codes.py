@@ -21,6 +21,11 @@ class CodeSourceBroken(Exception):
     """The code command failed or hung: the run cannot judge (each further try would send another SMS)."""
 
 
+def code_source_failed(exc: CodeSourceBroken) -> str:
+    """Why the run stops when the code command failed (each further try would send another SMS)."""
+    return f"the SMS code source failed: {exc}; fix [codes] command (no further code is asked for in this run)"
+
+
 class TokenUnavailable(Exception):
     """The [tokens] command failed, hung, or printed no token."""
 

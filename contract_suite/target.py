@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import replace
-from urllib.parse import parse_qsl, urlsplit
+from typing import NoReturn
 
 import pytest
 
-from contract_suite.account import AccountKeeper, Repair
+from contract_suite.account import AccountKeeper
 from contract_suite.environment import EnvironmentCheck
 from contract_suite.evidence import Failure, failures_text
 from contract_suite.judging import envelope_code, judge, reproduction
 from contract_suite.profile import ENV_OVERRIDES, Phone
 from contract_suite.run import CannotJudge, NotJudged, Run
-from contract_suite.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable
+from contract_suite.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable, code_source_failed
 from contract_suite.spec import Operation
 from contract_suite.transport import Answer, RequestCapReached
 
@@ -29,10 +28,10 @@ OTHER_INTERNATIONAL_CODES = ("852", "86")
 
 
 class Target:
-    def __init__(self, run: Run, codes: CodeSource, keeper: AccountKeeper, environment: EnvironmentCheck):
+    def __init__(self, run: Run, codes: CodeSource, account: AccountKeeper, environment: EnvironmentCheck):
         self.run = run
         self.codes = codes
-        self.keeper = keeper
+        self.account = account
         self.environment = environment
         self.contract = run.contract
         self.profile = run.settings.profile
@@ -80,25 +79,15 @@ class Target:
 
     def code(self, phone: Phone) -> str:
         if phone == self.profile.account:
-            self._ensure_in_step()
+            wrong = self.account.ensure_in_step()
+            if wrong:  # the question is a case too: its wrong answer fails the case that needed it asked
+                self._fail([wrong])
         try:
             return self.codes.code_for(phone)
         except CodeUnavailable as exc:
             raise NotJudged(f"needs an SMS code: {exc}", needs=exc.needs) from None
         except CodeSourceBroken as exc:
-            raise self._code_source_failed(exc) from None
-
-    def _ensure_in_step(self) -> None:
-        try:
-            wrong = self.keeper.ensure_in_step()
-        except CodeSourceBroken as exc:
-            raise self._code_source_failed(exc) from None
-        except RequestCapReached as exc:
-            raise NotJudged(str(exc), needs="a higher --max-requests") from None
-        if wrong:  # the question is a case too: its wrong answer fails the case that needed it asked
-            wrong = replace(wrong, rule=f"before this case, {wrong.rule}")
-            self.run.failed(wrong)
-            pytest.fail(wrong.text(), pytrace=False)
+            raise self.run.stop(code_source_failed(exc)) from None
 
     def newer_code(self, phone: Phone) -> str:
         """Have a new code sent to phone; the code before it is then void."""
@@ -109,13 +98,7 @@ class Target:
         except CodeUnavailable as exc:
             raise NotJudged(f"needs a newer SMS code: {exc}", needs=exc.needs) from None
         except CodeSourceBroken as exc:
-            raise self._code_source_failed(exc) from None
-
-    def _code_source_failed(self, exc: CodeSourceBroken) -> CannotJudge:
-        """The code command failed: the run stops (each further try would send another SMS)."""
-        return self.run.stop(
-            f"the SMS code source failed: {exc}; fix [codes] command (no further code is asked for in this run)"
-        )
+            raise self.run.stop(code_source_failed(exc)) from None
 
     def elsewhere(self, phone: Phone) -> Phone:
         """The same digits under another international code: another number (852, or 86 for a number of 852)."""
@@ -176,16 +159,12 @@ class Target:
         """Send to an operation (default: the primary one); a case whose answer is lost is an error of the case.
         An answer that may not be the endpoint's (no envelope; the valid token refused) is checked against the
         environment first: when the environment changed, the run stops (exit 2) instead of blaming the contract.
-        A lost answer to a request meant to change the account (changes_account) may have moved it: the suite
-        finds out and puts it back, or stops the run saying how to do it by hand."""
+        A lost answer to a request meant to change the account (changes_account) may have moved it: the account's
+        keeper finds out and puts it back, or stops the run saying how to do it by hand."""
         query = {k: v for k, v in params.items() if v is not ABSENT}
         request = self.run.request(query, token, contract=contract)
         try:
-            answer = self.run.send(request, retry_refusals=not changes_account)
-            if answer.failure is None and token is not None and token == self.run.tokens.get("valid"):
-                again = self.environment.token_accepted(answer)
-                if again is not None:  # the token expired and was fetched again: the case goes on with it
-                    answer = self.run.send(again, retry_refusals=not changes_account)
+            answer = self.environment.send(request, retry_refusals=not changes_account)
         except RequestCapReached as exc:
             raise NotJudged(f"not judged: {exc}", needs="a higher --max-requests") from None
         if answer.failure is None and not (changes_account and self.run.refused_by_gateway(answer)):
@@ -194,34 +173,18 @@ class Target:
         detail = answer.failure.detail if answer.failure else f"the gateway answered HTTP {answer.status}"
         message = f"cannot judge this case: {self.secrets.mask(detail)}"
         if changes_account and (answer.failure is None or answer.failure.lost_answer):
-            self._account_after_lost(query, message, "the request was sent and could have changed the account")
-        raise CannotJudge(message)
-
-    def _account_after_lost(self, query: dict[str, str], message: str, could: str) -> None:
-        """An answer lost to a request that could have moved the account: find where it is and put it back; the
-        case then cannot be judged (CannotJudge); the run stops when the account could not be put back."""
-        repair = self.keeper.after_lost_answer(query)
-        message += f"; {could}: {repair.words}"
-        if repair.wrong:
-            self.run.failed(*repair.wrong)
-            pytest.fail(failures_text(repair.wrong) + f"\n  ({message})", pytrace=False)
-        if not repair.done:
-            raise self.run.stop(f"{message.splitlines()[0]}; {repair.stop or repair.words}")
+            could = "the request was sent and could have changed the account"
+            self._fail(self.account.after_lost(query, message, could))
         raise CannotJudge(message)
 
     def call_at_once(self, params: dict[str, str | None], token: str, times: int) -> list[Answer]:
         """Send the same change `times` times at one moment (each on its own connection, released together), all
         meant to change the account. The answers, each the endpoint's (as call() makes sure of one's). An answer
-        that did not come whole, or a gateway's refusal, leaves the case unjudged: the suite finds where the account
-        is and puts it back first (any one of them may have made the change)."""
+        that did not come whole, or a gateway's refusal, leaves the case unjudged: the keeper finds where the
+        account is and puts it back first (any one of them may have made the change)."""
         query = {k: v for k, v in params.items() if v is not ABSENT}
-        request = self.run.request(query, token)
         try:
-            answers = self.run.send_at_once(request, times)
-            if all(map(self._whole, answers)):
-                fresh = next(filter(None, map(self.environment.token_accepted, answers)), None)
-                if fresh is not None:  # the token expired and was fetched again: the same burst with the new one
-                    answers = self.run.send_at_once(fresh, times)
+            answers = self.environment.send_at_once(self.run.request(query, token), times, self._whole)
         except RequestCapReached as exc:
             raise NotJudged(f"not judged: {exc}", needs="a higher --max-requests") from None
         lost = next((answer for answer in answers if not self._whole(answer)), None)
@@ -231,23 +194,25 @@ class Target:
             return answers
         detail = lost.failure.detail if lost.failure else f"the gateway answered HTTP {lost.status}"
         message = f"cannot judge this case: {self.secrets.mask(detail)} (one of {times} requests sent at once)"
-        self._account_after_lost(query, message, f"any of the {times} could have changed the account")
+        self._fail(self.account.after_lost(query, message, f"any of the {times} could have changed the account"))
 
     def _whole(self, answer: Answer) -> bool:
         """Whether an answer came whole and is not a gateway's refusal."""
         return answer.failure is None and not self.run.refused_by_gateway(answer)
 
+    def _fail(self, failures: list[Failure]) -> NoReturn:
+        """The running case fails with these failures (recorded in its evidence)."""
+        self.run.failed(*failures)
+        pytest.fail(failures_text(failures), pytrace=False)
+
     def check_at_once(self, answers: list[Answer], others: set[int], rule: str) -> list[Failure]:
         """The failures of one valid change sent several times at once (call_at_once), recorded in the case's
         evidence: exactly one answer may be success, each other one a valid envelope carrying one of `others`.
-
-        Then the test account: after a success, moved back with fresh codes (restore()); with none, asked whether it
-        moved all the same (an error answer changes nothing), and moved back where the suite may. What became of
-        it is said in the failures."""
+        Then the keeper looks after the test account (moved back after a success; asked after, when none), and
+        what became of it is said in the failures."""
         success = self.contract.success_code
         self.coverage.exercised({success})
         self.run.judged(rule)
-        params = _query_of(answers[0])
         codes = [envelope_code(answer) for answer in answers]
         won = codes.count(success)
         found = [f for f in (judge(a, self.contract, {success, *others}, rule, self.secrets) for a in answers) if f]
@@ -267,61 +232,11 @@ class Target:
                     expected_codes=(success,),
                 ),
             )
-        restore_failure = None
         try:
-            if won:
-                old, new = self.keeper.phone_in(params, "old"), self.keeper.phone_in(params, "new")
-                self.codes.consumed(old, new)
-                _, _, restore_failure = self.restore(new)
-                if restore_failure is None:
-                    found = [f.also(f"the suite moved the test account back from {new} to {old}") for f in found]
-            elif found and self.keeper.could_move(answers[0].request, params):
-                found = self._after_error_answers(found, params)
+            found = self.account.after_burst(answers, found, won)
         finally:
             self.run.failed(*found)
-        return found + ([restore_failure] if restore_failure else [])
-
-    def _after_error_answers(self, found: list[Failure], params: dict[str, str]) -> list[Failure]:
-        """The failures, once the suite asked whether error answers moved the account (and moved it back)."""
-        try:
-            repair = self.keeper.after_error_answer(params)
-        except (RequestCapReached, CodeSourceBroken) as exc:
-            cannot = f"the suite cannot ask where the test account is: {self.secrets.mask(str(exc))}"
-            return [found[0].also(cannot), *found[1:]]
-        if repair.stop:
-            self.run.stop(repair.stop)
-        return [found[0].also(*(repair.words or repair.where).splitlines()), *found[1:], *repair.wrong]
-
-    def restore(self, moved_to: Phone) -> tuple[dict[str, str | None], Answer, Failure | None]:
-        """Move the test account back to its number from moved_to, where this case moved it on purpose, with fresh
-        codes (a lost answer: call() finds where the account is). The request, its answer, and when it failed, the
-        failure (recorded): the suite asks where the account is and says so, and stops the run, with the line that
-        moves it back by hand, when the account is not on its number."""
-        account = self.phone("account")
-        request = self.change(moved_to, account)
-        back = self.call(request, self.token("valid"), changes_account=True)
-        self.codes.consumed(account, moved_to)
-        if envelope_code(back) == self.contract.success_code:
-            return request, back, None
-        failure = self._restore_failed(back, account, moved_to)
-        self.run.failed(failure)
-        return request, back, failure
-
-    def _restore_failed(self, back: Answer, account: Phone, moved_to: Phone) -> Failure:
-        code = envelope_code(back)
-        if code is not None:
-            answered = self.contract.describe(code)
-        else:
-            answered = back.failure.detail if back.failure else "not JSON"
-        answered = self.secrets.mask(answered)
-        lead = f"RESTORE FAILED: moving the test account back from {moved_to} to {account} answered {answered}"
-        where = self.keeper.locate([moved_to])
-        if where.holds == account:
-            return Failure(lead, more=(f"Asked, the account holds {account}: it is where the profile says.",))
-        said = f"asked, the account holds {where.holds}" if where.holds else "asked, it answers to neither number"
-        by_hand = self.keeper.by_hand(moved_to, said)
-        self.run.stop(f"{lead}; {by_hand.line}")
-        return Failure(lead, more=tuple(by_hand.text.splitlines()))
+        return found
 
     def check(
         self,
@@ -345,54 +260,10 @@ class Target:
             self.coverage.exercised(expected, contract)
         self.run.judged(rule)
         failure = judge(answer, contract or self.contract, expected, rule, self.secrets)
-        found = self._account_after(answer, expected, failure, rule) if contract is None or contract.primary else []
-        found = found if found or failure is None else [failure]
+        primary = contract is None or contract.primary  # the test account and its phone belong to the primary one
+        found = self.account.after_answer(answer, expected, failure, rule) if primary else [failure] if failure else []
         self.run.failed(*found)
         return found
-
-    def _account_after(self, answer: Answer, expected: set[int], failure: Failure | None, rule: str) -> list[Failure]:
-        """The case's failures once the test account was looked after (the test account and its phone belong to
-        the primary operation); empty when there are none."""
-        got = envelope_code(answer)
-        params = _query_of(answer)
-        incorrect, success = self.contract.code_named("old-phone-incorrect"), self.contract.success_code
-        if (
-            failure is not None
-            and got == incorrect
-            and incorrect not in expected
-            and self.keeper.phone_in(params, "old") == self.profile.account
-        ):
-            self.keeper.confirm_out_of_step()  # stops the run when someone else moved the account
-        try:
-            if got == success and success not in expected:
-                repair = self.keeper.after_unexpected_success(params)
-            elif answer.failure is None and got != success and self.keeper.could_move(answer.request, params):
-                repair = self.keeper.after_error_answer(params)
-            else:
-                repair = None
-        except (RequestCapReached, CodeSourceBroken) as exc:  # the account cannot be asked after: say so
-            if got != success:
-                return [failure] if failure else []  # an error answer: nothing says the account moved
-            new = self.keeper.phone_in(params, "new")
-            words = self.keeper.by_hand(new, f"the suite cannot ask where it is: {self.secrets.mask(str(exc))}")
-            repair = Repair(False, words.text, stop=words.line)
-        if repair is None:
-            return [failure] if failure else []
-        if repair.words and got != success and failure is None:  # an error answer, and the account moved
-            command, masked = reproduction(answer.request, self.secrets)
-            failure = Failure(
-                self.secrets.mask(
-                    f"{rule}: the target answered {self.contract.describe(got)}, an error, yet the test account "
-                    "moved (an error answer must change nothing)"
-                ),
-                reproduce=command,
-                masked=masked,
-            )
-        if repair.stop:
-            self.run.stop(repair.stop)
-        # a wrong answer says where the test account is: moved (and what the suite did), or still on its number
-        main = [failure.also(*(repair.words or repair.where).splitlines())] if failure else []
-        return main + repair.wrong
 
     def expect(
         self,
@@ -421,10 +292,6 @@ def _text(example) -> str:
     if isinstance(example, str):
         return example
     return json.dumps(example)
-
-
-def _query_of(answer: Answer) -> dict[str, str]:
-    return dict(parse_qsl(urlsplit(answer.request.url).query, keep_blank_values=True))
 
 
 __all__ = ["ABSENT", "Target"]

@@ -106,12 +106,10 @@ def _send_and_judge(case: schemathesis.Case, target) -> None:
     body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
     token = prepared.headers.get(target.token_header)
     try:
-        answer = target.run.send(Request(prepared.method, prepared.url, dict(prepared.headers), body))
-        if answer.failure is None and token is not None and token == target.run.tokens.get("valid"):
-            again = target.environment.token_accepted(answer)  # the token expired: fetched again, sent again
-            if again is not None:
-                answer = target.run.send(again)
-                prepared.headers[target.token_header] = target.run.tokens["valid"]
+        # the token expired: fetched again and sent again (the answer's request carries the fresh one)
+        answer = target.environment.send(Request(prepared.method, prepared.url, dict(prepared.headers), body))
+        if token is not None and answer.request.headers.get(target.token_header) != token:
+            prepared.headers[target.token_header] = answer.request.headers[target.token_header]
     except RequestCapReached as exc:
         raise NotJudged(f"not judged: {exc}", needs="a higher --max-requests") from None
     if answer.failure is not None:

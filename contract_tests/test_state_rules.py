@@ -68,7 +68,7 @@ def test_same_digits_under_another_international_code_are_free(target, contract,
         "it is another number, free, and the account may move to it",
     )
     if moved:
-        _, _, restore_failure = target.restore(elsewhere)
+        _, _, restore_failure = target.account.restore(elsewhere)
         failures += [restore_failure] if restore_failure else []
     if failures:
         pytest.fail(failures_text(failures), pytrace=False)

@@ -775,7 +775,7 @@ class FakeTarget:
 
     def send(self, request):
         params = dict(pair.split("=", 1) for pair in urlsplit(request.url).query.split("&"))
-        phone = AccountKeeper(self, self).phone_in(params, "old")
+        phone = AccountKeeper(self, self, self).phone_in(params, "old")
         self.asked.append(phone)
         if phone in self.silent:
             return Answer(request, failure=Failure("reset", "closed", sent=True))
@@ -792,7 +792,7 @@ class FakeTarget:
 
 
 def keeper(target: FakeTarget) -> AccountKeeper:
-    return AccountKeeper(target, target)
+    return AccountKeeper(target, target, target)
 
 
 def params(old: Phone, new: Phone) -> dict[str, str]:
