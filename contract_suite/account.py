@@ -25,6 +25,7 @@ from contract_suite.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailab
 from contract_suite.transport import Answer, Request, RequestCapReached
 
 IN_STEP, MOVED, UNKNOWN = "in step", "moved", "unknown"
+SOMEONE_ELSE = "account:someone-else"  # a Failure's suspect: the account's state may be another user's doing
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Repair:
     stop: str | None = None  # one line: the run must stop, the account is not where it should be
     wrong: list[Failure] = field(default_factory=list)  # contract failures found on the way
     where: str = ""  # when the account did not move: what asking said of where it is (words is then empty)
+    someone_else: bool = False  # a change no request of this run made: the case's answer may be its doing
 
 
 @dataclass
@@ -101,7 +103,7 @@ class AccountKeeper:
         """Does the account hold phone? (True, False, or None: the answer says neither), the answer, and the
         failure message when the target answered the question with success."""
         code = self.codes.code_for_probe(phone)
-        answer = self.run.send(self.move_request(phone, code, phone, code))
+        answer = self.environment.send(self.move_request(phone, code, phone, code))  # a refused valid code: again
         got = envelope_code(answer)
         if answer.failure is None and got == self.operation.code_named("old-phone-incorrect"):
             return False, answer, None
@@ -174,10 +176,9 @@ class AccountKeeper:
         account = self.account
         told = self.operation.describe(self.operation.code_named("old-phone-incorrect"))
         if during_run:
-            return (
-                f"the test account no longer holds {account}: the target answers {told} to a request from it, and "
-                "no case of this run moved it (someone else did, or another run on the same account); move it back "
-                f"to {account}, or set [account] in the profile to the number it holds now"
+            return self.changed_by_someone_else(
+                f"it no longer holds {account} (the target answers {told} to a request from it), and no request of "
+                f"this run moved it; once the other user is done, move it back to {account}"
             )
         return (
             f"the test account does not hold {account}: the target answers {told} to a request from it. "
@@ -213,12 +214,12 @@ class AccountKeeper:
         ):
             self.confirm_out_of_step()  # stops the run when someone else moved the account
         if got == success and success not in expected:
-            repair = self._repair_after(params, success=True)
+            repair = self._repair_after(answer.request, success=True)
         elif answer.failure is None and got != success and self.could_move(answer.request, params):
-            repair = self._repair_after(params, success=False)
+            repair = self._repair_after(answer.request, success=False)
         else:
             return [failure] if failure else []
-        if repair.words and got != success and failure is None:  # an error answer, and the account moved
+        if repair.words and got != success and failure is None and not repair.someone_else:  # an error moved it
             command, masked = reproduction(answer.request, self.run.secrets)
             failure = Failure(
                 self.run.secrets.mask(
@@ -243,7 +244,7 @@ class AccountKeeper:
                 return [f.also(f"the suite moved the test account back from {new} to {old}") for f in found]
             return [*found, restore_failure]
         if found and self.could_move(answers[0].request, params):
-            return self.failures(self._repair_after(params, success=False), found)
+            return self.failures(self._repair_after(answers[0].request, success=False), found)
         return found
 
     def after_lost(self, query: dict[str, str], message: str, could: str) -> list[Failure]:
@@ -262,15 +263,21 @@ class AccountKeeper:
         """The one place where what the suite did about the account becomes the case's failures: the first says
         where the account is (moved, and what the suite did; or still on its number), then the questions the
         target answered against the contract. The run stops when the account is not where it should be."""
+        if repair.someone_else:
+            if not found:
+                raise self.run.stop(repair.stop)  # the case cannot be judged: its state was someone else's
+            # the case's wrong answer may be the other user's doing: the verdict weighs it (exit 2 if it is all)
+            found = [replace(f, suspect=SOMEONE_ELSE) for f in found]
         if repair.stop:
             self.run.stop(repair.stop)
         said = (repair.words or repair.where).splitlines()
         return ([found[0].also(*said)] if found else []) + found[1:] + repair.wrong
 
-    def _repair_after(self, params: dict[str, str], success: bool) -> Repair:
+    def _repair_after(self, request: Request, success: bool) -> Repair:
         """after_unexpected_success or after_error_answer; when the account cannot be asked after, say so."""
+        params = params_of(request)
         try:
-            return self.after_unexpected_success(params) if success else self.after_error_answer(params)
+            return self.after_unexpected_success(params) if success else self.after_error_answer(request)
         except (RequestCapReached, CodeSourceBroken) as exc:
             cannot = f"the suite cannot ask where the test account is: {self.run.secrets.mask(str(exc))}"
             if not success:  # an error answer: nothing says the account moved
@@ -278,19 +285,100 @@ class AccountKeeper:
             words = self.by_hand(self.phone_in(params, "new"), cannot)
             return Repair(False, words.text, stop=words.line)
 
-    def after_error_answer(self, params: dict[str, str]) -> Repair:
+    def after_error_answer(self, request: Request) -> Repair:
         """An error answer must change nothing: ask whether the account is still on its number. When it is (or the
-        target will not say), a Repair with no words saying so in `where`; else what happened, the account moved
-        back where the suite may."""
+        target will not say), a Repair with no words saying so in `where`. When it moved to the request's new
+        phone, the suite blames only what reproduces: it moves the account back, sends the request once more with
+        fresh SMS codes and asks again. A move no request of the run could have made (the account on neither its
+        number nor the new phone, or a move that does not happen again) is someone else's: the run stops."""
+        params = params_of(request)
+        refusals = self.environment.refusals
+        held = refusals.held_when_sent(request) if refusals is not None else {}  # before a success spent them
         found, _, wrong = self.state()
         if found != MOVED:
             said = f"the test account still holds {self.account}" if found == IN_STEP else "the target would not say"
             return Repair(True, "", wrong=[wrong] if wrong else [], where=f"asked where the account is: {said}")
         new = self.phone_in(params, "new")
         where = self.locate([new])
-        repair = self._put_back(where, new, "the account moved although the target answered an error")
-        repair.wrong = [*([wrong] if wrong else []), *where.wrong]
+        questions = [*([wrong] if wrong else []), *where.wrong]
+        if where.holds is None and new in where.denied:
+            return self._someone_else(
+                f"it no longer holds {self.account} and does not hold {new} (the new phone of the request the "
+                "target answered with an error), and no request of this run moved it",
+                questions,
+            )
+        if where.holds == self.account:
+            return self._someone_else(
+                f"it was away from {self.account} after a request the target answered with an error and back on it "
+                "a moment later, and no request of this run moved it",
+                questions,
+            )
+        what_happened = "the account moved although the target answered an error"
+        if where.holds != new or new is None:
+            repair = self._put_back(where, new, what_happened)
+        else:
+            repair = self._reproduce(request, held, new, f"{what_happened}: the account moved to {new}")
+        repair.wrong = questions + repair.wrong
         return repair
+
+    def _reproduce(self, request: Request, held: dict[str, Phone], new: Phone, lead: str) -> Repair:
+        """The account moved to `new` after an error answer: move it back, send the request once more with fresh
+        codes where it carried valid ones, and ask again. Moved again: reproduced (the case's failure stands).
+        Not moved: someone else's doing (the run stops, exit 2)."""
+        asked = f"{lead} (asked: {self.account} and {new})"
+        moved = self._move_back(new)
+        if not moved.done:
+            return Repair(False, f"{asked}; {moved.words}", stop=f"{asked}; {moved.line}")
+        try:
+            again = self._with_fresh_codes(request, held)
+        except (CodeUnavailable, CodeSourceBroken):
+            again = None
+        if again is None:
+            return Repair(True, f"{asked}; {moved.words} (not sent again: no fresh SMS code to send it with)")
+        try:
+            answer = self.environment.send(again, retry_refusals=False)
+            found, _, _ = self.state()
+        except (RequestCapReached, CodeSourceBroken, CannotJudge) as exc:
+            cannot = f"not sent again: {self.run.secrets.mask(str(exc))}"
+            return Repair(True, f"{asked}; {moved.words} ({cannot})")
+        got = envelope_code(answer)
+        answered = self.operation.describe(got) if got is not None else "no envelope"
+        if found != MOVED:
+            return self._someone_else(
+                f"it moved to {new} after a request the target answered with an error, and not when the suite "
+                f"sent the same request again with fresh SMS codes ({answered}): something else changes the account",
+                [],
+            )
+        where = self.locate([new])
+        if where.holds != new:
+            return self._someone_else(
+                f"it no longer holds {self.account} and, sent again, the request did not move it to {new}", where.wrong
+            )
+        back = self._move_back(new)
+        words = f"{asked}; {moved.words}; sent again with fresh SMS codes ({answered}), it moved again (reproduced)"
+        if back.done:
+            return Repair(True, f"{words}; {back.words}", wrong=where.wrong)
+        return Repair(False, f"{words}; {back.words}", stop=f"{words}; {back.line}", wrong=where.wrong)
+
+    def _with_fresh_codes(self, request: Request, held: dict[str, Phone]) -> Request | None:
+        """The same request with a fresh SMS code on each side that carried a valid one (the others unchanged);
+        None when a valid code cannot be had again (static codes a change used)."""
+        params = params_of(request)
+        for side, phone in held.items():
+            params[self.operation.parameter_with_role(f"{side}.code").name] = self.codes.code_for(phone)
+        base = request.url.partition("?")[0]
+        return Request.build(request.method, base, params, request.headers)
+
+    def _someone_else(self, detail: str, wrong: list[Failure]) -> Repair:
+        """The test account was changed by someone else: the run stops (exit 2), saying so."""
+        line = self.changed_by_someone_else(detail)
+        return Repair(False, line, stop=line, wrong=wrong, someone_else=True)
+
+    def changed_by_someone_else(self, detail: str) -> str:
+        return (
+            f"the test account was changed by someone else during the run: {detail}; another run or a person is "
+            "using the account (give each pipeline its own account, or run them one after another)"
+        )
 
     def after_unexpected_success(self, params: dict[str, str]) -> Repair:
         """The target reported success to a request that should have failed: ask where the account is, then
@@ -350,8 +438,15 @@ class AccountKeeper:
         if envelope_code(moved.answer) == self.operation.success_code:
             return moved.params, moved.answer, None
         lead = f"RESTORE FAILED: moving the test account back from {moved_to} to {account} answered {moved.answered}"
-        if moved.done:
-            failure = Failure(lead, more=(f"Asked, the account holds {account}: it is where the profile says.",))
+        if moved.done:  # back home without the suite's restore: the change did not happen, or someone moved it
+            failure = Failure(
+                lead,
+                more=(
+                    f"Asked, the account holds {account}: it is where the profile says, although the target reported "
+                    f"the change to {moved_to}: the change did not happen, or someone else moved it back",
+                ),
+                suspect=SOMEONE_ELSE,
+            )
         else:
             self.run.stop(f"{lead}; {moved.line}")
             failure = Failure(lead, more=tuple(moved.words.splitlines()))
@@ -446,4 +541,9 @@ class AccountKeeper:
 
 def query_of(answer: Answer) -> dict[str, str]:
     """The query parameters the answered request carried."""
-    return dict(parse_qsl(urlsplit(answer.request.url).query, keep_blank_values=True))
+    return params_of(answer.request)
+
+
+def params_of(request: Request) -> dict[str, str]:
+    """The query parameters a request carries."""
+    return dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))

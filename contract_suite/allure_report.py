@@ -19,7 +19,7 @@ from contract_suite.judging import exchange_text
 from contract_suite.keys import EVIDENCE
 from contract_suite.secrets import Secrets
 from contract_suite.settings import Settings
-from contract_suite.summary import Verdict, header, verdict_line
+from contract_suite.summary import Verdict, codes_words, header, verdict_line
 
 ANONYMOUS_FINALIZER = "::<lambda>"  # how allure-pytest names pytest's own finalizers of a fixture
 
@@ -152,6 +152,9 @@ class AllureReport:
         verdict = verdict_line(self.verdict, self.coverage, self.secrets)
         if verdict:
             pairs.append(["contract verdict", verdict])
+        refused = codes_words(self.verdict.runs)
+        if refused:
+            pairs.append(["contract SMS codes", refused])
         pairs += [line.split(": ", 1) for line in header(self.settings)]
         pairs.append(["contract coverage", self.coverage.judged_line()])
         pairs += [

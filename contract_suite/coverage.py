@@ -259,10 +259,11 @@ class Coverage:
             ),
         }
 
-    def write_json(self, path: str | Path, mask) -> None:
-        """Write as_json(), every string passed through mask (the run's secrets)."""
+    def write_json(self, path: str | Path, mask, **more: object) -> None:
+        """Write as_json() with `more` keys (the run's figures), every string passed through mask (the run's
+        secrets)."""
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        text = mask(json.dumps(self.as_json(), indent=2, ensure_ascii=False))
+        text = mask(json.dumps({**self.as_json(), **more}, indent=2, ensure_ascii=False))
         Path(path).write_text(text + "\n", encoding="utf-8")
 
     def table(self) -> list[str]:

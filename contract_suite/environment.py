@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from contract_suite import preflight
 from contract_suite.judging import describe_answer, envelope_code, looks_like_envelope
+from contract_suite.refusals import CodeRefusals
 from contract_suite.run import SLOWEST_RATE, START_RATE, Run
 from contract_suite.secrets import Secret
 from contract_suite.transport import Answer, Request
@@ -22,8 +23,9 @@ NOT_THE_ENDPOINT, TOKEN_REJECTED = "not the endpoint", "token rejected"
 class EnvironmentCheck:
     """The re-checks of one run. refresh_token: fetches a fresh valid token ([tokens] command), or None."""
 
-    def __init__(self, run: Run, refresh_token: Callable[[], Secret] | None):
+    def __init__(self, run: Run, refresh_token: Callable[[], Secret] | None, refusals: CodeRefusals | None = None):
         self.run = run
+        self.refusals = refusals
         self.contract = run.contract
         self.refresh_token = refresh_token
         self.refreshed = False  # a token is fetched again once per run, no more
@@ -89,7 +91,13 @@ class EnvironmentCheck:
     def send(self, request: Request, retry_refusals: bool = True) -> Answer:
         """Send within the run's limits; when the request carried the valid token and the answer is the token's
         failure, re-check the token (token_accepted) and, when it expired and a fresh one was fetched, send the
-        request once more with it: its answer is the one returned."""
+        request once more with it: its answer is the one returned. A valid SMS code refused: once more with a
+        fresh code (contract_suite.refusals), when the run has a code source."""
+        if self.refusals is None:
+            return self._send(request, retry_refusals)
+        return self.refusals.send(request, lambda sent: self._send(sent, retry_refusals))
+
+    def _send(self, request: Request, retry_refusals: bool) -> Answer:
         answer = self.run.send(request, retry_refusals=retry_refusals)
         if self._carries_valid_token(request) and answer.failure is None:
             again = self.token_accepted(answer)
@@ -101,12 +109,18 @@ class EnvironmentCheck:
         """The same request sent `times` times at one moment (Run.send_at_once); when every answer came `whole`
         and one is the valid token's failure with the token expired, the same burst once more with the fresh
         one."""
-        answers = self.run.send_at_once(request, times)
-        if self._carries_valid_token(request) and all(map(whole, answers)):
-            fresh = next(filter(None, map(self.token_accepted, answers)), None)
-            if fresh is not None:
-                answers = self.run.send_at_once(fresh, times)
-        return answers
+
+        def burst(sent: Request) -> list[Answer]:
+            answers = self.run.send_at_once(sent, times)
+            if self._carries_valid_token(sent) and all(map(whole, answers)):
+                fresh = next(filter(None, map(self.token_accepted, answers)), None)
+                if fresh is not None:
+                    answers = self.run.send_at_once(fresh, times)
+            return answers
+
+        if self.refusals is None:
+            return burst(request)
+        return self.refusals.send_burst(request, burst)
 
     def _carries_valid_token(self, request: Request) -> bool:
         valid = self.run.tokens.get("valid")

@@ -28,6 +28,9 @@ class Failure:
     more: tuple[str, ...] = ()  # further lines: what became of the test account, what was sent
     expected_codes: tuple[int, ...] = ()  # the documented codes expected (Allure files the case under them)
     check: str = ""  # the generated layer's check that found it (a custom check's name, or a built-in's code)
+    # the SMS code the failure hinges on, when it is a refusal of a code the run held valid ("source:<number>",
+    # "static:<number>"): the verdict decides at the end of the run whether the codes or the target are wrong
+    suspect: str = ""
 
     def also(self, *lines: str) -> Failure:
         """This failure with more lines said after it."""

@@ -12,6 +12,7 @@ from contract_suite import knife4j, preflight, spec
 from contract_suite.account import AccountKeeper
 from contract_suite.environment import EnvironmentCheck
 from contract_suite.keys import SESSION
+from contract_suite.refusals import CodeRefusals
 from contract_suite.run import EXIT_CANNOT_JUDGE, CannotJudge, Run
 from contract_suite.settings import DEFAULT_PAGE, Settings
 from contract_suite.sms_codes import CodeSource, TokenUnavailable, fetch_token
@@ -100,7 +101,9 @@ def target(contract_run: Run, endpoint: Endpoint) -> Target:
             ) from None
         return contract_run.tokens["valid"]
 
-    environment = EnvironmentCheck(contract_run, refresh_token if profile.token_command else None)
+    refusals = CodeRefusals(contract_run.contract, codes)
+    contract_run.code_refusals = refusals  # the verdict reads what the refusals said of the codes (summary.run_state)
+    environment = EnvironmentCheck(contract_run, refresh_token if profile.token_command else None, refusals)
     return Target(contract_run, codes, AccountKeeper(contract_run, codes, environment), environment)
 
 

@@ -16,7 +16,7 @@ from contract_suite.judging import exchange_text
 from contract_suite.keys import EVIDENCE
 from contract_suite.secrets import Secrets
 from contract_suite.settings import Settings
-from contract_suite.summary import Verdict, header, verdict_line, verdict_word
+from contract_suite.summary import Verdict, codes_words, header, verdict_line, verdict_word
 
 # pytest-html draws its log and our extras as preformatted text: a curl line made the page thousands of pixels
 # wide. Wrap them; give the coverage table room; colour the verdict.
@@ -121,7 +121,9 @@ class HtmlReport:
         if not line:
             return ""
         kind = (verdict_word(self.verdict) or "").lower().replace(" ", "-")
-        return f'<p id="contract-verdict" class="contract-verdict-{html.escape(kind)}">{html.escape(line)}</p>'
+        refused = codes_words(self.verdict.runs)
+        more = f'<p id="contract-sms-codes">{html.escape(self.secrets.mask(refused))}</p>' if refused else ""
+        return f'<p id="contract-verdict" class="contract-verdict-{html.escape(kind)}">{html.escape(line)}</p>{more}'
 
     def coverage_html(self) -> str:
         e, mask = html.escape, self.secrets.mask

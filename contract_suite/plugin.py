@@ -23,6 +23,7 @@ from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and
     RAN,
     RULE,
     SESSION,
+    SUSPECT,
 )
 from contract_suite.run import CannotJudge, NotJudged
 from contract_suite.secrets import Secrets, install_log_masking, remove_log_masking
@@ -280,6 +281,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         properties.insert(0, (OPERATION, evidence.operation))
         properties += [(EXCHANGE, exchange_text(answer, secrets)) for answer in evidence.exchanges]
         properties += [(RULE, rule) for rule in evidence.rules]
+        suspects = {failure.suspect for failure in evidence.failures}
+        if made.failed and made.when == "call" and evidence.failures and "" not in suspects:
+            properties.append((SUSPECT, " ".join(sorted(suspects))))  # every failure hinges on a refused code
         made.user_properties += properties
         item.user_properties += properties  # JUnit writes the item's properties
     _mask_report(made, secrets)

@@ -17,7 +17,7 @@ import pytest
 
 from contract_suite.coverage import Coverage
 from contract_suite.evidence import CaseEvidence, Failure
-from contract_suite.judging import envelope_code, looks_like_envelope, speaks_envelope
+from contract_suite.judging import envelope_code, looks_like_envelope
 from contract_suite.network import Tls
 from contract_suite.secrets import Secret, Secrets
 from contract_suite.settings import Settings
@@ -103,6 +103,7 @@ class Run:
         self.too_large: Counter[int] = Counter()  # generated requests a gateway refused as too large, not judged
         self.tokens: Mapping[str, Secret] = MappingProxyType(dict(tokens))  # by role; read-only, replaced whole
         self.case: CaseEvidence | None = None  # the evidence of the case running now (the plugin's), if any
+        self.code_refusals = None  # the SMS codes the target refused (contract_suite.refusals), once cases run
 
     def use_token(self, role: str, token: Secret) -> None:
         """A token fetched during the run (the [tokens] command's) takes the role's place from now on."""
@@ -250,9 +251,11 @@ class Run:
         if answer.failure is None:
             self.failures_in_a_row = 0
             self.answers_seen += 1
-            if speaks_envelope(answer):
-                self.envelopes_seen += 1
             operation = self.operations.get((request.method, request.url.split("?", 1)[0]))
+            # the endpoint speaking, rightly or wrongly (a JSON object with `code`, or with the envelope's other
+            # fields and no `code`: a broken envelope): a URL that serves it is the right one
+            if looks_like_envelope(answer, operation or self.contract):
+                self.envelopes_seen += 1
             if operation is not None:  # other methods (the coverage phase's probes) do not count
                 self.coverage.saw(envelope_code(answer), operation)
             return answer

@@ -61,6 +61,8 @@ class CodeSource:
         self._cache: dict[str, Secret] = {}
         self._used: set[str] = set()
         self.broken: str | None = None
+        # codes on this target go stale between uses (short-lived, or spent by a check): one fresh code per use
+        self.fresh_each_use = False
         for value in profile.static_codes.values():
             secrets.add(value, "sms-code")
 
@@ -73,7 +75,17 @@ class CodeSource:
         """Static codes that stay valid after a successful change (a staging system's whitelisted numbers)."""
         return self.profile.code_command is None and self.profile.codes_reusable
 
+    def held(self, phone: Phone) -> str | None:
+        """The code the run holds as valid for phone, without asking for one (None: none held)."""
+        if phone.key in self._cache:
+            return self._cache[phone.key]
+        if self.profile.code_command is None and (phone.key not in self._used or self.reusable):
+            return self.profile.static_codes.get(phone.key)
+        return None
+
     def code_for(self, phone: Phone) -> Secret:
+        if self.fresh_each_use and self.can_refresh:
+            self._cache.pop(phone.key, None)
         if phone.key in self._cache:
             return self._cache[phone.key]
         if self.profile.code_command is None:

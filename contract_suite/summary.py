@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from contract_suite.coverage import Coverage
+from contract_suite.keys import SUSPECT
 from contract_suite.secrets import Secrets
 from contract_suite.settings import Settings
 
@@ -76,6 +77,7 @@ def run_state(run) -> dict:
         "cap_reached": bool(run.settings.max_requests and run.transport.sent >= run.settings.max_requests),
         "sent": run.transport.sent,
         "gateway": run.gateway_words,
+        "codes": run.code_refusals.state() if run.code_refusals is not None else {},
     }
 
 
@@ -84,7 +86,9 @@ class Verdict:
     """Counts the reports (registered as a plugin: every test report passes here) and decides the exit status."""
 
     cannot_judge_property: tuple[str, str]
+    suspect_property: str = SUSPECT
     contract_failures: list[str] = field(default_factory=list)
+    suspects: dict[str, set[str]] = field(default_factory=dict)  # failed cases that hinge on refused SMS codes
     cannot_judge: list[str] = field(default_factory=list)
     runs: list[dict] = field(default_factory=list)
     reason: str | None = None  # why the run could not judge, when it could not
@@ -99,10 +103,64 @@ class Verdict:
             self.cannot_judge.append(report.nodeid)
         else:
             self.contract_failures.append(report.nodeid)
+            said = [value for key, value in report.user_properties if key == self.suspect_property]
+            if said:
+                self.suspects[report.nodeid] = set(said[0].split())
 
     def add_run(self, state: dict) -> None:
         if state:
             self.runs.append(state)
+
+    def _suspects_reason(self, stopped: str | None) -> str | None:
+        """When every contract failure hinges on an SMS code the target refused, and nothing in the run tells
+        the codes from the target, or on the test account that someone else changed: why the run cannot judge
+        (one line). None: the failures stand."""
+        if not self.contract_failures or any(nodeid not in self.suspects for nodeid in self.contract_failures):
+            return None
+        codes = _merged_codes(self.runs)
+        reasons = []
+        for suspect in sorted(set().union(*self.suspects.values())):
+            kind, _, number = suspect.partition(":")
+            if kind == "account":
+                reasons.append(
+                    stopped
+                    or "the test account was changed by someone else during the run: a restore found it back on its "
+                    "number already; another run or a person is using the account (give each pipeline its own "
+                    "account, or run them one after another)"
+                )
+                continue
+            if kind == "source" and codes["source_accepted"] and codes.get("voided"):
+                reasons.append(
+                    f"someone else asks for SMS codes for {number} during the run: a code fetched a moment before "
+                    f"was refused and a fresher one passed ({codes['voided']} time(s)), so each new code voids the "
+                    "one before; another run or a person is using the test data (give each pipeline its own "
+                    "account and numbers, or run them one after another)"
+                )
+                continue
+            if kind == "source":
+                if codes["source_accepted"]:
+                    return None  # the target accepted a code from the same source: a fresh one refused is its own
+                reasons.append(
+                    f"the target refused every SMS code the [codes] command gave for {number}, fresh ones too: check "
+                    "that the command reads this target's codes (the same database or environment); if it does, "
+                    "the target rejects valid codes"
+                )
+                continue
+            record = codes["static"].get(number, {"refusals": 0, "accepted": False, "refused_after_accepted": False})
+            if record["refused_after_accepted"]:
+                reasons.append(
+                    f'[codes] static "{number}" stopped working during the run: the target accepted it, then '
+                    "refused it; give the number's current code"
+                )
+            elif not record["accepted"] and record["refusals"] >= 2:
+                reasons.append(
+                    f'the target refused [codes] static "{number}" each time it was sent ({record["refusals"]} '
+                    "requests) and never accepted it: the code is wrong or no longer valid; give the number's "
+                    "current code"
+                )
+            else:
+                return None  # refused once, or where the run saw it accepted: the target's
+        return "; ".join(dict.fromkeys(reasons)) or None
 
     def exit_status(self, status: int, settings: Settings, coverage: Coverage) -> int:
         """A contract failure outranks everything but a URL that never served the endpoint: a definite wrong
@@ -122,6 +180,8 @@ class Verdict:
                 f"none of the {answers} answers of {url} was a JSON envelope: this URL does not serve the "
                 "endpoint (check the base URL's path prefix), or the target is down behind a gateway"
             )
+        elif self.contract_failures and self._suspects_reason(stopped):
+            self.reason = self._suspects_reason(stopped)
         elif self.contract_failures:
             self.status = int(pytest.ExitCode.TESTS_FAILED)
             return self.status
@@ -150,6 +210,51 @@ class Verdict:
         return self.status
 
 
+def _merged_codes(runs: list[dict]) -> dict:
+    """What the runs' workers saw of the SMS codes, merged (contract_suite.refusals.CodeRefusals.state)."""
+    merged = {"refused": 0, "refetched": 0, "fresh_each_use": False, "source_accepted": False, "static": {}}
+    for run in runs:
+        codes = run.get("codes") or {}
+        merged["refused"] += codes.get("refused", 0)
+        merged["refetched"] += codes.get("refetched", 0)
+        merged["fresh_each_use"] |= codes.get("fresh_each_use", False)
+        merged["source_accepted"] |= codes.get("source_accepted", False)
+        merged["voided"] = merged.get("voided", 0) + codes.get("voided_between_fetch_and_use", 0)
+        for key, record in (codes.get("static") or {}).items():
+            into = merged["static"].setdefault(key, {"refusals": 0, "accepted": False, "refused_after_accepted": False})
+            into["refusals"] += record["refusals"]
+            into["accepted"] |= record["accepted"]
+            into["refused_after_accepted"] |= record["refused_after_accepted"]
+    return merged
+
+
+def codes_figures(runs: list[dict]) -> dict:
+    """The SMS codes the target refused though the run held them valid, and those fetched again (the coverage
+    JSON's `sms_codes`)."""
+    codes = _merged_codes(runs)
+    return {
+        "refused": codes["refused"],
+        "refetched": codes["refetched"],
+        "fresh_for_each_use": codes["fresh_each_use"],
+    }
+
+
+def codes_words(runs: list[dict]) -> str | None:
+    """How many held SMS codes the target refused and how many were fetched again, and what that suggests."""
+    codes = _merged_codes(runs)
+    if not codes["refused"]:
+        return None
+    line = f"the target refused {codes['refused']} SMS code(s) the run held valid"
+    if codes["refetched"]:
+        line += f"; {codes['refetched']} fresh code(s) fetched and each request sent once more"
+    if codes["fresh_each_use"]:
+        line += (
+            "; a fresh code passed where the held one did not: codes on this target expire or are spent by a "
+            "failed check, so the run fetched a fresh code for each use from then on"
+        )
+    return line
+
+
 def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: Verdict, secrets: Secrets) -> None:
     if coverage.anything:
         terminal.section("documented-code coverage")
@@ -162,7 +267,7 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
             terminal.write_line(line)
         if settings.coverage_json:
             try:
-                coverage.write_json(settings.coverage_json, secrets.mask)
+                coverage.write_json(settings.coverage_json, secrets.mask, sms_codes=codes_figures(verdict.runs))
             except OSError as exc:  # writable when the run began (the settings checked); not now
                 terminal.write_line(f"coverage JSON NOT written to {settings.coverage_json}: {exc.strerror or exc}")
             else:
@@ -174,6 +279,9 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
     terminal.write_line(f"the run sent {sent} request(s) to {secrets.mask(verdict.runs[0].get('base_url') or '')}")
     for words in filter(None, (r.get("gateway") for r in verdict.runs)):
         terminal.write_line(secrets.mask(words))
+    refused = codes_words(verdict.runs)
+    if refused:
+        terminal.write_line(refused)
     line = verdict_line(verdict, coverage, secrets)
     if line:
         holds = line.startswith("HOLDS")

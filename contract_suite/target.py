@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from typing import NoReturn
 
 import pytest
@@ -33,6 +34,7 @@ class Target:
         self.codes = codes
         self.account = account
         self.environment = environment
+        self.refusals = environment.refusals
         self.contract = run.contract
         self.profile = run.settings.profile
         self.secrets = run.secrets
@@ -79,15 +81,19 @@ class Target:
 
     def code(self, phone: Phone) -> str:
         if phone == self.profile.account:
-            wrong = self.account.ensure_in_step()
-            if wrong:  # the question is a case too: its wrong answer fails the case that needed it asked
-                self._fail([wrong])
+            self._account_in_step()
         try:
             return self.codes.code_for(phone)
         except CodeUnavailable as exc:
             raise NotJudged(f"needs an SMS code: {exc}", needs=exc.needs) from None
         except CodeSourceBroken as exc:
             raise self.run.stop(code_source_failed(exc)) from None
+
+    def _account_in_step(self) -> None:
+        """Before the first case that uses the account, the keeper checks it is on its number (once a run)."""
+        wrong = self.account.ensure_in_step()
+        if wrong:  # the question is a case too: its wrong answer fails the case that needed it asked
+            self._fail([wrong])
 
     def newer_code(self, phone: Phone) -> str:
         """Have a new code sent to phone; the code before it is then void."""
@@ -116,7 +122,9 @@ class Target:
 
     def wrong_code(self, phone: Phone) -> str:
         """A well-formed code that is not the valid one (and tells nothing about it)."""
-        valid = self.code(phone)
+        if phone == self.profile.account:
+            self._account_in_step()
+        valid = self.codes.held(phone) or self.code(phone)  # not fetched anew when one is held: it costs an SMS
         return next(c for c in WRONG_CODES if c != valid)
 
     def change(self, old: Phone, new: Phone, **override: str | None) -> dict[str, str | None]:
@@ -232,6 +240,10 @@ class Target:
                     expected_codes=(success,),
                 ),
             )
+        resent = self.refusals.resent(answers[0])
+        suspect = self.refusals.suspect(answers[0], {success}, resent) if won == 0 and found else ""
+        if suspect:
+            found[0] = replace(found[0], suspect=suspect)
         try:
             found = self.account.after_burst(answers, found, won)
         finally:
@@ -260,10 +272,26 @@ class Target:
             self.coverage.exercised(expected, contract)
         self.run.judged(rule)
         failure = judge(answer, contract or self.contract, expected, rule, self.secrets)
+        if failure is not None and (contract is None or contract.primary):
+            failure = self._with_code_refusal(answer, expected, failure)
         primary = contract is None or contract.primary  # the test account and its phone belong to the primary one
         found = self.account.after_answer(answer, expected, failure, rule) if primary else [failure] if failure else []
         self.run.failed(*found)
         return found
+
+    def _with_code_refusal(self, answer: Answer, expected: set[int], failure: Failure) -> Failure:
+        """A wrong answer that refused an SMS code the run held valid: says both tries when the request was sent
+        again with a fresh code, and names the code it hinges on (the verdict weighs it at the end of the run)."""
+        resent = self.refusals.resent(answer)
+        if resent is not None:
+            first = envelope_code(resent.first)
+            failure = failure.also(
+                f"sent twice: first with the SMS code held for {resent.phone}, answered "
+                f"{self.contract.describe(first) if first is not None else 'no envelope'}; then with a code fetched "
+                "for it a moment before"
+            )
+        suspect = self.refusals.suspect(answer, expected, resent)
+        return replace(failure, suspect=suspect) if suspect else failure
 
     def expect(
         self,

@@ -67,8 +67,42 @@ def serve_parser() -> argparse.ArgumentParser:  # noqa: F821
         action="store_true",
         help="answer 5170 to every otherwise valid change, as if storage failed (to see that code)",
     )
+    rules = parser.add_argument_group(
+        "SMS-code rules of real platforms", "to rehearse a run against them (default: valid 5 minutes, used once)"
+    )
+    rules.add_argument(
+        "--code-lifetime", type=positive_seconds, metavar="SECONDS", help="a code expires this long after it is sent"
+    )
+    rules.add_argument(
+        "--codes-spent-by-check",
+        action="store_true",
+        help="any check of a code, right or wrong, spends it (an anti-guessing rule)",
+    )
+    rules.add_argument(
+        "--wrong-tries", type=positive_count, metavar="N", help="N wrong codes for a number void its valid code"
+    )
     add_db_option(parser)
     return parser
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        import argparse
+
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+def positive_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        import argparse
+
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
 
 
 def issue_parser() -> argparse.ArgumentParser:  # noqa: F821
@@ -101,7 +135,12 @@ def serve(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         defects = [SimulatedStorageFailure] if args.fail_storage else []
-        app = create_app({"DATABASE": args.db, "DEFECTS": defects})
+        rules = None
+        if args.code_lifetime or args.codes_spent_by_check or args.wrong_tries:
+            from .codes import LIFETIME_SECONDS, CodeRules
+
+            rules = CodeRules(args.code_lifetime or LIFETIME_SECONDS, args.codes_spent_by_check, args.wrong_tries or 0)
+        app = create_app({"DATABASE": args.db, "DEFECTS": defects, "CODE_RULES": rules})
     except (sqlite3.Error, OSError) as error:
         parser.error(f"cannot use database {args.db}: {error}")
     try:

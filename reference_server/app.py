@@ -99,9 +99,15 @@ class SetPhoneService:
         "verify_new_code",
     )
 
-    def __init__(self, database: str | os.PathLike, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        database: str | os.PathLike,
+        clock: Callable[[], float] = time.time,
+        code_rules: codes.CodeRules | None = None,
+    ):
         self.database = database
         self.clock = clock
+        self.code_rules = code_rules  # None: the reference's rules (5 minutes, used once by a successful change)
 
     # --- WSGI and routing -------------------------------------------------------
 
@@ -287,7 +293,7 @@ class SetPhoneService:
         return None
 
     def verify_code(self, call: Call, international_code: str, phone: str, code: str) -> bool:
-        return codes.is_valid(call.db, international_code, phone, code, call.now)
+        return codes.is_valid(call.db, international_code, phone, code, call.now, self.code_rules)
 
     def change_phone(self, call: Call) -> None:
         self.update_phone(call)
@@ -340,7 +346,8 @@ def create_app(config: dict) -> SetPhoneService:
 
     Config: DATABASE (path; created, schema applied and seeded if new), CLOCK (callable
     returning epoch seconds, default time.time), DEFECTS (mixin classes put before
-    SetPhoneService, first wins; default none).
+    SetPhoneService, first wins; default none), CODE_RULES (a codes.CodeRules: a platform's stricter
+    SMS-code rules; default the reference's).
     """
     try:
         database = config["DATABASE"]
@@ -350,4 +357,4 @@ def create_app(config: dict) -> SetPhoneService:
     defects = tuple(config.get("DEFECTS", ()))
     service_class = type("Variant", (*defects, SetPhoneService), {}) if defects else SetPhoneService
     storage.ensure_database(database, clock)
-    return service_class(database, clock)
+    return service_class(database, clock, config.get("CODE_RULES"))

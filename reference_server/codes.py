@@ -1,5 +1,7 @@
 """SMS verification codes: issuing them (what sendPhoneSmsCode does) and checking them."""
 
+from __future__ import annotations
+
 import os
 import sqlite3
 import time
@@ -47,20 +49,59 @@ def issue_code(
         db.close()
 
 
-def is_valid(db: sqlite3.Connection, international_code: str, phone: str, code: str, now: float) -> bool:
-    """True if `code` is the number's last issued code, unused and younger than the lifetime."""
+def is_valid(
+    db: sqlite3.Connection,
+    international_code: str,
+    phone: str,
+    code: str,
+    now: float,
+    rules: CodeRules | None = None,
+) -> bool:
+    """True if `code` is the number's last issued code, unused and younger than the lifetime (the rules' when
+    given; they may also spend the code by this check, right or wrong)."""
     last = db.execute(
-        "SELECT code, issued_at, used_at FROM sms_codes"
+        "SELECT id, code, issued_at, used_at FROM sms_codes"
         " WHERE international_code = ? AND phone = ? ORDER BY id DESC LIMIT 1",
         (international_code, phone),
     ).fetchone()
     if last is None or last["used_at"] is not None:
         return False
-    if now - last["issued_at"] >= LIFETIME_SECONDS:
+    lifetime = rules.lifetime if rules is not None else LIFETIME_SECONDS
+    if now - last["issued_at"] >= lifetime:
         return False
     from hmac import compare_digest  # here, not at the top: only the server checks codes (see new_code)
 
-    return compare_digest(last["code"].encode(), code.encode())
+    right = compare_digest(last["code"].encode(), code.encode())
+    return right if rules is None else rules.checked(last["id"], right)
+
+
+class CodeRules:
+    """Rules real SMS-code platforms keep beyond the reference's: a shorter lifetime, a code spent by any check
+    of it (right or wrong, an anti-guessing rule), a code voided after a number of wrong tries. Kept in memory by
+    the serving process (a check's answer rolls its transaction back), by the code's row id."""
+
+    def __init__(self, lifetime: float = LIFETIME_SECONDS, spent_by_check: bool = False, wrong_tries: int = 0):
+        import threading
+
+        self.lifetime = lifetime
+        self.spent_by_check = spent_by_check
+        self.wrong_tries = wrong_tries  # 0: no limit
+        self._lock = threading.Lock()
+        self._spent: set[int] = set()
+        self._wrong: dict[int, int] = {}
+
+    def checked(self, code_id: int, right: bool) -> bool:
+        """Whether the code passes this check, counting the check against it."""
+        with self._lock:
+            if code_id in self._spent:
+                return False
+            if self.spent_by_check:
+                self._spent.add(code_id)
+            if not right and self.wrong_tries:
+                self._wrong[code_id] = self._wrong.get(code_id, 0) + 1
+                if self._wrong[code_id] >= self.wrong_tries:
+                    self._spent.add(code_id)
+            return right
 
 
 def consume(db: sqlite3.Connection, international_code: str, phone: str, now: float) -> None:

@@ -769,11 +769,12 @@ class FakeTarget:
         self.contract = CONTRACT
         self.settings = SimpleNamespace(profile=SimpleNamespace(account=ACCOUNT))
         self.tokens = {"valid": TOKEN}  # the run's tokens (the keeper reads the valid one)
+        self.refusals = None  # as the environment check: no code source re-fetches refused codes
 
     def request(self, params, token):
         return Request.build(CONTRACT.method, "http://target.test" + CONTRACT.path, params, {self.token_header: token})
 
-    def send(self, request):
+    def send(self, request, retry_refusals=True):
         params = dict(pair.split("=", 1) for pair in urlsplit(request.url).query.split("&"))
         phone = AccountKeeper(self, self, self).phone_in(params, "old")
         self.asked.append(phone)

@@ -25,6 +25,7 @@ import reference_server.__main__ as cli
 import reference_server.app as server_app
 from contract_suite import spec
 from reference_server import SetPhoneService, create_app, issue_code, seed, start_embedded
+from reference_server.codes import CodeRules
 from reference_server.embedded import ServerNotReady, wait_for_port
 
 pytestmark = pytest.mark.selftest
@@ -421,6 +422,58 @@ def test_failed_change_does_not_use_the_codes(api, profile):
     wrong_new_code = {"newPhoneCode": wrong(params["newPhoneCode"])}
     assert_answer(api.put(params | wrong_new_code), NEW_CODE_FAILED)
     assert_answer(api.put(params), SUCCESS)
+
+
+# --- a platform's stricter SMS-code rules (the standalone server's options) ---------------------------------
+
+
+def rules_api(db_path, clock, profile, **rules) -> Api:
+    api = Api(db_path, clock, profile)
+    api.app = create_app({"DATABASE": db_path, "CLOCK": clock, "CODE_RULES": CodeRules(**rules)})
+    api.client = Client(api.app)
+    return api
+
+
+@pytest.mark.parametrize(("age", "code"), [(59, SUCCESS), (60, OLD_CODE_FAILED)], ids=["59s", "60s"])
+def test_a_shorter_code_lifetime(db_path, clock, profile, age, code):
+    api = rules_api(db_path, clock, profile, lifetime=60)
+    aged = api.issue(profile["account"])
+    clock.advance(age)
+    assert_answer(api.put(api.params(new=profile["phones"]["free"], old_code=aged)), code)
+
+
+def test_codes_spent_by_any_check_right_or_wrong(db_path, clock, profile):
+    api = rules_api(db_path, clock, profile, spent_by_check=True)
+    params = api.params(new=profile["phones"]["free"])
+    # the original phone's code is checked (right) and the new phone's refused: both checks spend their codes
+    assert_answer(api.put(params | {"newPhoneCode": wrong(params["newPhoneCode"])}), NEW_CODE_FAILED)
+    assert_answer(api.put(params), OLD_CODE_FAILED)
+    assert_answer(api.put(api.params(new=profile["phones"]["free"])), SUCCESS)  # fresh codes pass
+
+
+def test_wrong_tries_void_the_valid_code(db_path, clock, profile):
+    api = rules_api(db_path, clock, profile, wrong_tries=2)
+    params = api.params(new=profile["phones"]["free"])
+    assert_answer(api.put(params | {"oldPhoneCode": wrong(params["oldPhoneCode"])}), OLD_CODE_FAILED)
+    assert_answer(api.put(params), SUCCESS)  # one wrong try of two: the code still verifies
+    again = api.params(new=profile["account"], old=profile["phones"]["free"])
+    for _ in range(2):
+        assert_answer(api.put(again | {"oldPhoneCode": wrong(again["oldPhoneCode"])}), OLD_CODE_FAILED)
+    assert_answer(api.put(again), OLD_CODE_FAILED)  # voided by the second wrong try
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--code-lifetime", "0"], "is not a number of seconds above 0"),
+        (["--wrong-tries", "x"], "is not a whole number of 1 or more"),
+    ],
+)
+def test_the_code_rule_options_refuse_nonsense(option, message):
+    done = subprocess.run(
+        [sys.executable, "-m", "reference_server", "--port", "0", *option], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
 
 
 # --- order of business checks ----------------------------------------------------------------

@@ -379,3 +379,28 @@ def test_not_inferred_leaves_the_inferred_rules_out_of_the_generated_layer_too(r
     without = run_pytest(*common, "-m", "generated and not inferred", env=env, timeout=180)
     assert without.returncode == 0, without.tail()
     assert "blank_parameter_gets_its_code" not in without.stdout
+
+
+class EnvelopeWithoutCode(SetPhoneService):
+    """Answer every request with the envelope's other fields and no `code`."""
+
+    def envelope(self, code):
+        fields = super().envelope(code)
+        del fields["code"]
+        return fields
+
+
+@pytest.mark.parametrize("codes", ["command", "static"])
+def test_envelopes_without_code_are_the_endpoint_broken_not_a_wrong_url(reference, tmp_path, codes):
+    """A JSON object with msg, data and extMsg and no code is the endpoint speaking a broken envelope: BROKEN,
+    with a command profile and a static one alike; only what is no envelope at all is a wrong URL."""
+    url, env, database = reference(EnvelopeWithoutCode)
+    profile = PROFILE
+    if codes == "static":
+        table = ", ".join(f'"{number}" = "123456"' for number in (ACCOUNT, FREE))
+        profile = profile_with(tmp_path, {f'command = "{ISSUE_CODE_IN_PROFILE}"': f"static = {{ {table} }}"})
+    run = run_against(url, env, profile=profile)
+    assert run.returncode == 1, run.tail()
+    assert "BROKEN (exit 1)" in run.stdout and "was a JSON envelope" not in run.stdout, run.tail()
+    assert "FAILED contract_tests/test_business_rules.py::test_wrong_new_phone_code" in run.stdout
+    assert "actual:   the envelope breaks the spec's schema: (root): 'code' is a required property" in run.stdout

@@ -1,0 +1,142 @@
+"""The world outside a clean test bench: SMS codes that expire or are spent by a check, a code source that feeds
+another system, a static code with a typo, the test account changed by someone else, two runs at once. A correct
+service never ends BROKEN for any of them; each asserts the exact exit code and the line that says why."""
+
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import pytest
+
+from reference_server import codes, create_app, start_embedded, storage
+from reference_server.app import SetPhoneService
+from reference_server.codes import CodeRules
+from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, PROFILE, run_pytest
+
+pytestmark = pytest.mark.selftest
+
+SUITE = (*HAND_WRITTEN, "--profile", str(PROFILE), "--allow-destructive", "-p", "no:cacheprovider")
+ACCOUNT = ("86", "13800000001")
+NUMBERS = ["86-13800000001", "86-13800000002", "86-13800000003", "86-13800000004"]
+CODES_GO_STALE = "codes on this target expire or are spent by a failed check"
+
+
+@contextmanager
+def serving(tmp_path, rules=None, defects=()):
+    """The reference server on a fresh database (with the platform's code rules, or a defect mixed in)."""
+    db = tmp_path / "reference.sqlite3"
+    with start_embedded(create_app({"DATABASE": str(db), "CODE_RULES": rules, "DEFECTS": list(defects)})) as server:
+        yield server.base_url, db
+
+
+def run_suite(base_url, code_db, *more, timeout=240):
+    """The hand-written cases against base_url, the profile's code command issuing codes into code_db."""
+    return run_pytest(*SUITE, "--base-url", base_url, *more, env={"REFERENCE_SERVER_DB": str(code_db)}, timeout=timeout)
+
+
+def last_line(result) -> str:
+    return next(line for line in reversed(result.stdout.splitlines()) if line.startswith(("HOLDS", "BROKEN", "CANNOT")))
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        # the run is paced so that the codes fetched at its start expire in its middle
+        pytest.param((CodeRules(lifetime=2.0), ("--rate-limit", "25")), id="codes-expire-after-2-s"),
+        pytest.param((CodeRules(spent_by_check=True), NO_RATE_LIMIT), id="codes-spent-by-any-check"),
+        pytest.param((CodeRules(wrong_tries=1), NO_RATE_LIMIT), id="code-voided-by-a-wrong-try"),
+    ],
+)
+def test_a_platforms_code_rules_hold_on_a_correct_service(tmp_path, rules):
+    code_rules, pace = rules
+    with serving(tmp_path, code_rules) as (url, db):
+        result = run_suite(url, db, *pace)
+    assert result.returncode == 0, result.tail()
+    assert last_line(result).startswith("HOLDS (exit 0) on what was judged: judged 14 of 14")
+    assert "SMS code(s) the run held valid" in result.stdout and CODES_GO_STALE in result.stdout, result.tail()
+
+
+def test_the_default_reference_server_refuses_no_held_code(tmp_path):
+    """On a target without those rules nothing is fetched again: the run costs what it did."""
+    with serving(tmp_path) as (url, db):
+        result = run_suite(url, db, *NO_RATE_LIMIT)
+    assert result.returncode == 0, result.tail()
+    assert "SMS code(s) the run held valid" not in result.stdout
+
+
+def test_a_code_command_reading_another_database_cannot_judge(tmp_path):
+    with serving(tmp_path) as (url, _):
+        result = run_suite(url, tmp_path / "another-system.sqlite3", *NO_RATE_LIMIT)
+    assert result.returncode == 2, result.tail()
+    assert last_line(result) == (
+        "CANNOT JUDGE (exit 2): the target refused every SMS code the [codes] command gave for 86-13800000001, "
+        "fresh ones too: check that the command reads this target's codes (the same database or environment); if "
+        "it does, the target rejects valid codes"
+    )
+
+
+def _static_profile(tmp_path, db, typo_for: str) -> str:
+    """profiles/reference.toml with static codes issued into db now, the one of `typo_for` mistyped."""
+    storage.ensure_database(str(db), time.time)
+    with sqlite3.connect(db) as connection:
+        table = {key: codes.issue(connection, *key.split("-"), time.time()) for key in NUMBERS}
+    table[typo_for] = "000000" if table[typo_for] != "000000" else "000001"
+    text = PROFILE.read_text(encoding="utf-8")
+    command = 'command = "python -m reference_server issue-code {international_code} {phone}"'
+    listed = ", ".join(f'"{key}" = "{code}"' for key, code in table.items())
+    path = tmp_path / "static.toml"
+    path.write_text(text.replace(command, f"static = {{ {listed} }}"), encoding="utf-8")
+    return str(path)
+
+
+def test_a_static_code_with_a_typo_cannot_judge_naming_the_key(tmp_path):
+    with serving(tmp_path) as (url, db):
+        profile = _static_profile(tmp_path, db, typo_for="86-13800000001")
+        result = run_suite(url, db, *NO_RATE_LIMIT, "--profile", profile)
+    assert result.returncode == 2, result.tail()
+    line = last_line(result)
+    assert line.startswith('CANNOT JUDGE (exit 2): the target refused [codes] static "86-13800000001"'), line
+    assert "the code is wrong or no longer valid" in line
+
+
+class SomeoneElseMovesTheAccount(SetPhoneService):
+    """A correct service whose test account a person moves to 86-13912340002 in the middle of the run."""
+
+    after_requests = 60
+    seen = 0
+
+    def handle(self, request):
+        type(self).seen += 1
+        if type(self).seen == self.after_requests:
+            with sqlite3.connect(self.database) as db:
+                db.execute("UPDATE users SET phone = '13912340002' WHERE international_code = ? AND phone = ?", ACCOUNT)
+        return super().handle(request)
+
+
+def test_the_account_moved_by_someone_else_cannot_judge(tmp_path):
+    SomeoneElseMovesTheAccount.seen = 0
+    with serving(tmp_path, defects=[SomeoneElseMovesTheAccount]) as (url, db):
+        result = run_suite(url, db, *NO_RATE_LIMIT)
+    assert result.returncode == 2, result.tail()
+    line = last_line(result)
+    assert line.startswith("CANNOT JUDGE (exit 2): the test account was changed by someone else during the run"), line
+    assert "another run or a person is using the account" in line
+    assert "MAY NOW HOLD" not in result.stdout  # the account answered to none of the numbers asked: none is named
+
+
+def test_two_runs_at_once_on_one_account_never_end_broken(tmp_path):
+    """Two pipelines with one profile against one staging system: each HOLDS, or cannot judge naming the shared
+    account; afterwards the account is on its number, or a verdict line says how to put it back."""
+    with serving(tmp_path) as (url, db):
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(lambda _: run_suite(url, db, *NO_RATE_LIMIT, timeout=300), range(2)))
+        with sqlite3.connect(db) as connection:
+            home = connection.execute(
+                "SELECT COUNT(*) FROM users WHERE international_code = ? AND phone = ?", ACCOUNT
+            ).fetchone()[0]
+    for result in results:
+        assert result.returncode in (0, 2), result.tail(60)
+        if result.returncode == 2:
+            assert "someone else" in last_line(result) or "by hand" in last_line(result), last_line(result)
+    assert home == 1 or any("by hand" in last_line(r) for r in results), [last_line(r) for r in results]
