@@ -214,9 +214,9 @@ class AccountKeeper:
         ):
             self.confirm_out_of_step()  # stops the run when someone else moved the account
         if got == success and success not in expected:
-            repair = self._repair_after(answer.request, success=True)
+            repair = self._repair_after(answer, success=True)
         elif answer.failure is None and got != success and self.could_move(answer.request, params):
-            repair = self._repair_after(answer.request, success=False)
+            repair = self._repair_after(answer, success=False)
         else:
             return [failure] if failure else []
         if repair.words and got != success and failure is None and not repair.someone_else:  # an error moved it
@@ -244,7 +244,7 @@ class AccountKeeper:
                 return [f.also(f"the suite moved the test account back from {new} to {old}") for f in found]
             return [*found, restore_failure]
         if found and self.could_move(answers[0].request, params):
-            return self.failures(self._repair_after(answers[0].request, success=False), found)
+            return self.failures(self._repair_after(answers[0], success=False), found)
         return found
 
     def after_lost(self, query: dict[str, str], message: str, could: str) -> list[Failure]:
@@ -273,11 +273,14 @@ class AccountKeeper:
         said = (repair.words or repair.where).splitlines()
         return ([found[0].also(*said)] if found else []) + found[1:] + repair.wrong
 
-    def _repair_after(self, request: Request, success: bool) -> Repair:
+    def _repair_after(self, answer: Answer, success: bool) -> Repair:
         """after_unexpected_success or after_error_answer; when the account cannot be asked after, say so."""
+        request = answer.request
         params = params_of(request)
         try:
-            return self.after_unexpected_success(params) if success else self.after_error_answer(request)
+            if success:
+                return self.after_unexpected_success(params)
+            return self.after_error_answer(request, envelope_code(answer))
         except (RequestCapReached, CodeSourceBroken) as exc:
             cannot = f"the suite cannot ask where the test account is: {self.run.secrets.mask(str(exc))}"
             if not success:  # an error answer: nothing says the account moved
@@ -285,7 +288,7 @@ class AccountKeeper:
             words = self.by_hand(self.phone_in(params, "new"), cannot)
             return Repair(False, words.text, stop=words.line)
 
-    def after_error_answer(self, request: Request) -> Repair:
+    def after_error_answer(self, request: Request, answered: object = None) -> Repair:
         """An error answer must change nothing: ask whether the account is still on its number. When it is (or the
         target will not say), a Repair with no words saying so in `where`. When it moved to the request's new
         phone, the suite blames only what reproduces: it moves the account back, sends the request once more with
@@ -305,6 +308,15 @@ class AccountKeeper:
             return self._someone_else(
                 f"it no longer holds {self.account} and does not hold {new} (the new phone of the request the "
                 "target answered with an error), and no request of this run moved it",
+                questions,
+            )
+        if (
+            answered == self.operation.code_named("old-phone-incorrect")
+            and self.phone_in(params, "old") == self.account
+        ):
+            return self._someone_else(  # the target said the account was not on its number when this came
+                f"it no longer held {self.account} when a request from it came (the target answered "
+                f"{self.operation.describe(answered)}), and no request of this run moved it",
                 questions,
             )
         if where.holds == self.account:
@@ -449,7 +461,14 @@ class AccountKeeper:
             )
         else:
             self.run.stop(f"{lead}; {moved.line}")
-            failure = Failure(lead, more=tuple(moved.words.splitlines()))
+            # refused for its codes, fetched a moment before: the codes' source may be shared with someone else
+            got = envelope_code(moved.answer)
+            refused = {
+                self.operation.code_named(n): p
+                for n, p in (("old-phone-verification-failed", moved_to), ("new-phone-verification-failed", account))
+            }
+            suspect = f"source:{refused[got].key}" if got in refused and self.codes.can_refresh else ""
+            failure = Failure(lead, more=tuple(moved.words.splitlines()), suspect=suspect)
         self.run.failed(failure)
         return moved.params, moved.answer, failure
 

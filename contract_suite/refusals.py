@@ -25,7 +25,7 @@ SIDES = ("old", "new")
 REFUSAL_NAMES = {"old": "old-phone-verification-failed", "new": "new-phone-verification-failed"}
 # Expected codes of cases whose one fault is a missing parameter or the token: their answers say nothing of a code.
 NOT_ABOUT_CODES = ("token-verification-failed", "user-does-not-exist")
-TRIES = 3  # sends in all of a request whose valid codes the target refuses: the first, then with fresh codes
+TRIES = 4  # sends in all of a request whose valid codes the target refuses: the first, then with fresh codes
 KEPT_REQUESTS = 16  # requests whose held codes are remembered (a repair may resend one with fresh codes)
 SOURCE, STATIC = "source", "static"  # the two kinds of suspect: the [codes] command, a [codes] static value
 
@@ -37,6 +37,7 @@ class Resent:
     phone: Phone
     first: Answer  # the answer to the first try
     refused_again: bool  # the fresh code was refused too
+    sends: int = 2  # how many times the request was sent in all
 
 
 @dataclass
@@ -57,6 +58,8 @@ class CodeRefusals:
         self.source_accepted = False  # the target accepted a code from the [codes] command (a success, or a pass)
         # a code fetched a moment before was refused, and a fresher one passed: someone else asks for codes too
         self.voided_between_fetch_and_use = 0
+        # a wrong answer that depends on the account's state did not come again when the request was sent again
+        self.unreproduced = 0
         self.static: dict[str, StaticRecord] = {}
         self._resent: dict[int, Resent] = {}  # by id() of the second answer, until the case reads it
         self._held_when_sent: dict[int, tuple[Request, dict[str, Phone]]] = {}  # by id() of the request, the last few
@@ -132,14 +135,14 @@ class CodeRefusals:
             record.refusals += 1
             record.refused_after_accepted |= record.accepted
             return answers
-        refused_fresh = False
+        refused_fresh, sends = False, 1
         for _ in range(TRIES - 1):
             try:
                 again = self._with_fresh_codes(request, held)
             except (CodeUnavailable, CodeSourceBroken):
                 break  # the case judges the answer it has; a broken source stops the run at its next use
             request, held = again, self.held(again)
-            answers = send(again)
+            answers, sends = send(again), sends + 1
             self._keep(request, held)
             self._seen(answers, held)
             now = self._refused(answers, held)
@@ -150,9 +153,21 @@ class CodeRefusals:
                 break
             side, refused_fresh = now, True
             self.refused += 1
-        if answers:
-            self._resent[id(answers[0])] = Resent(held[side], first, self._refused(answers, held) is not None)
+        if answers and sends > 1:
+            refused = self._refused(answers, held) is not None
+            self._resent[id(answers[0])] = Resent(held[side], first, refused, sends)
         return answers
+
+    def again_with_fresh_codes(self, request: Request) -> Request:
+        """The same request once more, with fresh codes where it carried valid ones when it was sent (a wrong
+        answer that depends on the state of the account or the numbers is reproduced before blame)."""
+        held = self.held_when_sent(request)
+        if not held or not self.codes.can_refresh:
+            return request
+        try:
+            return self._with_fresh_codes(request, held)
+        except (CodeUnavailable, CodeSourceBroken):
+            return request
 
     def _refused(self, answers: list[Answer], held: dict[str, Phone]) -> str | None:
         """The side whose held code a burst of answers (or one) refuses, when none of them is success."""
@@ -210,5 +225,6 @@ class CodeRefusals:
             "fresh_each_use": self.codes.fresh_each_use,
             "source_accepted": self.source_accepted,
             "voided_between_fetch_and_use": self.voided_between_fetch_and_use,
+            "unreproduced": self.unreproduced,
             "static": {k: dataclasses.asdict(r) for k, r in self.static.items()},
         }

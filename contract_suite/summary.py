@@ -129,12 +129,13 @@ class Verdict:
                     "account, or run them one after another)"
                 )
                 continue
-            if kind == "source" and codes["source_accepted"] and codes.get("voided"):
+            if kind == "source" and codes["source_accepted"] and (codes.get("voided") or codes.get("unreproduced")):
                 reasons.append(
-                    f"someone else asks for SMS codes for {number} during the run: a code fetched a moment before "
-                    f"was refused and a fresher one passed ({codes['voided']} time(s)), so each new code voids the "
-                    "one before; another run or a person is using the test data (give each pipeline its own "
-                    "account and numbers, or run them one after another)"
+                    f"someone else uses the test data during the run: SMS codes for {number} fetched a moment "
+                    f"before were refused and fresher ones passed ({codes.get('voided', 0)} time(s)), and "
+                    f"{codes.get('unreproduced', 0)} wrong answer(s) about the account did not come again when "
+                    "sent again; another run or a person is using the account and its numbers (give each pipeline "
+                    "its own, or run them one after another)"
                 )
                 continue
             if kind == "source":
@@ -220,6 +221,7 @@ def _merged_codes(runs: list[dict]) -> dict:
         merged["fresh_each_use"] |= codes.get("fresh_each_use", False)
         merged["source_accepted"] |= codes.get("source_accepted", False)
         merged["voided"] = merged.get("voided", 0) + codes.get("voided_between_fetch_and_use", 0)
+        merged["unreproduced"] = merged.get("unreproduced", 0) + codes.get("unreproduced", 0)
         for key, record in (codes.get("static") or {}).items():
             into = merged["static"].setdefault(key, {"refusals": 0, "accepted": False, "refused_after_accepted": False})
             into["refusals"] += record["refusals"]

@@ -16,6 +16,7 @@ from contract_suite.environment import EnvironmentCheck
 from contract_suite.evidence import Failure, failures_text
 from contract_suite.judging import envelope_code, judge, reproduction
 from contract_suite.profile import ENV_OVERRIDES, Phone
+from contract_suite.refusals import Resent
 from contract_suite.run import CannotJudge, NotJudged, Run
 from contract_suite.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable, code_source_failed
 from contract_suite.spec import Operation
@@ -23,6 +24,7 @@ from contract_suite.transport import Answer, RequestCapReached
 
 ABSENT = None  # a parameter or token given as ABSENT is left out of the request
 WRONG_CODES = ("000000", "111111")
+REPRODUCE_TRIES = 2  # sends again of a wrong answer about the account's state before it is blamed
 # International codes the suite puts a number's digits under to make another number of them (the first that is not
 # the number's own): mainland China's and Hong Kong's, both well-formed for any platform serving either.
 OTHER_INTERNATIONAL_CODES = ("852", "86")
@@ -221,7 +223,20 @@ class Target:
         success = self.contract.success_code
         self.coverage.exercised({success})
         self.run.judged(rule)
+        resent = self.refusals.resent(answers[0])
         codes = [envelope_code(answer) for answer in answers]
+        again = ""
+        if resent is None and success not in codes and set(codes) <= self._state_codes:
+            # none succeeded, each told the account or a number is elsewhere: once more before blame
+            burst = self.environment.send_at_once(
+                self.refusals.again_with_fresh_codes(answers[0].request), len(answers), self._whole
+            )
+            if all(map(self._whole, burst)):
+                tally = ", ".join(f"{code} x{n}" for code, n in sorted(Counter(map(json.dumps, codes)).items()))
+                again = f"sent again at once with fresh SMS codes after {tally}: the same wrong answers came"
+                answers, codes = burst, [envelope_code(answer) for answer in burst]
+                if codes.count(success) == 1:
+                    self.refusals.unreproduced += 1
         won = codes.count(success)
         found = [f for f in (judge(a, self.contract, {success, *others}, rule, self.secrets) for a in answers) if f]
         if won != 1:
@@ -236,11 +251,14 @@ class Target:
                     actual=f"{won} of {len(answers)} succeeded (answers: {tally})",
                     reproduce=command,
                     masked=masked,
-                    more=(f"(the same request sent {len(answers)} times at one moment, each on its own connection)",),
+                    more=(
+                        f"(the same request sent {len(answers)} times at one moment, each on its own connection)",
+                        *((again,) if again else ()),
+                    ),
                     expected_codes=(success,),
                 ),
             )
-        resent = self.refusals.resent(answers[0])
+        resent = resent or self.refusals.resent(answers[0])
         suspect = self.refusals.suspect(answers[0], {success}, resent) if won == 0 and found else ""
         if suspect:
             found[0] = replace(found[0], suspect=suspect)
@@ -272,23 +290,61 @@ class Target:
             self.coverage.exercised(expected, contract)
         self.run.judged(rule)
         failure = judge(answer, contract or self.contract, expected, rule, self.secrets)
-        if failure is not None and (contract is None or contract.primary):
-            failure = self._with_code_refusal(answer, expected, failure)
         primary = contract is None or contract.primary  # the test account and its phone belong to the primary one
+        if failure is not None and primary:
+            resent = self.refusals.resent(answer)
+            if resent is None and envelope_code(answer) in self._state_codes - expected:
+                answer, failure = self._reproduced(answer, expected, rule)
+                resent = self.refusals.resent(answer)  # the second try's own codes may have been refused
+            if failure is not None:
+                failure = self._with_code_refusal(answer, expected, failure, resent)
         found = self.account.after_answer(answer, expected, failure, rule) if primary else [failure] if failure else []
         self.run.failed(*found)
         return found
 
-    def _with_code_refusal(self, answer: Answer, expected: set[int], failure: Failure) -> Failure:
-        """A wrong answer that refused an SMS code the run held valid: says both tries when the request was sent
-        again with a fresh code, and names the code it hinges on (the verdict weighs it at the end of the run)."""
-        resent = self.refusals.resent(answer)
+    @property
+    def _state_codes(self) -> set[int]:
+        """Answers that depend on where the account is and which numbers are taken: someone else may cause them."""
+        return {self.contract.code_named(n) for n in ("old-phone-incorrect", "new-phone-registered")}
+
+    def _reproduced(self, answer: Answer, expected: set[int], rule: str) -> tuple[Answer, Failure | None]:
+        """A wrong answer that depends on the account's state, sent again once with fresh codes before blame: the
+        second answer is the case's. Right the second time: someone else's doing (counted for the verdict)."""
+        first, second = envelope_code(answer), answer
+        for _ in range(REPRODUCE_TRIES):  # the other user's change may outlast one try: at most two
+            try:
+                again = self.refusals.again_with_fresh_codes(second.request)  # the last one sent: its codes
+                sent = self.environment.send(again, retry_refusals=False)
+            except (RequestCapReached, CodeSourceBroken):
+                break
+            if not self._whole(sent):
+                break
+            self.environment.endpoint_spoke(sent)
+            second = sent
+            if envelope_code(second) != first:
+                break
+        if second is answer:
+            return answer, judge(answer, self.contract, expected, rule, self.secrets)
+        failure = judge(second, self.contract, expected, rule, self.secrets)
+        then = envelope_code(second)
+        if failure is None or then != first:
+            self.refusals.unreproduced += 1  # the state that answer told of did not last: someone else's doing
+        if failure is None:
+            return second, None
+        said = "the same wrong answer came" if then == first else f"answered {self.contract.describe(then)}"
+        return second, failure.also(f"sent again with fresh SMS codes after {self.contract.describe(first)}: {said}")
+
+    def _with_code_refusal(
+        self, answer: Answer, expected: set[int], failure: Failure, resent: Resent | None
+    ) -> Failure:
+        """A wrong answer that refused an SMS code the run held valid: says each try when the request was sent
+        again with fresh codes, and names the code it hinges on (the verdict weighs it at the end of the run)."""
         if resent is not None:
             first = envelope_code(resent.first)
             failure = failure.also(
-                f"sent twice: first with the SMS code held for {resent.phone}, answered "
-                f"{self.contract.describe(first) if first is not None else 'no envelope'}; then with a code fetched "
-                "for it a moment before"
+                f"sent {resent.sends} times: first with the SMS code held for {resent.phone}, answered "
+                f"{self.contract.describe(first) if first is not None else 'no envelope'}; then each time with "
+                "codes fetched a moment before"
             )
         suspect = self.refusals.suspect(answer, expected, resent)
         return replace(failure, suspect=suspect) if suspect else failure
