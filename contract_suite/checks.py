@@ -1,6 +1,6 @@
 """The contract's rules as schemathesis checks, written once: the pytest layer and `st run` judge alike.
 
-Importing the module registers the checks. contract_tests/test_generated.py imports it; `st run` loads it
+Importing the module registers the checks. contract_suite/generated_layer.py imports it; `st run` loads it
 through `hooks = "contract_suite.checks"` in schemathesis.toml (or SCHEMATHESIS_HOOKS=contract_suite.checks).
 Every expectation comes from the spec through contract_suite.spec; the requests are judged by what was
 sent (the prepared request), not by the case that schemathesis meant to send.

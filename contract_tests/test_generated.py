@@ -1,75 +1,14 @@
-"""Generated cases (schemathesis): the spec's examples, its coverage cases and fuzzing, positive and
-negative data, sent to the run's target through the run's bounded transport and judged by the custom
-checks in contract_suite/checks.py."""
+"""Generated cases (schemathesis): the spec's examples, its coverage cases and fuzzing, positive and negative data,
+sent to the run's target through the run's bounded transport and judged by the custom checks in
+contract_suite/checks.py (the engine: contract_suite/generated_layer.py)."""
 
 from __future__ import annotations
 
-import tomllib
-import warnings
-from dataclasses import replace
-from urllib.parse import urlsplit
-
 import pytest
-import requests
-import schemathesis
-from schemathesis.core.failures import FailureGroup
 
-from contract_suite import (
-    checks,  # registers the custom checks (schemathesis.toml's `hooks` names it too)
-    generation,
-)
-from contract_suite.evidence import CheckFailed, Failure, failures_text
-from contract_suite.judging import nested_too_deep, reproduction, speaks_envelope
-from contract_suite.run import CannotJudge, NotJudged
-from contract_suite.settings import Settings
-from contract_suite.spec import PROJECT_ROOT
-from contract_suite.transport import Request, RequestCapReached
+from contract_suite.generated_layer import phase_schemas, send_and_judge
 
 pytestmark = pytest.mark.generated
-
-SCHEMATHESIS_CONFIG = PROJECT_ROOT / "schemathesis.toml"
-TOKEN_PLACEHOLDER = "the-run-s-valid-token"  # never sent: _with_current_token puts the run's token in its place
-REQUEST_KEYS = ("method", "url", "headers", "params", "cookies", "data", "json", "files", "auth")
-# A gateway's refusals of a request too large to take (413 body, 414 URI, 431 headers): its own limit, met before
-# the endpoint saw the request. Judged as the endpoint's only when the answer is the envelope.
-TOO_LARGE = {413: "body", 414: "URI", 431: "headers"}
-
-
-class CaseNotJudged(UserWarning):
-    """A generated case that was not sent, or whose answer was not the endpoint's, and why. One pytest item runs
-    all of a phase's cases, so a skip would drop the rest of them: the case is left out with this warning."""
-
-
-def _query_budget(settings: Settings) -> int | None:
-    """Bytes the fuzzing's query may take so that the request line of every operation fits --max-uri-bytes."""
-    if settings.max_uri_bytes is None:
-        return None
-    prefix = urlsplit(settings.base_url or "").path
-    fixed = max(len(f"{c.method} {prefix}{c.path}? HTTP/1.1\r\n".encode()) for c in settings.operations)
-    return max(settings.max_uri_bytes - fixed, 0)
-
-
-def _schema(settings: Settings, phase: str) -> schemathesis.BaseSchema:
-    """The spec the run checks, with schemathesis.toml's settings, the run's options and token, and one phase."""
-    contract = settings.contract
-    data = tomllib.loads(SCHEMATHESIS_CONFIG.read_text(encoding="utf-8"))
-    data.pop("parameters", None)  # `st run` reads the token from the environment; here it is the profile's
-    config = schemathesis.Config.from_dict(data)
-    if settings.generated_seed is not None:
-        config.update(seed=settings.generated_seed, max_failures=None)
-    schema = schemathesis.openapi.from_path(contract.spec_path, config=config)
-    headers = dict.fromkeys(c.token_header for c in settings.operations if c.token_header)
-    schema.config.update(
-        # fixed, so negative cases never drop or mangle it; the run's own token takes its place as each case is sent
-        parameters={f"header.{header}": TOKEN_PLACEHOLDER for header in headers},
-        request_timeout=settings.request_timeout,
-        tls_verify=not settings.insecure,
-    )
-    if not settings.inferred_rules:  # -m "not inferred": the generated layer leaves them out too
-        schema.config.checks.update(excluded_check_names=list(checks.INFERRED_CHECKS))
-    schema.config.generation.update(max_examples=settings.generated_examples)
-    schema.config.phases.update(phases=[phase])
-    return schema
 
 
 @pytest.fixture(scope="session")  # hypothesis refuses function-scoped fixtures: they would not reset between cases
@@ -78,131 +17,25 @@ def generated_target(target):
     return target
 
 
-def _carries_secret(case: schemathesis.Case, target) -> bool:
-    """Whether a generated query holds one of the run's secrets (a profile's SMS code, a token)."""
-    values = []
-    for value in (case.query or {}).values():
-        values.extend(value if isinstance(value, list) else [value])
-    return any(target.secrets.label(str(v)) for v in values)
-
-
-def _send_and_judge(case: schemathesis.Case, target) -> None:
-    if _carries_secret(case, target):
-        return  # never send a real SMS code (or token) in a generated case
-    kwargs = case.as_transport_kwargs(base_url=target.base_url)
-    kwargs["headers"] = _with_current_token(kwargs.get("headers") or {}, target)
-    prepared = requests.Request(**{k: v for k, v in kwargs.items() if k in REQUEST_KEYS}).prepare()
-    line = generation.request_line_bytes(prepared.method, prepared.url)
-    budget = target.run.settings.max_uri_bytes
-    if budget is not None and line > budget:
-        warnings.warn(
-            CaseNotJudged(
-                f"not sent: its request line takes {line} bytes, past --max-uri-bytes {budget} (gateways refuse "
-                "longer ones before the endpoint sees them)"
-            ),
-            stacklevel=1,
-        )
-        return
-    body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
-    token = prepared.headers.get(target.token_header)
-    try:
-        # the token expired: fetched again and sent again (the answer's request carries the fresh one)
-        answer = target.environment.send(Request(prepared.method, prepared.url, dict(prepared.headers), body))
-        if token is not None and answer.request.headers.get(target.token_header) != token:
-            prepared.headers[target.token_header] = answer.request.headers[target.token_header]
-    except RequestCapReached as exc:
-        raise NotJudged(f"not judged: {exc}", needs="a higher --max-requests") from None
-    if answer.failure is not None:
-        raise CannotJudge(f"cannot judge this generated case: {target.secrets.mask(answer.failure.detail)}")
-    if answer.status in TOO_LARGE and not speaks_envelope(answer):
-        target.run.too_large[answer.status] += 1
-        warnings.warn(
-            CaseNotJudged(
-                f"not judged: a gateway refused the request as too large (HTTP {answer.status} {answer.reason}: "
-                f"its {TOO_LARGE[answer.status]} past the gateway's limit; request line {line} bytes)"
-                + ("; set --max-uri-bytes to that gateway's limit" if answer.status == 414 else "")
-            ),
-            stacklevel=1,
-        )
-        return
-    target.environment.endpoint_spoke(answer)  # CannotJudge when the environment changed, not the contract
-    if nested_too_deep(answer.body):
-        pytest.fail(
-            f"the answer is not an envelope: a JSON body nested past {nested_too_deep.limit} levels; "
-            f"answered to: {case.method} {target.secrets.mask(prepared.url)}",
-            pytrace=False,
-        )
-    response = schemathesis.Response(
-        status_code=answer.status,
-        headers=_header_lists(answer.headers),
-        content=answer.body,
-        request=prepared,
-        elapsed=answer.elapsed,
-        verify=not target.run.settings.insecure,
-        message=answer.reason,
-        content_size=len(answer.body) + (1 if answer.truncated else 0),
-    )
-    try:
-        case.validate_response(response)
-    except FailureGroup as found:  # said in the suite's words, with its own reproduce line
-        failures = [_failure_of(failure, answer, target) for failure in found.exceptions]
-    else:
-        return
-    target.run.failed(*failures)
-    pytest.fail(failures_text(failures), pytrace=False)  # outside the except: no exception chain to print
-
-
-def _failure_of(failure: AssertionError, answer, target) -> Failure:
-    """A schemathesis failure as a Failure of the suite: a custom check's own, or a built-in check's title and
-    message; with the suite's curl line (masked values as shell variables, never "[Filtered]")."""
-    command, masked = reproduction(answer.request, target.secrets)
-    exception = getattr(failure, "exception", None)
-    if isinstance(exception, CheckFailed):
-        return replace(exception.failure, reproduce=command, masked=masked)
-    code = getattr(failure, "code", "")
-    rule, actual = target.secrets.mask(failure.title), target.secrets.mask(failure.message.strip())
-    return Failure(rule, actual=actual, reproduce=command, masked=masked, check=f"{code} (schemathesis)".strip())
-
-
-def _with_current_token(headers: dict[str, str], target) -> dict[str, str]:
-    """The case's headers with the run's current valid token in the token header (where the case sends one): the
-    token fixed in the schema's parameters is the one known at collection; it may have been fetched since."""
-    names = {target.token_header.lower(), (target.contract.token_header or "").lower()}
-    if not any(name.lower() in names for name in headers):
-        return headers
-    kept = {name: value for name, value in headers.items() if name.lower() not in names}
-    return {**kept, target.token_header: target.run.tokens["valid"]}
-
-
-def _header_lists(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for name, value in headers:
-        found.setdefault(name, []).append(value)
-    return found
-
-
 def cases_for(session) -> dict:
     """The generated layer's tests, built from the session's settings (the spec, its seed and budget, the options):
     the plugin's collector calls this with the run's session, since schemathesis builds its tests from a schema
     loaded before any fixture exists."""
-    settings = session.settings
-    examples_phase = _schema(settings, "examples")
-    coverage_phase = _schema(settings, "coverage")
-    fuzzing_phase = generation.with_unusual_values(_schema(settings, "fuzzing"), _query_budget(settings))
+    phases = phase_schemas(session.settings)
 
-    @examples_phase.parametrize()
+    @phases["examples"].parametrize()
     def test_examples(case, generated_target):
         """The spec's own example request."""
-        _send_and_judge(case, generated_target)
+        send_and_judge(case, generated_target)
 
-    @coverage_phase.parametrize()
+    @phases["coverage"].parametrize()
     def test_coverage(case, generated_target):
         """Deterministic cases from the spec: each required parameter missing, the token missing, other methods."""
-        _send_and_judge(case, generated_target)
+        send_and_judge(case, generated_target)
 
-    @fuzzing_phase.parametrize()
+    @phases["fuzzing"].parametrize()
     def test_fuzzing(case, generated_target):
         """Random positive and negative requests, --generated-examples of them."""
-        _send_and_judge(case, generated_target)
+        send_and_judge(case, generated_target)
 
     return {"test_examples": test_examples, "test_coverage": test_coverage, "test_fuzzing": test_fuzzing}

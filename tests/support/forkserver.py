@@ -79,6 +79,7 @@ PRELOADED_AS_PYTEST_REWRITES = (
     "schemathesis.python.asgi",
     "contract_suite.checks",
     "contract_suite.generation",
+    "contract_suite.generated_layer",
 )
 
 
