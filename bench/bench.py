@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-from contract_suite import spec
+from contract_suite.openapi import spec
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = ROOT / "profiles" / "reference.toml"

@@ -87,15 +87,15 @@ MODULES = {
         (KILLERS, "tests/test_secrets.py::test_what_a_shortened_repr_leaves_of_a_secret_is_masked"),
     ),
     "summary": Module(
-        "contract_suite/summary.py",
+        "contract_suite/reporting/summary.py",
         (KILLERS,),
         # the exit status and the verdict line; the header and the terminal section are read by test_verdict
         ("Verdict", "verdict_word", "verdict_line", "_verdict_words"),
     ),
-    "checks": Module("contract_suite/checks.py", ("tests/test_checks.py", KILLERS)),
-    "coverage": Module("contract_suite/coverage.py", (KILLERS,)),
+    "checks": Module("contract_suite/generated/checks.py", ("tests/test_checks.py", KILLERS)),
+    "coverage": Module("contract_suite/reporting/coverage.py", (KILLERS,)),
     "transport": Module(
-        "contract_suite/transport.py",
+        "contract_suite/http/transport.py",
         (KILLERS, "tests/test_hostile.py::test_a_gzip_bomb_is_inflated_no_further_than_the_cap"),
         # the bounds (cap, rate, close, body cap, decoding); not the socket error mapping of _exchange, which the
         # hostile and real-target runs judge end to end (minutes a mutant)
@@ -109,12 +109,12 @@ MODULES = {
         ),
     ),
     "network": Module(
-        "contract_suite/network.py",
+        "contract_suite/http/network.py",
         (KILLERS,),
         ("Proxies", "_proxy"),  # the proxy variables, as requests and curl read them
     ),
     "account": Module(
-        "contract_suite/account.py",
+        "contract_suite/engine/account.py",
         (KILLERS,),
         # the decisions: whose number a request names, whether it could move the account, where the account is
         ("AccountKeeper.phone_in", "AccountKeeper.could_move", "AccountKeeper.locate", "AccountKeeper.ask"),

@@ -10,8 +10,8 @@ import pytest
 if TYPE_CHECKING:
     pass
 
-SESSION = pytest.StashKey["ContractSession"]()  # on the config: the one session object (contract_suite.session)
-EVIDENCE = pytest.StashKey["CaseEvidence"]()  # on an item: what the case found (contract_suite.evidence)
+SESSION = pytest.StashKey["ContractSession"]()  # on the config: the one session object (contract_suite.pytest.session)
+EVIDENCE = pytest.StashKey["CaseEvidence"]()  # on an item: what the case found (contract_suite.engine.evidence)
 RAN = pytest.StashKey[bool]()  # on an item: pytest made a report of it (it was not left out by a stop)
 CANNOT_JUDGE = ("contract-verdict", "cannot judge")  # a report's user property: an error of the run, not the contract
 EXCHANGE = "contract-exchange"  # a report's user property: one request and its answer, masked (for report plugins)

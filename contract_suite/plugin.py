@@ -1,7 +1,8 @@
 """The contract suite's pytest plugin, its hooks: settings resolved once, secrets masked in every report and log
 record, cannot-judge cases as errors, and the verdict (exit 0 holds, 1 broken, 2 cannot judge, 4 bad input).
-The fixtures are in contract_suite.fixtures, the xdist scheduling in contract_suite.scheduling, the report in
-contract_suite.summary (and contract_suite.html_report, contract_suite.allure_report for the reports)."""
+The fixtures are in contract_suite.pytest.fixtures, the xdist scheduling in contract_suite.pytest.scheduling, the
+verdict in contract_suite.reporting.summary (and the reports in contract_suite.reporting.html_report and
+allure_report)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from contract_suite import fixtures, scheduling, spec, summary
-from contract_suite.coverage import BROKEN, CANNOT_JUDGE_RULE, HELD, SKIPPED, STATE_RULES, Coverage
-from contract_suite.evidence import CaseEvidence
-from contract_suite.judging import exchange_text
+from contract_suite.engine.evidence import CaseEvidence
+from contract_suite.engine.judging import exchange_text
+from contract_suite.engine.settings import add_options, resolve
 from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and self-tests read them here)
     CANNOT_JUDGE,
     CODES,
@@ -25,10 +25,13 @@ from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and
     SESSION,
     SUSPECT,
 )
-from contract_suite.run import CannotJudge, NotJudged
+from contract_suite.openapi import spec
+from contract_suite.outcomes import CannotJudge, NotJudged
+from contract_suite.pytest import fixtures, scheduling
+from contract_suite.pytest.session import ContractSession, profile_tokens
+from contract_suite.reporting import summary
+from contract_suite.reporting.coverage import BROKEN, CANNOT_JUDGE_RULE, HELD, SKIPPED, STATE_RULES, Coverage
 from contract_suite.secrets import Secrets, install_log_masking, remove_log_masking
-from contract_suite.session import ContractSession, profile_tokens
-from contract_suite.settings import add_options, resolve
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -108,29 +111,6 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
     return CaseModule.from_parent(parent, path=module_path)
 
 
-def contract_of(config: pytest.Config) -> spec.Operation:
-    """The loaded contract, for pytest_generate_tests in case modules."""
-    return config.stash[SESSION].settings.contract
-
-
-def operations_of(config: pytest.Config) -> tuple[spec.Operation, ...]:
-    """The operations the generic cases run for (they carry x-business-codes), the primary first; for
-    pytest_generate_tests in case modules."""
-    return config.stash[SESSION].settings.judged_operations
-
-
-def operation_param(contract: spec.Operation, *values, part: str | None = None, marks=()):
-    """A parameter set of a generic case for one operation. Its id: the primary operation's ids are as they
-    were before there were several (`newPhone`, or none at all); another operation's start with its operationId
-    (`getNickname-appId`, `getNickname`). The `operation` mark tells the plugin which operation's codes the case
-    exercises."""
-    if contract.primary:
-        case_id = pytest.HIDDEN_PARAM if part is None else part
-    else:
-        case_id = contract.label if part is None else f"{contract.label}-{part}"
-    return pytest.param(*values, id=case_id, marks=[*marks, pytest.mark.operation(contract.label)])
-
-
 def _operation_of(item: pytest.Item) -> spec.Operation:
     """The operation a case is about: its `operation` mark's, or the generated case's (schemathesis names it
     `METHOD path`), else the primary one."""
@@ -155,7 +135,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         name = _state_rule_of(item)
         if name is not None and name not in STATE_RULES:
             raise pytest.UsageError(
-                f"{item.nodeid}: state_rule({name!r}) names no rule of contract_suite.coverage.STATE_RULES"
+                f"{item.nodeid}: state_rule({name!r}) names no rule of contract_suite.reporting.coverage.STATE_RULES"
             )
     # The rules of state last: each builds on what the one-fault cases judge (a code verifies its number, a valid
     # change is made and restored), so on a target where those break, the case that says so plainly speaks first.
@@ -367,10 +347,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         workeroutput["contract_coverage"] = config.stash[SESSION].coverage.state()
         workeroutput["contract_run"] = summary.run_state(run)
         return
-    contract = config.stash[SESSION]
-    verdict = contract.verdict
+    contract_session = config.stash[SESSION]
+    verdict = contract_session.verdict
     verdict.add_run(summary.run_state(run))
-    session.exitstatus = verdict.exit_status(session.exitstatus, contract.settings, contract.coverage)
+    session.exitstatus = verdict.exit_status(session.exitstatus, contract_session.settings, contract_session.coverage)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -397,10 +377,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
 def _register_report_plugins(config: pytest.Config) -> None:
     """The run in the reports of pytest-html (--html) and allure-pytest (--alluredir), when those plugins are
-    loaded: contract_suite/html_report.py and contract_suite/allure_report.py, each registered only when asked for."""
-    from contract_suite import allure_report, html_report
+    loaded: contract_suite/reporting/html_report.py and allure_report.py, each registered only when asked for."""
+    from contract_suite.reporting import allure_report, html_report
 
-    contract = config.stash[SESSION]
-    parts = (contract.settings, contract.secrets, contract.coverage, contract.verdict)
+    session = config.stash[SESSION]
+    parts = (session.settings, session.secrets, session.coverage, session.verdict)
     html_report.register(config, *parts)
     allure_report.register(config, *parts)

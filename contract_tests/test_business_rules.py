@@ -2,7 +2,7 @@
 
 import pytest
 
-from contract_suite.profile import Phone
+from contract_suite.testdata.profile import Phone
 
 
 @pytest.mark.exercises("old-phone-incorrect")

@@ -5,15 +5,15 @@ not state it."""
 
 import pytest
 
-from contract_suite.plugin import contract_of
-from contract_suite.unusual_values import UNUSUAL_VALUES
+from contract_suite.generated.unusual_values import UNUSUAL_VALUES
+from contract_suite.pytest.cases import primary_operation
 
 pytestmark = pytest.mark.inferred
 
 
 def pytest_generate_tests(metafunc):
     if "parameter" in metafunc.fixturenames:
-        names = [p.name for p in contract_of(metafunc.config).required_parameters]
+        names = [p.name for p in primary_operation(metafunc.config).required_parameters]
         metafunc.parametrize("parameter", names)
     if "unusual" in metafunc.fixturenames:
         metafunc.parametrize("unusual", list(UNUSUAL_VALUES.values()), ids=list(UNUSUAL_VALUES))

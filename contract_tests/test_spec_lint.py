@@ -5,7 +5,7 @@ Alone on any spec: `pytest contract_tests/test_spec_lint.py --spec PATH [--knife
 
 import pytest
 
-from contract_suite import lint
+from contract_suite.openapi import lint
 
 pytestmark = pytest.mark.lint
 

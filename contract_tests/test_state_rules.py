@@ -5,8 +5,8 @@ plugin runs them after every other case, since each builds on what those judge."
 
 import pytest
 
-from contract_suite.evidence import failures_text
-from contract_suite.judging import envelope_code
+from contract_suite.engine.evidence import failures_text
+from contract_suite.engine.judging import envelope_code
 
 
 @pytest.mark.state_rule("code-bound-to-its-number")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from contract_suite.evidence import failures_text
+from contract_suite.engine.evidence import failures_text
 
 
 @pytest.mark.destructive

@@ -5,8 +5,8 @@ operation's ids are `test_wrong_token` and so on; another operation's `test_wron
 
 import pytest
 
-from contract_suite.plugin import operation_param, operations_of
-from contract_suite.target import ABSENT
+from contract_suite.engine.target import ABSENT
+from contract_suite.pytest.cases import operation_param, operations_of
 
 
 def pytest_generate_tests(metafunc):

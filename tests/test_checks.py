@@ -1,5 +1,6 @@
-"""Each custom check of the generated layer (contract_suite/checks.py) judged alone, on crafted answers: the right
-answer passes, each wrong one fails with its message, and a case that is another check's business is left alone.
+"""Each custom check of the generated layer (contract_suite/generated/checks.py) judged alone, on crafted answers:
+the right answer passes, each wrong one fails with its message, and a case that is another check's business is
+left alone.
 
 No request is sent and schemathesis' own checks never run: a check that stopped catching its defect would
 otherwise go unnoticed whenever a built-in check happened to fail the same answer first."""
@@ -25,8 +26,9 @@ from schemathesis.generation.meta import (
     build_phase_data,
 )
 
-from contract_suite import checks, spec
-from contract_suite.evidence import CheckFailed, Failure
+from contract_suite.engine.evidence import CheckFailed, Failure
+from contract_suite.generated import checks
+from contract_suite.openapi import spec
 
 pytestmark = pytest.mark.selftest
 
@@ -599,14 +601,14 @@ def test_a_case_is_judged_by_the_contract_of_the_spec_schemathesis_loaded(tmp_pa
     copy = tmp_path / "openapi.yaml"
     copy.write_text(yaml.safe_dump(document), encoding="utf-8")
     schema = schemathesis.openapi.from_path(copy, config=schemathesis.Config())
-    primary = checks.contract_of(schema[CONTRACT.path][CONTRACT.method].Case())
+    primary = checks.operation_of_case(schema[CONTRACT.path][CONTRACT.method].Case())
     assert primary.version == "another-copy" and primary.primary
-    other = checks.contract_of(schema["/v2/other"]["GET"].Case())
+    other = checks.operation_of_case(schema["/v2/other"]["GET"].Case())
     assert (other.version, other.path, other.primary) == ("another-copy", "/v2/other", False)
     schema.location = str(copy)  # a plain path
-    assert checks.contract_of(schema[CONTRACT.path][CONTRACT.method].Case()).version == "another-copy"
+    assert checks.operation_of_case(schema[CONTRACT.path][CONTRACT.method].Case()).version == "another-copy"
     schema.location = str(tmp_path / "gone.yaml")
-    assert checks.contract_of(schema[CONTRACT.path][CONTRACT.method].Case()).version == CONTRACT.version
+    assert checks.operation_of_case(schema[CONTRACT.path][CONTRACT.method].Case()).version == CONTRACT.version
 
 
 def test_a_required_header_parameter_is_read_from_the_headers():

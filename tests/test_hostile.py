@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from contract_suite.network import Tls
-from contract_suite.transport import MAX_BODY_BYTES, Limits, Request, Transport
+from contract_suite.http.network import Tls
+from contract_suite.http.transport import MAX_BODY_BYTES, Limits, Request, Transport
 from reference_server import create_app, start_embedded
 from tests.support import hostile
 from tests.support.leaks import files_written_since, issued_codes, leaks_in, profile_tokens, read_files

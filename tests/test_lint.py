@@ -7,7 +7,7 @@ import sys
 import pytest
 import yaml
 
-from contract_suite import knife4j, lint, spec
+from contract_suite.openapi import knife4j, lint, spec
 from tests.support.suite import run_pytest
 
 pytestmark = pytest.mark.selftest
@@ -191,7 +191,10 @@ def run_lint_cli(tmp_path, doc, *extra):
     path = tmp_path / "openapi.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     return subprocess.run(
-        [sys.executable, "-m", "contract_suite.lint", str(path), *extra], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "contract_suite.lint", str(path), *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -343,7 +346,7 @@ def test_schema_accepting_the_empty_value_is_reported(doc):
 def test_the_drift_check_runs_in_a_fresh_clone():
     """The upstream page the drift check reads by default is part of the project, beside the spec: a clone runs
     the drift case instead of skipping it (and the spec agrees with it)."""
-    from contract_suite.settings import DEFAULT_PAGE
+    from contract_suite.engine.settings import DEFAULT_PAGE
 
     assert DEFAULT_PAGE.is_file() and DEFAULT_PAGE.parent == spec.PROJECT_ROOT / "spec"
     result = run_pytest("contract_tests/test_spec_lint.py", "-rs", timeout=120)

@@ -18,12 +18,23 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 import pytest
 
-import contract_suite.transport as transport_module
-from contract_suite import spec
-from contract_suite.account import AccountKeeper
-from contract_suite.coverage import Coverage
-from contract_suite.network import Proxies, ProxyError, Tls
-from contract_suite.profile import Phone
+import contract_suite.http.transport as transport_module
+from contract_suite.engine.account import AccountKeeper
+from contract_suite.http.network import Proxies, ProxyError, Tls
+from contract_suite.http.transport import (
+    Answer,
+    Limits,
+    NoAnswer,
+    Request,
+    RequestCapReached,
+    Transport,
+    TransportClosed,
+    _Decoder,
+)
+from contract_suite.openapi import spec
+from contract_suite.outcomes import EXIT_CANNOT_JUDGE
+from contract_suite.reporting.coverage import Coverage
+from contract_suite.reporting.summary import Verdict, verdict_line, verdict_word
 from contract_suite.secrets import (
     MaskingRecordFactory,
     Secret,
@@ -32,17 +43,7 @@ from contract_suite.secrets import (
     install_log_masking,
     remove_log_masking,
 )
-from contract_suite.summary import EXIT_CANNOT_JUDGE, Verdict, verdict_line, verdict_word
-from contract_suite.transport import (
-    Answer,
-    Failure,
-    Limits,
-    Request,
-    RequestCapReached,
-    Transport,
-    TransportClosed,
-    _Decoder,
-)
+from contract_suite.testdata.profile import Phone
 from tests.support import hostile
 
 pytestmark = pytest.mark.selftest
@@ -603,9 +604,9 @@ def test_only_a_lost_answer_to_a_sent_request_is_lost():
     assert [
         kind
         for kind in ("timeout", "reset", "protocol", "connect", "tls", "local")
-        if Failure(kind, "", sent=True).lost_answer
+        if NoAnswer(kind, "", sent=True).lost_answer
     ] == ["timeout", "reset", "protocol"]
-    assert not Failure("timeout", "", sent=False).lost_answer
+    assert not NoAnswer("timeout", "", sent=False).lost_answer
 
 
 def test_an_unencoded_body_is_cut_one_byte_past_the_room():
@@ -705,7 +706,7 @@ def test_a_dripping_body_times_out_at_the_deadline():
     with hostile.HostileServer(hostile.drip) as server:
         started = time.monotonic()
         answer = Transport(Limits(timeout=0.5), Tls()).send(Request("PUT", f"{server.base_url}/"))
-    assert answer.failure == Failure("timeout", "timed out after 0.5 s", sent=True)
+    assert answer.failure == NoAnswer("timeout", "timed out after 0.5 s", sent=True)
     assert time.monotonic() - started < 5  # bounded by the deadline, not by the drip (which would take minutes)
 
 
@@ -779,7 +780,7 @@ class FakeTarget:
         phone = AccountKeeper(self, self, self).phone_in(params, "old")
         self.asked.append(phone)
         if phone in self.silent:
-            return Answer(request, failure=Failure("reset", "closed", sent=True))
+            return Answer(request, failure=NoAnswer("reset", "closed", sent=True))
         code = NEW_PHONE_REGISTERED if phone == self.holds else OLD_PHONE_INCORRECT
         code = SUCCESS if phone in self.success else code
         return Answer(request, status=200, body=json.dumps({"code": code, "msg": "m", "data": None}).encode())
@@ -797,7 +798,7 @@ def keeper(target: FakeTarget) -> AccountKeeper:
 
 
 def params(old: Phone, new: Phone) -> dict[str, str]:
-    return CONTRACT.change_request(old, "1", new, "2")
+    return CONTRACT.change_params(old, "1", new, "2")
 
 
 def test_the_phone_a_request_names_needs_both_parts():

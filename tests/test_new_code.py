@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from contract_suite import spec
+from contract_suite.openapi import spec
 
 pytestmark = pytest.mark.selftest
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from contract_suite import spec
+from contract_suite.openapi import spec
 from reference_server import create_app, start_embedded
 from tests.support.catalogue.methods import OtherMethodsActLikePut
 from tests.support.nginx import NOT_INSTALLED, Nginx, Options, dying_upstream, nginx_binary

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from contract_suite import spec
+from contract_suite.openapi import spec
 from reference_server import create_app, start_embedded
 from reference_server.app import SUCCESS, TOKEN_FAILED, USER_NOT_FOUND, SetPhoneService
 from tests.support.suite import PROFILE, run_pytest

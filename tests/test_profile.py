@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from contract_suite import commands, sms_codes
-from contract_suite import profile as profiles
 from contract_suite.secrets import Secrets
+from contract_suite.testdata import commands, sms_codes
+from contract_suite.testdata import profile as profiles
 from tests.support.suite import run_pytest
 
 pytestmark = pytest.mark.selftest

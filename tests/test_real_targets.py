@@ -12,8 +12,8 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
-from contract_suite.settings import URL_MAX_REQUESTS, URL_RATE_LIMIT
-from contract_suite.spec import PROJECT_ROOT
+from contract_suite.engine.settings import URL_MAX_REQUESTS, URL_RATE_LIMIT
+from contract_suite.openapi.spec import PROJECT_ROOT
 from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
 from reference_server.embedded import QuietRequestHandler

@@ -23,7 +23,7 @@ from werkzeug.test import Client
 
 import reference_server.__main__ as cli
 import reference_server.app as server_app
-from contract_suite import spec
+from contract_suite.openapi import spec
 from reference_server import SetPhoneService, create_app, issue_code, seed, start_embedded
 from reference_server.codes import CodeRules
 from reference_server.embedded import ServerNotReady, wait_for_port

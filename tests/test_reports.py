@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from contract_suite import spec
-from contract_suite.coverage import STATE_RULES
+from contract_suite.openapi import spec
+from contract_suite.reporting.coverage import STATE_RULES
 from reference_server import create_app, start_embedded
 from reference_server.app import CHANGE_FAILED, OLD_CODE_FAILED, SetPhoneService
 from tests.support.leaks import issued_codes, leaks_in, profile_tokens, read_files, with_data_urls
@@ -484,7 +484,7 @@ def test_allure_results_are_masked_as_written():
     masked again as allure-pytest writes them."""
     from allure_commons.model2 import Attachment, Label, StatusDetails, TestResult
 
-    from contract_suite import allure_report
+    from contract_suite.reporting import allure_report
     from contract_suite.secrets import Secrets
 
     secrets = Secrets()

@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from contract_suite.spec import PROJECT_ROOT
+from contract_suite.openapi.spec import PROJECT_ROOT
 from reference_server import create_app, start_embedded
 from reference_server.app import NEW_PHONE_REGISTERED, SetPhoneService
 from tests.support.leaks import (

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from contract_suite import spec
-from contract_suite.spec import PROJECT_ROOT
+from contract_suite.openapi import spec
+from contract_suite.openapi.spec import PROJECT_ROOT
 from tests.support.junit import read_junit
 from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, run_pytest
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from werkzeug.wrappers import Response
 
-from contract_suite import spec
+from contract_suite.openapi import spec
 from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
 from tests.support import hostile

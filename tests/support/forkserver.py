@@ -48,13 +48,13 @@ PRELOADED = (
     "unittest",
     "packaging.version",
     "werkzeug.serving",
-    "contract_suite.settings",
-    "contract_suite.fixtures",
-    "contract_suite.summary",
-    "contract_suite.spec",
-    "contract_suite.target",
-    "contract_suite.transport",
-    "contract_suite.judging",
+    "contract_suite.engine.settings",
+    "contract_suite.pytest.fixtures",
+    "contract_suite.reporting.summary",
+    "contract_suite.openapi.spec",
+    "contract_suite.engine.target",
+    "contract_suite.http.transport",
+    "contract_suite.engine.judging",
     "reference_server.app",
     "reference_server.embedded",
 )
@@ -77,9 +77,9 @@ PRELOADED_AS_PYTEST_REWRITES = (
     "schemathesis.pytest",
     "schemathesis.graphql",
     "schemathesis.python.asgi",
-    "contract_suite.checks",
-    "contract_suite.generation",
-    "contract_suite.generated_layer",
+    "contract_suite.generated.checks",
+    "contract_suite.generated.generation",
+    "contract_suite.generated.generated_layer",
 )
 
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from contract_suite.case_view import code_words, is_case_outcome, operation_of, operation_words, title_of
-from contract_suite.coverage import Coverage
-from contract_suite.evidence import CaseEvidence
-from contract_suite.judging import exchange_text
+from contract_suite.engine.evidence import CaseEvidence
+from contract_suite.engine.judging import exchange_text
+from contract_suite.engine.settings import Settings
 from contract_suite.keys import EVIDENCE
+from contract_suite.reporting.case_view import code_words, is_case_outcome, operation_of, operation_words, title_of
+from contract_suite.reporting.coverage import Coverage
+from contract_suite.reporting.summary import Verdict, codes_words, header, verdict_line
 from contract_suite.secrets import Secrets
-from contract_suite.settings import Settings
-from contract_suite.summary import Verdict, codes_words, header, verdict_line
 
 ANONYMOUS_FINALIZER = "::<lambda>"  # how allure-pytest names pytest's own finalizers of a fixture
 

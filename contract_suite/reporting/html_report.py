@@ -9,14 +9,14 @@ import html
 
 import pytest
 
-from contract_suite.case_view import code_words, is_case_outcome, operation_of, title_of
-from contract_suite.coverage import Coverage
-from contract_suite.evidence import CaseEvidence
-from contract_suite.judging import exchange_text
+from contract_suite.engine.evidence import CaseEvidence
+from contract_suite.engine.judging import exchange_text
+from contract_suite.engine.settings import Settings
 from contract_suite.keys import EVIDENCE
+from contract_suite.reporting.case_view import code_words, is_case_outcome, operation_of, title_of
+from contract_suite.reporting.coverage import Coverage
+from contract_suite.reporting.summary import Verdict, codes_words, header, verdict_line, verdict_word
 from contract_suite.secrets import Secrets
-from contract_suite.settings import Settings
-from contract_suite.summary import Verdict, codes_words, header, verdict_line, verdict_word
 
 # pytest-html draws its log and our extras as preformatted text: a curl line made the page thousands of pixels
 # wide. Wrap them; give the coverage table room; colour the verdict.

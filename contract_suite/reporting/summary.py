@@ -8,12 +8,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from contract_suite.coverage import Coverage
+from contract_suite.engine.settings import Settings
 from contract_suite.keys import SUSPECT
+from contract_suite.outcomes import EXIT_CANNOT_JUDGE
+from contract_suite.reporting.coverage import Coverage
 from contract_suite.secrets import Secrets
-from contract_suite.settings import Settings
 
-EXIT_CANNOT_JUDGE = int(pytest.ExitCode.INTERRUPTED)  # 2
 MIN_ANSWERS_FOR_NO_ENVELOPE = 3
 
 
@@ -212,7 +212,7 @@ class Verdict:
 
 
 def _merged_codes(runs: list[dict]) -> dict:
-    """What the runs' workers saw of the SMS codes, merged (contract_suite.refusals.CodeRefusals.state)."""
+    """What the runs' workers saw of the SMS codes, merged (contract_suite.engine.refusals.CodeRefusals.state)."""
     merged = {"refused": 0, "refetched": 0, "fresh_each_use": False, "source_accepted": False, "static": {}}
     for run in runs:
         codes = run.get("codes") or {}

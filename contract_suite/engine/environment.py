@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from contract_suite import preflight
-from contract_suite.judging import describe_answer, envelope_code, looks_like_envelope
-from contract_suite.refusals import CodeRefusals
-from contract_suite.run import SLOWEST_RATE, START_RATE, Run
+from contract_suite.engine import preflight
+from contract_suite.engine.judging import describe_answer, envelope_code, looks_like_envelope
+from contract_suite.engine.refusals import CodeRefusals
+from contract_suite.engine.run import SLOWEST_RATE, START_RATE, Run
+from contract_suite.http.transport import Answer, Request
 from contract_suite.secrets import Secret
-from contract_suite.transport import Answer, Request
 
 NOT_THE_ENDPOINT, TOKEN_REJECTED = "not the endpoint", "token rejected"
 
@@ -92,7 +92,7 @@ class EnvironmentCheck:
         """Send within the run's limits; when the request carried the valid token and the answer is the token's
         failure, re-check the token (token_accepted) and, when it expired and a fresh one was fetched, send the
         request once more with it: its answer is the one returned. A valid SMS code refused: once more with a
-        fresh code (contract_suite.refusals), when the run has a code source."""
+        fresh code (contract_suite.engine.refusals), when the run has a code source."""
         if self.refusals is None:
             return self._send(request, retry_refusals)
         return self.refusals.send(request, lambda sent: self._send(sent, retry_refusals))

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from contract_suite.coverage import Coverage
+from contract_suite.engine.settings import Settings
+from contract_suite.reporting.coverage import Coverage
 from contract_suite.secrets import MaskingRecordFactory, Secret, Secrets
-from contract_suite.settings import Settings
 
 if TYPE_CHECKING:
-    from contract_suite.run import Run
-    from contract_suite.summary import Verdict
+    from contract_suite.engine.run import Run
+    from contract_suite.reporting.summary import Verdict
 
 
 @dataclass(eq=False)

@@ -12,20 +12,21 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-import pytest
-
-from contract_suite.coverage import Coverage
-from contract_suite.evidence import CaseEvidence, Failure
-from contract_suite.judging import envelope_code, looks_like_envelope
-from contract_suite.network import Tls
+from contract_suite.engine.evidence import CaseEvidence, Failure
+from contract_suite.engine.judging import envelope_code, looks_like_envelope
+from contract_suite.engine.settings import Settings
+from contract_suite.http.network import Tls
+from contract_suite.http.transport import Answer, Limits, Request, RequestCapReached, Transport, TransportClosed
+from contract_suite.openapi.spec import Operation
+from contract_suite.outcomes import CannotJudge
 from contract_suite.secrets import Secret, Secrets
-from contract_suite.settings import Settings
-from contract_suite.spec import Operation
-from contract_suite.transport import Answer, Limits, Request, RequestCapReached, Transport, TransportClosed
+
+if TYPE_CHECKING:  # the run counts answers into the coverage table, which reports read above it
+    from contract_suite.reporting.coverage import Coverage
 
 FAILURES_BEFORE_STOP = 3  # transport failures (timeouts, stalls, resets) in a row that stop the run
-EXIT_CANNOT_JUDGE = pytest.ExitCode.INTERRUPTED  # 2
 # A gateway refusing to forward (rate limit, maintenance, upstream down): the same request is sent again, waiting
 # as its Retry-After asks, or BACKOFF_SECONDS, at most GATEWAY_RETRIES times; the rate is halved each time it
 # repeats. A wait asked for past LONGEST_WAIT_SECONDS is not waited: the run stops.
@@ -49,26 +50,6 @@ def retry_after(answer: Answer) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(when.timestamp() - time.time(), 0.0) if when is not None else None
-
-
-class CannotJudge(pytest.skip.Exception):
-    """This case (or the run) cannot be judged: the target or the test data is unusable.
-
-    A skip to hypothesis (so the generated layer stops at once, without shrinking); the plugin reports it as
-    an error (E) of the case, never as a contract failure.
-    """
-
-
-class NotJudged(pytest.skip.Exception):
-    """This case is skipped for want of what the user did not choose to leave out: data the profile lacks (the
-    message names the key to add), or the run's request cap spent. The codes it would have judged make the run
-    exit 2 (cannot judge) unless --allow-partial accepts a partial judgement; a plain skip (the user's own choice,
-    such as the success case without --allow-destructive) does not. `needs`: what to add, in a few words (a profile
-    key, an option), for the verdict's one line."""
-
-    def __init__(self, msg: str, needs: str | None = None):
-        super().__init__(msg)
-        self.needs = needs
 
 
 class Run:
@@ -103,7 +84,7 @@ class Run:
         self.too_large: Counter[int] = Counter()  # generated requests a gateway refused as too large, not judged
         self.tokens: Mapping[str, Secret] = MappingProxyType(dict(tokens))  # by role; read-only, replaced whole
         self.case: CaseEvidence | None = None  # the evidence of the case running now (the plugin's), if any
-        self.code_refusals = None  # the SMS codes the target refused (contract_suite.refusals), once cases run
+        self.code_refusals = None  # the SMS codes the target refused (contract_suite.engine.refusals), once cases run
 
     def use_token(self, role: str, token: Secret) -> None:
         """A token fetched during the run (the [tokens] command's) takes the role's place from now on."""

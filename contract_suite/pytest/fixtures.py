@@ -8,15 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from contract_suite import knife4j, preflight, spec
-from contract_suite.account import AccountKeeper
-from contract_suite.environment import EnvironmentCheck
+from contract_suite.engine import preflight
+from contract_suite.engine.account import AccountKeeper
+from contract_suite.engine.environment import EnvironmentCheck
+from contract_suite.engine.refusals import CodeRefusals
+from contract_suite.engine.run import Run
+from contract_suite.engine.settings import DEFAULT_PAGE, Settings
+from contract_suite.engine.target import Target
 from contract_suite.keys import SESSION
-from contract_suite.refusals import CodeRefusals
-from contract_suite.run import EXIT_CANNOT_JUDGE, CannotJudge, Run
-from contract_suite.settings import DEFAULT_PAGE, Settings
-from contract_suite.sms_codes import CodeSource, TokenUnavailable, fetch_token
-from contract_suite.target import Target
+from contract_suite.openapi import knife4j, spec
+from contract_suite.outcomes import EXIT_CANNOT_JUDGE, CannotJudge
+from contract_suite.testdata.sms_codes import CodeSource, TokenUnavailable, fetch_token
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,10 @@ def start_run(config: pytest.Config, settings: Settings, endpoint: Endpoint, pre
     """The run against the target, once the preflight says it can judge it; else CannotJudge (an error of the first
     case, one line why, and the run stops with exit 2). Called by xdist's controller before any worker starts, it
     exits the session instead."""
-    contract = config.stash[SESSION]
-    secrets = contract.secrets
-    run = Run(settings, endpoint.base_url, secrets, contract.coverage, contract.tokens)
-    contract.run = run
+    session = config.stash[SESSION]
+    secrets = session.secrets
+    run = Run(settings, endpoint.base_url, secrets, session.coverage, session.tokens)
+    session.run = run
     profile = settings.profile
     problem = None
     if profile.token_command and "valid" not in run.tokens:

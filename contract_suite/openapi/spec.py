@@ -12,14 +12,14 @@ from typing import Any
 import jsonschema
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SPEC = PROJECT_ROOT / "spec" / "openapi.yaml"
 # libyaml's safe loader where PyYAML was built with it: the same document, about ten times faster to read
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Blank beyond doubt: empty, or nothing but ASCII whitespace. A value made only of other characters
 # Python calls whitespace (U+00A0, U+3000, U+001C...) is blank to some servers and not to others.
-# The lint holds the spec's parameter schemas to it; contract_suite.checks judges answers by it.
+# The lint holds the spec's parameter schemas to it; contract_suite.generated.checks judges answers by it.
 ASCII_WHITESPACE = frozenset(" \t\n\r\f\v")
 
 
@@ -166,7 +166,7 @@ class Operation:
         """Parameter name to its "please enter" code."""
         return {p.name: p.missing_code for p in self.parameters if p.missing_code is not None}
 
-    def change_request(self, old, old_code: str, new, new_code: str) -> dict[str, str]:
+    def change_params(self, old, old_code: str, new, new_code: str) -> dict[str, str]:
         """Query parameters moving the account from phone `old` to `new` (objects with
         international_code and phone), built from the parameters' x-role."""
         sides = {

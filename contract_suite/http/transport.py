@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from contract_suite.network import PROXY_REFUSES, TUNNEL_REFUSED, Proxies, Proxy, Tls, tls_context
+from contract_suite.http.network import PROXY_REFUSES, TUNNEL_REFUSED, Proxies, Proxy, Tls, tls_context
 
 MAX_BODY_BYTES = 1 << 20  # an envelope is tiny; past this the answer is wrong anyway
 CHUNK_BYTES = 65536
@@ -59,7 +59,7 @@ class Request:
 
 
 @dataclass(frozen=True)
-class Failure:
+class NoAnswer:
     """Why no whole answer came back."""
 
     kind: str  # "timeout", "connect", "tls", "reset", "protocol", "local"
@@ -80,7 +80,7 @@ class Answer:
     body: bytes = b""
     truncated: bool = False  # more body than max_body_bytes (after decompression)
     elapsed: float = 0.0
-    failure: Failure | None = None
+    failure: NoAnswer | None = None
 
     def header(self, name: str) -> str | None:
         found = [v for k, v in self.headers if k.lower() == name.lower()]
@@ -174,7 +174,8 @@ class Transport:
             self.sent += count
 
     def send(self, request: Request, turn_taken: bool = False) -> Answer:
-        """The answer, or an Answer with a Failure; raises RequestCapReached, TransportClosed before sending.
+        """The answer, or an Answer with its NoAnswer (why none came whole); raises RequestCapReached,
+        TransportClosed before sending.
         turn_taken: its turn was taken already, with others' (wait_turn(count)): it goes at once."""
         if not turn_taken:
             self.wait_turn()
@@ -246,50 +247,50 @@ class Transport:
             stage = "answer"
             response = connection.getresponse()
             if proxy is not None and response.status == 407:
-                answer.failure = Failure("connect", PROXY_REFUSES, sent=False)
+                answer.failure = NoAnswer("connect", PROXY_REFUSES, sent=False)
             else:
                 answer.status, answer.reason = response.status, response.reason
                 answer.headers = list(response.getheaders())
                 self._read_body(response, answer, deadline, expired)
         except TimeoutError:
-            answer.failure = Failure("timeout", f"timed out after {timeout:g} s", sent=stage != "connect")
+            answer.failure = NoAnswer("timeout", f"timed out after {timeout:g} s", sent=stage != "connect")
         except ssl.SSLCertVerificationError as exc:
-            answer.failure = Failure(
+            answer.failure = NoAnswer(
                 "tls",
                 f"TLS certificate not trusted: {exc.verify_message or 'verification failed'} "
                 "(a private CA: set REQUESTS_CA_BUNDLE; or --insecure)",
                 sent=False,
             )
         except ssl.SSLError as exc:
-            answer.failure = Failure("tls", f"TLS handshake failed: {exc.reason or type(exc).__name__}", sent=False)
+            answer.failure = NoAnswer("tls", f"TLS handshake failed: {exc.reason or type(exc).__name__}", sent=False)
         except ConnectionRefusedError:
-            answer.failure = Failure("connect", "connection refused (nothing listens on that host and port)", False)
+            answer.failure = NoAnswer("connect", "connection refused (nothing listens on that host and port)", False)
         except socket.gaierror:
-            answer.failure = Failure("connect", "unknown host (the name does not resolve)", sent=False)
+            answer.failure = NoAnswer("connect", "unknown host (the name does not resolve)", sent=False)
         except (http.client.HTTPException, ConnectionError, OSError) as exc:
             if expired.is_set():
-                answer.failure = Failure("timeout", f"timed out after {timeout:g} s", sent=stage != "connect")
+                answer.failure = NoAnswer("timeout", f"timed out after {timeout:g} s", sent=stage != "connect")
             elif stage == "connect" and proxy is not None and str(exc).startswith(TUNNEL_REFUSED):
-                answer.failure = Failure("connect", PROXY_REFUSES, sent=False)
+                answer.failure = NoAnswer("connect", PROXY_REFUSES, sent=False)
             elif stage == "connect":
-                answer.failure = Failure("connect", f"cannot connect: {_short(exc)}", sent=False)
+                answer.failure = NoAnswer("connect", f"cannot connect: {_short(exc)}", sent=False)
             else:
                 kind = "reset" if isinstance(exc, (ConnectionError, http.client.RemoteDisconnected)) else "protocol"
                 what = "the connection was closed" if kind == "reset" else "a malformed answer"
-                answer.failure = Failure(kind, f"{what} before the whole answer came: {_short(exc)}", sent=True)
+                answer.failure = NoAnswer(kind, f"{what} before the whole answer came: {_short(exc)}", sent=True)
         except ValueError as exc:  # an unsendable request (a header value with a newline, a bad URL)
             # its text may quote a header or the URL: only its type is shown
-            answer.failure = Failure("local", f"the request cannot be sent ({type(exc).__name__})", sent=False)
+            answer.failure = NoAnswer("local", f"the request cannot be sent ({type(exc).__name__})", sent=False)
         finally:
             if timer is not None:
                 timer.cancel()
             if connection is not None:
                 connection.close()
         if answer.failure is None and expired.is_set():
-            answer.failure = Failure("timeout", f"timed out after {timeout:g} s", sent=True)
+            answer.failure = NoAnswer("timeout", f"timed out after {timeout:g} s", sent=True)
         if proxy is not None and answer.failure is not None and not answer.failure.sent:
             failure = answer.failure
-            answer.failure = Failure(
+            answer.failure = NoAnswer(
                 failure.kind, f"{failure.detail} (through the proxy {proxy.where} of {proxy.source})", failure.sent
             )
 

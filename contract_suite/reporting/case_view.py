@@ -1,13 +1,13 @@
 """How a case shows in a report (pytest-html, Allure): its title, its operation and its codes in words, read from
-the case's evidence (contract_suite.evidence), never from its message."""
+the case's evidence (contract_suite.engine.evidence), never from its message."""
 
 from __future__ import annotations
 
 import pytest
 
-from contract_suite.evidence import CaseEvidence
-from contract_suite.settings import Settings
-from contract_suite.spec import Operation
+from contract_suite.engine.evidence import CaseEvidence
+from contract_suite.engine.settings import Settings
+from contract_suite.openapi.spec import Operation
 
 
 def is_case_outcome(report: pytest.TestReport) -> bool:

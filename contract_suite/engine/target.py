@@ -11,16 +11,17 @@ from typing import NoReturn
 
 import pytest
 
-from contract_suite.account import AccountKeeper
-from contract_suite.environment import EnvironmentCheck
-from contract_suite.evidence import Failure, failures_text
-from contract_suite.judging import envelope_code, judge, reproduction
-from contract_suite.profile import ENV_OVERRIDES, Phone
-from contract_suite.refusals import Resent
-from contract_suite.run import CannotJudge, NotJudged, Run
-from contract_suite.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable, code_source_failed
-from contract_suite.spec import Operation
-from contract_suite.transport import Answer, RequestCapReached
+from contract_suite.engine.account import AccountKeeper
+from contract_suite.engine.environment import EnvironmentCheck
+from contract_suite.engine.evidence import Failure, failures_text
+from contract_suite.engine.judging import envelope_code, judge, reproduction
+from contract_suite.engine.refusals import Resent
+from contract_suite.engine.run import Run
+from contract_suite.http.transport import Answer, RequestCapReached
+from contract_suite.openapi.spec import Operation
+from contract_suite.outcomes import CannotJudge, NotJudged
+from contract_suite.testdata.profile import ENV_OVERRIDES, Phone
+from contract_suite.testdata.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable, code_source_failed
 
 ABSENT = None  # a parameter or token given as ABSENT is left out of the request
 WRONG_CODES = ("000000", "111111")
@@ -134,7 +135,7 @@ class Target:
         # a side whose code is overridden gets none fetched: fetching sends a new SMS, voiding older codes
         old_code = override.pop("old__code") if "old__code" in override else self.code(old)
         new_code = override.pop("new__code") if "new__code" in override else self.code(new)
-        params = self.contract.change_request(old, old_code, new, new_code)
+        params = self.contract.change_params(old, old_code, new, new_code)
         for role, value in override.items():
             params[self.contract.parameter_with_role(role.replace("__", ".")).name] = value
         return params

@@ -2,14 +2,14 @@
 a wall of per-case failures. Every probe goes through the run's bounded, rate-limited transport.
 
 The probe that needs an SMS code (is the account where the profile says?) runs later, just before the first
-case that uses the account (contract_suite.account), so that a run without such cases sends no SMS.
+case that uses the account (contract_suite.engine.account), so that a run without such cases sends no SMS.
 """
 
 from __future__ import annotations
 
-from contract_suite.judging import describe_answer, envelope_code, is_documented, looks_like_envelope
-from contract_suite.run import Run
-from contract_suite.transport import Answer
+from contract_suite.engine.judging import describe_answer, envelope_code, is_documented, looks_like_envelope
+from contract_suite.engine.run import Run
+from contract_suite.http.transport import Answer
 
 UNAVAILABLE = (502, 503, 504)
 WRONG_CODE = "000000"
@@ -58,7 +58,7 @@ def valid_token_probe(run: Run) -> Answer | None:
     params = {p.name: p.example for p in run.contract.parameters}
     account, free = profile.account, profile.phones.get("free")
     if account is not None and free is not None:
-        params = run.contract.change_request(account, WRONG_CODE, free, WRONG_CODE)
+        params = run.contract.change_params(account, WRONG_CODE, free, WRONG_CODE)
     return run.send(run.request(params, token))
 
 

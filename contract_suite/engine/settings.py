@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from contract_suite import profile as profiles
-from contract_suite import spec
-from contract_suite.network import Proxies, ProxyError, Tls, tls_context
+from contract_suite.http.network import Proxies, ProxyError, Tls, tls_context
+from contract_suite.openapi import spec
+from contract_suite.testdata import profile as profiles
 
 REFERENCE_PROFILE = spec.PROJECT_ROOT / "profiles" / "reference.toml"
 DEFAULT_PAGE = spec.PROJECT_ROOT / "spec" / "knife4j-setPhone.md"  # the upstream page, transcribed beside the spec

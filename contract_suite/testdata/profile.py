@@ -1,5 +1,5 @@
 """The test-data profile (TOML): tokens, phones and SMS codes a target's cases need. Parsing only: the
-settings pass the environment's token overrides in; contract_suite.sms_codes runs the commands."""
+settings pass the environment's token overrides in; contract_suite.testdata.sms_codes runs the commands."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# Each token role's environment variable: it overrides the profile (contract_suite.settings reads it), and a
-# reproduce line names it as the shell variable to set (contract_suite.judging).
+# Each token role's environment variable: it overrides the profile (contract_suite.engine.settings reads it), and a
+# reproduce line names it as the shell variable to set (contract_suite.engine.judging).
 ENV_OVERRIDES = {"valid": "CONTRACT_TOKEN", "orphan": "CONTRACT_ORPHAN_TOKEN"}
 PHONE_ROLES = ("free", "registered", "cancelling")
 KNOWN = {

@@ -16,13 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl, urlsplit
 
-from contract_suite.environment import EnvironmentCheck
-from contract_suite.evidence import Failure
-from contract_suite.judging import envelope_code, judge, reproduction
-from contract_suite.profile import Phone
-from contract_suite.run import CannotJudge, NotJudged, Run
-from contract_suite.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable, code_source_failed
-from contract_suite.transport import Answer, Request, RequestCapReached
+from contract_suite.engine.environment import EnvironmentCheck
+from contract_suite.engine.evidence import Failure
+from contract_suite.engine.judging import envelope_code, judge, reproduction
+from contract_suite.engine.run import Run
+from contract_suite.http.transport import Answer, Request, RequestCapReached
+from contract_suite.outcomes import CannotJudge, NotJudged
+from contract_suite.testdata.profile import Phone
+from contract_suite.testdata.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable, code_source_failed
 
 IN_STEP, MOVED, UNKNOWN = "in step", "moved", "unknown"
 SOMEONE_ELSE = "account:someone-else"  # a Failure's suspect: the account's state may be another user's doing
@@ -90,7 +91,7 @@ class AccountKeeper:
 
     def move_request(self, old: Phone, old_code: str, new: Phone, new_code: str) -> Request:
         """The primary operation's request moving the account from old to new, with the valid token."""
-        return self.run.request(self.operation.change_request(old, old_code, new, new_code), self.token)
+        return self.run.request(self.operation.change_params(old, old_code, new, new_code), self.token)
 
     def phone_in(self, request_params: dict[str, str], side: str) -> Phone | None:
         ic = request_params.get(self.operation.parameter_with_role(f"{side}.international_code").name)
@@ -507,7 +508,7 @@ class AccountKeeper:
             return MovedBack(False, words.text, words.line)
         self.codes.consumed(account, moved_to)  # the codes the change was sent with are spent
         try:
-            params = self.operation.change_request(
+            params = self.operation.change_params(
                 moved_to, self.codes.code_for(moved_to), account, self.codes.code_for(account)
             )
             back = self.environment.send(self.run.request(params, self.token), retry_refusals=False)

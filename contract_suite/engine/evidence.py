@@ -2,7 +2,7 @@
 it exercises, the rules it judged, its requests and answers, its failures). The terminal, JUnit, pytest-html and
 Allure each render these objects; none parses a message back into fields.
 
-Every string in a Failure is masked when it is made (contract_suite.judging makes them); the exchanges are the
+Every string in a Failure is masked when it is made (contract_suite.engine.judging makes them); the exchanges are the
 transport's answers, masked when rendered.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field, replace
 
-from contract_suite.transport import Answer
+from contract_suite.http.transport import Answer
 
 EXCHANGES_KEPT = 8  # the last requests and answers of a case, kept as its evidence
 

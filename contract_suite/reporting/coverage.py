@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from contract_suite.spec import Operation
+from contract_suite.openapi.spec import Operation
 
 # The rules of state of the primary operation: what no one request can show, each judged by a hand-written case
 # marked `state_rule(name)` (contract_tests/test_state_rules.py). Listed here so that the table says which ones a run

@@ -11,11 +11,11 @@ import shlex
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from contract_suite.evidence import Failure
-from contract_suite.profile import ENV_OVERRIDES
+from contract_suite.engine.evidence import Failure
+from contract_suite.http.transport import Answer, Request
+from contract_suite.openapi.spec import Operation, is_integer
 from contract_suite.secrets import Secrets
-from contract_suite.spec import Operation, is_integer
-from contract_suite.transport import Answer, Request
+from contract_suite.testdata.profile import ENV_OVERRIDES
 
 QUOTE_BYTES = 200
 # Headers a reproduction leaves out: curl makes its own, and a generated case's tool name and case id say nothing.

@@ -1,7 +1,7 @@
 """The generated layer's engine: the spec loaded as schemathesis schemas (one per phase, with schemathesis.toml's
 settings and the run's options), and each generated case sent through the run's bounded transport and judged by the
-custom checks (contract_suite/checks.py). contract_tests/test_generated.py only collects and runs the tests, as
-schemathesis keeps its pytest glue apart from its engine."""
+custom checks (contract_suite/generated/checks.py). contract_tests/test_generated.py only collects and runs the
+tests, as schemathesis keeps its pytest glue apart from its engine."""
 
 from __future__ import annotations
 
@@ -15,16 +15,13 @@ import requests
 import schemathesis
 from schemathesis.core.failures import FailureGroup
 
-from contract_suite import (
-    checks,  # registers the custom checks (schemathesis.toml's `hooks` names it too)
-    generation,
-)
-from contract_suite.evidence import CheckFailed, Failure, failures_text
-from contract_suite.judging import nested_too_deep, reproduction, speaks_envelope
-from contract_suite.run import CannotJudge, NotJudged
-from contract_suite.settings import Settings
-from contract_suite.spec import PROJECT_ROOT
-from contract_suite.transport import Request, RequestCapReached
+from contract_suite.engine.evidence import CheckFailed, Failure, failures_text
+from contract_suite.engine.judging import nested_too_deep, reproduction, speaks_envelope
+from contract_suite.engine.settings import Settings
+from contract_suite.generated import checks, generation  # importing checks registers the custom checks
+from contract_suite.http.transport import Request, RequestCapReached
+from contract_suite.openapi.spec import PROJECT_ROOT
+from contract_suite.outcomes import CannotJudge, NotJudged
 
 SCHEMATHESIS_CONFIG = PROJECT_ROOT / "schemathesis.toml"
 TOKEN_PLACEHOLDER = "the-run-s-valid-token"  # never sent: _with_current_token puts the run's token in its place

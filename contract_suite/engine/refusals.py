@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
 
-from contract_suite.judging import envelope_code
-from contract_suite.profile import Phone
-from contract_suite.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable
-from contract_suite.spec import Operation
-from contract_suite.transport import Answer, Request
+from contract_suite.engine.judging import envelope_code
+from contract_suite.http.transport import Answer, Request
+from contract_suite.openapi.spec import Operation
+from contract_suite.testdata.profile import Phone
+from contract_suite.testdata.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable
 
 SIDES = ("old", "new")
 REFUSAL_NAMES = {"old": "old-phone-verification-failed", "new": "new-phone-verification-failed"}
