@@ -1,4 +1,5 @@
-"""The README's walkthrough provokes each documented code from the standalone reference server."""
+"""The reference server page's walkthrough (docs/reference-server.md) provokes each documented code from the
+standalone reference server."""
 
 import json
 import os
@@ -14,11 +15,11 @@ from contract_suite.openapi import spec
 
 pytestmark = pytest.mark.selftest
 
-README = spec.PROJECT_ROOT / "README.md"
+PAGE = spec.PROJECT_ROOT / "docs" / "reference-server.md"
 
 
 def walkthrough() -> str:
-    text = README.read_text(encoding="utf-8")
+    text = PAGE.read_text(encoding="utf-8")
     block = text.split("<!-- walkthrough -->", 1)[1].split("<!-- /walkthrough -->", 1)[0]
     return block.split("```sh", 1)[1].rsplit("```", 1)[0]
 
