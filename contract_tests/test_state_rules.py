@@ -5,6 +5,7 @@ plugin runs them after every other case, since each builds on what those judge."
 
 import pytest
 
+from contract_suite.engine import at_once
 from contract_suite.engine.evidence import failures_text
 from contract_suite.engine.judging import envelope_code
 
@@ -94,8 +95,9 @@ def test_one_pair_of_codes_changes_the_phone_once(target, contract, contract_set
             "new-phone-registered",
         )
     }
-    answers = target.call_at_once(target.change(account, free), target.token("valid"), times)
-    failures = target.check_at_once(
+    answers = at_once.call_at_once(target, target.change(account, free), target.token("valid"), times)
+    failures = at_once.check_at_once(
+        target,
         answers,
         after_the_change,
         f"the same valid change from {account} to {free} sent {times} times at one moment: one pair of SMS codes "

@@ -1,0 +1,144 @@
+"""Blame only what reproduces: before a case blames the contract for a wrong answer that the run's own test data or
+someone else could have caused, it is re-checked. A wrong answer about the account's state (5174, 5176) is sent
+again with fresh SMS codes (the second answer is the case's); a refused valid code was already sent again by the
+code refusals (contract_suite.engine.refusals), and the failure says each try and names the code it hinges on, for
+the verdict to weigh at the end of the run."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import replace
+
+from contract_suite.engine.environment import EnvironmentCheck
+from contract_suite.engine.evidence import Failure
+from contract_suite.engine.judging import envelope_code, judge, reproduction
+from contract_suite.engine.refusals import Resent
+from contract_suite.engine.run import Run
+from contract_suite.http.transport import Answer, RequestCapReached
+from contract_suite.testdata.sms_codes import CodeSourceBroken
+
+REPRODUCE_TRIES = 2  # sends again of a wrong answer about the account's state before it is blamed
+STATE_CODE_NAMES = ("old-phone-incorrect", "new-phone-registered")
+
+
+class BeforeBlame:
+    def __init__(self, run: Run, environment: EnvironmentCheck):
+        self.run = run
+        self.environment = environment
+        self.refusals = environment.refusals
+        self.operation = run.contract
+        self.secrets = run.secrets
+
+    def whole(self, answer: Answer) -> bool:
+        """Whether an answer came whole and is not a gateway's refusal."""
+        return answer.failure is None and not self.run.refused_by_gateway(answer)
+
+    def judge_one(self, answer: Answer, expected: set[int], rule: str) -> tuple[Answer, Failure | None]:
+        """The primary operation's answer judged, re-checked first when it is wrong in a way the test data or
+        someone else may have caused: the answer the case judges, and its failure (None: it holds)."""
+        failure = judge(answer, self.operation, expected, rule, self.secrets)
+        if failure is None:
+            return answer, None
+        resent = self.refusals.resent(answer)
+        if resent is None and envelope_code(answer) in self._state_codes - expected:
+            answer, failure = self._reproduced(answer, expected, rule)
+            resent = self.refusals.resent(answer)  # the later tries' own codes may have been refused
+        if failure is not None:
+            failure = self._with_code_refusal(answer, expected, failure, resent)
+        return answer, failure
+
+    def judge_burst(
+        self, answers: list[Answer], others: set[int], rule: str
+    ) -> tuple[list[Answer], list[Failure], int]:
+        """One change sent several times at once: exactly one answer may be success, each other one a valid
+        envelope carrying one of `others`. A burst with no success whose answers all speak of the account's state
+        is sent once more with fresh codes first. The answers judged, their failures, and how many succeeded."""
+        success = self.operation.success_code
+        resent = self.refusals.resent(answers[0])
+        codes = [envelope_code(answer) for answer in answers]
+        again = ""
+        if resent is None and success not in codes and set(codes) <= self._state_codes:
+            # none succeeded, each told the account or a number is elsewhere: once more before blame
+            burst = self.environment.send_at_once(
+                self.refusals.again_with_fresh_codes(answers[0].request), len(answers), self.whole
+            )
+            if all(map(self.whole, burst)):
+                tally = ", ".join(f"{code} x{n}" for code, n in sorted(Counter(map(json.dumps, codes)).items()))
+                again = f"sent again at once with fresh SMS codes after {tally}: the same wrong answers came"
+                answers, codes = burst, [envelope_code(answer) for answer in burst]
+                if codes.count(success) == 1:
+                    self.refusals.unreproduced += 1
+        won = codes.count(success)
+        found = [f for f in (judge(a, self.operation, {success, *others}, rule, self.secrets) for a in answers) if f]
+        if won != 1:
+            command, masked = reproduction(answers[0].request, self.secrets)
+            tally = ", ".join(f"{code} x{count}" for code, count in sorted(Counter(map(json.dumps, codes)).items()))
+            found.insert(
+                0,
+                Failure(
+                    self.secrets.mask(rule),
+                    expected=f"exactly one {self.operation.describe(success)}; each other one "
+                    + " or ".join(self.operation.describe(code) for code in sorted(others)),
+                    actual=f"{won} of {len(answers)} succeeded (answers: {tally})",
+                    reproduce=command,
+                    masked=masked,
+                    more=(
+                        f"(the same request sent {len(answers)} times at one moment, each on its own connection)",
+                        *((again,) if again else ()),
+                    ),
+                    expected_codes=(success,),
+                ),
+            )
+        resent = resent or self.refusals.resent(answers[0])
+        suspect = self.refusals.suspect(answers[0], {success}, resent) if won == 0 and found else ""
+        if suspect:
+            found[0] = replace(found[0], suspect=suspect)
+        return answers, found, won
+
+    @property
+    def _state_codes(self) -> set[int]:
+        """Answers that depend on where the account is and which numbers are taken: someone else may cause them."""
+        return {self.operation.code_named(n) for n in ("old-phone-incorrect", "new-phone-registered")}
+
+    def _reproduced(self, answer: Answer, expected: set[int], rule: str) -> tuple[Answer, Failure | None]:
+        """A wrong answer that depends on the account's state, sent again once with fresh codes before blame: the
+        second answer is the case's. Right the second time: someone else's doing (counted for the verdict)."""
+        first, second = envelope_code(answer), answer
+        for _ in range(REPRODUCE_TRIES):  # the other user's change may outlast one try: at most two
+            try:
+                again = self.refusals.again_with_fresh_codes(second.request)  # the last one sent: its codes
+                sent = self.environment.send(again, retry_refusals=False)
+            except (RequestCapReached, CodeSourceBroken):
+                break
+            if not self.whole(sent):
+                break
+            self.environment.endpoint_spoke(sent)
+            second = sent
+            if envelope_code(second) != first:
+                break
+        if second is answer:
+            return answer, judge(answer, self.operation, expected, rule, self.secrets)
+        failure = judge(second, self.operation, expected, rule, self.secrets)
+        then = envelope_code(second)
+        if failure is None or then != first:
+            self.refusals.unreproduced += 1  # the state that answer told of did not last: someone else's doing
+        if failure is None:
+            return second, None
+        said = "the same wrong answer came" if then == first else f"answered {self.operation.describe(then)}"
+        return second, failure.also(f"sent again with fresh SMS codes after {self.operation.describe(first)}: {said}")
+
+    def _with_code_refusal(
+        self, answer: Answer, expected: set[int], failure: Failure, resent: Resent | None
+    ) -> Failure:
+        """A wrong answer that refused an SMS code the run held valid: says each try when the request was sent
+        again with fresh codes, and names the code it hinges on (the verdict weighs it at the end of the run)."""
+        if resent is not None:
+            first = envelope_code(resent.first)
+            failure = failure.also(
+                f"sent {resent.sends} times: first with the SMS code held for {resent.phone}, answered "
+                f"{self.operation.describe(first) if first is not None else 'no envelope'}; then each time with "
+                "codes fetched a moment before"
+            )
+        suspect = self.refusals.suspect(answer, expected, resent)
+        return replace(failure, suspect=suspect) if suspect else failure
