@@ -245,7 +245,8 @@ class AccountKeeper:
                 return [f.also(f"the suite moved the test account back from {new} to {old}") for f in found]
             return [*found, restore_failure]
         if found and self.could_move(answers[0].request, params):
-            return self.failures(self._repair_after(answers[0], success=False), found)
+            # a burst's 5174 may be its partner's doing (the partner moved the account first): not someone else's
+            return self.failures(self._repair_after(answers[0], success=False, alone=False), found)
         return found
 
     def after_lost(self, query: dict[str, str], message: str, could: str) -> list[Failure]:
@@ -274,14 +275,14 @@ class AccountKeeper:
         said = (repair.words or repair.where).splitlines()
         return ([found[0].also(*said)] if found else []) + found[1:] + repair.wrong
 
-    def _repair_after(self, answer: Answer, success: bool) -> Repair:
+    def _repair_after(self, answer: Answer, success: bool, alone: bool = True) -> Repair:
         """after_unexpected_success or after_error_answer; when the account cannot be asked after, say so."""
         request = answer.request
         params = params_of(request)
         try:
             if success:
                 return self.after_unexpected_success(params)
-            return self.after_error_answer(request, envelope_code(answer))
+            return self.after_error_answer(request, envelope_code(answer) if alone else None)
         except (RequestCapReached, CodeSourceBroken) as exc:
             cannot = f"the suite cannot ask where the test account is: {self.run.secrets.mask(str(exc))}"
             if not success:  # an error answer: nothing says the account moved
