@@ -2,6 +2,7 @@
 
 python -m reference_server [--host 127.0.0.1] [--port 8080] [--db PATH]
 python -m reference_server issue-code INTERNATIONAL_CODE PHONE [--db PATH]
+python -m reference_server stand-in [--port 8080] [--dir staging-stand-in]   (a staging stand-in and its profile)
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def _stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
 
-def serve(argv: list[str]) -> int:
+def serve(argv: list[str], announce=None) -> int:
     # Werkzeug (and signal, argparse) only when serving: issue-code runs once per SMS code and should start fast.
     import signal
 
@@ -150,6 +151,8 @@ def serve(argv: list[str]) -> int:
         parser.error(f"cannot listen on {args.host}:{args.port}: {error}")
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"http://{host}:{server.port}", flush=True)
+    if announce is not None:  # the stand-in: the profile that matches this server, and how to run the suite
+        announce(f"http://{host}:{server.port}", args.db)
     print(f"database {args.db}; Ctrl-C stops", file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     # Also SIGINT: a shell that starts us in the background sets it to "ignore", and
@@ -182,18 +185,72 @@ def issue(argv: list[str]) -> int:
         args = issue_parser().parse_args(argv)
         plain = args.international_code, args.phone, args.db
     international_code, phone, db = plain
+    new = not os.path.exists(db)
     try:
         code = issue_code(db, international_code, phone)
     except (sqlite3.Error, OSError) as error:
         issue_parser().error(f"cannot use database {db}: {error}")
+    if new:  # a code issued into a database no server reads would never verify: say where it went
+        print(
+            f"issue-code: made a new database {os.path.abspath(db)} (no server used it before); a server must use "
+            "the same --db (or REFERENCE_SERVER_DB) for this code to verify",
+            file=sys.stderr,
+        )
     print(code)
     return 0
+
+
+STAND_IN_DIR = "staging-stand-in"
+CODE_COMMAND = 'command = "python -m reference_server issue-code {international_code} {phone}"'
+
+
+def stand_in(argv: list[str]) -> int:
+    """A staging stand-in: the reference server on a port with a database of its own, and the profile that matches
+    it (its URL, and a code command that issues codes into that same database) written beside the database."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} stand-in",
+        description="Serve the reference server as a staging stand-in and write the suite's profile for it.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=port_number, default=8080, help="port to bind (default: 8080; 0: any)")
+    parser.add_argument(
+        "--dir", default=STAND_IN_DIR, help=f"folder for its database and profile (default: ./{STAND_IN_DIR})"
+    )
+    args, rest = parser.parse_known_args(argv)
+    folder = Path(args.dir).resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        parser.error(f"cannot make {folder}: {error.strerror or error}")
+    database = folder / "reference.sqlite3"
+
+    def announce(url: str, db: str) -> None:
+        profile = folder / "profile.toml"
+        text = (Path(__file__).resolve().parent.parent / "profiles" / "reference.toml").read_text(encoding="utf-8")
+        command = f"python -m reference_server issue-code {{international_code}} {{phone}} --db {database}"
+        text = text.replace(CODE_COMMAND, f"command = {json.dumps(command)}")
+        text = text.replace("[target]\n", f"[target]\nbase_url = {json.dumps(url)}\n", 1)
+        profile.write_text(f"# The staging stand-in at {url} (python -m reference_server stand-in).\n{text}", "utf-8")
+        print(f"profile for it: {profile} (its code command issues codes into {database})", flush=True)
+        print(
+            f"in another terminal, run the suite against it:\n  pytest contract_tests --profile {profile} "
+            "--allow-destructive",
+            flush=True,
+        )
+
+    return serve(["--host", args.host, "--port", str(args.port), "--db", str(database), *rest], announce)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["issue-code"]:
         return issue(argv[1:])
+    if argv[:1] == ["stand-in"]:
+        return stand_in(argv[1:])
     return serve(argv)
 
 

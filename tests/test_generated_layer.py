@@ -434,7 +434,7 @@ def test_a_generated_failures_reproduce_line_reproduces_it_in_bash(tmp_path):
         found = re.search(r"^  reproduce: (curl .*)$", output, re.MULTILINE)
         actual = re.search(r"^  actual:\s+(\d+) ", output, re.MULTILINE)
         assert found and actual, output[-3000:]
-        assert "[Filtered]" not in output and "${CONTRACT_TOKEN}" in found.group(1)
+        assert "[Filtered]" not in output and "${CONTRACT_TOKEN:?" in found.group(1)
         replayed = subprocess.run(
             ["bash", "-c", found.group(1)],
             env={"PATH": os.environ.get("PATH", ""), "CONTRACT_TOKEN": VALID_TOKEN},

@@ -2,6 +2,7 @@
 another system, a static code with a typo, the test account changed by someone else, two runs at once. A correct
 service never ends BROKEN for any of them; each asserts the exact exit code and the line that says why."""
 
+import json
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -140,3 +141,17 @@ def test_two_runs_at_once_on_one_account_never_end_broken(tmp_path):
         if result.returncode == 2:
             assert "someone else" in last_line(result) or "by hand" in last_line(result), last_line(result)
     assert home == 1 or any("by hand" in last_line(r) for r in results), [last_line(r) for r in results]
+
+
+def test_the_coverage_json_carries_the_refused_codes_and_the_costs(tmp_path):
+    report = tmp_path / "coverage.json"
+    with serving(tmp_path, CodeRules(spent_by_check=True)) as (url, db):
+        result = run_suite(url, db, *NO_RATE_LIMIT, f"--coverage-json={report}")
+    assert result.returncode == 0, result.tail()
+    written = json.loads(report.read_text(encoding="utf-8"))
+    assert written["sms_codes"]["refused"] >= 1 and written["sms_codes"]["fresh_for_each_use"] is True
+    costs = written["costs"]
+    assert costs["requests"] > 100 and costs["sms_codes_asked"] > written["sms_codes"]["refetched"]
+    assert costs["tokens_fetched"] == 0 and costs["seconds"] > 0
+    line = f"the run sent {costs['requests']} request(s) to {url}, asked the [codes] command for "
+    assert line + f"{costs['sms_codes_asked']} SMS code(s), fetched 0 token(s), and took " in result.stdout

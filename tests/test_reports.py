@@ -327,7 +327,11 @@ def test_html_shows_each_failures_rule_codes_and_masked_reproduction(broken):
     page = Page(broken.html.read_text(encoding="utf-8"))
     rows = {row[0]: row for row in page.rows["contract-coverage"][1:]}
     assert rows["5169"][2] == "exercised, not seen"
-    assert page.text("contract-verdict") == "BROKEN (exit 1): 1 contract case(s) failed"
+    assert (
+        page.text("contract-verdict")
+        == "BROKEN (exit 1): 5169 new phone verification failed (test_wrong_new_phone_code)"
+    )
+    assert page.text("contract-costs").startswith("the run sent ") and " SMS code(s), fetched 0 token(s)" in page.source
     assert page.text("head-title").startswith("setPhone contract suite: BROKEN on http://127.0.0.1:")
     assert 'class="contract-verdict-broken"' in page.source
     tests = html_tests(page)
@@ -340,8 +344,8 @@ def test_html_shows_each_failures_rule_codes_and_masked_reproduction(broken):
     assert failure["expected"] == '5169 "New phone number verification failed"'
     assert failure["actual"].startswith('5168 "Original phone number verification failed", server msg ')
     assert failure["reproduce"].startswith('curl -sS -X PUT "http://127.0.0.1:')
-    assert "oldPhoneCode=${OLD_PHONE_CODE}" in failure["reproduce"]
-    assert "Authorization: ${CONTRACT_TOKEN}" in failure["reproduce"]
+    assert "oldPhoneCode=${OLD_PHONE_CODE:?a fresh SMS code for 86-13800000001" in failure["reproduce"]
+    assert "Authorization: ${CONTRACT_TOKEN:?" in failure["reproduce"]
     assert failure["note"].startswith("(masked: set OLD_PHONE_CODE, CONTRACT_TOKEN in your shell first")
     assert "Authorization: <valid-token>" in part.text("case") and "HTTP 200 OK" in part.text("case")
     [error] = tests["contract_tests/test_business_rules.py::test_new_phone_in_cancellation"]
@@ -378,7 +382,7 @@ def test_allure_cases_are_titled_by_rule_and_labelled_by_operation_and_code(corr
     assert labels(absent, "story") == ["5166 missing-new-phone"] and labels(absent, "business-code") == ["5166"]
     several = the_result(results, "required parameters oldPhone, newPhone absent: one of their missing-codes")
     assert labels(several, "business-code") == ["5163", "5166"]
-    exchange = attachment(correct.allure, absent, "request and answer 1")
+    exchange = attachment(correct.allure, absent, "1. PUT 86-13800000001 to (no new phone), answered 5166")
     assert exchange.startswith("PUT http://127.0.0.1:") and "Authorization: <valid-token>" in exchange
     assert '"code": 5166' in exchange
     coverage = json.loads(global_attachments(correct.allure)["documented-code coverage (JSON)"].read_text())
@@ -400,6 +404,8 @@ def test_allure_run_carries_the_coverage_table_header_and_categories(correct):
     politeness = "no rate limit, at most 1000 requests, request lines within 8192 bytes"
     assert properties[r"contract\ politeness"] == politeness
     assert properties[r"contract\ verdict"].startswith("HOLDS (exit 0)")
+    costs = properties[r"contract\ costs"]
+    assert costs.startswith("the run sent ") and " SMS code(s), fetched 0 token(s), and took " in costs
     assert properties[r"code\ 5169\ new-phone-verification-failed"] == "seen"
     assert properties[r"rule\ one-change-per-pair-of-codes"] == "judged: holds"
     rules = attached["rules of state"].read_text(encoding="utf-8").splitlines()
@@ -408,13 +414,14 @@ def test_allure_run_carries_the_coverage_table_header_and_categories(correct):
     names = [c["name"] for c in json.loads((correct.allure / "categories.json").read_text(encoding="utf-8"))]
     # Allure files a result under the first category that matches: each code's, then the catch-all
     assert names[-2:] == ["contract broken", "cannot judge"]
-    assert names[0] == "contract broken: expected 200 success"
-    assert "contract broken: expected 5169 new-phone-verification-failed" in names
+    assert names[0] == "broken: expected 200"
+    assert "broken: expected 5169" in names
     # the run's identity: the verdict as the report's name
     executor = json.loads((correct.allure / "executor.json").read_text(encoding="utf-8"))
-    assert executor["reportName"].startswith("setPhone contract on http://127.0.0.1:")
-    assert f": HOLDS (exit 0) on what was judged: {ALL_JUDGED}" in executor["reportName"]
-    assert executor["buildName"] == ALL_JUDGED
+    assert executor["reportName"].startswith(f"HOLDS (exit 0) on what was judged: {ALL_JUDGED}")
+    assert " — setPhone contract on http://127.0.0.1:" in executor["reportName"]
+    assert executor["reportName"].endswith(", run of")
+    assert executor["buildName"] == f"judged {_EXERCISABLE} of {_EXERCISABLE} codes"
     assert next(iter(properties)) == r"contract\ verdict"  # first in the Environment widget
     # no anonymous rows: pytest's own fixture finalizers are left out
     containers = [json.loads(p.read_text(encoding="utf-8")) for p in correct.allure.glob("*-container.json")]
@@ -430,8 +437,8 @@ def test_allure_separates_contract_broken_from_cannot_judge(broken):
     message = failed["statusDetails"]["message"]
     assert '\n  expected: 5169 "New phone number verification failed"\n' in message
     assert '\n  actual:   5168 "Original phone number verification failed"' in message
-    assert "\n  reproduce: curl -sS -X PUT " in message and "${CONTRACT_TOKEN}" in message
-    assert category_of(categories, failed)[0] == "contract broken: expected 5169 new-phone-verification-failed"
+    assert "\n  reproduce: curl -sS -X PUT " in message and "${CONTRACT_TOKEN:?" in message
+    assert category_of(categories, failed)[0] == "broken: expected 5169"
     evidence = attachment(broken.allure, failed, "failure: wrong SMS code for the new phone")
     assert "expected: 5169" in evidence and "actual:   5168" in evidence and "reproduce: curl" in evidence
     hung = the_result(results, "new phone in cancellation")
@@ -459,7 +466,7 @@ def test_allure_files_each_failed_case_under_its_own_code(tmp_path):
     expected = {labels(r, "business-code")[0] for r in results if r["status"] == "failed"}
     assert len(expected) >= 5, expected
     for code in expected:
-        name = next(c["name"] for c in categories if c["name"].startswith(f"contract broken: expected {code} "))
+        name = next(c["name"] for c in categories if c["name"] == f"broken: expected {code}")
         assert name in filed, (code, filed)
     assert "contract broken" not in filed, filed["contract broken"]
 
@@ -527,14 +534,15 @@ def test_allure_site_shows_the_verdict_and_files_each_case_under_its_code(broken
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     summary = json.loads((site / "widgets" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["reportName"].startswith("setPhone contract on http://127.0.0.1:"), summary
-    assert summary["reportName"].endswith(": BROKEN (exit 1): 1 contract case(s) failed"), summary
+    name = summary["reportName"].replace("\u200b", "")
+    assert name.startswith("BROKEN (exit 1): 5169 new phone verification failed (test_wrong_new_phone_code) — "), name
+    assert " — setPhone contract on http://127.0.0.1:" in name and name.endswith(", run of"), name
     assert summary["statistic"]["failed"] == 1 and summary["statistic"]["broken"] == 1, summary
     filed = {
         item["name"]: item["statistic"]["total"]
         for item in json.loads((site / "widgets" / "categories.json").read_text(encoding="utf-8"))["items"]
     }
-    assert filed == {"contract broken: expected 5169 new-phone-verification-failed": 1, "cannot judge": 1}, filed
+    assert filed == {"broken: expected 5169": 1, "cannot judge": 1}, filed
     executors = json.loads((site / "widgets" / "executors.json").read_text(encoding="utf-8"))
     assert [e["name"] for e in executors] == ["setPhone contract suite"], executors
     assert executors[0]["buildName"].startswith("judged "), executors  # the judged line, as the build

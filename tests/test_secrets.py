@@ -73,8 +73,8 @@ def test_no_secret_in_anything_the_run_produces(tmp_path, defects):
     found = {where: leaks(text, secrets) for where, text in produced.items()}
     assert {where: hits for where, hits in found.items() if hits} == {}
     if defects:  # the failing run did print reproduce lines, with the secrets masked
-        assert "reproduce: curl" in result.stdout and "${CONTRACT_TOKEN}" in result.stdout
-        assert "${NEW_PHONE_CODE}" in result.stdout
+        assert "reproduce: curl" in result.stdout and "${CONTRACT_TOKEN:?" in result.stdout
+        assert "${NEW_PHONE_CODE:?" in result.stdout
         assert "(masked: set OLD_PHONE_CODE, NEW_PHONE_CODE, CONTRACT_TOKEN in your shell first" in result.stdout
 
 

@@ -89,3 +89,35 @@ def test_without_profile_token_cases_run_and_others_name_the_key(standalone, tmp
     assert "add [tokens] orphan to the profile (or set CONTRACT_ORPHAN_TOKEN)" in result.stdout
     assert "add [account] international_code and phone to the profile" in result.stdout
     assert "skipped" in result.stdout.split("documented-code coverage")[1]
+
+
+def test_the_stand_in_writes_a_profile_that_holds_the_first_time(tmp_path):
+    """`python -m reference_server stand-in` on its own database writes the profile that matches it (its URL, a code
+    command issuing codes into that same database): the suite run with that profile alone, in a clean environment
+    (no REFERENCE_SERVER_DB), HOLDS; and the command that prints it is the one the README gives."""
+    folder = tmp_path / "stand-in"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "reference_server", "stand-in", "--port", "0", "--dir", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,  # a newcomer's folder: nothing of the project's beside it
+        env={k: v for k, v in os.environ.items() if k != "REFERENCE_SERVER_DB"},
+    )
+    try:
+        url = server.stdout.readline().strip()
+        said = [server.stdout.readline().strip() for _ in range(3)]
+        profile = folder / "profile.toml"
+        assert (
+            said[0] == f"profile for it: {profile} (its code command issues codes into {folder / 'reference.sqlite3'})"
+        )
+        assert said[2] == f"pytest contract_tests --profile {profile} --allow-destructive"
+        assert f'base_url = "{url}"' in profile.read_text(encoding="utf-8")
+        result, verdicts = run_suite(tmp_path, {}, "--profile", str(profile), "--allow-destructive")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert f"contract target: {url}" in result.stdout
+    assert "failed" not in set(verdicts.values()) and verdicts, verdicts
+    assert not (tmp_path / "reference-server.sqlite3").exists()  # no database made where nobody reads it

@@ -70,7 +70,7 @@ class BeforeBlame:
                 if codes.count(success) == 1:
                     self.refusals.unreproduced += 1
         won = codes.count(success)
-        found = [f for f in (judge(a, self.operation, {success, *others}, rule, self.secrets) for a in answers) if f]
+        found = _once_each([judge(a, self.operation, {success, *others}, rule, self.secrets) for a in answers])
         if won != 1:
             command, masked = reproduction(answers[0].request, self.secrets)
             tally = ", ".join(f"{code} x{count}" for code, count in sorted(Counter(map(json.dumps, codes)).items()))
@@ -142,3 +142,16 @@ class BeforeBlame:
             )
         suspect = self.refusals.suspect(answer, expected, resent)
         return replace(failure, suspect=suspect) if suspect else failure
+
+
+def _once_each(failures: list[Failure | None]) -> list[Failure]:
+    """The answers' failures, each wrong answer once: the same failure of several answers of a burst is one block
+    saying how many answers it was."""
+    counts = Counter((f.rule, f.expected, f.actual) for f in failures if f)
+    kept: dict[tuple[str, str, str], Failure] = {}
+    for failure in filter(None, failures):
+        key = (failure.rule, failure.expected, failure.actual)
+        if key not in kept:
+            times = counts[key]
+            kept[key] = failure.also(f"(the same for {times} of the {len(failures)} answers)") if times > 1 else failure
+    return list(kept.values())

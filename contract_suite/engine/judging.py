@@ -191,22 +191,22 @@ def reproduce_lines(request: Request, secrets: Secrets) -> list[str]:
 
 
 def reproduction(request: Request, secrets: Secrets) -> tuple[str, str]:
-    """A curl command that sends the request again, every secret replaced by a shell variable it names; and the
+    """A curl command that sends the request again, every secret replaced by a shell variable it names, written so
+    that bash stops with a message naming what to set when the variable is unset (`${OLD_PHONE_CODE:?...}`); and the
     note saying which variables to set ("" when none)."""
     parts = urlsplit(request.url)
     base = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    params = parse_qsl(parts.query, keep_blank_values=True)
     variables: list[str] = []
 
-    def shown(value: str, variable: str) -> str:
+    def shown(name: str, value: str) -> str:
         if secrets.label(value) is None:
             return _double_quoted(quote(value, safe=""))
+        variable = variable_for(name)
         variables.append(variable)
-        return "${" + variable + "}"
+        return "${" + variable + ":?" + _code_hint(name, dict(params), secrets) + "}"
 
-    query = "&".join(
-        f"{_double_quoted(quote(name, safe=''))}={shown(value, variable_for(name))}"
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-    )
+    query = "&".join(f"{_double_quoted(quote(name, safe=''))}={shown(name, value)}" for name, value in params)
     url = f'"{_double_quoted(base)}{"?" + query if query else ""}"'
     command = f"curl -sS -X {shlex.quote(request.method)} {url}"
     for name, value in request.headers.items():
@@ -218,12 +218,28 @@ def reproduction(request: Request, secrets: Secrets) -> tuple[str, str]:
         else:
             variable = TOKEN_VARIABLES.get(label, variable_for(name.replace("-", "")))
             variables.append(variable)
-            command += f' -H "{_double_quoted(name)}: ${{{variable}}}"'
+            hint = f"the whole {_shell_safe(name)} header value, Bearer and the token"
+            command += f' -H "{_double_quoted(name)}: ${{{variable}:?{hint}}}"'
     if not variables:
         return command, ""
     names = ", ".join(dict.fromkeys(variables))
     sms = any(name not in TOKEN_VARIABLES.values() for name in variables)
-    return command, f"(masked: set {names} in your shell first{'; SMS codes must be fresh ones' if sms else ''})"
+    codes = "; SMS codes must be fresh ones, from the profile's [codes] command (or the SMS)" if sms else ""
+    return command, f"(masked: set {names} in your shell first{codes}; an unset one stops the command, naming it)"
+
+
+def _code_hint(name: str, params: dict[str, str], secrets: Secrets) -> str:
+    """What a masked query value is, for bash's message when its variable is unset: a fresh SMS code for the number
+    beside it (oldPhoneCode: oldInternationalCode-oldPhone), else a fresh SMS code."""
+    prefix = name[: -len("PhoneCode")] if name.endswith("PhoneCode") else name[: -len("Code")]
+    ic, phone = params.get(f"{prefix}InternationalCode"), params.get(f"{prefix}Phone")
+    number = f" for {ic}-{phone}" if ic and phone and not secrets.label(ic) and not secrets.label(phone) else ""
+    return _shell_safe(f"a fresh SMS code{number}, from the [codes] command of the profile")
+
+
+def _shell_safe(text: str) -> str:
+    """Text for inside ${VAR:?...} in double quotes: none of the characters that would end or expand it."""
+    return re.sub(r"[^A-Za-z0-9 .,;\[\]_+=/@-]", "", text)
 
 
 EVIDENCE_BODY_BYTES = 2048

@@ -85,9 +85,12 @@ class Run:
         self.tokens: Mapping[str, Secret] = MappingProxyType(dict(tokens))  # by role; read-only, replaced whole
         self.case: CaseEvidence | None = None  # the evidence of the case running now (the plugin's), if any
         self.code_refusals = None  # the SMS codes the target refused (contract_suite.engine.refusals), once cases run
+        self.code_source = None  # where the SMS codes come from (counts the codes asked for), once cases run
+        self.tokens_fetched = 0  # tokens the [tokens] command printed during the run
 
     def use_token(self, role: str, token: Secret) -> None:
         """A token fetched during the run (the [tokens] command's) takes the role's place from now on."""
+        self.tokens_fetched += 1
         self.tokens = MappingProxyType({**self.tokens, role: token})
 
     def judged(self, rule: str) -> None:

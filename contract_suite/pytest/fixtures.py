@@ -105,6 +105,7 @@ def target(contract_run: Run, endpoint: Endpoint) -> Target:
 
     refusals = CodeRefusals(contract_run.contract, codes)
     contract_run.code_refusals = refusals  # the verdict reads what the refusals said of the codes (summary.run_state)
+    contract_run.code_source = codes  # ...and how many codes were asked for
     environment = EnvironmentCheck(contract_run, refresh_token if profile.token_command else None, refusals)
     return Target(contract_run, codes, AccountKeeper(contract_run, codes, environment), environment)
 

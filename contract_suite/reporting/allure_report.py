@@ -16,9 +16,16 @@ from contract_suite.engine.evidence import CaseEvidence
 from contract_suite.engine.judging import exchange_text
 from contract_suite.engine.settings import Settings
 from contract_suite.keys import EVIDENCE
-from contract_suite.reporting.case_view import code_words, is_case_outcome, operation_of, operation_words, title_of
+from contract_suite.reporting.case_view import (
+    code_words,
+    exchange_title,
+    is_case_outcome,
+    operation_of,
+    operation_words,
+    title_of,
+)
 from contract_suite.reporting.coverage import Coverage
-from contract_suite.reporting.summary import Verdict, codes_words, header, verdict_line
+from contract_suite.reporting.summary import Verdict, codes_words, costs_words, header, verdict_line
 from contract_suite.secrets import Secrets
 
 ANONYMOUS_FINALIZER = "::<lambda>"  # how allure-pytest names pytest's own finalizers of a fixture
@@ -33,6 +40,9 @@ def register(config: pytest.Config, settings: Settings, secrets: Secrets, covera
         reporter.mask_results_as_written(config)
 
 
+ZERO_WIDTH_SPACE = "\u200b"  # a place a long test name may break in Allure's widgets
+
+
 def categories(settings: Settings) -> list[dict]:
     """Allure's categories, most specific first: one per documented code a failed case expected (the `expected:`
     line of its message names the code), then "contract broken" for any other failed case, then "cannot judge"
@@ -40,7 +50,8 @@ def categories(settings: Settings) -> list[dict]:
     codes = sorted({code for operation in settings.operations for code in operation.codes})
     by_code = [
         {
-            "name": f"contract broken: expected {code_words(_operation_with(settings, code), code)}",
+            # short: Allure's categories widget breaks a long name anywhere, mid-word included
+            "name": f"broken: expected {code}",
             "matchedStatuses": ["failed"],
             "messageRegex": rf"(?s).*\n  expected: (?![^\n]*any documented code but)[^\n]*?\b{code}\b.*",
         }
@@ -104,9 +115,8 @@ class AllureReport:
         for failure in evidence.failures:
             allure.attach(mask(failure.text()), name=f"failure: {mask(failure.rule)}", attachment_type="text/plain")
         for number, answer in enumerate(evidence.exchanges, 1):
-            allure.attach(
-                exchange_text(answer, self.secrets), name=f"request and answer {number}", attachment_type="text/plain"
-            )
+            name = mask(exchange_title(number, answer, operation))
+            allure.attach(exchange_text(answer, self.secrets), name=name, attachment_type="text/plain")
 
     @pytest.hookimpl(trylast=True)  # after the contract plugin's: the verdict and the merged coverage are known
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -138,11 +148,14 @@ class AllureReport:
         """Where Allure shows a run's identity (its Executors widget, the report's name): the verdict itself."""
         verdict = verdict_line(self.verdict, self.coverage, self.secrets) or "no verdict (nothing was sent)"
         target = self.secrets.mask(self.settings.base_url or "the embedded reference server")
+        judged = f"judged {len(self.coverage.judged)} of {len(self.coverage.exercisable)} codes"
         return {
             "name": "setPhone contract suite",
             "type": "pytest",
-            "reportName": f"setPhone contract on {target}: {verdict}",
-            "buildName": self.secrets.mask(self.coverage.judged_line()),
+            # the verdict first; a test name may break after its underscores, never mid-word; Allure writes the date
+            # right after the name, hence the closing words
+            "reportName": f"{verdict.replace('_', '_' + ZERO_WIDTH_SPACE)} — setPhone contract on {target}, run of",
+            "buildName": judged,  # short: the Executors widget breaks a long one mid-word
         }
 
     def environment(self) -> str:
@@ -152,6 +165,8 @@ class AllureReport:
         verdict = verdict_line(self.verdict, self.coverage, self.secrets)
         if verdict:
             pairs.append(["contract verdict", verdict])
+        if self.verdict.runs:
+            pairs.append(["contract costs", costs_words(self.verdict, self.secrets)])
         refused = codes_words(self.verdict.runs)
         if refused:
             pairs.append(["contract SMS codes", refused])

@@ -190,7 +190,10 @@ class Coverage:
         rows = []
         for code, entry in sorted(self.contract.codes.items()):
             seen = self.seen.get(json.dumps(code), 0)
-            if not entry.exercisable:
+            if not entry.exercisable and seen:  # no case can provoke it, yet the target answered it: say so
+                status = "not exercisable"
+                detail = f"answered {seen} time(s) though no case provokes it on purpose; {entry.provoked_by}"
+            elif not entry.exercisable:
                 status, detail = "not exercisable", entry.provoked_by
             elif code in self.exercised_codes and seen:
                 status, detail = "seen", ""

@@ -12,10 +12,18 @@ import pytest
 from contract_suite.engine.evidence import CaseEvidence
 from contract_suite.engine.judging import exchange_text
 from contract_suite.engine.settings import Settings
-from contract_suite.keys import EVIDENCE
-from contract_suite.reporting.case_view import code_words, is_case_outcome, operation_of, title_of
+from contract_suite.keys import CANNOT_JUDGE, EVIDENCE, RULE
+from contract_suite.reporting.case_view import code_words, exchange_title, is_case_outcome, operation_of, title_of
 from contract_suite.reporting.coverage import Coverage
-from contract_suite.reporting.summary import Verdict, codes_words, header, verdict_line, verdict_word
+from contract_suite.reporting.summary import (
+    Verdict,
+    codes_words,
+    costs_words,
+    failed_cases,
+    header,
+    verdict_line,
+    verdict_word,
+)
 from contract_suite.secrets import Secrets
 
 # pytest-html draws its log and our extras as preformatted text: a curl line made the page thousands of pixels
@@ -32,6 +40,11 @@ STYLE = """
 .contract-verdict-broken { background: #fbe4e4; color: #a11; border: 1px solid #a11; }
 .contract-verdict-cannot-judge { background: #fff4d6; color: #8a5a00; border: 1px solid #8a5a00; }
 table.contract-failure th { text-align: left; vertical-align: top; padding-right: 1em; white-space: nowrap; }
+table.contract-failure td code { color: #111; font-size: 1em; }
+table.contract-failure tr.contract-actual td code { color: #a11; font-weight: bold; }
+table.contract-failure tr.contract-expected td code { color: #1a4d1a; font-weight: bold; }
+#contract-failed-cases { margin: 0.4em 0 1em; color: #a11; font-weight: bold; }
+#contract-coverage tr.contract-failed-code td { background: #fbe4e4; color: #a11; font-weight: bold; }
 """
 
 
@@ -103,11 +116,22 @@ class HtmlReport:
             )
             parts.append(f'<table class="contract-failure">{cells}</table>')
         for number, answer in enumerate(evidence.exchanges, 1):
+            title = e(mask(exchange_title(number, answer, operation)))
             parts.append(
-                f'<details class="contract-exchange"><summary>request and answer {number}</summary>'
+                f'<details class="contract-exchange"><summary>{title}</summary>'
                 f"<pre>{e(exchange_text(answer, self.secrets))}</pre></details>"
             )
         return "".join(parts) + "</div>"
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_html(self, report, data: list) -> None:
+        """A case's failure is shown once, in the suite's table above the log: the log's copy of the same words
+        gives way to a pointer (a traceback, or anything else the log holds, stays)."""
+        properties = dict(report.user_properties)
+        text = report.longreprtext or ""
+        if report.failed and RULE in properties and CANNOT_JUDGE[0] not in properties and "Traceback" not in text:
+            if data and text and data[0].startswith(html.escape(text.splitlines()[0])):
+                data[0] = "(the failure is shown above, in the table)\n"
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list, summary: list, postfix: list, session: pytest.Session):
@@ -122,8 +146,14 @@ class HtmlReport:
             return ""
         kind = (verdict_word(self.verdict) or "").lower().replace(" ", "-")
         refused = codes_words(self.verdict.runs)
-        more = f'<p id="contract-sms-codes">{html.escape(self.secrets.mask(refused))}</p>' if refused else ""
-        return f'<p id="contract-verdict" class="contract-verdict-{html.escape(kind)}">{html.escape(line)}</p>{more}'
+        more = f'<p id="contract-costs">{html.escape(costs_words(self.verdict, self.secrets))}</p>'
+        more += f'<p id="contract-sms-codes">{html.escape(self.secrets.mask(refused))}</p>' if refused else ""
+        failed = "".join(
+            f"<li>{html.escape(self.secrets.mask(words))}</li>" for words in failed_cases(self.verdict, self.coverage)
+        )
+        listed = f'<ul id="contract-failed-cases">{failed}</ul>' if failed else ""
+        verdict = f'<p id="contract-verdict" class="contract-verdict-{html.escape(kind)}">{html.escape(line)}</p>'
+        return verdict + listed + more
 
     def coverage_html(self) -> str:
         e, mask = html.escape, self.secrets.mask
@@ -133,8 +163,11 @@ class HtmlReport:
             (code, "(undocumented)", "seen", count, "not in the spec's x-business-codes")
             for code, count in self.coverage.undocumented().items()
         ]
+        failed_codes = {c for codes in self.verdict.failed_codes.values() for c in codes[:1]}
         body = "".join(
-            f'<tr class="contract-status-{e(status.replace(" ", "-").replace(",", ""))}">'
+            f'<tr class="contract-status-{e(status.replace(" ", "-").replace(",", ""))}'
+            + (" contract-failed-code" if code in failed_codes else "")
+            + '">'
             + "".join(f"<td>{e(mask(str(value)))}</td>" for value in (code, name, status, seen, detail))
             + "</tr>"
             for code, name, status, seen, detail in rows

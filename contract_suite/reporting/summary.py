@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
 
 from contract_suite.engine.settings import Settings
-from contract_suite.keys import SUSPECT
+from contract_suite.keys import CODES, SUSPECT
 from contract_suite.outcomes import EXIT_CANNOT_JUDGE
 from contract_suite.reporting.coverage import Coverage
 from contract_suite.secrets import Secrets
@@ -78,6 +79,8 @@ def run_state(run) -> dict:
         "sent": run.transport.sent,
         "gateway": run.gateway_words,
         "codes": run.code_refusals.state() if run.code_refusals is not None else {},
+        "codes_asked": run.code_source.asked if run.code_source is not None else 0,
+        "tokens_fetched": run.tokens_fetched,
     }
 
 
@@ -89,12 +92,14 @@ class Verdict:
     suspect_property: str = SUSPECT
     contract_failures: list[str] = field(default_factory=list)
     suspects: dict[str, set[str]] = field(default_factory=dict)  # failed cases that hinge on refused SMS codes
+    failed_codes: dict[str, list[int]] = field(default_factory=dict)  # each failed case's documented codes
     cannot_judge: list[str] = field(default_factory=list)
     runs: list[dict] = field(default_factory=list)
     reason: str | None = None  # why the run could not judge, when it could not
     stopped: str | None = None  # why the run stopped sending, when it did (after a contract failure too)
     partial: bool = False  # codes were left unjudged for want of data (accepted with --allow-partial)
     status: int | None = None
+    started: float = field(default_factory=time.monotonic)  # when the session was configured
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if not report.failed:
@@ -103,6 +108,8 @@ class Verdict:
             self.cannot_judge.append(report.nodeid)
         else:
             self.contract_failures.append(report.nodeid)
+            codes = [value for key, value in report.user_properties if key == CODES]
+            self.failed_codes[report.nodeid] = [int(code) for code in codes[0].split()] if codes else []
             said = [value for key, value in report.user_properties if key == self.suspect_property]
             if said:
                 self.suspects[report.nodeid] = set(said[0].split())
@@ -230,6 +237,27 @@ def _merged_codes(runs: list[dict]) -> dict:
     return merged
 
 
+def costs(verdict: Verdict) -> dict:
+    """What the run cost the target and its platform: requests sent, SMS codes asked for, tokens fetched, seconds."""
+    return {
+        "requests": sum(r.get("sent", 0) for r in verdict.runs),
+        "sms_codes_asked": sum(r.get("codes_asked", 0) for r in verdict.runs),
+        "tokens_fetched": sum(r.get("tokens_fetched", 0) for r in verdict.runs),
+        "seconds": round(time.monotonic() - verdict.started, 1),
+    }
+
+
+def costs_words(verdict: Verdict, secrets: Secrets) -> str:
+    """The costs on one line: requests sent to the target, SMS codes asked for, tokens fetched, time taken."""
+    spent = costs(verdict)
+    url = secrets.mask(verdict.runs[0].get("base_url") or "") if verdict.runs else ""
+    return (
+        f"the run sent {spent['requests']} request(s) to {url}, asked the [codes] command for "
+        f"{spent['sms_codes_asked']} SMS code(s), fetched {spent['tokens_fetched']} token(s), and took "
+        f"{spent['seconds']:g} s"
+    )
+
+
 def codes_figures(runs: list[dict]) -> dict:
     """The SMS codes the target refused though the run held them valid, and those fetched again (the coverage
     JSON's `sms_codes`)."""
@@ -269,7 +297,8 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
             terminal.write_line(line)
         if settings.coverage_json:
             try:
-                coverage.write_json(settings.coverage_json, secrets.mask, sms_codes=codes_figures(verdict.runs))
+                figures = {"sms_codes": codes_figures(verdict.runs), "costs": costs(verdict)} if verdict.runs else {}
+                coverage.write_json(settings.coverage_json, secrets.mask, **figures)
             except OSError as exc:  # writable when the run began (the settings checked); not now
                 terminal.write_line(f"coverage JSON NOT written to {settings.coverage_json}: {exc.strerror or exc}")
             else:
@@ -277,8 +306,7 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
     if verdict.status is None or not verdict.runs:  # no request was sent to a target: no contract verdict
         return
     terminal.section("contract verdict")
-    sent = sum(r.get("sent", 0) for r in verdict.runs)
-    terminal.write_line(f"the run sent {sent} request(s) to {secrets.mask(verdict.runs[0].get('base_url') or '')}")
+    terminal.write_line(costs_words(verdict, secrets))
     for words in filter(None, (r.get("gateway") for r in verdict.runs)):
         terminal.write_line(secrets.mask(words))
     refused = codes_words(verdict.runs)
@@ -288,6 +316,28 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
     if line:
         holds = line.startswith("HOLDS")
         terminal.write_line(line, green=holds, red=not holds, bold=True)
+
+
+NAMED_FAILURES = 3  # failed cases the BROKEN line names; the rest are counted
+
+
+def failed_cases(verdict: Verdict, coverage: Coverage) -> list[str]:
+    """Each failed case in a few words: the code it is about and its test's name, e.g. `5175 new phone in
+    cancellation (test_new_phone_in_cancellation)`."""
+    named = []
+    for nodeid in verdict.contract_failures:
+        test = nodeid.split("::", 1)[-1]
+        codes = verdict.failed_codes.get(nodeid) or []
+        entry = coverage.contract.codes.get(codes[0]) if codes else None
+        named.append(f"{codes[0]} {entry.name.replace('-', ' ')} ({test})" if entry else test)
+    return named
+
+
+def _what_broke(verdict: Verdict, coverage: Coverage) -> str:
+    """The first NAMED_FAILURES failed cases in a few words each, then how many more."""
+    named = failed_cases(verdict, coverage)
+    more = len(named) - NAMED_FAILURES
+    return "; ".join(named[:NAMED_FAILURES]) + (f"; and {more} more" if more > 0 else "")
 
 
 def verdict_word(verdict: Verdict) -> str | None:
@@ -309,7 +359,7 @@ def _verdict_words(verdict: Verdict, coverage: Coverage, secrets: Secrets) -> st
     if verdict.status == EXIT_CANNOT_JUDGE and verdict.reason:
         return f"CANNOT JUDGE (exit 2): {secrets.mask(verdict.reason)}"
     if verdict.status == int(pytest.ExitCode.TESTS_FAILED):
-        line = f"BROKEN (exit 1): {len(verdict.contract_failures)} contract case(s) failed"
+        line = f"BROKEN (exit 1): {_what_broke(verdict, coverage)}"
         if verdict.stopped:
             line += f"; then the run stopped, sending nothing more: {secrets.mask(verdict.stopped)}"
         return line

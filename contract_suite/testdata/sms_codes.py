@@ -63,6 +63,7 @@ class CodeSource:
         self.broken: str | None = None
         # codes on this target go stale between uses (short-lived, or spent by a check): one fresh code per use
         self.fresh_each_use = False
+        self.asked = 0  # codes the [codes] command was run for (each one an SMS on a real platform)
         for value in profile.static_codes.values():
             secrets.add(value, "sms-code")
 
@@ -137,6 +138,7 @@ class CodeSource:
         if any(not c.isprintable() for c in phone.key):  # a number a broken target took: no SMS can reach it
             raise CodeUnavailable(f"no SMS code can be asked for {phone.key!r}: it holds control characters")
         command = self.profile.code_command.format(international_code=phone.international_code, phone=phone.phone)
+        self.asked += 1
         try:
             result = commands.run(command, what, self.env, self.profile.code_command_timeout)
         except commands.CommandFailed as exc:

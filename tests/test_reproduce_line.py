@@ -1,0 +1,51 @@
+"""The reproduce line a failure prints: pasted into bash with a masked variable unset, it stops before sending,
+naming the variable and what to put in it, instead of sending a request that gets another wrong answer."""
+
+import subprocess
+
+import pytest
+
+from contract_suite.engine.judging import reproduction
+from contract_suite.http.transport import Request
+from contract_suite.secrets import Secrets
+
+pytestmark = pytest.mark.selftest
+
+
+def line_and_note():
+    secrets = Secrets()
+    secrets.add("482913", "sms-code")
+    secrets.add("Bearer t0k3n", "valid-token")
+    params = {"oldInternationalCode": "86", "oldPhone": "13800000001", "oldPhoneCode": "482913"}
+    request = Request.build(
+        "PUT", "http://127.0.0.1:9/v2/enduser/enduserapi/setPhone", params, {"Authorization": "Bearer t0k3n"}
+    )
+    return reproduction(request, secrets)
+
+
+@pytest.mark.parametrize(
+    ("unset", "message"),
+    [
+        (
+            "OLD_PHONE_CODE",
+            "OLD_PHONE_CODE: a fresh SMS code for 86-13800000001, from the [codes] command of the profile",
+        ),
+        ("CONTRACT_TOKEN", "CONTRACT_TOKEN: the whole Authorization header value, Bearer and the token"),
+    ],
+)
+def test_an_unset_variable_stops_the_pasted_line_naming_it(unset, message):
+    command, note = line_and_note()
+    env = {"PATH": "/usr/bin:/bin", "OLD_PHONE_CODE": "1", "CONTRACT_TOKEN": "Bearer x"}
+    del env[unset]
+    done = subprocess.run(["bash", "-c", command.replace("curl ", "echo ", 1)], env=env, capture_output=True, text=True)
+    assert done.returncode != 0 and message in done.stderr and done.stdout == ""
+    assert "482913" not in command + note and "t0k3n" not in command + note
+    assert note.startswith("(masked: set OLD_PHONE_CODE, CONTRACT_TOKEN in your shell first")
+
+
+def test_with_every_variable_set_the_line_sends_the_values():
+    command, _ = line_and_note()
+    env = {"PATH": "/usr/bin:/bin", "OLD_PHONE_CODE": "482913", "CONTRACT_TOKEN": "Bearer t0k3n"}
+    done = subprocess.run(["bash", "-c", command.replace("curl ", "echo ", 1)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0
+    assert "oldPhoneCode=482913" in done.stdout and "Authorization: Bearer t0k3n" in done.stdout
