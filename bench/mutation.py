@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".mutation"
 TREE = WORK / f"tree-{os.getpid()}"  # one copy per run
-KILLERS = "tests/test_mutation_killers.py"
+UNIT = "tests/unit"  # each module's unit tests: tests/unit/test_<module>.py
 
 # One mutant per kind of change, not cosmic-ray's every operator pair (132 binary, 56 comparison): a negation and
 # a boundary for each comparison, one replacement per arithmetic operator, and the structural operators.
@@ -84,23 +84,23 @@ class Module:
 MODULES = {
     "secrets": Module(
         "contract_suite/secrets.py",
-        (KILLERS, "tests/test_secrets.py::test_what_a_shortened_repr_leaves_of_a_secret_is_masked"),
+        (f"{UNIT}/test_secrets.py", "tests/test_secrets.py::test_what_a_shortened_repr_leaves_of_a_secret_is_masked"),
     ),
     "summary": Module(
         "contract_suite/reporting/summary.py",
-        (KILLERS,),
+        (f"{UNIT}/test_summary.py",),
         # the exit status and the verdict line; the header and the terminal section are read by test_verdict
         ("Verdict", "verdict_word", "verdict_line", "_verdict_words"),
     ),
-    "checks": Module("contract_suite/generated/checks.py", ("tests/test_checks.py", KILLERS)),
-    "coverage": Module("contract_suite/reporting/coverage.py", (KILLERS,)),
+    "checks": Module("contract_suite/generated/checks.py", ("tests/test_checks.py",)),
+    "coverage": Module("contract_suite/reporting/coverage.py", (f"{UNIT}/test_coverage.py",)),
     "transport": Module(
         "contract_suite/http/transport.py",
-        (KILLERS, "tests/test_hostile.py::test_a_gzip_bomb_is_inflated_no_further_than_the_cap"),
+        (f"{UNIT}/test_transport.py", "tests/test_hostile.py::test_a_gzip_bomb_is_inflated_no_further_than_the_cap"),
         # the bounds (cap, rate, close, body cap, decoding); not the socket error mapping of _exchange, which the
         # hostile and real-target runs judge end to end (minutes a mutant)
         (
-            "Failure",
+            "NoAnswer",
             "_Decoder",
             "Transport.close",
             "Transport.slow_down",
@@ -110,12 +110,12 @@ MODULES = {
     ),
     "network": Module(
         "contract_suite/http/network.py",
-        (KILLERS,),
+        (f"{UNIT}/test_transport.py",),
         ("Proxies", "_proxy"),  # the proxy variables, as requests and curl read them
     ),
     "account": Module(
         "contract_suite/engine/account.py",
-        (KILLERS,),
+        (f"{UNIT}/test_account.py",),
         # the decisions: whose number a request names, whether it could move the account, where the account is
         ("AccountKeeper.phone_in", "AccountKeeper.could_move", "AccountKeeper.locate", "AccountKeeper.ask"),
     ),

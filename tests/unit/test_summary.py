@@ -1,0 +1,211 @@
+"""Unit tests of contract_suite/reporting/summary.py: the exit status and the verdict line."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from contract_suite.openapi import spec
+from contract_suite.outcomes import EXIT_CANNOT_JUDGE
+from contract_suite.reporting.coverage import Coverage
+from contract_suite.reporting.summary import Verdict, verdict_line, verdict_word
+from contract_suite.secrets import (
+    Secrets,
+)
+from tests.support.operations import OTHER
+
+pytestmark = pytest.mark.selftest
+
+CONTRACT = spec.load(spec.DEFAULT_SPEC)
+EXERCISABLE = sorted(c for c, entry in CONTRACT.codes.items() if entry.exercisable)
+
+
+# -- summary: the exit status and the verdict line ---------------------------------------------------------------
+
+CANNOT_JUDGE_PROPERTY = ("contract", "cannot judge")
+SETTINGS = SimpleNamespace(base_url="http://target.test", require_all_codes=False, allow_partial=False)
+
+
+def judged_everything() -> Coverage:
+    coverage = Coverage(CONTRACT)
+    coverage.exercised(EXERCISABLE)
+    return coverage
+
+
+def verdict_of(*runs: dict, failures=(), cannot_judge=()) -> Verdict:
+    verdict = Verdict(CANNOT_JUDGE_PROPERTY, contract_failures=list(failures), cannot_judge=list(cannot_judge))
+    for run in runs:
+        verdict.add_run(run)
+    return verdict
+
+
+def run_(answers=10, envelopes=10, stopped=None, base_url="http://target.test", sent=10) -> dict:
+    return {"base_url": base_url, "stopped": stopped, "answers": answers, "envelopes": envelopes, "sent": sent}
+
+
+def test_reports_are_counted_as_contract_failures_or_cannot_judge():
+    verdict = verdict_of()
+    passed = SimpleNamespace(failed=False, nodeid="a", user_properties=[CANNOT_JUDGE_PROPERTY])
+    broken = SimpleNamespace(failed=True, nodeid="b", user_properties=[("other", "x")])
+    unjudged = SimpleNamespace(failed=True, nodeid="c", user_properties=[list(CANNOT_JUDGE_PROPERTY)])
+    for report in (passed, broken, unjudged):
+        verdict.pytest_runtest_logreport(report)
+    assert verdict.contract_failures == ["b"] and verdict.cannot_judge == ["c"]
+    verdict.add_run({})
+    assert verdict.runs == []
+
+
+def test_an_error_of_pytest_itself_is_its_own_status():
+    verdict = verdict_of(run_(), failures=["x"])
+    assert verdict.exit_status(pytest.ExitCode.USAGE_ERROR, SETTINGS, judged_everything()) == 4
+    assert verdict.status == 4 and verdict.reason is None and verdict.stopped is None
+
+
+@pytest.mark.parametrize(
+    ("runs", "status"),
+    [
+        pytest.param([run_(answers=3, envelopes=0)], EXIT_CANNOT_JUDGE, id="three-answers-no-envelope"),
+        pytest.param([run_(answers=2, envelopes=0), run_(answers=1, envelopes=0)], EXIT_CANNOT_JUDGE, id="summed"),
+        pytest.param([run_(answers=2, envelopes=0)], 1, id="two-answers-too-few-to-say"),
+        pytest.param([run_(answers=3, envelopes=1)], 1, id="one-envelope"),
+        pytest.param([run_(answers=3, envelopes=0), run_(answers=0, envelopes=1)], 1, id="one-envelope-summed"),
+    ],
+)
+def test_failures_without_any_envelope_mean_the_url_does_not_serve_the_endpoint(runs, status):
+    verdict = verdict_of(*runs, failures=["x"])
+    assert verdict.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything()) == status
+    assert verdict.status == status
+    if status == EXIT_CANNOT_JUDGE:
+        answers = sum(r["answers"] for r in runs)
+        assert verdict.reason.startswith(f"none of the {answers} answers of http://target.test was a JSON envelope")
+    else:
+        assert verdict.reason is None
+
+
+def test_the_url_named_is_the_runs_else_the_settings():
+    verdict = verdict_of(run_(answers=3, envelopes=0, base_url="http://run.test"), failures=["x"])
+    verdict.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything())
+    assert "answers of http://run.test was" in verdict.reason
+
+
+def test_a_contract_failure_outranks_a_stop_and_unjudged_cases():
+    verdict = verdict_of(run_(stopped="the target went away"), failures=["x"], cannot_judge=["y"])
+    assert verdict.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, Coverage(CONTRACT)) == 1
+    assert verdict.stopped == "the target went away" and verdict.reason is None
+    assert verdict_word(verdict) == "BROKEN"
+    assert verdict_line(verdict, Coverage(CONTRACT), Secrets()) == (
+        "BROKEN (exit 1): x; then the run stopped, sending nothing more: the target went away"
+    )
+
+
+def test_a_stop_is_the_reason_and_the_first_stop_is_named():
+    verdict = verdict_of(run_(), run_(stopped="first\nreason"), run_(stopped="second"), cannot_judge=["y"])
+    assert verdict.exit_status(pytest.ExitCode.INTERRUPTED, SETTINGS, judged_everything()) == EXIT_CANNOT_JUDGE
+    assert verdict.reason == verdict.stopped == "first\nreason"
+    assert verdict_word(verdict) == "CANNOT JUDGE"
+    assert verdict_line(verdict, judged_everything(), Secrets()) == "CANNOT JUDGE (exit 2): first reason"
+
+
+def test_cases_without_a_whole_answer_cannot_be_judged():
+    verdict = verdict_of(run_(), cannot_judge=["y", "z"])
+    assert verdict.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything()) == EXIT_CANNOT_JUDGE
+    assert verdict.reason.startswith("2 case(s) got no whole answer")
+
+
+def test_require_all_codes_counts_the_users_own_choices():
+    coverage = judged_everything()
+    coverage.exercised_codes.discard(EXERCISABLE[0])
+    coverage.skip([EXERCISABLE[0]], "deselected")  # the user's choice, not for want of data
+    settings = SimpleNamespace(**{**vars(SETTINGS), "require_all_codes": True})
+    verdict = verdict_of(run_())
+    assert verdict.exit_status(pytest.ExitCode.OK, settings, coverage) == EXIT_CANNOT_JUDGE
+    assert verdict.reason == f"--require-all-codes: {coverage.judged_line()}"
+    assert not verdict.partial
+    relaxed = verdict_of(run_())
+    assert relaxed.exit_status(pytest.ExitCode.OK, SETTINGS, coverage) == 0 and not relaxed.partial
+    assert verdict_line(relaxed, coverage, Secrets()).endswith(f"; not judged: {EXERCISABLE[0]} (see above)")
+
+
+def test_codes_left_for_want_of_data_are_a_partial_judgement():
+    coverage = judged_everything()
+    coverage.exercised_codes.discard(EXERCISABLE[0])
+    coverage.skip([EXERCISABLE[0]], "add [codes]", lacking=True, needs="[codes] static")
+    verdict = verdict_of(run_())
+    assert verdict.exit_status(pytest.ExitCode.OK, SETTINGS, coverage) == EXIT_CANNOT_JUDGE
+    judged = f"judged {len(coverage.judged)} of {len(coverage.exercisable)} exercisable documented codes"
+    assert verdict.reason == (
+        f"a partial judgement: {judged}; {EXERCISABLE[0]} not judged for want of data (the coverage table above says "
+        "which code needs what); to judge them add [codes] static, or pass --allow-partial to accept a partial "
+        "judgement"
+    )
+    assert verdict.partial
+    allowed = verdict_of(run_())
+    settings = SimpleNamespace(**{**vars(SETTINGS), "allow_partial": True})
+    assert allowed.exit_status(pytest.ExitCode.OK, settings, coverage) == 0 and allowed.partial
+    assert verdict_word(allowed) == "HOLDS"
+    judged = len(EXERCISABLE) - 1
+    assert verdict_line(allowed, coverage, Secrets()) == (
+        f"HOLDS (exit 0), partial, on what was judged: judged {judged} of {len(EXERCISABLE)} exercisable documented "
+        f"codes; not judged: {EXERCISABLE[0]} (see above; accepted by --allow-partial)"
+    )
+
+
+def test_everything_judged_holds():
+    verdict = verdict_of(run_())
+    assert verdict.exit_status(pytest.ExitCode.OK, SETTINGS, judged_everything()) == 0
+    assert verdict.status == 0 and verdict.reason is None and not verdict.partial
+    assert verdict_line(verdict, judged_everything(), Secrets()) == (
+        f"HOLDS (exit 0) on what was judged: judged {len(EXERCISABLE)} of {len(EXERCISABLE)} exercisable "
+        "documented codes"
+    )
+
+
+def test_no_verdict_before_the_end_or_without_a_run():
+    verdict = verdict_of()
+    assert verdict_word(verdict) is None and verdict_line(verdict, judged_everything(), Secrets()) is None
+    verdict.status = 0
+    assert verdict_word(verdict) is None and verdict_line(verdict, judged_everything(), Secrets()) is None
+    ran = verdict_of(run_())
+    assert verdict_word(ran) is None and verdict_line(ran, judged_everything(), Secrets()) is None
+    ran.status = EXIT_CANNOT_JUDGE  # no reason: no line
+    assert verdict_line(ran, judged_everything(), Secrets()) is None
+    ran.status = 4
+    assert verdict_word(ran) is None and verdict_line(ran, judged_everything(), Secrets()) is None
+
+
+def test_the_verdict_masks_secrets():
+    secrets = Secrets()
+    secrets.add("681193", "sms-code")
+    verdict = verdict_of(run_(stopped="code 681193"), failures=["x"])
+    verdict.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything())
+    assert verdict_line(verdict, judged_everything(), secrets).endswith("sending nothing more: code <sms-code>")
+    stopped = verdict_of(run_(stopped="code 681193"))
+    stopped.exit_status(pytest.ExitCode.OK, SETTINGS, judged_everything())
+    assert verdict_line(stopped, judged_everything(), secrets) == "CANNOT JUDGE (exit 2): code <sms-code>"
+
+
+def test_the_other_operations_have_their_sections_and_lines():
+    coverage = Coverage(CONTRACT, [OTHER])
+    coverage.exercised(EXERCISABLE)
+    coverage.skip([7001], "add [nick]", OTHER, lacking=True)
+    part = coverage.operations["getNickname"]
+    assert part.exercisable == [0, 7001]
+    assert coverage.judged_lines_of_others() == [f"getNickname: {part.judged_line()}"]
+    assert coverage.other_sections() == ["", "operation getNickname (GET /nick):", *part.table(), part.judged_line()]
+    assert coverage.unjudged_for_want() == {"getNickname": {7001: "add [nick]"}}
+    nothing_selected = "no case selected in this run expects it"
+    assert coverage.unjudged_anywhere() == {"getNickname": {0: nothing_selected, 7001: "add [nick]"}}
+    verdict = verdict_of(run_())
+    assert verdict.exit_status(pytest.ExitCode.OK, SETTINGS, coverage) == EXIT_CANNOT_JUDGE
+    assert verdict.reason.startswith("a partial judgement: ") and "; 7001 not judged for want of data" in verdict.reason
+    settings = SimpleNamespace(**{**vars(SETTINGS), "require_all_codes": True})
+    strict = verdict_of(run_())
+    strict.exit_status(pytest.ExitCode.OK, settings, coverage)
+    assert strict.reason == f"--require-all-codes: {coverage.judged_line()}; getNickname: {part.judged_line()}"
+    allowed = verdict_of(run_())
+    allowed.exit_status(pytest.ExitCode.OK, SimpleNamespace(**{**vars(SETTINGS), "allow_partial": True}), coverage)
+    assert verdict_line(allowed, coverage, Secrets()) == (
+        f"HOLDS (exit 0), partial, on what was judged: judged {len(EXERCISABLE)} of {len(EXERCISABLE)} exercisable "
+        "documented codes; getNickname: judged 0 of 2; not judged: 0, 7001 (see above; accepted by --allow-partial)"
+    )
