@@ -14,6 +14,9 @@ from contract_suite.secrets import MaskingRecordFactory, Secret, Secrets
 
 if TYPE_CHECKING:
     from contract_suite.engine.run import Run
+    from contract_suite.pytest.masking import ReportMasking
+    from contract_suite.pytest.recording import CoverageRecording
+    from contract_suite.pytest.workers import WorkerResults
     from contract_suite.reporting.summary import Verdict
 
 
@@ -25,6 +28,9 @@ class ContractSession:
     verdict: Verdict
     log_masking: MaskingRecordFactory
     tokens: MappingProxyType[str, Secret]  # the profile's, by role; the run gets its own copy (one may be fetched)
+    masking: ReportMasking | None = None  # the report and log masking (registered as a plugin)
+    recording: CoverageRecording | None = None  # what each case's report says of the codes and rules it judges
+    workers: WorkerResults | None = None  # xdist workers' results, merged by the controller (registered)
     run: Run | None = None
 
 
