@@ -24,6 +24,9 @@ import requests
 
 from contract_suite.openapi import spec
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project root: its tests/support
+from tests.support.suite import target_args  # noqa: E402 (after the root is on the path)
+
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = ROOT / "profiles" / "reference.toml"
 TARGET_WALL_S = 10.0  # the full default run, 2-core machine
@@ -125,10 +128,7 @@ def main() -> int:
             "no:cacheprovider",
             "-p",
             "timing_plugin",
-            "--base-url",
-            url,
-            "--profile",
-            str(PROFILE),
+            *target_args(url, str(PROFILE)),
             "--allow-destructive",
             "--rate-limit",
             "0",

@@ -26,7 +26,7 @@ from reference_server.app import SetPhoneService
 from tests.support.catalogue.methods import OtherMethodsActLikePut
 from tests.support.catalogue.required import MissingNewPhoneIs5167
 from tests.support.catalogue.robustness import LongValueIsServerError
-from tests.support.suite import NO_RATE_LIMIT, Finished, clean_environment, run_pytest
+from tests.support.suite import NO_RATE_LIMIT, Finished, clean_environment, run_pytest, target_args
 
 pytestmark = pytest.mark.selftest
 
@@ -100,10 +100,7 @@ def run_generated(server, database: Path, *args: str, profile: Path = PROFILE) -
         "contract_tests",
         "-m",
         "generated",
-        "--base-url",
-        server.base_url,
-        "--profile",
-        str(profile),
+        *target_args(server.base_url, str(profile)),
         *NO_RATE_LIMIT,
         "-rA",
         *args,

@@ -20,7 +20,7 @@ from contract_suite.http.transport import MAX_BODY_BYTES, Limits, Request, Trans
 from reference_server import create_app, start_embedded
 from tests.support import hostile
 from tests.support.leaks import files_written_since, issued_codes, leaks_in, profile_tokens, read_files
-from tests.support.suite import PROFILE, Finished, run_pytest
+from tests.support.suite import PROFILE, Finished, run_pytest, target_args
 
 pytestmark = pytest.mark.selftest
 
@@ -99,7 +99,7 @@ def run_against_hostile(case: Hostile, folder: Path, bomb: bytes) -> HostileRun:
         hostile.HostileServer(behaviour, upstream=reference.base_url, honest=HONEST, spare_tokenless=True) as server,
     ):
         run = run_pytest(
-            "contract_tests", "--base-url", server.base_url, "--profile", str(PROFILE), "--allow-destructive",
+            "contract_tests", *target_args(server.base_url, str(PROFILE)), "--allow-destructive",
             "--request-timeout", TIMEOUT, "--rate-limit", "0", "--max-requests", str(CAP),
             "--generated-examples", "5", *EVERY_FLAG, f"--log-file={reports / 'run.log'}",
             f"--junitxml={reports / 'junit.xml'}", f"--coverage-json={reports / 'coverage.json'}",
@@ -166,10 +166,7 @@ def test_redirect_loop_keeps_the_rate_limit_and_the_cap(tmp_path):
             "contract_tests",
             "-m",
             "not generated",
-            "--base-url",
-            server.base_url,
-            "--profile",
-            str(PROFILE),
+            *target_args(server.base_url, str(PROFILE)),
             "--rate-limit",
             "20",
             "--max-requests",

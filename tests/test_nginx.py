@@ -13,7 +13,7 @@ from contract_suite.openapi import spec
 from reference_server import create_app, start_embedded
 from tests.support.catalogue.methods import OtherMethodsActLikePut
 from tests.support.nginx import NOT_INSTALLED, Nginx, Options, dying_upstream, nginx_binary
-from tests.support.suite import NO_RATE_LIMIT, PROFILE, Finished, run_pytest
+from tests.support.suite import NO_RATE_LIMIT, PROFILE, Finished, run_pytest, target_args
 
 pytestmark = [
     pytest.mark.selftest,
@@ -37,10 +37,7 @@ def serve(tmp_path: Path, *defects):
 def run_through(nginx: Nginx, env: dict[str, str], *args: str) -> Finished:
     return run_pytest(
         "contract_tests",
-        "--base-url",
-        nginx.base_url,
-        "--profile",
-        str(PROFILE),
+        *target_args(nginx.base_url, str(PROFILE)),
         "--allow-destructive",
         *NO_RATE_LIMIT,
         "--max-requests",

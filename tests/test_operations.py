@@ -21,7 +21,7 @@ import yaml
 from contract_suite.openapi import spec
 from reference_server import create_app, start_embedded
 from reference_server.app import SUCCESS, TOKEN_FAILED, USER_NOT_FOUND, SetPhoneService
-from tests.support.suite import PROFILE, run_pytest
+from tests.support.suite import PROFILE, run_pytest, target_args
 
 pytestmark = pytest.mark.selftest
 
@@ -201,10 +201,7 @@ def run_suite(url, env, spec_path: Path, junit: Path, *args: str):
         "contract_tests/test_spec_lint.py",
         "--spec",
         str(spec_path),
-        "--base-url",
-        url,
-        "--profile",
-        str(PROFILE),
+        *target_args(url, str(PROFILE)),
         "--allow-destructive",
         "--rate-limit",
         "0",

@@ -13,11 +13,11 @@ import pytest
 from reference_server import codes, create_app, start_embedded, storage
 from reference_server.app import SetPhoneService
 from reference_server.codes import CodeRules
-from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, PROFILE, run_pytest
+from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, PROFILE, run_pytest, target_args
 
 pytestmark = pytest.mark.selftest
 
-SUITE = (*HAND_WRITTEN, "--profile", str(PROFILE), "--allow-destructive", "-p", "no:cacheprovider")
+SUITE = (*HAND_WRITTEN, "-p", "no:cacheprovider")
 ACCOUNT = ("86", "13800000001")
 NUMBERS = ["86-13800000001", "86-13800000002", "86-13800000003", "86-13800000004"]
 CODES_GO_STALE = "codes on this target expire or are spent by a failed check"
@@ -31,9 +31,10 @@ def serving(tmp_path, rules=None, defects=()):
         yield server.base_url, db
 
 
-def run_suite(base_url, code_db, *more, timeout=240):
+def run_suite(base_url, code_db, *more, profile=PROFILE, timeout=240):
     """The hand-written cases against base_url, the profile's code command issuing codes into code_db."""
-    return run_pytest(*SUITE, "--base-url", base_url, *more, env={"REFERENCE_SERVER_DB": str(code_db)}, timeout=timeout)
+    args = target_args(base_url, profile, *more, destructive=True)
+    return run_pytest(*SUITE, *args, env={"REFERENCE_SERVER_DB": str(code_db)}, timeout=timeout)
 
 
 def last_line(result) -> str:
@@ -94,7 +95,7 @@ def _static_profile(tmp_path, db, typo_for: str) -> str:
 def test_a_static_code_with_a_typo_cannot_judge_naming_the_key(tmp_path):
     with serving(tmp_path) as (url, db):
         profile = _static_profile(tmp_path, db, typo_for="86-13800000001")
-        result = run_suite(url, db, *NO_RATE_LIMIT, "--profile", profile)
+        result = run_suite(url, db, *NO_RATE_LIMIT, profile=profile)
     assert result.returncode == 2, result.tail()
     line = last_line(result)
     assert line.startswith('CANNOT JUDGE (exit 2): the target refused [codes] static "86-13800000001"'), line

@@ -20,7 +20,7 @@ from reference_server.embedded import QuietRequestHandler
 from tests.support import hostile
 from tests.support.junit import read_junit
 from tests.support.proxy import ForwardProxy
-from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, WITHOUT_GENERATED, run_pytest
+from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, WITHOUT_GENERATED, run_pytest, target_args
 
 pytestmark = pytest.mark.selftest
 
@@ -120,10 +120,7 @@ def test_target_that_starts_hanging_fails_cases_with_the_timeout_then_stops(tmp_
             "contract_tests",
             "-m",
             "not generated",
-            "--base-url",
-            server.base_url,
-            "--profile",
-            PROFILE,
+            *target_args(server.base_url, PROFILE),
             "--request-timeout",
             "1",
             env={"REFERENCE_SERVER_DB": str(tmp_path / "db.sqlite3")},
@@ -163,7 +160,7 @@ def _raw_app(body: bytes, content_type: str):
 def test_body_that_is_not_an_envelope_is_quoted(body, content_type, quoted):
     """Each case quotes the body; and since no answer at all was an envelope, the run cannot judge (exit 2)."""
     with start_embedded(_raw_app(body, content_type)) as server:
-        result, _ = run("contract_tests/test_token.py", "--base-url", server.base_url, "--profile", PROFILE)
+        result, _ = run("contract_tests/test_token.py", *target_args(server.base_url, PROFILE))
     assert result.returncode == 2, result.stdout[-2000:]
     assert quoted in result.stdout
     assert "was a JSON envelope: this URL does not serve the endpoint" in result.stdout
@@ -226,14 +223,14 @@ def tls_reference(tmp_path, tls_files):
 def test_a_ca_bundle_is_not_read_for_an_http_target(reference):
     """As with requests, the CA bundle matters to HTTPS alone: a stale one in the environment stops no HTTP run."""
     url, env = reference
-    result, _ = run("contract_tests/test_token.py", "--base-url", url, "--profile", PROFILE, *NO_RATE_LIMIT,
+    result, _ = run("contract_tests/test_token.py", *target_args(url, PROFILE), *NO_RATE_LIMIT,
                     env={**env, "REQUESTS_CA_BUNDLE": "/nonexistent/ca.pem"})  # fmt: skip
     assert result.returncode == 0, result.tail()
 
 
 def test_tls_is_verified_by_default(tls_reference):
     url, env = tls_reference
-    result, _ = run("contract_tests/test_token.py", "--base-url", url, "--profile", PROFILE, env=env)
+    result, _ = run("contract_tests/test_token.py", *target_args(url, PROFILE), env=env)
     assert result.returncode == 2
     assert f"cannot use the target {url}: TLS certificate not trusted" in result.stdout
     assert "REQUESTS_CA_BUNDLE" in result.stdout
@@ -244,10 +241,7 @@ def test_insecure_runs_warns_and_says_so_in_the_header(tls_reference):
     result, _ = run(
         "contract_tests/test_token.py",
         "contract_tests/test_generated.py",
-        "--base-url",
-        url,
-        "--profile",
-        PROFILE,
+        *target_args(url, PROFILE),
         *NO_RATE_LIMIT,
         "--insecure",
         env=env,
@@ -262,10 +256,7 @@ def test_private_ca_through_requests_ca_bundle(tls_reference, tls_files):
     result, _ = run(
         "contract_tests/test_token.py",
         "contract_tests/test_generated.py",
-        "--base-url",
-        url,
-        "--profile",
-        PROFILE,
+        *target_args(url, PROFILE),
         *NO_RATE_LIMIT,
         env={**env, "REQUESTS_CA_BUNDLE": str(tls_files[0])},
     )
@@ -292,7 +283,7 @@ EDGES = 1
 
 def test_rate_limit_and_cap_are_in_the_header_and_hold(metered):
     meter, env = metered
-    result, _ = run(*HAND_WRITTEN, "--base-url", meter.base_url, "--profile", PROFILE,
+    result, _ = run(*HAND_WRITTEN, *target_args(meter.base_url, PROFILE),
                     "--rate-limit", "4", "--max-requests", "7", "-rs", env=env)  # fmt: skip
     assert result.returncode == 2, result.tail()  # codes left unjudged by the cap: a partial judgement
     assert "contract politeness: at most 4 requests/s, at most 7 requests" in result.stdout
@@ -305,7 +296,7 @@ def test_rate_limit_and_cap_are_in_the_header_and_hold(metered):
 def test_url_target_gets_default_politeness(metered):
     meter, env = metered
     result, _ = run("contract_tests/test_token.py", "contract_tests/test_required_fields.py", "-k", "not blank",
-                    *WITHOUT_GENERATED, "--base-url", meter.base_url, "--profile", PROFILE, env=env)  # fmt: skip
+                    *WITHOUT_GENERATED, *target_args(meter.base_url, PROFILE), env=env)  # fmt: skip
     assert result.returncode == 0, result.tail()
     politeness = (
         f"contract politeness: at most {URL_RATE_LIMIT:g} requests/s, at most {URL_MAX_REQUESTS} requests, request "
@@ -323,7 +314,7 @@ def test_the_race_burst_counts_against_the_rate_limit(metered):
     many requests: the pace leaves room for them before and after, so no second sees more than the rate."""
     meter, env = metered
     result, _ = run("contract_tests/test_state_rules.py", "-k", "one_pair", *WITHOUT_GENERATED, "-rA",
-                    "--base-url", meter.base_url, "--profile", PROFILE, "--allow-destructive",
+                    *target_args(meter.base_url, PROFILE), "--allow-destructive",
                     "--rate-limit", "4", "--concurrent-changes", "4", env=env)  # fmt: skip
     assert result.returncode == 0, result.tail()
     assert "PASSED contract_tests/test_state_rules.py::test_one_pair_of_codes_changes_the_phone_once" in result.stdout
@@ -334,7 +325,7 @@ def test_the_race_burst_counts_against_the_rate_limit(metered):
 
 def test_parallel_run_gives_the_serial_verdicts(reference, tmp_path):
     url, env = reference
-    args = ("contract_tests", "--base-url", url, "--profile", PROFILE, "--allow-destructive", "--rate-limit", "0")
+    args = ("contract_tests", *target_args(url, PROFILE), "--allow-destructive", "--rate-limit", "0")
     serial, _ = run(*args, f"--junitxml={tmp_path / 'serial.xml'}", env=env)
     parallel, _ = run(*args, "-n", "2", f"--junitxml={tmp_path / 'parallel.xml'}", env=env)
     assert serial.returncode == parallel.returncode == 0, parallel.stdout[-3000:]
@@ -430,7 +421,7 @@ def test_http_target_through_a_proxy_with_credentials(reference):
     url, env = reference
     with ForwardProxy(PROXY_USER, PROXY_PASSWORD) as proxy:
         proxy_url = proxy.url(f"{PROXY_USER}:{PROXY_PASSWORD}")
-        result, _ = run(*HAND_WRITTEN, "--base-url", url, "--profile", PROFILE, *NO_RATE_LIMIT,
+        result, _ = run(*HAND_WRITTEN, *target_args(url, PROFILE), *NO_RATE_LIMIT,
                         "--tb=long", "--showlocals", env={**env, "HTTP_PROXY": proxy_url})  # fmt: skip
     assert result.returncode == 0, result.tail()
     assert f"contract target: {url}; through the proxy 127.0.0.1:{proxy.port} (HTTP_PROXY)" in (result.stdout)
@@ -441,7 +432,7 @@ def test_http_target_through_a_proxy_with_credentials(reference):
 def test_no_proxy_sends_to_the_target_directly(reference):
     url, env = reference
     with ForwardProxy() as proxy:
-        result, _ = run(*HAND_WRITTEN, "--base-url", url, "--profile", PROFILE, *NO_RATE_LIMIT,
+        result, _ = run(*HAND_WRITTEN, *target_args(url, PROFILE), *NO_RATE_LIMIT,
                         env={**env, "HTTP_PROXY": proxy.url(), "NO_PROXY": "example.com,127.0.0.1"})  # fmt: skip
     assert result.returncode == 0, result.tail()
     assert proxy.seen == [] and "through the proxy" not in result.stdout
@@ -450,7 +441,7 @@ def test_no_proxy_sends_to_the_target_directly(reference):
 def test_https_target_through_a_proxy_tunnel(tls_reference, tls_files):
     url, env = tls_reference
     with ForwardProxy() as proxy:
-        result, _ = run("contract_tests/test_token.py", "--base-url", url, "--profile", PROFILE, *NO_RATE_LIMIT,
+        result, _ = run("contract_tests/test_token.py", *target_args(url, PROFILE), *NO_RATE_LIMIT,
                         env={**env, "REQUESTS_CA_BUNDLE": str(tls_files[0]), "HTTPS_PROXY": proxy.url()})  # fmt: skip
     assert result.returncode == 0, result.tail()
     host_port = url.removeprefix("https://")
@@ -478,7 +469,7 @@ def refused_line(url: str, proxy: ForwardProxy, variable: str) -> str:
 def test_a_proxy_that_refuses_the_credentials_is_one_clear_line(reference, credentials):
     url, env = reference
     with ForwardProxy(PROXY_USER, PROXY_PASSWORD) as proxy:
-        result, _ = run(*HAND_WRITTEN, "--base-url", url, "--profile", PROFILE,
+        result, _ = run(*HAND_WRITTEN, *target_args(url, PROFILE),
                         env={**env, "HTTP_PROXY": proxy.url(credentials)})  # fmt: skip
     assert result.returncode == 2, result.tail()
     assert refused_line(url, proxy, "HTTP_PROXY") in result.stdout
@@ -489,7 +480,7 @@ def test_a_proxy_that_refuses_the_tunnel_is_the_same_clear_line(tls_reference, t
     """HTTPS goes through CONNECT: a 407 there reads as it does for plain HTTP, not as a bare connection error."""
     url, env = tls_reference
     with ForwardProxy(PROXY_USER, PROXY_PASSWORD) as proxy:
-        result, _ = run("contract_tests/test_token.py", "--base-url", url, "--profile", PROFILE,
+        result, _ = run("contract_tests/test_token.py", *target_args(url, PROFILE),
                         env={**env, "REQUESTS_CA_BUNDLE": str(tls_files[0]),
                              "HTTPS_PROXY": proxy.url(f"{PROXY_USER}:{WRONG_PASSWORD}")})  # fmt: skip
     assert result.returncode == 2, result.tail()
@@ -503,7 +494,7 @@ def test_an_unreachable_proxy_is_one_clear_line(reference):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    result, _ = run(*HAND_WRITTEN, "--base-url", url, "--profile", PROFILE,
+    result, _ = run(*HAND_WRITTEN, *target_args(url, PROFILE),
                     env={**env, "HTTP_PROXY": f"http://127.0.0.1:{closed_port}"})  # fmt: skip
     assert result.returncode == 2, result.tail()
     assert f"(through the proxy 127.0.0.1:{closed_port} of HTTP_PROXY)" in result.stdout

@@ -22,7 +22,7 @@ from contract_suite.reporting.coverage import STATE_RULES
 from reference_server import create_app, start_embedded
 from reference_server.app import CHANGE_FAILED, OLD_CODE_FAILED, SetPhoneService
 from tests.support.leaks import issued_codes, leaks_in, profile_tokens, read_files, with_data_urls
-from tests.support.suite import HAND_WRITTEN, PROFILE, Finished, run_pytest
+from tests.support.suite import HAND_WRITTEN, PROFILE, Finished, run_pytest, target_args
 
 EXTRAS = "the reports extra is not installed (pip install -e '.[reports]')"
 pytest.importorskip("pytest_html", reason=f"pytest-html: {EXTRAS}")
@@ -77,10 +77,7 @@ def produce(folder: Path, defects: list, selection: tuple[str, ...]) -> Reports:
     with start_embedded(create_app({"DATABASE": str(database), "DEFECTS": defects})) as server:
         run = run_pytest(
             *selection,
-            "--base-url",
-            server.base_url,
-            "--profile",
-            str(PROFILE),
+            *target_args(server.base_url, str(PROFILE)),
             "--request-timeout",
             "1",
             "--rate-limit",

@@ -19,7 +19,7 @@ from tests.support.leaks import (
     read_files,
     with_data_urls,
 )
-from tests.support.suite import NO_RATE_LIMIT, WITHOUT_GENERATED, run_pytest
+from tests.support.suite import NO_RATE_LIMIT, WITHOUT_GENERATED, run_pytest, target_args
 
 pytestmark = pytest.mark.selftest
 
@@ -44,10 +44,7 @@ def test_no_secret_in_anything_the_run_produces(tmp_path, defects):
     with start_embedded(app) as server:
         result = run_pytest(
             "contract_tests",
-            "--base-url",
-            server.base_url,
-            "--profile",
-            str(PROFILE),
+            *target_args(server.base_url, str(PROFILE)),
             "--allow-destructive",
             *NO_RATE_LIMIT,
             "-rA",
@@ -181,8 +178,8 @@ def test_a_careless_plugin_leaks_nothing(tmp_path):
     started = time.time() - 1
     with start_embedded(create_app({"DATABASE": str(database)})) as server:
         result = run_pytest(
-            "contract_tests/test_token.py", *WITHOUT_GENERATED, "--base-url", server.base_url,
-            "--profile", str(PROFILE), *NO_RATE_LIMIT, "-p", "careless_plugin",
+            "contract_tests/test_token.py", *WITHOUT_GENERATED, *target_args(server.base_url, PROFILE),
+            *NO_RATE_LIMIT, "-p", "careless_plugin",
             "--tb=long", "--showlocals", "-rA", "--log-level=DEBUG", "--log-cli-level=DEBUG",
             f"--log-file={reports / 'run.log'}", "--log-file-level=DEBUG",
             "-o", "junit_logging=all", f"--junitxml={reports / 'junit.xml'}",

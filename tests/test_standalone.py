@@ -10,7 +10,7 @@ import pytest
 from contract_suite.openapi import spec
 from contract_suite.openapi.spec import PROJECT_ROOT
 from tests.support.junit import read_junit
-from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, run_pytest
+from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, run_pytest, target_args
 
 pytestmark = pytest.mark.selftest
 
@@ -49,7 +49,7 @@ def run_suite(tmp_path, env, *args, name="junit"):
 
 def test_same_verdicts_as_embedded_and_twice_in_a_row(standalone, tmp_path):
     url, env = standalone
-    args = ("--base-url", url, "--profile", str(PROFILE), "--allow-destructive")
+    args = (*target_args(url, str(PROFILE)), "--allow-destructive")
     first, first_verdicts = run_suite(
         tmp_path, env, *args, f"--coverage-json={tmp_path / 'coverage.json'}", name="first"
     )
@@ -70,7 +70,7 @@ def test_same_verdicts_as_embedded_and_twice_in_a_row(standalone, tmp_path):
 
 def test_success_case_refused_without_allow_destructive(standalone, tmp_path):
     url, env = standalone
-    result, verdicts = run_suite(tmp_path, env, "--base-url", url, "--profile", str(PROFILE))
+    result, verdicts = run_suite(tmp_path, env, *target_args(url, PROFILE))
     assert result.returncode == 0, result.stdout[-3000:]
     assert verdicts["contract_tests/test_success.py::test_change_is_made_and_restored"] == "skipped"
     assert "pass --allow-destructive to run it" in result.stdout

@@ -19,7 +19,7 @@ from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
 from tests.support import hostile
 from tests.support.catalogue.required import BlankIsPresent
-from tests.support.suite import HAND_WRITTEN, PROFILE, PROJECT_ROOT, run_pytest
+from tests.support.suite import HAND_WRITTEN, PROFILE, PROJECT_ROOT, run_pytest, target_args
 
 pytestmark = pytest.mark.selftest
 
@@ -72,10 +72,7 @@ def reference(tmp_path):
 def run_against(url, env, *args, profile=PROFILE, timeout=180):
     return run_pytest(
         *HAND_WRITTEN,
-        "--base-url",
-        url,
-        "--profile",
-        str(profile),
+        *target_args(url, str(profile)),
         "--request-timeout",
         "2",
         "--rate-limit",
@@ -373,7 +370,7 @@ def test_a_failing_token_command(reference, tmp_path):
 
 def test_not_inferred_leaves_the_inferred_rules_out_of_the_generated_layer_too(reference):
     url, env, _ = reference(BlankIsPresent)
-    common = ("contract_tests", "--base-url", url, "--profile", str(PROFILE), "--rate-limit", "0")
+    common = ("contract_tests", *target_args(url, str(PROFILE)), "--rate-limit", "0")
     with_inferred = run_pytest(*common, "-m", "generated", env=env, timeout=180)
     assert with_inferred.returncode == 1, with_inferred.tail()
     assert "check:    blank_parameter_gets_its_code" in with_inferred.stdout

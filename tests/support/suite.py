@@ -39,6 +39,19 @@ HAND_WRITTEN = ("contract_tests", *WITHOUT_GENERATED)
 NO_RATE_LIMIT = ("--rate-limit", "0")
 
 
+def target_args(
+    base_url: str, profile: str | Path | None = PROFILE, *more: str, destructive: bool = False
+) -> list[str]:
+    """The suite's options for a target at base_url: `--base-url`, `--profile` (None: none), `--allow-destructive`
+    when asked, then `more`. The one place the self-tests and the bench build a run's command line from."""
+    args = ["--base-url", base_url]
+    if profile is not None:
+        args += ["--profile", str(profile)]
+    if destructive:
+        args.append("--allow-destructive")
+    return [*args, *more]
+
+
 @dataclass(frozen=True)
 class Finished:
     returncode: int | None  # None: killed at the timeout

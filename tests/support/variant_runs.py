@@ -22,7 +22,7 @@ from contract_suite.secrets import CONTROL
 from reference_server import codes, create_app, start_embedded, storage
 from tests.support.catalogue.kinds import REFERENCE, STATIC_CODES, TOKEN_COMMAND
 from tests.support.junit import Outcome, case_of, is_hand_written, read_junit
-from tests.support.suite import QUICK, WITHOUT_GENERATED, clean_environment, run_pytest
+from tests.support.suite import QUICK, WITHOUT_GENERATED, clean_environment, run_pytest, target_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROFILE = "profiles/reference.toml"
@@ -93,10 +93,7 @@ def suite_args(
     """The pytest arguments of a run against the variant at base_url."""
     args = [
         "contract_tests",
-        "--base-url",
-        base_url,
-        "--profile",
-        profile,
+        *target_args(base_url, profile),
         *(("--allow-destructive",) if destructive else ()),
         *UNLIMITED,
         *UNUSED_PLUGINS,
