@@ -1,0 +1,169 @@
+"""What a spec change does (contract_suite/openapi/diff.py): pairs of specs built from spec/openapi.yaml by one small
+edit each, every rule asserting its class, its pointers and its values; and the command's exit codes."""
+
+import copy
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from contract_suite.openapi import spec
+from contract_suite.openapi.diff import ATTENTION, BREAKING, COMPATIBLE, diff_specs
+
+pytestmark = pytest.mark.selftest
+
+DOCUMENT = spec.load_document(spec.DEFAULT_SPEC)
+PATH = next(iter(DOCUMENT["paths"]))
+OP = f"/paths/{PATH.replace('/', '~1')}/put"
+CONTRACT = spec.load()
+CANCELLATION = CONTRACT.code_named("new-phone-in-cancellation")
+NEW_CODE_PARAM = CONTRACT.parameter_with_role("new.code")
+
+
+def operation(doc: dict) -> dict:
+    return doc["paths"][PATH]["put"]
+
+
+def renumber(doc):
+    codes = operation(doc)["x-business-codes"]
+    codes[str(CANCELLATION + 100)] = codes.pop(str(CANCELLATION))
+
+
+def remove_code(doc):
+    del operation(doc)["x-business-codes"][str(CANCELLATION)]
+
+
+def swap_missing_code(doc):
+    param = next(p for p in operation(doc)["parameters"] if p["name"] == NEW_CODE_PARAM.name)
+    param["x-missing-code"] = CONTRACT.code_named("missing-new-phone")
+
+
+def add_required_parameter(doc):
+    operation(doc)["parameters"].append(
+        {"name": "appId", "in": "query", "required": True, "schema": {"type": "string"}, "x-missing-code": 5199}
+    )
+
+
+def add_optional_parameter(doc):
+    operation(doc)["parameters"].append({"name": "lang", "in": "query", "schema": {"type": "string"}})
+
+
+def code_as_string(doc):
+    doc["components"]["schemas"]["Envelope"]["properties"]["code"] = {"type": "string"}
+
+
+def msg_optional(doc):
+    doc["components"]["schemas"]["Envelope"]["required"].remove("msg")
+
+
+def token_header(doc):
+    doc["components"]["securitySchemes"]["userToken"]["name"] = "X-Token"
+
+
+def new_code(doc):
+    operation(doc)["x-business-codes"]["5180"] = {"name": "phone-locked", "message": "Locked", "provoked-by": "x"}
+
+
+def new_message(doc):
+    operation(doc)["x-business-codes"][str(CANCELLATION)]["message"] = "New phone number is being cancelled"
+
+
+def reworded_description(doc):
+    param = next(p for p in operation(doc)["parameters"] if p["name"] == NEW_CODE_PARAM.name)
+    param["description"] = param["description"] + "\nSee the SMS."
+
+
+def another_outcome(doc):
+    operation(doc)["x-business-codes"][str(CANCELLATION)]["name"] = "new-phone-frozen"
+
+
+CODE_POINTER = f"{OP}/x-business-codes/{CANCELLATION}"
+CASES = [
+    pytest.param(renumber, BREAKING, "renumbered", CODE_POINTER, f"{OP}/x-business-codes/{CANCELLATION + 100}",
+                 id="code-renumbered"),
+    pytest.param(remove_code, BREAKING, f"documented code {CANCELLATION}", CODE_POINTER, "", id="code-removed"),
+    pytest.param(another_outcome, BREAKING, "given to another outcome", CODE_POINTER, CODE_POINTER,
+                 id="code-given-to-another-outcome"),
+    pytest.param(swap_missing_code, BREAKING, f"the missing-code of parameter {NEW_CODE_PARAM.name}",
+                 f"{OP}/parameters/{CONTRACT.parameters.index(NEW_CODE_PARAM)}",
+                 f"{OP}/parameters/{CONTRACT.parameters.index(NEW_CODE_PARAM)}", id="missing-code-changed"),
+    pytest.param(add_required_parameter, BREAKING, "new required parameter appId", "",
+                 f"{OP}/parameters/{len(CONTRACT.parameters)}", id="required-parameter-added"),
+    pytest.param(code_as_string, BREAKING, "the type of envelope field code",
+                 f"{OP}/responses/200/content/application~1json/schema/properties/code",
+                 f"{OP}/responses/200/content/application~1json/schema/properties/code", id="code-a-string"),
+    pytest.param(msg_optional, BREAKING, "envelope field msg no longer always present",
+                 f"{OP}/responses/200/content/application~1json/schema/required",
+                 f"{OP}/responses/200/content/application~1json/schema/required", id="msg-optional"),
+    pytest.param(token_header, BREAKING, "the token header changed", OP, OP, id="token-header"),
+    pytest.param(new_code, ATTENTION, "new documented code 5180", "", f"{OP}/x-business-codes/5180", id="code-added"),
+    pytest.param(new_message, ATTENTION, f"the message of code {CANCELLATION}", CODE_POINTER, CODE_POINTER,
+                 id="message-changed"),
+    pytest.param(add_optional_parameter, ATTENTION, "new optional parameter lang", "",
+                 f"{OP}/parameters/{len(CONTRACT.parameters)}", id="optional-parameter-added"),
+    pytest.param(reworded_description, COMPATIBLE, "the description or example", f"{OP}/parameters/"
+                 f"{CONTRACT.parameters.index(NEW_CODE_PARAM)}", f"{OP}/parameters/"
+                 f"{CONTRACT.parameters.index(NEW_CODE_PARAM)}", id="description-reworded"),
+]  # fmt: skip
+
+
+def spec_with(tmp_path, edit) -> str:
+    doc = copy.deepcopy(DOCUMENT)
+    edit(doc)
+    path = tmp_path / f"{edit.__name__}.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(("edit", "level", "rule", "old_pointer", "new_pointer"), CASES)
+def test_each_rule_has_its_class_and_both_pointers(tmp_path, edit, level, rule, old_pointer, new_pointer):
+    changes = diff_specs(spec.load_all(spec.DEFAULT_SPEC), spec.load_all(spec_with(tmp_path, edit)))
+    found = [c for c in changes if rule in c.rule]
+    assert len(found) == 1, [c.text() for c in changes]
+    assert (found[0].level, found[0].old_pointer, found[0].new_pointer) == (level, old_pointer, new_pointer)
+    if level != COMPATIBLE:
+        assert found[0].old or found[0].new, found[0]
+    if level == BREAKING:  # the class of the whole diff is its worst change
+        assert all(c.level != BREAKING for c in changes if c is not found[0]), [c.text() for c in changes]
+
+
+def run_diff(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "contract_suite.diff", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_spec_against_itself_is_no_change():
+    done = run_diff(str(spec.DEFAULT_SPEC), str(spec.DEFAULT_SPEC))
+    assert done.returncode == 0 and done.stdout.strip() == "no change", done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "fail_on", "status"),
+    [
+        (renumber, "breaking", 1),
+        (reworded_description, "breaking", 0),
+        (new_code, "breaking", 0),
+        (new_code, "attention", 1),
+    ],
+)
+def test_the_exit_code_follows_the_worst_change_and_fail_on(tmp_path, edit, fail_on, status):
+    done = run_diff(str(spec.DEFAULT_SPEC), spec_with(tmp_path, edit), "--fail-on", fail_on)
+    assert done.returncode == status, done.stdout + done.stderr
+
+
+def test_json_and_github_formats_carry_the_same_changes(tmp_path):
+    new = spec_with(tmp_path, renumber)
+    listed = json.loads(run_diff(str(spec.DEFAULT_SPEC), new, "--format", "json").stdout)
+    assert [c["level"] for c in listed] == [BREAKING] and listed[0]["new"] == str(CANCELLATION + 100)
+    github = run_diff(str(spec.DEFAULT_SPEC), new, "--format", "github").stdout.splitlines()
+    assert github[0].startswith("::error title=breaking::documented code new-phone-in-cancellation renumbered")
+
+
+@pytest.mark.parametrize("old", ["no-such.yaml", "no-such-revision:spec/openapi.yaml"])
+def test_an_input_that_does_not_load_is_exit_4_in_one_line(old):
+    done = run_diff(old, str(spec.DEFAULT_SPEC))
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert done.stderr.startswith(f"contract_suite.diff: {old}") and "Traceback" not in done.stderr
