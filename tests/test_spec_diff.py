@@ -167,3 +167,9 @@ def test_an_input_that_does_not_load_is_exit_4_in_one_line(old):
     done = run_diff(old, str(spec.DEFAULT_SPEC))
     assert done.returncode == 4, done.stdout + done.stderr
     assert done.stderr.startswith(f"contract_suite.diff: {old}") and "Traceback" not in done.stderr
+
+
+def test_a_changed_code_names_the_hand_written_cases_it_touches(tmp_path):
+    changes = diff_specs(spec.load_all(spec.DEFAULT_SPEC), spec.load_all(spec_with(tmp_path, renumber)))
+    (renumbered,) = changes
+    assert "(hand-written: test_business_rules.py::test_new_phone_in_cancellation)" in renumbered.impact

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -245,6 +246,21 @@ def _parameter_changes(old: spec.Operation, new: spec.Operation) -> list[Change]
     return found
 
 
+def cases_exercising(name: str, cases: Path = spec.PROJECT_ROOT / "contract_tests") -> list[str]:
+    """The hand-written cases marked `exercises("<name>")` (test function names), read from the case files."""
+    found = []
+    for path in sorted(cases.glob("test_*.py")):
+        text = path.read_text(encoding="utf-8")
+        for match in re.finditer(rf'exercises\([^)]*"{re.escape(name)}"[^)]*\)(?:.|\n)*?\ndef (\w+)', text):
+            found.append(f"{path.name}::{match.group(1)}")
+    return found
+
+
+def _touched(name: str) -> str:
+    cases = cases_exercising(name)
+    return f" (hand-written: {', '.join(cases)})" if cases else ""
+
+
 def _code_changes(old: spec.Operation, new: spec.Operation) -> list[Change]:
     found: list[Change] = []
     by_name_new = {c.name: c for c in new.codes.values()}
@@ -261,7 +277,7 @@ def _code_changes(old: spec.Operation, new: spec.Operation) -> list[Change]:
                         str(number),
                         str(moved.code),
                         "apps test the old number; the hand-written case, the reference server's "
-                        "constant and the knife4j page follow the new one",
+                        f"constant and the knife4j page follow the new one{_touched(entry.name)}",
                     )
                 )
             else:
@@ -273,7 +289,8 @@ def _code_changes(old: spec.Operation, new: spec.Operation) -> list[Change]:
                         "",
                         str(number),
                         "",
-                        "apps that handle it never see it; its hand-written case and the reference server's step go",
+                        "apps that handle it never see it; its hand-written case and the reference server's step go"
+                        + _touched(entry.name),
                     )
                 )
             continue
@@ -287,7 +304,8 @@ def _code_changes(old: spec.Operation, new: spec.Operation) -> list[Change]:
                     _code_pointer(new, number),
                     entry.name,
                     now.name,
-                    "apps read the old meaning; the case marked exercises(old name) needs the new one",
+                    "apps read the old meaning; the case marked exercises(old name) needs the new one"
+                    + _touched(entry.name),
                 )
             )
         if now.success != entry.success:
