@@ -45,18 +45,28 @@ def last_line(result) -> str:
     "rules",
     [
         # the run is paced so that the codes fetched at its start expire in its middle
-        pytest.param((CodeRules(lifetime=2.0), ("--rate-limit", "25")), id="codes-expire-after-2-s"),
+        pytest.param((CodeRules(lifetime=2.0), ("--rate-limit", "40")), id="codes-expire-after-2-s"),
         pytest.param((CodeRules(spent_by_check=True), NO_RATE_LIMIT), id="codes-spent-by-any-check"),
         pytest.param((CodeRules(wrong_tries=1), NO_RATE_LIMIT), id="code-voided-by-a-wrong-try"),
     ],
 )
 def test_a_platforms_code_rules_hold_on_a_correct_service(tmp_path, rules):
+    """Each holds, and says what the refusals cost: the verdict section and the coverage JSON carry the codes the
+    target refused and those fetched again, and the run's costs."""
     code_rules, pace = rules
+    report = tmp_path / "coverage.json"
     with serving(tmp_path, code_rules) as (url, db):
-        result = run_suite(url, db, *pace)
+        result = run_suite(url, db, *pace, f"--coverage-json={report}")
     assert result.returncode == 0, result.tail()
     assert last_line(result).startswith("HOLDS (exit 0) on what was judged: judged 14 of 14")
     assert "SMS code(s) the run held valid" in result.stdout and CODES_GO_STALE in result.stdout, result.tail()
+    written = json.loads(report.read_text(encoding="utf-8"))
+    assert written["sms_codes"]["refused"] >= 1 and written["sms_codes"]["fresh_for_each_use"] is True
+    costs = written["costs"]
+    assert costs["requests"] > 100 and costs["sms_codes_asked"] > written["sms_codes"]["refetched"]
+    assert costs["tokens_fetched"] == 0 and costs["seconds"] > 0
+    line = f"the run sent {costs['requests']} request(s) to {url}, asked the [codes] command for "
+    assert line + f"{costs['sms_codes_asked']} SMS code(s), fetched 0 token(s), and took " in result.stdout
 
 
 def test_the_default_reference_server_refuses_no_held_code(tmp_path):
@@ -142,17 +152,3 @@ def test_two_runs_at_once_on_one_account_never_end_broken(tmp_path):
         if result.returncode == 2:
             assert "someone else" in last_line(result) or "by hand" in last_line(result), last_line(result)
     assert home == 1 or any("by hand" in last_line(r) for r in results), [last_line(r) for r in results]
-
-
-def test_the_coverage_json_carries_the_refused_codes_and_the_costs(tmp_path):
-    report = tmp_path / "coverage.json"
-    with serving(tmp_path, CodeRules(spent_by_check=True)) as (url, db):
-        result = run_suite(url, db, *NO_RATE_LIMIT, f"--coverage-json={report}")
-    assert result.returncode == 0, result.tail()
-    written = json.loads(report.read_text(encoding="utf-8"))
-    assert written["sms_codes"]["refused"] >= 1 and written["sms_codes"]["fresh_for_each_use"] is True
-    costs = written["costs"]
-    assert costs["requests"] > 100 and costs["sms_codes_asked"] > written["sms_codes"]["refetched"]
-    assert costs["tokens_fetched"] == 0 and costs["seconds"] > 0
-    line = f"the run sent {costs['requests']} request(s) to {url}, asked the [codes] command for "
-    assert line + f"{costs['sms_codes_asked']} SMS code(s), fetched 0 token(s), and took " in result.stdout
