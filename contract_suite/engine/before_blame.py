@@ -10,6 +10,7 @@ import json
 from collections import Counter
 from dataclasses import replace
 
+from contract_suite.engine.account import AccountKeeper, query_of
 from contract_suite.engine.environment import EnvironmentCheck
 from contract_suite.engine.evidence import Failure
 from contract_suite.engine.judging import envelope_code, judge, reproduction
@@ -23,8 +24,9 @@ STATE_CODE_NAMES = ("old-phone-incorrect", "new-phone-registered")
 
 
 class BeforeBlame:
-    def __init__(self, run: Run, environment: EnvironmentCheck):
+    def __init__(self, run: Run, environment: EnvironmentCheck, account: AccountKeeper | None = None):
         self.run = run
+        self.account = account  # asked where the account is before a wrong answer about it is sent again
         self.environment = environment
         self.refusals = environment.refusals
         self.operation = run.contract
@@ -41,9 +43,9 @@ class BeforeBlame:
         if failure is None:
             return answer, None
         resent = self.refusals.resent(answer)
-        if resent is None and envelope_code(answer) in self._state_codes - expected:
+        if envelope_code(answer) in self._state_codes - expected:  # also after fresh codes: the account may be away
             answer, failure = self._reproduced(answer, expected, rule)
-            resent = self.refusals.resent(answer)  # the later tries' own codes may have been refused
+            resent = self.refusals.resent(answer) or resent  # the later tries' own codes may have been refused
         if failure is not None:
             failure = self._with_code_refusal(answer, expected, failure, resent)
         return answer, failure
@@ -107,6 +109,8 @@ class BeforeBlame:
         first, second = envelope_code(answer), answer
         for _ in range(REPRODUCE_TRIES):  # the other user's change may outlast one try: at most two
             try:
+                if self.account is not None and self._from_the_account(second):
+                    self.account.confirm_out_of_step()  # the account away from its number: someone else's (stops)
                 again = self.refusals.again_with_fresh_codes(second.request)  # the last one sent: its codes
                 sent = self.environment.send(again, retry_refusals=False)
             except (RequestCapReached, CodeSourceBroken):
@@ -127,6 +131,10 @@ class BeforeBlame:
             return second, None
         said = "the same wrong answer came" if then == first else f"answered {self.operation.describe(then)}"
         return second, failure.also(f"sent again with fresh SMS codes after {self.operation.describe(first)}: {said}")
+
+    def _from_the_account(self, answer: Answer) -> bool:
+        """Whether the answered request named the test account's own number as the original phone."""
+        return self.account.phone_in(query_of(answer), "old") == self.account.account
 
     def _with_code_refusal(
         self, answer: Answer, expected: set[int], failure: Failure, resent: Resent | None

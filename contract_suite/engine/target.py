@@ -35,7 +35,7 @@ class Target:
         self.account = account
         self.environment = environment
         self.refusals = environment.refusals
-        self.before_blame = BeforeBlame(run, environment)
+        self.before_blame = BeforeBlame(run, environment, account)
         self.contract = run.contract
         self.profile = run.settings.profile
         self.secrets = run.secrets
