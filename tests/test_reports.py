@@ -35,6 +35,9 @@ ALL_JUDGED = f"judged {_EXERCISABLE} of {_EXERCISABLE} exercisable documented co
 
 CANCELLING_PHONE = "13800000004"  # profiles/reference.toml's [phones] cancelling
 OPERATION = "PUT /v2/enduser/enduserapi/setPhone"
+# the broken run's one failed case, as the verdict line names it: its code (from the spec) and its test
+WRONG_NEW_CODE = spec.load(spec.DEFAULT_SPEC).code_named("new-phone-verification-failed")
+BROKE = f"{WRONG_NEW_CODE} new phone verification failed (test_wrong_new_phone_code)"
 
 
 class NewCodeAnsweredAsOldCode(SetPhoneService):
@@ -324,10 +327,7 @@ def test_html_shows_each_failures_rule_codes_and_masked_reproduction(broken):
     page = Page(broken.html.read_text(encoding="utf-8"))
     rows = {row[0]: row for row in page.rows["contract-coverage"][1:]}
     assert rows["5169"][2] == "exercised, not seen"
-    assert (
-        page.text("contract-verdict")
-        == "BROKEN (exit 1): 5169 new phone verification failed (test_wrong_new_phone_code)"
-    )
+    assert page.text("contract-verdict") == f"BROKEN (exit 1): {BROKE}"
     assert page.text("contract-costs").startswith("the run sent ") and " SMS code(s), fetched 0 token(s)" in page.source
     assert page.text("head-title").startswith("setPhone contract suite: BROKEN on http://127.0.0.1:")
     assert 'class="contract-verdict-broken"' in page.source
@@ -532,7 +532,7 @@ def test_allure_site_shows_the_verdict_and_files_each_case_under_its_code(broken
     assert done.returncode == 0, done.stdout + done.stderr
     summary = json.loads((site / "widgets" / "summary.json").read_text(encoding="utf-8"))
     name = summary["reportName"].replace("\u200b", "")
-    assert name.startswith("BROKEN (exit 1): 5169 new phone verification failed (test_wrong_new_phone_code) — "), name
+    assert name.startswith(f"BROKEN (exit 1): {BROKE} — "), name
     assert " — setPhone contract on http://127.0.0.1:" in name and name.endswith(", run of"), name
     assert summary["statistic"]["failed"] == 1 and summary["statistic"]["broken"] == 1, summary
     filed = {

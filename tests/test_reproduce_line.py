@@ -7,16 +7,22 @@ import pytest
 
 from contract_suite.engine.judging import reproduction
 from contract_suite.http.transport import Request
+from contract_suite.openapi import spec
 from contract_suite.secrets import Secrets
 
 pytestmark = pytest.mark.selftest
+
+CONTRACT = spec.load()
+OLD_IC, OLD_PHONE, OLD_CODE = (
+    CONTRACT.parameter_with_role(f"old.{role}").name for role in ("international_code", "phone", "code")
+)
 
 
 def line_and_note():
     secrets = Secrets()
     secrets.add("482913", "sms-code")
     secrets.add("Bearer t0k3n", "valid-token")
-    params = {"oldInternationalCode": "86", "oldPhone": "13800000001", "oldPhoneCode": "482913"}
+    params = {OLD_IC: "86", OLD_PHONE: "13800000001", OLD_CODE: "482913"}
     request = Request.build(
         "PUT", "http://127.0.0.1:9/v2/enduser/enduserapi/setPhone", params, {"Authorization": "Bearer t0k3n"}
     )
@@ -48,4 +54,4 @@ def test_with_every_variable_set_the_line_sends_the_values():
     env = {"PATH": "/usr/bin:/bin", "OLD_PHONE_CODE": "482913", "CONTRACT_TOKEN": "Bearer t0k3n"}
     done = subprocess.run(["bash", "-c", command.replace("curl ", "echo ", 1)], env=env, capture_output=True, text=True)
     assert done.returncode == 0
-    assert "oldPhoneCode=482913" in done.stdout and "Authorization: Bearer t0k3n" in done.stdout
+    assert f"{OLD_CODE}=482913" in done.stdout and "Authorization: Bearer t0k3n" in done.stdout

@@ -231,7 +231,8 @@ def test_success_to_everything_without_permission_to_repair(reference):
     run = run_against(url, env)
     assert run.returncode == 1, run.tail()
     line = broken_line(run.stdout)
-    assert line.startswith("BROKEN (exit 1): 5174 old phone incorrect (test_original_phone_not_the_accounts); then")
+    incorrect = CONTRACT.code_named("old-phone-incorrect")
+    assert line.startswith(f"BROKEN (exit 1): {incorrect} old phone incorrect (test_original_phone_not_the_accounts); ")
     assert "; then the run stopped, sending nothing more: the target reported success" in line
     assert "THE TEST ACCOUNT MAY NOW HOLD 86-13800000002" in line and "without --allow-destructive" in line
     assert "Set it back to 86-13800000001 by hand, with fresh SMS codes for both numbers: curl -sS -X PUT" in line

@@ -34,7 +34,6 @@ class Target:
         self.codes = codes
         self.account = account
         self.environment = environment
-        self.refusals = environment.refusals
         self.before_blame = BeforeBlame(run, environment, account)
         self.contract = run.contract
         self.profile = run.settings.profile

@@ -188,8 +188,8 @@ class Verdict:
                 f"none of the {answers} answers of {url} was a JSON envelope: this URL does not serve the "
                 "endpoint (check the base URL's path prefix), or the target is down behind a gateway"
             )
-        elif self.contract_failures and self._suspects_reason(stopped):
-            self.reason = self._suspects_reason(stopped)
+        elif self.contract_failures and (excused := self._suspects_reason(stopped)):
+            self.reason = excused
         elif self.contract_failures:
             self.status = int(pytest.ExitCode.TESTS_FAILED)
             return self.status
