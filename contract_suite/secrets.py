@@ -41,8 +41,11 @@ class Secrets:
 
     def __init__(self) -> None:
         self._labels: dict[str, str] = {}
-        self._pattern: re.Pattern | None = None
+        self._pattern: re.Pattern | None = None  # None: to compile at the next mask
+        # what a shortened repr leaves of a secret, compiled only for a text with "..." in it: with every start and
+        # end of every secret it is the costly one (about 10 ms for a default run's secrets, on each new code)
         self._cut: re.Pattern | None = None
+        self._cut_stale = True
         self._fragments: dict[str, str] = {}
 
     def add(self, value: str | None, label: str) -> Secret | None:
@@ -57,6 +60,7 @@ class Secrets:
         for form in forms:
             self._labels.setdefault(form, label)
         self._pattern = None
+        self._cut_stale = True
         return Secret(value, label)
 
     def copy(self) -> Secrets:
@@ -79,19 +83,21 @@ class Secrets:
         if not text or not self._labels:
             return escape_controls(text) if text else text
         if self._pattern is None:
-            self._compile()
+            by_length = sorted(self._labels, key=len, reverse=True)
+            self._pattern = re.compile(rf"(?<![0-9A-Za-z])(?:{'|'.join(map(re.escape, by_length))})(?![0-9A-Za-z])")
         text = self._pattern.sub(lambda m: f"<{self._labels[m.group(0)]}>", text)
-        if "..." in text and self._cut is not None:  # what a shortened repr left of a secret
-            text = self._cut.sub(lambda m: f"<{self._fragments[m.group(0)]}>", text)
+        if "..." in text:  # what a shortened repr left of a secret
+            if self._cut_stale:
+                self._compile_cut()
+            if self._cut is not None:
+                text = self._cut.sub(lambda m: f"<{self._fragments[m.group(0)]}>", text)
         # escaped last: an escape ends in hex digits ("\u000d"), which would hide a secret right after a control
         return escape_controls(text)
 
-    def _compile(self) -> None:
-        """The secrets whole; and what a shortened repr leaves of one (pytest's --showlocals cuts a long value in
-        its middle with "..."): its start just before "...", or its end just after it, at least
-        FRAGMENT_SHOWN characters of it."""
-        by_length = sorted(self._labels, key=len, reverse=True)
-        self._pattern = re.compile(rf"(?<![0-9A-Za-z])(?:{'|'.join(map(re.escape, by_length))})(?![0-9A-Za-z])")
+    def _compile_cut(self) -> None:
+        """What a shortened repr leaves of a secret (pytest's --showlocals cuts a long value in its middle with
+        "..."): its start just before "...", or its end just after it, at least FRAGMENT_SHOWN characters of it."""
+        self._cut_stale = False
         starts: dict[str, str] = {}
         ends: dict[str, str] = {}
         for value, label in self._labels.items():

@@ -138,7 +138,7 @@ class CodeRefusals:
         refused_fresh, sends = False, 1
         for _ in range(TRIES - 1):
             try:
-                again = self._with_fresh_codes(request, held)
+                again = self._with_fresh_codes(request, held, refused_side=side)
             except (CodeUnavailable, CodeSourceBroken):
                 break  # the case judges the answer it has; a broken source stops the run at its next use
             request, held = again, self.held(again)
@@ -175,12 +175,15 @@ class CodeRefusals:
             return None
         return next(filter(None, (self.refused_side(a, held) for a in answers)), None)
 
-    def _with_fresh_codes(self, request: Request, held: dict[str, Phone]) -> Request:
-        """The same request with a freshly fetched code for each of its numbers whose held code it carried."""
+    def _with_fresh_codes(self, request: Request, held: dict[str, Phone], refused_side: str | None = None) -> Request:
+        """The same request with a freshly fetched code for each of its numbers whose held code it carried; the
+        refused side's number last, so that its code is the freshest when the request leaves (where someone else
+        asks for codes for the same number, each code fetched voids the one before)."""
         base, _, query = request.url.partition("?")
         params = dict(parse_qsl(query, keep_blank_values=True))
         code_names = [self.operation.parameter_with_role(f"{side}.code").name for side in SIDES]
-        for phone in {phone.key: phone for phone in held.values()}.values():  # one fresh code per number
+        ordered = sorted(held.items(), key=lambda item: item[0] == refused_side)
+        for phone in {phone.key: phone for _, phone in ordered}.values():  # one fresh code per number
             stale = self.codes.held(phone)
             fresh = self.codes.refresh(phone)
             self.refetched += 1

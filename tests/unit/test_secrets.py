@@ -105,6 +105,15 @@ def test_a_shortened_repr_is_masked_from_three_characters():
     assert secrets.mask("x681... 681...x") == "x681... <sms-code>x"
 
 
+def test_a_shortened_repr_of_a_secret_added_after_masking_is_masked_too():
+    """The fragments are compiled when a text first holds "...", and again after a new secret."""
+    secrets = Secrets()
+    secrets.add("681193", "first")
+    assert secrets.mask("'681...' '552...'") == "'<first>' '552...'"
+    secrets.add("552211", "second")
+    assert secrets.mask("'681...' '552...' '...211'") == "'<first>' '<second>' '<second>'"
+
+
 def test_the_longest_end_of_a_secret_after_the_cut_is_masked():
     """One secret's end ("5678") can begin another's ("5678-00"): the longer is masked, none of it left showing."""
     secrets = Secrets()
