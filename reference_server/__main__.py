@@ -11,12 +11,10 @@ import os
 import sqlite3
 import sys
 
-from .codes import issue_code
+from .codes import DB_ENV, DEFAULT_DB, issue_code
 
 PATH = "/v2/enduser/enduserapi/setPhone"  # for the help text; the app has its own
 
-DB_ENV = "REFERENCE_SERVER_DB"
-DEFAULT_DB = "./reference-server.sqlite3"
 PROG = "python -m reference_server"
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from . import storage
 
 DIGITS = 6
+DB_ENV = "REFERENCE_SERVER_DB"  # the database a code is issued into, when no --db says
+DEFAULT_DB = "./reference-server.sqlite3"
 LIFETIME_SECONDS = 300  # "the last unused code sent within 5 minutes is valid"
 
 
@@ -47,6 +49,19 @@ def issue_code(
         return issue(db, international_code, phone, clock())
     finally:
         db.close()
+
+
+def code_for_profile(international_code: str, phone: str, env: Mapping[str, str]) -> str:
+    """A profile's `[codes] function` for the reference server: what `issue-code` does, in the suite's own process
+    (no interpreter started per code). The database is the one env's REFERENCE_SERVER_DB names (else
+    ./reference-server.sqlite3); it must exist already, as a server made it: a code issued into a database no
+    server reads would never verify."""
+    db_path = env.get(DB_ENV) or DEFAULT_DB
+    if not os.path.exists(db_path):
+        raise FileNotFoundError(
+            f"no reference server database at {os.path.abspath(db_path)}: set {DB_ENV} to the server's --db"
+        )
+    return issue_code(db_path, international_code, phone)
 
 
 def is_valid(

@@ -26,12 +26,11 @@ from reference_server.app import SetPhoneService
 from tests.support.catalogue.methods import OtherMethodsActLikePut
 from tests.support.catalogue.required import MissingNewPhoneIs5167
 from tests.support.catalogue.robustness import LongValueIsServerError
-from tests.support.suite import NO_RATE_LIMIT, Finished, clean_environment, run_pytest, target_args
+from tests.support.suite import NO_RATE_LIMIT, PROFILE, Finished, clean_environment, run_pytest, target_args
 
 pytestmark = pytest.mark.selftest
 
 PROJECT_ROOT = spec.PROJECT_ROOT
-PROFILE = PROJECT_ROOT / "profiles" / "reference.toml"
 VALID_TOKEN = tomllib.loads(PROFILE.read_text(encoding="utf-8"))["tokens"]["valid"]
 CONTRACT = spec.load(spec.DEFAULT_SPEC)
 OLD_PHONE = CONTRACT.parameter_with_role("old.phone")

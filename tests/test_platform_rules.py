@@ -14,7 +14,15 @@ from contract_suite.openapi import spec
 from reference_server import codes, create_app, start_embedded, storage
 from reference_server.app import SetPhoneService
 from reference_server.codes import CodeRules
-from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, PROFILE, run_pytest, target_args
+from tests.support.suite import (
+    CODE_SOURCE,
+    COMMAND_PROFILE,
+    HAND_WRITTEN,
+    NO_RATE_LIMIT,
+    PROFILE,
+    run_pytest,
+    target_args,
+)
 
 pytestmark = pytest.mark.selftest
 
@@ -34,7 +42,7 @@ def serving(tmp_path, rules=None, defects=()):
 
 
 def run_suite(base_url, code_db, *more, profile=PROFILE, timeout=240):
-    """The hand-written cases against base_url, the profile's code command issuing codes into code_db."""
+    """The hand-written cases against base_url, the profile's code source issuing codes into code_db."""
     args = target_args(base_url, profile, *more, destructive=True)
     return run_pytest(*SUITE, *args, env={"REFERENCE_SERVER_DB": str(code_db)}, timeout=timeout)
 
@@ -67,7 +75,7 @@ def test_a_platforms_code_rules_hold_on_a_correct_service(tmp_path, rules):
     costs = written["costs"]
     assert costs["requests"] > 100 and costs["sms_codes_asked"] > written["sms_codes"]["refetched"]
     assert costs["tokens_fetched"] == 0 and costs["seconds"] > 0
-    line = f"the run sent {costs['requests']} request(s) to {url}, asked the [codes] command for "
+    line = f"the run sent {costs['requests']} request(s) to {url}, asked the {CODE_SOURCE} for "
     assert line + f"{costs['sms_codes_asked']} SMS code(s), fetched 0 token(s), and took " in result.stdout
 
 
@@ -81,7 +89,7 @@ def test_the_default_reference_server_refuses_no_held_code(tmp_path):
 
 def test_a_code_command_reading_another_database_cannot_judge(tmp_path):
     with serving(tmp_path) as (url, _):
-        result = run_suite(url, tmp_path / "another-system.sqlite3", *NO_RATE_LIMIT)
+        result = run_suite(url, tmp_path / "another-system.sqlite3", *NO_RATE_LIMIT, profile=COMMAND_PROFILE)
     assert result.returncode == 2, result.tail()
     assert last_line(result) == (
         "CANNOT JUDGE (exit 2): the target refused every SMS code the [codes] command gave for 86-13800000001, "
@@ -91,12 +99,13 @@ def test_a_code_command_reading_another_database_cannot_judge(tmp_path):
 
 
 def _static_profile(tmp_path, db, typo_for: str) -> str:
-    """profiles/reference.toml with static codes issued into db now, the one of `typo_for` mistyped."""
+    """profiles/reference.toml with static codes (issued into db now) for its command, the one of `typo_for`
+    mistyped."""
     storage.ensure_database(str(db), time.time)
     with sqlite3.connect(db) as connection:
         table = {key: codes.issue(connection, *key.split("-"), time.time()) for key in NUMBERS}
     table[typo_for] = "000000" if table[typo_for] != "000000" else "000001"
-    text = PROFILE.read_text(encoding="utf-8")
+    text = COMMAND_PROFILE.read_text(encoding="utf-8")
     command = 'command = "python -m reference_server issue-code {international_code} {phone}"'
     listed = ", ".join(f'"{key}" = "{code}"' for key, code in table.items())
     path = tmp_path / "static.toml"
@@ -144,7 +153,11 @@ def test_two_runs_at_once_on_one_account_never_end_broken(tmp_path):
     account; afterwards the account is on its number, or a verdict line says how to put it back."""
     with serving(tmp_path) as (url, db):
         with ThreadPoolExecutor(max_workers=2) as pool:
-            results = list(pool.map(lambda _: run_suite(url, db, *NO_RATE_LIMIT, timeout=300), range(2)))
+            # the code command: each code takes a process start to fetch, a wide window for the other run's fetch
+            # to void it (as a real platform's SMS gateway)
+            results = list(
+                pool.map(lambda _: run_suite(url, db, *NO_RATE_LIMIT, profile=COMMAND_PROFILE, timeout=300), range(2))
+            )
         with sqlite3.connect(db) as connection:
             home = connection.execute(
                 "SELECT COUNT(*) FROM users WHERE international_code = ? AND phone = ?", ACCOUNT

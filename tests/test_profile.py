@@ -9,7 +9,7 @@ import pytest
 from contract_suite.secrets import Secrets
 from contract_suite.testdata import commands, sms_codes
 from contract_suite.testdata import profile as profiles
-from tests.support.suite import run_pytest
+from tests.support.suite import COMMAND_PROFILE, PROFILE, run_pytest
 
 pytestmark = pytest.mark.selftest
 
@@ -121,6 +121,27 @@ def test_no_profile_is_empty():
             "codes.command must use only {international_code} and {phone}",
             id="command-bad-placeholder",
         ),
+        pytest.param(
+            "[codes]\ncommand = './get {phone}'\nfunction = 'codes:get'\n",
+            "codes.command and codes.function both give fresh codes: keep one",
+            id="command-and-function",
+        ),
+        pytest.param(
+            "[codes]\nfunction = 'codes.get'\n",
+            'codes.function must read "package.module:function" or "file.py:function"',
+            id="function-without-colon",
+        ),
+        pytest.param(
+            "[codes]\nfunction = 'no_such_module_here:get'\n",
+            "codes.function importing no_such_module_here failed: ModuleNotFoundError",
+            id="function-module-missing",
+        ),
+        pytest.param(
+            "[codes]\nfunction = 'reference_server.codes:no_such_function'\n",
+            "codes.function reference_server.codes has no function no_such_function",
+            id="function-name-missing",
+        ),
+        pytest.param("[codes]\nfunction = 'sms.py:get'\n", "codes.function no file ", id="function-file-missing"),
         pytest.param(
             "[target]\nbase_url = 'staging.example.com'\n",
             "target.base_url must start with http:// or https://",
@@ -247,6 +268,79 @@ def test_hanging_code_command_is_killed_with_its_children(tmp_path):
     while time.monotonic() < deadline and _alive(grandchild):
         time.sleep(0.05)
     assert not _alive(grandchild), "the command's child process outlived the timeout"
+
+
+CODE_FUNCTIONS = """
+import time
+calls = []
+def code(international_code, phone, env):
+    calls.append((international_code, phone, env.get("SMS_SEED")))
+    return env["SMS_SEED"] + phone[-4:] + "\\n"
+def fails(international_code, phone, env):
+    calls.append(phone)
+    raise RuntimeError("no SMS gateway")
+def hangs(international_code, phone, env):
+    time.sleep(30)
+def a_number(international_code, phone, env):
+    return 123456
+def two_words(international_code, phone, env):
+    return "123456 654321"
+"""
+
+
+def _function_profile(tmp_path, name: str, more: str = ""):
+    """A profile whose [codes] function is `name` of a file beside it (found relative to the profile)."""
+    (tmp_path / "sms_codes.py").write_text(CODE_FUNCTIONS, encoding="utf-8")
+    return profiles.load(write(tmp_path, f"[codes]\nfunction = 'sms_codes.py:{name}'\n{more}"))
+
+
+def test_code_function_is_called_in_process_and_cached(tmp_path):
+    loaded = _function_profile(tmp_path, "code")
+    secrets = Secrets()
+    source = sms_codes.CodeSource(loaded, secrets, {"SMS_SEED": "86"})
+    phone = profiles.Phone("86", "13800000001")
+    assert source.code_for(phone) == "860001" and source.code_for(phone) == "860001"
+    calls = loaded.code_function.call.__globals__["calls"]
+    assert calls == [("86", "13800000001", "86")]  # keywords and the commands' environment; once until consumed
+    source.consumed(phone)
+    assert source.code_for(phone) == "860001" and len(calls) == 2 and source.asked == 2
+    assert source.name == "[codes] function" and source.can_refresh
+    assert secrets.mask("code 860001") == "code <sms-code>"
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        pytest.param("fails", "raised RuntimeError: no SMS gateway", id="raises"),
+        pytest.param("hangs", "did not return within 1 s", id="hangs"),
+        pytest.param("a_number", "returned a int; it must return the code as a string", id="not-a-string"),
+        pytest.param("two_words", "returned 2 words; it must return exactly one code", id="two-words"),
+    ],
+)
+def test_failing_code_function_breaks_the_source_once(tmp_path, name, message):
+    loaded = _function_profile(tmp_path, name, "command_timeout = 1\n")
+    source = sms_codes.CodeSource(loaded, Secrets(), {})
+    started = time.monotonic()
+    with pytest.raises(sms_codes.CodeSourceBroken, match=message) as caught:
+        source.code_for(profiles.Phone("86", "1"))
+    assert time.monotonic() - started < 10
+    assert "123456" not in str(caught.value)  # what it returned is never shown: it may be a code
+    reason = sms_codes.code_source_failed(caught.value)
+    assert reason.startswith("the SMS code source failed: [codes] function sms_codes.py:")
+    assert "fix [codes] function" in reason
+    with pytest.raises(sms_codes.CodeSourceBroken, match=message):  # no second call: each would be another SMS
+        source.code_for(profiles.Phone("86", "2"))
+    assert source.asked == 1
+
+
+def test_the_in_process_reference_profile_holds_the_same_test_data():
+    """profiles/reference-in-process.toml (the self-tests' default) differs from profiles/reference.toml only in
+    where its SMS codes come from."""
+    command, function = (profiles.load(path) for path in (COMMAND_PROFILE, PROFILE))
+    assert (function.tokens, function.account, function.phones) == (command.tokens, command.account, command.phones)
+    assert (function.code_command, command.code_function) == (None, None)
+    assert function.code_function.reference == "reference_server.codes:code_for_profile"
+    assert command.code_command.startswith("python -m reference_server issue-code ")
 
 
 def _alive(pid: int) -> bool:

@@ -13,18 +13,16 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
 from contract_suite.engine.settings import URL_MAX_REQUESTS, URL_RATE_LIMIT
-from contract_suite.openapi.spec import PROJECT_ROOT
-from reference_server import create_app, start_embedded
+from reference_server import create_app, start_embedded, storage
 from reference_server.app import SetPhoneService
 from reference_server.embedded import QuietRequestHandler
 from tests.support import hostile
 from tests.support.junit import read_junit
 from tests.support.proxy import ForwardProxy
-from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, WITHOUT_GENERATED, run_pytest, target_args
+from tests.support.suite import HAND_WRITTEN, NO_RATE_LIMIT, PROFILE, WITHOUT_GENERATED, run_pytest, target_args
 
 pytestmark = pytest.mark.selftest
 
-PROFILE = str(PROJECT_ROOT / "profiles" / "reference.toml")
 QUICK = ("--generated-examples", "5")
 
 
@@ -157,10 +155,16 @@ def _raw_app(body: bytes, content_type: str):
         ),
     ],
 )
-def test_body_that_is_not_an_envelope_is_quoted(body, content_type, quoted):
+def test_body_that_is_not_an_envelope_is_quoted(body, content_type, quoted, tmp_path):
     """Each case quotes the body; and since no answer at all was an envelope, the run cannot judge (exit 2)."""
+    codes = tmp_path / "codes.sqlite3"  # where the profile's code function issues the cases' SMS codes
+    storage.ensure_database(str(codes), time.time)
     with start_embedded(_raw_app(body, content_type)) as server:
-        result, _ = run("contract_tests/test_token.py", *target_args(server.base_url, PROFILE))
+        result, _ = run(
+            "contract_tests/test_token.py",
+            *target_args(server.base_url, PROFILE),
+            env={"REFERENCE_SERVER_DB": str(codes)},
+        )
     assert result.returncode == 2, result.stdout[-2000:]
     assert quoted in result.stdout
     assert "was a JSON envelope: this URL does not serve the endpoint" in result.stdout

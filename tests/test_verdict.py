@@ -19,7 +19,7 @@ from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
 from tests.support import hostile
 from tests.support.catalogue.required import BlankIsPresent
-from tests.support.suite import HAND_WRITTEN, PROFILE, PROJECT_ROOT, run_pytest, target_args
+from tests.support.suite import COMMAND_PROFILE, HAND_WRITTEN, PROFILE, PROJECT_ROOT, run_pytest, target_args
 
 pytestmark = pytest.mark.selftest
 
@@ -36,8 +36,8 @@ NEEDS_ACCOUNT_CODE = sorted(
 
 
 def profile_with(tmp_path: Path, replace: dict[str, str] | None = None, append: str = "") -> Path:
-    """profiles/reference.toml with some lines replaced, and more appended."""
-    text = PROFILE.read_text(encoding="utf-8")
+    """profiles/reference.toml (its code command) with some lines replaced, and more appended."""
+    text = COMMAND_PROFILE.read_text(encoding="utf-8")
     for old, new in (replace or {}).items():
         assert old in text, old
         text = text.replace(old, new)
@@ -158,6 +158,22 @@ def test_a_failing_code_command(reference, tmp_path):
     line = cannot_judge_line(run.stdout)
     assert "the SMS code source failed: [codes] command for" in line and "SMS gateway: quota exceeded" in line
     assert "fix [codes] command" in line
+
+
+def test_a_code_function_pointed_at_no_database(reference, tmp_path):
+    """profiles/reference-in-process.toml's function, with REFERENCE_SERVER_DB naming a file no server made."""
+    url, _, _ = reference()
+    run = run_against(url, {"REFERENCE_SERVER_DB": str(tmp_path / "elsewhere.sqlite3")}, profile=PROFILE)
+    assert run.returncode == 2, run.tail()
+    line = cannot_judge_line(run.stdout)
+    assert re.match(
+        r"CANNOT JUDGE \(exit 2\): the SMS code source failed: \[codes\] function "
+        r"reference_server\.codes:code_for_profile for 86-138\d+ raised FileNotFoundError: no reference server "
+        r"database at ",
+        line,
+    ), line
+    assert "set REFERENCE_SERVER_DB to the server's --db; fix [codes] function" in line
+    assert not (tmp_path / "elsewhere.sqlite3").exists()
 
 
 def test_a_hanging_code_command(reference, tmp_path):

@@ -80,6 +80,7 @@ def run_state(run) -> dict:
         "gateway": run.gateway_words,
         "codes": run.code_refusals.state() if run.code_refusals is not None else {},
         "codes_asked": run.code_source.asked if run.code_source is not None else 0,
+        "code_source": run.code_source.name if run.code_source is not None else "[codes] command",
         "tokens_fetched": run.tokens_fetched,
     }
 
@@ -148,10 +149,11 @@ class Verdict:
             if kind == "source":
                 if codes["source_accepted"]:
                     return None  # the target accepted a code from the same source: a fresh one refused is its own
+                source = _code_source(self.runs)  # "[codes] command" or "[codes] function"
                 reasons.append(
-                    f"the target refused every SMS code the [codes] command gave for {number}, fresh ones too: check "
-                    "that the command reads this target's codes (the same database or environment); if it does, "
-                    "the target rejects valid codes"
+                    f"the target refused every SMS code the {source} gave for {number}, fresh ones too: check that "
+                    f"the {source.split()[-1]} reads this target's codes (the same database or environment); if it "
+                    "does, the target rejects valid codes"
                 )
                 continue
             record = codes["static"].get(number, {"refusals": 0, "accepted": False, "refused_after_accepted": False})
@@ -237,6 +239,11 @@ def _merged_codes(runs: list[dict]) -> dict:
     return merged
 
 
+def _code_source(runs: list[dict]) -> str:
+    """The profile key the runs' fresh SMS codes came from, in words."""
+    return next((r["code_source"] for r in runs if r.get("code_source")), "[codes] command")
+
+
 def costs(verdict: Verdict) -> dict:
     """What the run cost the target and its platform: requests sent, SMS codes asked for, tokens fetched, seconds."""
     return {
@@ -252,7 +259,7 @@ def costs_words(verdict: Verdict, secrets: Secrets) -> str:
     spent = costs(verdict)
     url = secrets.mask(verdict.runs[0].get("base_url") or "") if verdict.runs else ""
     return (
-        f"the run sent {spent['requests']} request(s) to {url}, asked the [codes] command for "
+        f"the run sent {spent['requests']} request(s) to {url}, asked the {_code_source(verdict.runs)} for "
         f"{spent['sms_codes_asked']} SMS code(s), fetched {spent['tokens_fetched']} token(s), and took "
         f"{spent['seconds']:g} s"
     )

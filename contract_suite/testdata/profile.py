@@ -1,5 +1,6 @@
-"""The test-data profile (TOML): tokens, phones and SMS codes a target's cases need. Parsing only: the
-settings pass the environment's token overrides in; contract_suite.testdata.sms_codes runs the commands."""
+"""The test-data profile (TOML): tokens, phones and SMS codes a target's cases need. Parsing, and finding a
+[codes] function: the settings pass the environment's token overrides in; contract_suite.testdata.sms_codes runs the
+commands and calls the function."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contract_suite.testdata.code_function import CodeFunction, FunctionNotFound, find
+
 # Each token role's environment variable: it overrides the profile (contract_suite.engine.settings reads it), and a
 # reproduce line names it as the shell variable to set (contract_suite.engine.judging).
 ENV_OVERRIDES = {"valid": "CONTRACT_TOKEN", "orphan": "CONTRACT_ORPHAN_TOKEN"}
@@ -20,7 +23,7 @@ KNOWN = {
     "tokens": {"valid", "orphan", "command", "command_timeout"},
     "account": {"international_code", "phone"},
     "phones": set(PHONE_ROLES),
-    "codes": {"static", "command", "reusable", "command_timeout"},
+    "codes": {"static", "command", "function", "reusable", "command_timeout"},
 }
 
 
@@ -54,13 +57,25 @@ class Profile:
     phones: dict[str, Phone] = field(default_factory=dict)
     static_codes: dict[str, str] = field(default_factory=dict, repr=False)
     code_command: str | None = None
+    code_function: CodeFunction | None = None  # instead of the command: called in the run's own process
     codes_reusable: bool = False  # the static codes stay valid after a successful change (whitelisted numbers)
     token_command: str | None = None  # prints a fresh valid token; run once per run
-    code_command_timeout: float = 30.0  # seconds; past it the command is killed with its children
+    code_command_timeout: float = 30.0  # seconds; past it the command is killed with its children (or the function
+    # is left running and the run asks no more)
     token_command_timeout: float = 30.0
 
     def __repr__(self) -> str:  # no token or code in a traceback's locals
         return f"Profile(source={self.source!r}, tokens={sorted(self.tokens)}, codes={len(self.static_codes)} static)"
+
+    @property
+    def code_source(self) -> str:
+        """The profile key that gives fresh SMS codes, in words ("[codes] command" when there is none)."""
+        return "[codes] function" if self.code_function is not None else "[codes] command"
+
+    @property
+    def fetches_codes(self) -> bool:
+        """A fresh code can be asked for: the profile has a [codes] command or function."""
+        return self.code_command is not None or self.code_function is not None
 
 
 def _string(value: Any, where: str) -> str:
@@ -200,6 +215,15 @@ def _read_codes(codes: dict, profile: Profile, problems: _Problems) -> None:
         profile.code_command = problems.attempt(
             _command, codes["command"], "codes.command", ("international_code", "phone")
         )
+    if "function" in codes:
+        if "command" in codes:
+            problems.found.append("codes.command and codes.function both give fresh codes: keep one")
+        reference = problems.attempt(_string, codes["function"], "codes.function")
+        if reference is not None:
+            try:  # a file is found beside the profile
+                profile.code_function = find(reference, Path(profile.source).parent)
+            except FunctionNotFound as exc:
+                problems.found.append(f"codes.function {exc}")
     if "command_timeout" in codes:
         seconds = problems.attempt(_seconds, codes["command_timeout"], "codes.command_timeout")
         if seconds is not None:

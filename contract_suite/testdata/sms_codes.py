@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contract_suite.secrets import Secret, Secrets
-from contract_suite.testdata import commands
+from contract_suite.testdata import code_function, commands
 from contract_suite.testdata.profile import Phone, Profile, header_value_problem
 
 WRONG_PROBE_CODE = "000000"  # well-formed, valid for no number
@@ -18,12 +18,17 @@ class CodeUnavailable(Exception):
 
 
 class CodeSourceBroken(Exception):
-    """The code command failed or hung: the run cannot judge (each further try would send another SMS)."""
+    """The code command or function failed or hung: the run cannot judge (each further try would send another
+    SMS). `source` names the profile key to fix."""
+
+    def __init__(self, message: str, source: str = "[codes] command"):
+        super().__init__(message)
+        self.source = source
 
 
 def code_source_failed(exc: CodeSourceBroken) -> str:
-    """Why the run stops when the code command failed (each further try would send another SMS)."""
-    return f"the SMS code source failed: {exc}; fix [codes] command (no further code is asked for in this run)"
+    """Why the run stops when the code command or function failed (each further try would send another SMS)."""
+    return f"the SMS code source failed: {exc}; fix {exc.source} (no further code is asked for in this run)"
 
 
 class TokenUnavailable(Exception):
@@ -47,7 +52,7 @@ def fetch_token(profile: Profile, env: dict[str, str], secrets: Secrets) -> Secr
 
 
 class CodeSource:
-    """Valid SMS codes for the profile's numbers: from the static table, or the command.
+    """Valid SMS codes for the profile's numbers: from the static table, or the command (or function).
 
     A code from the command is kept until `consumed()` says a successful change used it: asking again
     would send a new SMS and, on the platform, void the code before it. After one command failure the
@@ -63,24 +68,29 @@ class CodeSource:
         self.broken: str | None = None
         # codes on this target go stale between uses (short-lived, or spent by a check): one fresh code per use
         self.fresh_each_use = False
-        self.asked = 0  # codes the [codes] command was run for (each one an SMS on a real platform)
+        self.asked = 0  # codes the [codes] command or function was asked for (each one an SMS on a real platform)
         for value in profile.static_codes.values():
             secrets.add(value, "sms-code")
 
     @property
     def can_refresh(self) -> bool:
-        return self.profile.code_command is not None
+        return self.profile.fetches_codes
+
+    @property
+    def name(self) -> str:
+        """The profile key fresh codes come from, in words."""
+        return self.profile.code_source
 
     @property
     def reusable(self) -> bool:
         """Static codes that stay valid after a successful change (a staging system's whitelisted numbers)."""
-        return self.profile.code_command is None and self.profile.codes_reusable
+        return not self.profile.fetches_codes and self.profile.codes_reusable
 
     def held(self, phone: Phone) -> str | None:
         """The code the run holds as valid for phone, without asking for one (None: none held)."""
         if phone.key in self._cache:
             return self._cache[phone.key]
-        if self.profile.code_command is None and (phone.key not in self._used or self.reusable):
+        if not self.profile.fetches_codes and (phone.key not in self._used or self.reusable):
             return self.profile.static_codes.get(phone.key)
         return None
 
@@ -89,7 +99,7 @@ class CodeSource:
             self._cache.pop(phone.key, None)
         if phone.key in self._cache:
             return self._cache[phone.key]
-        if self.profile.code_command is None:
+        if not self.profile.fetches_codes:
             code = self.profile.static_codes.get(phone.key)
             if code is None or (phone.key in self._used and not self.reusable):
                 state = "was used by a successful change" if code else "is not in the profile"
@@ -99,7 +109,7 @@ class CodeSource:
                 )
             made = self.secrets.add(code, "sms-code")
         else:
-            made = self._run_command(phone)
+            made = self._fetch(phone)
         self._cache[phone.key] = made
         return made
 
@@ -116,7 +126,7 @@ class CodeSource:
 
     def refresh(self, phone: Phone) -> Secret:
         """A newly sent code for phone (the one before it is void on the platform); needs the command."""
-        if self.profile.code_command is None:
+        if not self.profile.fetches_codes:
             raise CodeUnavailable(
                 f"a second, newer code for {phone.key} needs [codes] command (a static code cannot be re-sent)",
                 needs="a [codes] command",
@@ -131,14 +141,29 @@ class CodeSource:
                 self._cache.pop(phone.key, None)
             self._used.add(phone.key)
 
-    def _run_command(self, phone: Phone) -> Secret:
+    def _fetch(self, phone: Phone) -> Secret:
+        """A fresh code for phone from the command or the function; after one failure, none for the run."""
         if self.broken:
-            raise CodeSourceBroken(self.broken)
-        what = f"[codes] command for {phone.key}"
+            raise CodeSourceBroken(self.broken, self.name)
         if any(not c.isprintable() for c in phone.key):  # a number a broken target took: no SMS can reach it
             raise CodeUnavailable(f"no SMS code can be asked for {phone.key!r}: it holds control characters")
-        command = self.profile.code_command.format(international_code=phone.international_code, phone=phone.phone)
         self.asked += 1
+        function = self.profile.code_function
+        if function is None:
+            return self._run_command(phone)
+        what = f"[codes] function {function.reference} for {phone.key}"
+        try:
+            code = code_function.ask(
+                function, phone.international_code, phone.phone, self.env, self.profile.code_command_timeout
+            )
+        except code_function.FunctionFailed as exc:
+            self.broken = self.secrets.mask(f"{what} {exc}")
+            raise CodeSourceBroken(self.broken, self.name) from None
+        return self.secrets.add(code, "sms-code")
+
+    def _run_command(self, phone: Phone) -> Secret:
+        what = f"[codes] command for {phone.key}"
+        command = self.profile.code_command.format(international_code=phone.international_code, phone=phone.phone)
         try:
             result = commands.run(command, what, self.env, self.profile.code_command_timeout)
         except commands.CommandFailed as exc:

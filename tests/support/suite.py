@@ -20,7 +20,12 @@ from pathlib import Path
 from tests.support.forkserver import PRELOADED, PRELOADED_AS_PYTEST_REWRITES, ForkServer, Preload, rewritten_by_pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PROFILE = PROJECT_ROOT / "profiles" / "reference.toml"
+# The reference server's test data with its SMS codes issued by a function in the suite's own process: the
+# self-tests' default. profiles/reference.toml's code command starts an interpreter for each code, over a thousand
+# a self-test run (more than a minute of CPU on 2 cores); the self-tests whose subject is the command use it.
+PROFILE = PROJECT_ROOT / "profiles" / "reference-in-process.toml"
+CODE_SOURCE = "[codes] function"  # how the runs on PROFILE name where their codes come from
+COMMAND_PROFILE = PROJECT_ROOT / "profiles" / "reference.toml"
 # No cache folder written by the suite runs of the self-tests.
 QUICK = ("-p", "no:cacheprovider")
 # The hand-written cases only: the generated layer is neither collected nor run, nor its plugins configured.

@@ -25,7 +25,8 @@ from tests.support.junit import Outcome, case_of, is_hand_written, read_junit
 from tests.support.suite import QUICK, WITHOUT_GENERATED, clean_environment, run_pytest, target_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PROFILE = "profiles/reference.toml"
+# the reference test data, its SMS codes issued in the suite's process (tests/support/suite.py says why)
+PROFILE = "profiles/reference-in-process.toml"
 # Extra arguments for every suite run: the generated layer's fuzzing budget cut from
 # schemathesis.toml's 25 cases, so ~40 runs stay fast (its examples and coverage phases still run whole).
 EXTRA_ARGS: tuple[str, ...] = ("--generated-examples", "5")
@@ -42,7 +43,7 @@ UNUSED_PLUGINS = ("-p", "no:xdist", "-p", "no:xdist.looponfail", "-p", "no:anyio
 # A correct variant's run keeps it: the generated layer must raise no false alarm either.
 HAND_WRITTEN_ONLY = WITHOUT_GENERATED
 SUITE_TIMEOUT_SECONDS = 300.0
-MAX_WORKERS = 3  # on 2 cores: one run waits on its server or code command while two compute
+MAX_WORKERS = 3  # on 2 cores: one run waits on its server while two compute
 OUTPUT_TAIL_LINES = 40
 
 
@@ -105,7 +106,7 @@ def suite_args(
     return args + list(more)
 
 
-CODE_COMMAND_LINE = 'command = "python -m reference_server issue-code {international_code} {phone}"'
+CODE_FUNCTION_LINE = 'function = "reference_server.codes:code_for_profile"'
 VALID_TOKEN_LINE = 'valid = "Bearer ref-valid-5d1f0c7a9b3e"'
 # The [tokens] command of the TOKEN_COMMAND profile: the test account's token as the variant's database holds it now.
 LOGIN_SCRIPT = (
@@ -116,8 +117,8 @@ LOGIN_SCRIPT = (
 
 
 def profile_for(variant, workdir: Path, database: Path) -> str:
-    """The profile a variant's run gets: profiles/reference.toml, or a copy with static codes (issued into the
-    variant's database now) or with a [tokens] command."""
+    """The profile a variant's run gets: PROFILE, or a copy with static codes (issued into the variant's database
+    now) or with a [tokens] command."""
     if variant.profile == REFERENCE:
         return PROFILE
     text = (PROJECT_ROOT / PROFILE).read_text(encoding="utf-8")
@@ -127,7 +128,7 @@ def profile_for(variant, workdir: Path, database: Path) -> str:
             numbers = [f"{ic}-{phone}" for ic, phone in _profile_numbers(text)]
             static = {key: codes.issue(db, *key.split("-"), time.time()) for key in numbers}
         table = ", ".join(f'"{key}" = "{code}"' for key, code in static.items())
-        text = text.replace(CODE_COMMAND_LINE, f"static = {{ {table} }}")
+        text = text.replace(CODE_FUNCTION_LINE, f"static = {{ {table} }}")
     elif variant.profile == TOKEN_COMMAND:
         script = workdir / "login.py"
         script.write_text(LOGIN_SCRIPT, encoding="utf-8")
@@ -138,7 +139,7 @@ def profile_for(variant, workdir: Path, database: Path) -> str:
 
 
 def _profile_numbers(text: str) -> list[tuple[str, str]]:
-    """(international code, phone) of every number profiles/reference.toml names."""
+    """(international code, phone) of every number the profile names."""
     profile = tomllib.loads(text)
     found = [(profile["account"]["international_code"], profile["account"]["phone"])]
     return found + [(p["international_code"], p["phone"]) for p in profile["phones"].values()]
@@ -155,7 +156,7 @@ def run_suite(variant, workdir: Path, hand_written_only: bool = False) -> SuiteR
     try:
         more = HAND_WRITTEN_ONLY if hand_written_only else ()
         args = suite_args(server.base_url, junit, *more, profile=profile, destructive=variant.destructive)
-        # the profile's code command, `python -m reference_server issue-code`, finds the variant's database here
+        # the profile's code function (or command) finds the variant's database here
         done = run_pytest(*args, env={"REFERENCE_SERVER_DB": str(database)}, timeout=SUITE_TIMEOUT_SECONDS)
         output = done.output
         if done.returncode is None:
@@ -268,7 +269,7 @@ def correct_problems(variant, run: SuiteRun) -> list[str]:
         )
     for o in run.failed.values():
         problems.append(f"{o.test_id} {o.outcome}:\n{o.message}")
-    # profiles/reference.toml supplies every token, phone and code: nothing may be skipped.
+    # PROFILE supplies every token, phone and code: nothing may be skipped.
     for o in run.skipped.values():
         problems.append(f"{o.test_id} skipped: {o.message}")
     if not run.outcomes:

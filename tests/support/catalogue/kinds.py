@@ -44,7 +44,7 @@ def got(name: str) -> str:
 
 
 # The test data a variant's run gets (tests/support/variant_runs.py makes each profile):
-REFERENCE = "reference"  # profiles/reference.toml: tokens, phones, an SMS code command
+REFERENCE = "reference"  # profiles/reference-in-process.toml: tokens, phones, SMS codes from a function
 STATIC_CODES = "static codes"  # the same with static SMS codes (no command, not reusable): a QA without an SMS gateway
 TOKEN_COMMAND = "token command"  # the same with a [tokens] command that prints the account's current token
 
