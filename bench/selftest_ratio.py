@@ -2,7 +2,7 @@
 process on this machine (the goal: at most 30 times). Prints figures; asserts nothing.
 
     python bench/selftest_ratio.py [--runs N]   # N default contract runs (median), then the self-tests once
-                                                # (two files at a time, as the README's test command)
+                                                # (three files at a time, as the README's test command)
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def main() -> int:
         seconds, code = wall("contract_tests")
         contract.append(seconds)
         print(f"default contract run: {seconds:.1f} s (exit {code})", flush=True)
-    selftests, code = wall("-n", "2", "--dist", "loadfile", "tests")  # as the README's test command runs them
+    selftests, code = wall("-n", "3", "--dist", "loadfile", "tests")  # as the README's test command runs them
     median = statistics.median(contract)
     ratio = selftests / median
     print(f"self-tests: {selftests:.1f} s (exit {code})")
