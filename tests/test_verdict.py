@@ -387,7 +387,7 @@ def test_a_failing_token_command(reference, tmp_path):
 
 def test_not_inferred_leaves_the_inferred_rules_out_of_the_generated_layer_too(reference):
     url, env, _ = reference(BlankIsPresent)
-    common = ("contract_tests", *target_args(url, str(PROFILE)), "--rate-limit", "0")
+    common = ("contract_tests", *target_args(url, str(PROFILE)), "--rate-limit", "0", "--generated-examples", "5")
     with_inferred = run_pytest(*common, "-m", "generated", env=env, timeout=180)
     assert with_inferred.returncode == 1, with_inferred.tail()
     assert "check:    blank_parameter_gets_its_code" in with_inferred.stdout
@@ -405,10 +405,11 @@ class EnvelopeWithoutCode(SetPhoneService):
         return fields
 
 
-@pytest.mark.parametrize("codes", ["command", "static"])
+@pytest.mark.parametrize("codes", ["fetched", "static"])
 def test_envelopes_without_code_are_the_endpoint_broken_not_a_wrong_url(reference, tmp_path, codes):
     """A JSON object with msg, data and extMsg and no code is the endpoint speaking a broken envelope: BROKEN,
-    with a command profile and a static one alike; only what is no envelope at all is a wrong URL."""
+    with a profile that fetches fresh codes and a static one alike; only what is no envelope at all is a wrong
+    URL."""
     url, env, database = reference(EnvelopeWithoutCode)
     profile = PROFILE
     if codes == "static":
