@@ -29,6 +29,7 @@ pytestmark = pytest.mark.selftest
 SUITE = (*HAND_WRITTEN, "-p", "no:cacheprovider")
 ACCOUNT = ("86", "13800000001")
 NUMBERS = ["86-13800000001", "86-13800000002", "86-13800000003", "86-13800000004"]
+CODE_FUNCTION_LINE = 'function = "reference_server.codes:code_for_profile"'  # in PROFILE
 EXERCISABLE = sum(entry.exercisable for entry in spec.load().codes.values())  # the "judged N of M" line's M
 CODES_GO_STALE = "codes on this target expire or are spent by a failed check"
 
@@ -148,15 +149,34 @@ def test_the_account_moved_by_someone_else_cannot_judge(tmp_path):
     assert "MAY NOW HOLD" not in result.stdout  # the account answered to none of the numbers asked: none is named
 
 
+SLOW_CODES = """
+import time
+from reference_server.codes import code_for_profile
+
+def code(international_code, phone, env):
+    time.sleep(0.03)  # as an SMS gateway takes its time: the other run's fetch may void this code meanwhile
+    return code_for_profile(international_code, phone, env)
+"""
+
+
+def _slow_code_profile(tmp_path) -> str:
+    """The reference test data, its codes from a function that takes 30 ms a code (as long as the code command's
+    process start, without its CPU)."""
+    (tmp_path / "slow_sms.py").write_text(SLOW_CODES, encoding="utf-8")
+    text = PROFILE.read_text(encoding="utf-8").replace(CODE_FUNCTION_LINE, 'function = "slow_sms.py:code"')
+    path = tmp_path / "slow-codes.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
 def test_two_runs_at_once_on_one_account_never_end_broken(tmp_path):
     """Two pipelines with one profile against one staging system: each HOLDS, or cannot judge naming the shared
     account; afterwards the account is on its number, or a verdict line says how to put it back."""
+    profile = _slow_code_profile(tmp_path)
     with serving(tmp_path) as (url, db):
         with ThreadPoolExecutor(max_workers=2) as pool:
-            # the code command: each code takes a process start to fetch, a wide window for the other run's fetch
-            # to void it (as a real platform's SMS gateway)
             results = list(
-                pool.map(lambda _: run_suite(url, db, *NO_RATE_LIMIT, profile=COMMAND_PROFILE, timeout=300), range(2))
+                pool.map(lambda _: run_suite(url, db, *NO_RATE_LIMIT, profile=profile, timeout=300), range(2))
             )
         with sqlite3.connect(db) as connection:
             home = connection.execute(
