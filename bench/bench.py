@@ -74,14 +74,14 @@ def timed(command: list[str], url: str, env: dict, timing_file: Path | None = No
 
 def floor(url: str, token: str, n: int) -> dict:
     """n plain PUTs on one keep-alive session: what sending the requests costs at the least."""
-    contract = spec.load()
+    operation = spec.load()
     session = requests.Session()
-    params = {p.name: p.example for p in contract.parameters}
+    params = {p.name: p.example for p in operation.parameters}
     before = count(url)
     started = time.perf_counter()
     for _ in range(n):
         answer = session.request(
-            contract.method, url + contract.path, params=params, headers={contract.token_header: token}, timeout=10
+            operation.method, url + operation.path, params=params, headers={operation.token_header: token}, timeout=10
         )
         _ = answer.content  # read the whole body, as the suite does
     wall = time.perf_counter() - started

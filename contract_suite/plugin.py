@@ -64,7 +64,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for value in settings.proxies.secrets():
         secrets.add(value, "proxy-authorization")
     verdict = summary.Verdict(CANNOT_JUDGE)
-    coverage = Coverage(settings.contract, settings.operations, rules=STATE_RULES)
+    coverage = Coverage(settings.operation, settings.operations, rules=STATE_RULES)
     log_masking = install_log_masking(secrets)
     config.stash[SESSION] = ContractSession(
         settings,

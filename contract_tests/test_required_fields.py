@@ -46,7 +46,7 @@ def _with_missing_codes(operation):
 def test_absent(target, operation, required_param):
     params = target.valid_request(operation)
     params[required_param.name] = ABSENT
-    answer = target.call(params, target.token("valid"), contract=operation)
+    answer = target.call(params, target.token("valid"), operation=operation)
     target.expect(answer, required_param.missing_code, f"required parameter {required_param.name} absent", operation)
 
 
@@ -55,7 +55,7 @@ def test_absent(target, operation, required_param):
 def test_blank(target, operation, required_param, blank):
     params = target.valid_request(operation)
     params[required_param.name] = blank
-    answer = target.call(params, target.token("valid"), contract=operation)
+    answer = target.call(params, target.token("valid"), operation=operation)
     target.expect(
         answer, required_param.missing_code, f"required parameter {required_param.name} blank ({blank!r})", operation
     )
@@ -65,7 +65,7 @@ def test_several_absent(target, operation, absent_group):
     params = target.valid_request(operation)
     for p in absent_group:
         params[p.name] = ABSENT
-    answer = target.call(params, target.token("valid"), contract=operation)
+    answer = target.call(params, target.token("valid"), operation=operation)
     names = ", ".join(p.name for p in absent_group)
     target.expect(
         answer,

@@ -28,7 +28,7 @@ def _request(target, operation):
 
 @pytest.mark.exercises("token-verification-failed")
 def test_wrong_token(target, operation):
-    answer = target.call(_request(target, operation), "Bearer not-a-token-the-platform-issued", contract=operation)
+    answer = target.call(_request(target, operation), "Bearer not-a-token-the-platform-issued", operation=operation)
     target.expect(
         answer, operation.code_named("token-verification-failed"), "a token the platform did not issue", operation
     )
@@ -37,7 +37,7 @@ def test_wrong_token(target, operation):
 @pytest.mark.inferred
 @pytest.mark.exercises("token-verification-failed")
 def test_no_token(target, operation):
-    answer = target.call(_request(target, operation), ABSENT, contract=operation)
+    answer = target.call(_request(target, operation), ABSENT, operation=operation)
     target.expect(
         answer,
         operation.code_named("token-verification-failed"),
@@ -49,7 +49,7 @@ def test_no_token(target, operation):
 @pytest.mark.exercises("user-does-not-exist")
 def test_orphan_token(target, operation):
     token = target.token("orphan")
-    answer = target.call(_request(target, operation), token, contract=operation)
+    answer = target.call(_request(target, operation), token, operation=operation)
     target.expect(
         answer, operation.code_named("user-does-not-exist"), "a token that verifies but whose user is gone", operation
     )

@@ -238,7 +238,7 @@ GENERATED_OF_NICKNAME = {f"contract_tests/test_generated.py::{name}[getNickname]
 def test_the_loader_yields_a_contract_per_operation(tmp_path):
     path = spec_with_nickname(tmp_path)
     loaded = spec.load_all(path)
-    assert [c.label for c in loaded.contracts] == ["setPhone", "getNickname"]
+    assert [c.label for c in loaded.operations] == ["setPhone", "getNickname"]
     assert [c.label for c in loaded.judged] == ["setPhone", "getNickname"]
     nickname = loaded.operation("get", NICKNAME_PATH)
     assert nickname is not None and not nickname.primary

@@ -76,7 +76,7 @@ class AccountKeeper:
         self.run = run
         self.codes = codes
         self.environment = environment
-        self.operation = run.contract
+        self.operation = run.operation
         self.profile = run.settings.profile
         self.checked = False
         self.question_failed = False  # the target answered "where is the account?" with success (reported once)

@@ -34,7 +34,7 @@ def check_at_once(target: Target, answers: list[Answer], others: set[int], rule:
     evidence: exactly one answer may be success, each other one a valid envelope carrying one of `others`.
     Then the keeper looks after the test account (moved back after a success; asked after, when none), and
     what became of it is said in the failures."""
-    target.coverage.exercised({target.contract.success_code})
+    target.coverage.exercised({target.operation.success_code})
     target.run.judged(rule)
     answers, found, won = target.before_blame.judge_burst(answers, others, rule)
     try:

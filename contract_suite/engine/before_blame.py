@@ -29,7 +29,7 @@ class BeforeBlame:
         self.account = account  # asked where the account is before a wrong answer about it is sent again
         self.environment = environment
         self.refusals = environment.refusals
-        self.operation = run.contract
+        self.operation = run.operation
         self.secrets = run.secrets
 
     def whole(self, answer: Answer) -> bool:

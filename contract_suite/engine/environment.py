@@ -26,7 +26,7 @@ class EnvironmentCheck:
     def __init__(self, run: Run, refresh_token: Callable[[], Secret] | None, refusals: CodeRefusals | None = None):
         self.run = run
         self.refusals = refusals
-        self.contract = run.contract
+        self.operation = run.operation
         self.refresh_token = refresh_token
         self.refreshed = False  # a token is fetched again once per run, no more
         self.passed: set[tuple[str, object]] = set()  # the kinds of cause a re-check found to be the endpoint's
@@ -37,7 +37,7 @@ class EnvironmentCheck:
     def endpoint_spoke(self, answer: Answer) -> None:
         """Return when the answer is the endpoint's (an envelope, however broken; or a kind of answer a re-check
         already found to be its own). Else probe again; CannotJudge (the run stops) when the environment changed."""
-        if answer.failure is not None or looks_like_envelope(answer, self.contract):
+        if answer.failure is not None or looks_like_envelope(answer, self.operation):
             return  # a transport failure is an error of the case already; an envelope is the endpoint speaking
         key = (NOT_THE_ENDPOINT, answer.status)
         if not self._due(key):
@@ -46,7 +46,7 @@ class EnvironmentCheck:
         # the preflight's rule (HTTP 200 serves the endpoint), unless its probe got the envelope then: a 200 page
         # where the envelope was is a change (a maintenance page)
         unchanged = probe.status == 200 and self.run.preflight_envelope is not True
-        if looks_like_envelope(probe, self.contract) or unchanged:
+        if looks_like_envelope(probe, self.operation) or unchanged:
             self.passed.add(key)
             return
         raise self.run.stop(self._changed(answer, probe))
@@ -130,8 +130,8 @@ class EnvironmentCheck:
         """The valid token got the token-failure or no-user code: probe again. The probe passes: None (the answer
         is the endpoint's own). The token expired and a [tokens] command fetched a fresh one that works: the
         request again with it, to send instead. Else CannotJudge (the run stops)."""
-        failed = self.contract.code_named("token-verification-failed")
-        gone = self.contract.code_named("user-does-not-exist")
+        failed = self.operation.code_named("token-verification-failed")
+        gone = self.operation.code_named("user-does-not-exist")
         got = envelope_code(answer)
         key = (TOKEN_REJECTED, got)
         if got not in (failed, gone) or not self._due(key):
@@ -140,7 +140,7 @@ class EnvironmentCheck:
         if probe is None or envelope_code(probe) not in (failed, gone):
             self.passed.add(key)  # the token still works: the answer was the endpoint's own
             return None
-        seen = self.contract.describe(envelope_code(probe))
+        seen = self.operation.describe(envelope_code(probe))
         if envelope_code(probe) == gone:
             raise self.run.stop(
                 f"the valid token's user is gone since the run began (a request with it now gets {seen}): "
@@ -163,7 +163,7 @@ class EnvironmentCheck:
         if probe is not None and envelope_code(probe) in (failed, gone):
             raise self.run.stop(
                 f"the valid token expired during the run ({seen}), and the fresh one the [tokens] command printed "
-                f"is rejected too ({self.contract.describe(envelope_code(probe))}); check what the command logs in as"
+                f"is rejected too ({self.operation.describe(envelope_code(probe))}); check what the command logs in as"
             )
         header = self.run.token_header.lower()
         request = answer.request

@@ -69,7 +69,7 @@ def speaks_envelope(answer: Answer) -> bool:
     return isinstance(body, dict) and "code" in body
 
 
-def looks_like_envelope(answer: Answer, contract: Operation) -> bool:
+def looks_like_envelope(answer: Answer, operation: Operation) -> bool:
     """Whether the endpoint is speaking, rightly or wrongly: a JSON object with `code`, or with two of the
     envelope's other fields (a broken envelope is still the endpoint's). An HTML page, someone else's JSON, an
     empty body or no answer at all may be a gateway, a maintenance page or another service."""
@@ -78,12 +78,12 @@ def looks_like_envelope(answer: Answer, contract: Operation) -> bool:
     body = parse_json(answer.body)
     if not isinstance(body, dict):
         return False
-    fields = set((contract.envelope_schema.get("properties") or {}).keys()) or {"code", "msg", "data", "extMsg"}
+    fields = set((operation.envelope_schema.get("properties") or {}).keys()) or {"code", "msg", "data", "extMsg"}
     return "code" in body or len(fields.intersection(body) - {"code"}) >= 2
 
 
-def is_documented(contract: Operation, code: Any) -> bool:
-    return is_integer(code) and code in contract.codes
+def is_documented(operation: Operation, code: Any) -> bool:
+    return is_integer(code) and code in operation.codes
 
 
 def quote_body(answer: Answer, secrets: Secrets, limit: int = QUOTE_BYTES) -> str:
@@ -110,7 +110,7 @@ def describe_answer(answer: Answer, secrets: Secrets) -> str:
     return f"{line}: {quote_body(answer, secrets, 120)}"
 
 
-def envelope_problem(answer: Answer, contract: Operation, secrets: Secrets) -> str | None:
+def envelope_problem(answer: Answer, operation: Operation, secrets: Secrets) -> str | None:
     """Why this answer breaks the envelope part of the contract (status, type, JSON, schema), or None."""
     if answer.failure is not None:
         return secrets.mask(answer.failure.detail)
@@ -118,17 +118,17 @@ def envelope_problem(answer: Answer, contract: Operation, secrets: Secrets) -> s
         location = answer.header("Location")
         return (
             f"HTTP {answer.status}, a redirect to {secrets.mask(location or '(no Location)')!r}: every outcome "
-            f"must be HTTP {_statuses(contract)} with the envelope (the suite follows no redirect)"
+            f"must be HTTP {_statuses(operation)} with the envelope (the suite follows no redirect)"
         )
-    if answer.status not in contract.statuses:
+    if answer.status not in operation.statuses:
         return (
-            f"HTTP {answer.status}: every outcome must be HTTP {_statuses(contract)} with the envelope in the "
+            f"HTTP {answer.status}: every outcome must be HTTP {_statuses(operation)} with the envelope in the "
             f"body; body: {quote_body(answer, secrets)}"
         )
     media = answer.content_type.split(";")[0].strip().lower()
-    if media not in contract.media_types:
+    if media not in operation.media_types:
         return (
-            f"Content-Type {answer.content_type or '(none)'!r}: expected {', '.join(contract.media_types)}; "
+            f"Content-Type {answer.content_type or '(none)'!r}: expected {', '.join(operation.media_types)}; "
             f"body: {quote_body(answer, secrets)}"
         )
     if answer.truncated:
@@ -136,12 +136,12 @@ def envelope_problem(answer: Answer, contract: Operation, secrets: Secrets) -> s
     body = parse_json(answer.body)
     if body is NOT_JSON:
         return f"the body is not JSON: {quote_body(answer, secrets)}"
-    errors = contract.envelope_errors(body)
+    errors = operation.envelope_errors(body)
     if errors:
         code = body.get("code") if isinstance(body, dict) else None
         lead = (
             ""
-            if code is None or is_documented(contract, code)
+            if code is None or is_documented(operation, code)
             else f"code {json.dumps(code)} is not a documented code; "
         )
         broken = secrets.mask("; ".join(errors))
@@ -149,26 +149,26 @@ def envelope_problem(answer: Answer, contract: Operation, secrets: Secrets) -> s
     return None
 
 
-def _statuses(contract: Operation) -> str:
-    return " or ".join(map(str, sorted(contract.statuses)))
+def _statuses(operation: Operation) -> str:
+    return " or ".join(map(str, sorted(operation.statuses)))
 
 
-def judge(answer: Answer, contract: Operation, expected: set[int], rule: str, secrets: Secrets) -> Failure | None:
+def judge(answer: Answer, operation: Operation, expected: set[int], rule: str, secrets: Secrets) -> Failure | None:
     """The failure this answer is, or None when it is what the contract expects."""
-    problem = envelope_problem(answer, contract, secrets)
+    problem = envelope_problem(answer, operation, secrets)
     code = envelope_code(answer)
     if problem is None and code in expected:
         return None
-    errors = set(contract.codes) - {contract.success_code}
+    errors = set(operation.codes) - {operation.success_code}
     if expected == errors:
-        wanted = f"any documented code but {contract.success_code} (one of {', '.join(map(str, sorted(errors)))})"
+        wanted = f"any documented code but {operation.success_code} (one of {', '.join(map(str, sorted(errors)))})"
     else:
-        wanted = " or ".join(contract.describe(c) for c in sorted(expected))
+        wanted = " or ".join(operation.describe(c) for c in sorted(expected))
     if problem is not None:
         actual = problem
     else:
         server_msg = json.dumps(parse_json(answer.body).get("msg"), ensure_ascii=False)
-        actual = f"{contract.describe(code)}, server msg {secrets.mask(server_msg)}"
+        actual = f"{operation.describe(code)}, server msg {secrets.mask(server_msg)}"
     command, masked = reproduction(answer.request, secrets)
     codes = () if expected == errors else tuple(sorted(expected))
     return Failure(secrets.mask(rule), wanted, actual, command, masked, expected_codes=codes)

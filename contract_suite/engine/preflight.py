@@ -28,10 +28,10 @@ def _speaks_the_api(run: Run) -> str | None:
     with a documented code whatever its status, means the URL serves the endpoint: the cases judge the details.
     Anything else (a 404 page, a gateway's JSON error, a redirect) says the URL is not the endpoint."""
     answer = run.send(run.request({}, None))
-    run.preflight_envelope = looks_like_envelope(answer, run.contract)  # what a re-check compares with
+    run.preflight_envelope = looks_like_envelope(answer, run.operation)  # what a re-check compares with
     if answer.failure is not None:
         return _no_answer(run, answer)
-    if answer.status == 200 or is_documented(run.contract, envelope_code(answer)):
+    if answer.status == 200 or is_documented(run.operation, envelope_code(answer)):
         return None  # a 200 that is not an envelope is judged by the cases (it may be the contract's fault)
     seen = describe_answer(answer, run.secrets)
     if answer.status is not None and 300 <= answer.status < 400:
@@ -42,7 +42,7 @@ def _speaks_the_api(run: Run) -> str | None:
     if answer.status in UNAVAILABLE:
         return f"{seen}: the target (or a gateway in front of it) is unavailable; try again when it is up"
     return (
-        f"{seen}: this URL does not serve the endpoint {run.contract.method} {run.contract.path}; "
+        f"{seen}: this URL does not serve the endpoint {run.operation.method} {run.operation.path}; "
         "check the base URL's path prefix"
     )
 
@@ -55,10 +55,10 @@ def valid_token_probe(run: Run) -> Answer | None:
     token = run.tokens.get("valid")
     if not token:
         return None
-    params = {p.name: p.example for p in run.contract.parameters}
+    params = {p.name: p.example for p in run.operation.parameters}
     account, free = profile.account, profile.phones.get("free")
     if account is not None and free is not None:
-        params = run.contract.change_params(account, WRONG_CODE, free, WRONG_CODE)
+        params = run.operation.change_params(account, WRONG_CODE, free, WRONG_CODE)
     return run.send(run.request(params, token))
 
 
@@ -79,18 +79,18 @@ def _no_answer(run: Run, answer: Answer) -> str:
 
 
 def _token_problem(run: Run, answer: Answer, token: str) -> str | None:
-    contract = run.contract
+    operation = run.operation
     code = envelope_code(answer)
     header = run.token_header
-    if code == contract.code_named("token-verification-failed"):
+    if code == operation.code_named("token-verification-failed"):
         hint = "" if " " in token.strip() else f' (it is sent as given in {header}: does it need its "Bearer " prefix?)'
         return (
-            f"the valid token is rejected ({contract.describe(code)}): expired? Tokens live 2 hours{hint}. "
+            f"the valid token is rejected ({operation.describe(code)}): expired? Tokens live 2 hours{hint}. "
             "Give a fresh one in [tokens] valid or CONTRACT_TOKEN, or a [tokens] command that fetches one"
         )
-    if code == contract.code_named("user-does-not-exist"):
+    if code == operation.code_named("user-does-not-exist"):
         return (
-            f"the valid token's user does not exist ({contract.describe(code)}): [tokens] valid must be the "
+            f"the valid token's user does not exist ({operation.describe(code)}): [tokens] valid must be the "
             "test account's token"
         )
     return None

@@ -62,9 +62,9 @@ class Run:
         tokens: Mapping[str, Secret] = MappingProxyType({}),
     ):
         self.settings = settings
-        self.contract: Operation = settings.contract
+        self.operation: Operation = settings.operation
         self.base_url = base_url.rstrip("/")
-        self.url = self.base_url + self.contract.path
+        self.url = self.base_url + self.operation.path
         # each operation's URL and method, to count its answers in its own part of the coverage table
         self.operations = {(c.method, self.base_url + c.path): c for c in settings.operations}
         self.secrets = secrets
@@ -106,29 +106,29 @@ class Run:
 
     @property
     def token_header(self) -> str:
-        return self.settings.profile.token_header or self.contract.token_header
+        return self.settings.profile.token_header or self.operation.token_header
 
-    def token_header_of(self, contract: Operation | None = None) -> str:
+    def token_header_of(self, operation: Operation | None = None) -> str:
         """The header an operation's token goes in: the profile's, else the operation's security scheme's."""
-        if contract is None or contract.primary:
+        if operation is None or operation.primary:
             return self.token_header
-        return self.settings.profile.token_header or contract.token_header
+        return self.settings.profile.token_header or operation.token_header
 
     def request(
         self,
         params: dict[str, str],
         token: str | None,
         headers: dict[str, str] | None = None,
-        contract: Operation | None = None,
+        operation: Operation | None = None,
     ) -> Request:
         """An operation (default: the primary one) with these query parameters and token (None: no token
         header)."""
-        contract = contract or self.contract
+        operation = operation or self.operation
         all_headers = dict(headers or {})
-        header = self.token_header_of(contract)
+        header = self.token_header_of(operation)
         if token is not None and header:
             all_headers[header] = token
-        return Request.build(contract.method, self.base_url + contract.path, params, all_headers)
+        return Request.build(operation.method, self.base_url + operation.path, params, all_headers)
 
     def stop(self, reason: str) -> CannotJudge:
         """Stop judging this target: close the transport; the exception to raise from where it was found."""
@@ -143,7 +143,7 @@ class Run:
         return (
             answer.failure is None
             and answer.status in GATEWAY_STATUSES
-            and not looks_like_envelope(answer, self.contract)
+            and not looks_like_envelope(answer, self.operation)
         )
 
     def send_at_once(self, request: Request, times: int) -> list[Answer]:
@@ -238,7 +238,7 @@ class Run:
             operation = self.operations.get((request.method, request.url.split("?", 1)[0]))
             # the endpoint speaking, rightly or wrongly (a JSON object with `code`, or with the envelope's other
             # fields and no `code`: a broken envelope): a URL that serves it is the right one
-            if looks_like_envelope(answer, operation or self.contract):
+            if looks_like_envelope(answer, operation or self.operation):
                 self.envelopes_seen += 1
             if operation is not None:  # other methods (the coverage phase's probes) do not count
                 self.coverage.saw(envelope_code(answer), operation)

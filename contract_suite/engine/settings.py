@@ -155,7 +155,7 @@ def add_options(parser: pytest.Parser) -> None:
 
 @dataclass(frozen=True)
 class Settings:
-    contract: spec.Operation
+    operation: spec.Operation
     profile: profiles.Profile
     base_url: str | None  # None: the embedded reference server
     allow_destructive: bool
@@ -174,7 +174,9 @@ class Settings:
     max_uri_bytes: int | None  # None: no budget
     inferred_rules: bool  # False under -m "not inferred": the generated layer leaves out the inferred rules too
     command_env: Mapping[str, str] = field(repr=False, default_factory=dict)  # the profile commands' environment
-    contracts: tuple[spec.Operation, ...] = ()  # every operation of the spec, `contract` (the primary) among them
+    spec_operations: tuple[
+        spec.Operation, ...
+    ] = ()  # every operation of the spec, `operation` (the primary) among them
     concurrent_changes: int = CONCURRENT_CHANGES  # identical changes the race case sends at one moment
 
     @property
@@ -187,17 +189,17 @@ class Settings:
 
     @property
     def spec_path(self) -> Path:
-        return self.contract.spec_path
+        return self.operation.spec_path
 
     @property
     def operations(self) -> tuple[spec.Operation, ...]:
         """Every operation of the spec (the primary alone when `contracts` was not given)."""
-        return self.contracts or (self.contract,)
+        return self.spec_operations or (self.operation,)
 
     @property
     def judged_operations(self) -> tuple[spec.Operation, ...]:
         """The operations the suite judges (they carry x-business-codes), the primary first."""
-        return (self.contract,) + tuple(c for c in self.operations if c.judged and c is not self.contract)
+        return (self.operation,) + tuple(c for c in self.operations if c.judged and c is not self.operation)
 
 
 class _Reader:
@@ -321,7 +323,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
     page = read.text("knife4j_page")
     coverage_json = read.writable_path("coverage_json")
     return Settings(
-        contract=loaded.primary,
+        operation=loaded.primary,
         profile=profile,
         base_url=base_url.rstrip("/") if base_url else None,
         allow_destructive=read.flag("allow_destructive"),
@@ -340,6 +342,6 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
         max_uri_bytes=(MAX_URI_BYTES if uri_bytes is None else uri_bytes) or None,
         inferred_rules=inferred_rules,
         command_env=dict(environ),
-        contracts=loaded.contracts,
+        spec_operations=loaded.operations,
         concurrent_changes=CONCURRENT_CHANGES if concurrent is None else concurrent,
     )

@@ -35,7 +35,7 @@ class Target:
         self.account = account
         self.environment = environment
         self.before_blame = BeforeBlame(run, environment, account)
-        self.contract = run.contract
+        self.operation = run.operation
         self.profile = run.settings.profile
         self.secrets = run.secrets
         self.coverage = run.coverage
@@ -132,28 +132,28 @@ class Target:
         # a side whose code is overridden gets none fetched: fetching sends a new SMS, voiding older codes
         old_code = override.pop("old__code") if "old__code" in override else self.code(old)
         new_code = override.pop("new__code") if "new__code" in override else self.code(new)
-        params = self.contract.change_params(old, old_code, new, new_code)
+        params = self.operation.change_params(old, old_code, new, new_code)
         for role, value in override.items():
-            params[self.contract.parameter_with_role(role.replace("__", ".")).name] = value
+            params[self.operation.parameter_with_role(role.replace("__", ".")).name] = value
         return params
 
-    def valid_request(self, contract: Operation | None = None) -> dict[str, str | None]:
+    def valid_request(self, operation: Operation | None = None) -> dict[str, str | None]:
         """A fully valid request. The primary operation: the account's phone to the free phone. Another
         operation: its parameters' spec examples (sent with the valid token)."""
-        if contract is None or contract.primary:
+        if operation is None or operation.primary:
             return self.change(self.phone("account"), self.phone("free"))
-        lacking = [p.name for p in contract.required_parameters if p.example is None]
+        lacking = [p.name for p in operation.required_parameters if p.example is None]
         if lacking:
             pytest.skip(
-                f"needs values for {contract.label}: add an `example` to its parameter(s) "
+                f"needs values for {operation.label}: add an `example` to its parameter(s) "
                 f"{', '.join(lacking)} in the spec"
             )
-        return self.example_request(contract)
+        return self.example_request(operation)
 
-    def example_request(self, contract: Operation | None = None) -> dict[str, str | None]:
+    def example_request(self, operation: Operation | None = None) -> dict[str, str | None]:
         """The spec's example values: used only where the profile has no data and the fault is the token
         (and for operations other than the primary one, which have no profile data)."""
-        return {p.name: _text(p.example) for p in (contract or self.contract).parameters if p.example is not None}
+        return {p.name: _text(p.example) for p in (operation or self.operation).parameters if p.example is not None}
 
     # -- sending and judging --
 
@@ -162,7 +162,7 @@ class Target:
         params: dict[str, str | None],
         token: str | None,
         changes_account: bool = False,
-        contract: Operation | None = None,
+        operation: Operation | None = None,
     ) -> Answer:
         """Send to an operation (default: the primary one); a case whose answer is lost is an error of the case.
         An answer that may not be the endpoint's (no envelope; the valid token refused) is checked against the
@@ -170,7 +170,7 @@ class Target:
         A lost answer to a request meant to change the account (changes_account) may have moved it: the account's
         keeper finds out and puts it back, or stops the run saying how to do it by hand."""
         query = {k: v for k, v in params.items() if v is not ABSENT}
-        request = self.run.request(query, token, contract=contract)
+        request = self.run.request(query, token, operation=operation)
         try:
             answer = self.environment.send(request, retry_refusals=not changes_account)
         except RequestCapReached as exc:
@@ -195,7 +195,7 @@ class Target:
         answer: Answer,
         expected: set[int] | int,
         rule: str,
-        contract: Operation | None = None,
+        operation: Operation | None = None,
         *,
         counts_as_judged: bool = True,
     ) -> list[Failure]:
@@ -205,13 +205,13 @@ class Target:
         (contract_suite.engine.account.AccountKeeper.after_answer)."""
         expected = {expected} if isinstance(expected, int) else set(expected)
         if counts_as_judged:
-            self.coverage.exercised(expected, contract)
+            self.coverage.exercised(expected, operation)
         self.run.judged(rule)
-        primary = contract is None or contract.primary  # the test account and its phone belong to the primary one
+        primary = operation is None or operation.primary  # the test account and its phone belong to the primary one
         if primary:  # a wrong answer the run's own test data or someone else may have caused: re-checked first
             answer, failure = self.before_blame.judge_one(answer, expected, rule)
         else:
-            failure = judge(answer, contract, expected, rule, self.secrets)
+            failure = judge(answer, operation, expected, rule, self.secrets)
         found = self.account.after_answer(answer, expected, failure, rule) if primary else [failure] if failure else []
         self.run.failed(*found)
         return found
@@ -221,12 +221,12 @@ class Target:
         answer: Answer,
         expected: set[int] | int,
         rule: str,
-        contract: Operation | None = None,
+        operation: Operation | None = None,
         *,
         counts_as_judged: bool = True,
     ) -> None:
         """Fail naming the rule unless the answer is a valid envelope carrying one of the expected codes."""
-        failures = self.check(answer, expected, rule, contract, counts_as_judged=counts_as_judged)
+        failures = self.check(answer, expected, rule, operation, counts_as_judged=counts_as_judged)
         if failures:
             pytest.fail(failures_text(failures), pytrace=False)
 

@@ -53,10 +53,10 @@ def operation_of_case(case: schemathesis.Case) -> spec.Operation:
     return loaded.operation(case.operation.method, case.operation.path) or loaded.primary
 
 
-def about_operation(contract: spec.Operation, response: schemathesis.Response) -> bool:
+def about_operation(operation: spec.Operation, response: schemathesis.Response) -> bool:
     """Whether the request sent was the contract's operation (the coverage phase also tries other methods)."""
     request = response.request
-    return (request.method or "").upper() == contract.method and urlsplit(request.url).path.endswith(contract.path)
+    return (request.method or "").upper() == operation.method and urlsplit(request.url).path.endswith(operation.path)
 
 
 def answer_code(response: schemathesis.Response) -> Any:
@@ -83,12 +83,12 @@ def presence_of(values: Iterable[str]) -> Presence:
     return Presence.UNCLEAR  # whitespace of the doubtful kind, or a repeated parameter blank in some copies
 
 
-def sent_values(contract: spec.Operation, response: schemathesis.Response) -> dict[str, list[str]]:
+def sent_values(operation: spec.Operation, response: schemathesis.Response) -> dict[str, list[str]]:
     """Each required parameter's values as the request carried them (decoded; none when absent)."""
     request = response.request
     query = parse_qs(urlsplit(request.url).query, keep_blank_values=True, errors="replace")
     values = {}
-    for p in contract.required_parameters:
+    for p in operation.required_parameters:
         if p.location == "query":
             values[p.name] = query.get(p.name, [])
         elif p.location == "header":
@@ -97,26 +97,28 @@ def sent_values(contract: spec.Operation, response: schemathesis.Response) -> di
     return values
 
 
-def presence(contract: spec.Operation, response: schemathesis.Response) -> dict[str, Presence]:
-    return {name: presence_of(values) for name, values in sent_values(contract, response).items()}
+def presence(operation: spec.Operation, response: schemathesis.Response) -> dict[str, Presence]:
+    return {name: presence_of(values) for name, values in sent_values(operation, response).items()}
 
 
 def _shown(name: str, values: list[str]) -> str:
     return f"{name} absent" if not values else " and ".join(f"{name}={v!r}" for v in values)
 
 
-def _secrets(contract: spec.Operation, response: schemathesis.Response) -> Secrets:
+def _secrets(operation: spec.Operation, response: schemathesis.Response) -> Secrets:
     """The token the request carried (the pytest layer also masks every report with the run's secrets)."""
     secrets = Secrets()
-    secrets.add(response.request.headers.get(contract.token_header), "token")
+    secrets.add(response.request.headers.get(operation.token_header), "token")
     return secrets
 
 
-def _applies(case: schemathesis.Case, contract: spec.Operation, response: schemathesis.Response) -> bool:
+def _applies(case: schemathesis.Case, operation: spec.Operation, response: schemathesis.Response) -> bool:
     # Requests malformed on purpose (another method, a broken Content-Type) are outside the contract;
     # schemathesis' not_a_server_error still judges them.
     return (
-        contract.judged and coverage_scenario(case) not in REQUEST_SHAPE_PROBES and about_operation(contract, response)
+        operation.judged
+        and coverage_scenario(case) not in REQUEST_SHAPE_PROBES
+        and about_operation(operation, response)
     )
 
 
@@ -140,8 +142,8 @@ def _case_label(case: schemathesis.Case) -> str:
 def envelope_conforms_to_spec(ctx, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """Every answer is one of the spec's HTTP statuses with a JSON envelope that fits its schema and
     carries a documented code."""
-    contract = operation_of_case(case)
-    if not _applies(case, contract, response):
+    operation = operation_of_case(case)
+    if not _applies(case, operation, response):
         return True
     answer = Answer(
         Request(response.request.method or "", response.request.url or ""),
@@ -150,12 +152,12 @@ def envelope_conforms_to_spec(ctx, response: schemathesis.Response, case: schema
         body=response.content,
         truncated=response.content_size > len(response.content),
     )
-    problem = envelope_problem(answer, contract, _secrets(contract, response))
+    problem = envelope_problem(answer, operation, _secrets(operation, response))
     if problem:
         raise CheckFailed(
             Failure(
                 "every answer is the envelope the spec defines",
-                expected=f"HTTP {' or '.join(map(str, sorted(contract.statuses)))} with the envelope: an integer code "
+                expected=f"HTTP {' or '.join(map(str, sorted(operation.statuses)))} with the envelope: an integer code "
                 "the spec documents, msg, data, extMsg",
                 actual=problem,
                 check="envelope_conforms_to_spec",
@@ -167,27 +169,27 @@ def envelope_conforms_to_spec(ctx, response: schemathesis.Response, case: schema
 def _lacking_parameters_get_their_code(
     response: schemathesis.Response, case: schemathesis.Case, judge_blank_only: bool, check: str
 ) -> bool | None:
-    contract = operation_of_case(case)
-    if not _applies(case, contract, response):
+    operation = operation_of_case(case)
+    if not _applies(case, operation, response):
         return True
-    if response.request.headers.get(contract.token_header) is None:
+    if response.request.headers.get(operation.token_header) is None:
         return True  # the token is judged first; the hand-written token cases cover that
-    state = presence(contract, response)
-    values = sent_values(contract, response)
-    lacking = [p for p in contract.required_parameters if state.get(p.name) is Presence.LACKING]
+    state = presence(operation, response)
+    values = sent_values(operation, response)
+    lacking = [p for p in operation.required_parameters if state.get(p.name) is Presence.LACKING]
     absent = [p for p in lacking if not values[p.name]]
     if not lacking or bool(absent) == judge_blank_only:
         return True  # absent parameters: missing_parameter_gets_its_code; only blank ones: the blank check
     code = answer_code(response)
     if code is None:
         return True  # not an envelope: envelope_conforms_to_spec says so
-    unclear = [p for p in contract.required_parameters if state.get(p.name) is Presence.UNCLEAR]
+    unclear = [p for p in operation.required_parameters if state.get(p.name) is Presence.UNCLEAR]
     expected = {p.missing_code for p in lacking + unclear if p.missing_code is not None}
     if spec.is_integer(code) and code in expected:
         return None
     names = ", ".join(p.name for p in lacking)
     whose = "its missing-code" if len(expected) == 1 else "one of their missing-codes"
-    mask = _secrets(contract, response).mask
+    mask = _secrets(operation, response).mask
     more = ["sent:     " + "; ".join(_shown(p.name, values[p.name]) for p in lacking + unclear)]
     if unclear:
         their = "its code is" if len(unclear) == 1 else "their codes are"
@@ -195,8 +197,8 @@ def _lacking_parameters_get_their_code(
     raise CheckFailed(
         Failure(
             f"the request sent lacks or blanks required parameter{'s' if len(lacking) > 1 else ''} {names}",
-            expected=f"{whose} {' or '.join(contract.describe(c) for c in sorted(expected))}",
-            actual=contract.describe(code),
+            expected=f"{whose} {' or '.join(operation.describe(c) for c in sorted(expected))}",
+            actual=operation.describe(code),
             more=tuple(mask(line) for line in more),
             expected_codes=tuple(sorted(expected)),
             check=check,
@@ -220,16 +222,16 @@ def blank_parameter_gets_its_code(ctx, response: schemathesis.Response, case: sc
 @schemathesis.check
 def negative_case_never_succeeds(ctx, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """A request generated to break the spec never gets the success code."""
-    contract = operation_of_case(case)
-    if not _applies(case, contract, response) or not _is_negative(case):
+    operation = operation_of_case(case)
+    if not _applies(case, operation, response) or not _is_negative(case):
         return True
     code = answer_code(response)
-    if spec.is_integer(code) and code == contract.success_code:
+    if spec.is_integer(code) and code == operation.success_code:
         raise CheckFailed(
             Failure(
                 f"a {_case_label(case)} never gets success: the spec rejects the request",
-                expected=f"any documented code but {contract.success_code}",
-                actual=f"{contract.describe(code)}: the target accepted it, and may have changed the account's phone",
+                expected=f"any documented code but {operation.success_code}",
+                actual=f"{operation.describe(code)}: the target accepted it, and may have changed the account's phone",
                 check="negative_case_never_succeeds",
             )
         )
@@ -239,23 +241,23 @@ def negative_case_never_succeeds(ctx, response: schemathesis.Response, case: sch
 @schemathesis.check
 def positive_case_never_gets_missing_code(ctx, response: schemathesis.Response, case: schemathesis.Case) -> bool | None:
     """A spec-conforming request that sends every required parameter non-blank never gets a missing-code."""
-    contract = operation_of_case(case)
-    if not _applies(case, contract, response) or _is_negative(case):
+    operation = operation_of_case(case)
+    if not _applies(case, operation, response) or _is_negative(case):
         return True
-    state = presence(contract, response)
+    state = presence(operation, response)
     if any(s is not Presence.SENT for s in state.values()):
         return True  # something is absent or blank: missing_parameter_gets_its_code judges it
     code = answer_code(response)
-    missing = {c: name for name, c in contract.missing_codes.items()}
+    missing = {c: name for name, c in operation.missing_codes.items()}
     if spec.is_integer(code) and code in missing:
         name = missing[code]
-        sent = _shown(name, sent_values(contract, response).get(name, []))
+        sent = _shown(name, sent_values(operation, response).get(name, []))
         raise CheckFailed(
             Failure(
                 f"a {_case_label(case)} sent every required parameter, none blank: it never gets a missing-code",
                 expected="no code of a missing or blank parameter",
-                actual=f"{contract.describe(code)}, the code for {name} absent or blank",
-                more=(_secrets(contract, response).mask(f"sent:     {sent}"),),
+                actual=f"{operation.describe(code)}, the code for {name} absent or blank",
+                more=(_secrets(operation, response).mask(f"sent:     {sent}"),),
                 check="positive_case_never_gets_missing_code",
             )
         )
@@ -270,26 +272,26 @@ def undeclared_method_is_never_served(ctx, response: schemathesis.Response, case
     Stands for schemathesis' unsupported_method (ST204, off in schemathesis.toml): how the refusal looks (405 or
     not, an Allow header or not) is the business of whatever answers first, a gateway included; running the
     operation for it is the endpoint's fault, and a GET that changes the phone can be set off by a link."""
-    contract = operation_of_case(case)
+    operation = operation_of_case(case)
     request = response.request
     method = (request.method or "").upper()
     if (
-        not contract.judged
+        not operation.judged
         or coverage_scenario(case) != CoverageScenario.UNSPECIFIED_HTTP_METHOD
-        or method == contract.method
-        or not urlsplit(request.url).path.endswith(contract.path)
+        or method == operation.method
+        or not urlsplit(request.url).path.endswith(operation.path)
     ):
         return True
     code = answer_code(response)
-    if not is_documented(contract, code):
+    if not is_documented(operation, code):
         return None  # refused (by the endpoint or a gateway, in whatever words), or not an envelope at all
-    changed = ": the target may have changed the account's phone" if code == contract.success_code else ""
+    changed = ": the target may have changed the account's phone" if code == operation.success_code else ""
     raise CheckFailed(
         Failure(
-            f"{method} {contract.path} was served as the operation ({contract.method} is the only method the spec "
+            f"{method} {operation.path} was served as the operation ({operation.method} is the only method the spec "
             "declares)",
             expected="refused (HTTP 405 with an Allow header, as RFC 9110 says), never run as the operation",
-            actual=f"HTTP {response.status_code} with {contract.describe(code)}{changed}",
+            actual=f"HTTP {response.status_code} with {operation.describe(code)}{changed}",
             check="undeclared_method_is_never_served",
         )
     )
@@ -307,8 +309,8 @@ def malformed_request_never_breaks_the_server(
     """A request malformed on purpose (an undeclared method, a broken or undeclared Content-Type) may be refused
     as the target likes, but never with a server error. The suite's own stand-in for schemathesis'
     not_a_server_error, which sends a control request of its own outside the run's bounded transport."""
-    contract = operation_of_case(case)
-    if _applies(case, contract, response) or not contract.judged:
+    operation = operation_of_case(case)
+    if _applies(case, operation, response) or not operation.judged:
         return True  # a request of the operation's own shape: envelope_conforms_to_spec judges its status
     status = response.status_code
     if status < 500 or status in NOT_SERVER_ERRORS:

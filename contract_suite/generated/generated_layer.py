@@ -47,13 +47,13 @@ def query_budget(settings: Settings) -> int | None:
 
 def phase_schema(settings: Settings, phase: str) -> schemathesis.BaseSchema:
     """The spec the run checks, with schemathesis.toml's settings, the run's options and token, and one phase."""
-    contract = settings.contract
+    operation = settings.operation
     data = tomllib.loads(SCHEMATHESIS_CONFIG.read_text(encoding="utf-8"))
     data.pop("parameters", None)  # `st run` reads the token from the environment; here it is the profile's
     config = schemathesis.Config.from_dict(data)
     if settings.generated_seed is not None:
         config.update(seed=settings.generated_seed, max_failures=None)
-    schema = schemathesis.openapi.from_path(contract.spec_path, config=config)
+    schema = schemathesis.openapi.from_path(operation.spec_path, config=config)
     headers = dict.fromkeys(c.token_header for c in settings.operations if c.token_header)
     schema.config.update(
         # fixed, so negative cases never drop or mangle it; the run's own token takes its place as each case is sent
@@ -160,7 +160,7 @@ def _failure_of(failure: AssertionError, answer, target) -> Failure:
 def _with_current_token(headers: dict[str, str], target) -> dict[str, str]:
     """The case's headers with the run's current valid token in the token header (where the case sends one): the
     token fixed in the schema's parameters is the one known at collection; it may have been fetched since."""
-    names = {target.token_header.lower(), (target.contract.token_header or "").lower()}
+    names = {target.token_header.lower(), (target.operation.token_header or "").lower()}
     if not any(name.lower() in names for name in headers):
         return headers
     kept = {name: value for name, value in headers.items() if name.lower() not in names}

@@ -72,11 +72,11 @@ def _envelope_pointer(operation: spec.Operation, *parts: str) -> str:
 def diff_specs(old: spec.Spec, new: spec.Spec) -> list[Change]:
     """Every change between two specs, operation by operation (matched by operationId, else method and path)."""
     changes: list[Change] = []
-    new_by_key = {_key(op): op for op in new.contracts}
+    new_by_key = {_key(op): op for op in new.operations}
     matched = set()
-    for before in old.contracts:
+    for before in old.operations:
         after = new_by_key.get(_key(before)) or next(
-            (op for op in new.contracts if (op.method, op.path) == (before.method, before.path)), None
+            (op for op in new.operations if (op.method, op.path) == (before.method, before.path)), None
         )
         if after is None:
             changes.append(
@@ -93,7 +93,7 @@ def diff_specs(old: spec.Spec, new: spec.Spec) -> list[Change]:
             continue
         matched.add(_key(after))
         changes += _operation_changes(before, after)
-    for after in new.contracts:
+    for after in new.operations:
         if _key(after) not in matched:
             changes.append(
                 Change(

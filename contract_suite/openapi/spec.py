@@ -306,7 +306,7 @@ def _contract(doc: dict, path: Path, api_path: str, method: str, op: dict, prima
     token_header = _token_header(doc, op)
     if token_header is None and primary:
         raise SpecError("the spec declares no apiKey security scheme in a header (the token header)")
-    contract = Operation(
+    operation = Operation(
         path=api_path,
         method=method.upper(),
         operation_id=op.get("operationId", ""),
@@ -323,7 +323,7 @@ def _contract(doc: dict, path: Path, api_path: str, method: str, op: dict, prima
     )
     if (primary or codes) and sum(c.success for c in codes.values()) != 1:
         raise SpecError(f"{where}: x-business-codes must mark exactly one code `success: true`")
-    return contract
+    return operation
 
 
 @dataclass(frozen=True)
@@ -331,23 +331,23 @@ class Spec:
     """Every operation of one spec, each as its Operation; `primary` is the one whose parameters carry x-role."""
 
     path: Path
-    contracts: tuple[Operation, ...]  # in document order
+    operations: tuple[Operation, ...]  # in document order
 
     @property
     def primary(self) -> Operation:
-        (found,) = [c for c in self.contracts if c.primary]
+        (found,) = [c for c in self.operations if c.primary]
         return found
 
     @property
     def judged(self) -> tuple[Operation, ...]:
         """The operations the suite judges (they carry x-business-codes), the primary first."""
-        return (self.primary,) + tuple(c for c in self.contracts if c.judged and not c.primary)
+        return (self.primary,) + tuple(c for c in self.operations if c.judged and not c.primary)
 
     def operation(self, method: str, api_path: str) -> Operation | None:
         """The contract of the operation with this method and path, if the spec has it."""
-        for contract in self.contracts:
-            if contract.method == method.upper() and contract.path == api_path:
-                return contract
+        for operation in self.operations:
+            if operation.method == method.upper() and operation.path == api_path:
+                return operation
         return None
 
 
@@ -356,11 +356,11 @@ def _load_all(path: Path) -> Spec:
     doc = load_document(path)
     found = operations_in(doc)
     primary = _primary_index(found, doc)
-    contracts = tuple(
+    operations = tuple(
         _contract(doc, path, api_path, method, op if isinstance(op, dict) else {}, primary=(i == primary))
         for i, (api_path, method, op) in enumerate(found)
     )
-    return Spec(path, contracts)
+    return Spec(path, operations)
 
 
 def load_all(path: str | os.PathLike | None = None) -> Spec:

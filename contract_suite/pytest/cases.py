@@ -11,7 +11,7 @@ from contract_suite.openapi import spec
 
 def primary_operation(config: pytest.Config) -> spec.Operation:
     """The spec's primary operation (setPhone), for pytest_generate_tests in case modules."""
-    return config.stash[SESSION].settings.contract
+    return config.stash[SESSION].settings.operation
 
 
 def operations_of(config: pytest.Config) -> tuple[spec.Operation, ...]:

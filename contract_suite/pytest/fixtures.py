@@ -103,7 +103,7 @@ def target(contract_run: Run, endpoint: Endpoint) -> Target:
             ) from None
         return contract_run.tokens["valid"]
 
-    refusals = CodeRefusals(contract_run.contract, codes)
+    refusals = CodeRefusals(contract_run.operation, codes)
     contract_run.code_refusals = refusals  # the verdict reads what the refusals said of the codes (summary.run_state)
     contract_run.code_source = codes  # ...and how many codes were asked for
     environment = EnvironmentCheck(contract_run, refresh_token if profile.token_command else None, refusals)
@@ -112,7 +112,7 @@ def target(contract_run: Run, endpoint: Endpoint) -> Target:
 
 @pytest.fixture(scope="session")
 def contract(contract_settings: Settings) -> spec.Operation:
-    return contract_settings.contract
+    return contract_settings.operation
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ def operation_of(item: pytest.Item) -> spec.Operation:
             mark is not None and operation.label == mark.args[0]
         ) or generated == f"{operation.method} {operation.path}":
             return operation
-    return settings.contract
+    return settings.operation
 
 
 def exercised_by(item: pytest.Item, operation: spec.Operation) -> set[int]:

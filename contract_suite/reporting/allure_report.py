@@ -65,7 +65,7 @@ def categories(settings: Settings) -> list[dict]:
 
 
 def _operation_with(settings: Settings, code: int):
-    return next((op for op in settings.operations if code in op.codes), settings.contract)
+    return next((op for op in settings.operations if code in op.codes), settings.operation)
 
 
 class AllureReport:

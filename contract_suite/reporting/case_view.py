@@ -22,7 +22,7 @@ def is_case_outcome(report: pytest.TestReport) -> bool:
 
 def operation_of(settings: Settings, evidence: CaseEvidence) -> Operation:
     """The operation the case is about, by the operationId its evidence names (the primary one otherwise)."""
-    return next((op for op in settings.operations if op.label == evidence.operation), settings.contract)
+    return next((op for op in settings.operations if op.label == evidence.operation), settings.operation)
 
 
 def title_of(item: pytest.Item, evidence: CaseEvidence) -> str:

@@ -30,8 +30,8 @@ class Coverage:
     """The primary operation's table; each other judged operation has a Coverage of its own in `operations`,
     and every method routes to it when given that operation's contract."""
 
-    def __init__(self, contract: Operation, others: Iterable[Operation] = (), rules: dict[str, str] | None = None):
-        self.contract = contract
+    def __init__(self, operation: Operation, others: Iterable[Operation] = (), rules: dict[str, str] | None = None):
+        self.operation = operation
         self.rules: dict[str, str] = dict(rules or {})  # the rules of state this table reports: name -> sentence
         # each rule's case outcomes (held, broken, cannot judge, skipped), with why (a skip's or a stop's reason)
         self.rule_outcomes: dict[str, set[tuple[str, str]]] = defaultdict(set)
@@ -43,31 +43,31 @@ class Coverage:
         self.needs: dict[int, set[str]] = defaultdict(set)  # what to add to judge a lacking code, in a few words
         self.notes: set[str] = set()  # rules reported as not applicable to this target, in words
         self.operations: dict[str, Coverage] = {
-            c.label: Coverage(c) for c in others if c.judged and c.label != contract.label
+            c.label: Coverage(c) for c in others if c.judged and c.label != operation.label
         }
 
-    def of(self, contract: Operation | None) -> Coverage | None:
+    def of(self, operation: Operation | None) -> Coverage | None:
         """The table of this operation (None or the primary: this one; an operation not judged: None)."""
-        if contract is None or contract.label == self.contract.label:
+        if operation is None or operation.label == self.operation.label:
             return self
-        return self.operations.get(contract.label)
+        return self.operations.get(operation.label)
 
-    def saw(self, code: Any, contract: Operation | None = None) -> None:
-        table = self.of(contract)
+    def saw(self, code: Any, operation: Operation | None = None) -> None:
+        table = self.of(operation)
         if code is not None and table is not None:
             table.seen[json.dumps(code)] += 1
 
-    def exercised(self, codes, contract: Operation | None = None) -> None:
-        table = self.of(contract)
+    def exercised(self, codes, operation: Operation | None = None) -> None:
+        table = self.of(operation)
         if table is not None:
             table.exercised_codes.update(codes)
 
     def skip(
-        self, codes, reason: str, contract: Operation | None = None, *, lacking: bool = False, needs: str | None = None
+        self, codes, reason: str, operation: Operation | None = None, *, lacking: bool = False, needs: str | None = None
     ) -> None:
         """Cases expecting these codes were skipped, for this reason; lacking: for want of data or requests (the
         codes then count against the verdict), else by the user's choice."""
-        table = self.of(contract)
+        table = self.of(operation)
         for code in codes if table is not None else ():
             table.skipped[code].add(reason)
             if lacking:
@@ -123,7 +123,7 @@ class Coverage:
 
     def unjudged_anywhere(self) -> dict[str, dict[int, str]]:
         """`unjudged()` of every operation that leaves codes unjudged, by operation label."""
-        found = {label: part.unjudged() for label, part in [(self.contract.label, self), *self.operations.items()]}
+        found = {label: part.unjudged() for label, part in [(self.operation.label, self), *self.operations.items()]}
         return {label: codes for label, codes in found.items() if codes}
 
     def unjudged_for_want(self) -> dict[str, dict[int, str]]:
@@ -131,7 +131,7 @@ class Coverage:
         partial judgement the user did not choose."""
         found = {
             label: {code: why for code, why in part.unjudged().items() if code in part.lacking}
-            for label, part in [(self.contract.label, self), *self.operations.items()]
+            for label, part in [(self.operation.label, self), *self.operations.items()]
         }
         return {label: codes for label, codes in found.items() if codes}
 
@@ -139,7 +139,7 @@ class Coverage:
         """What to add (profile keys, options) to judge the codes left unjudged for want of it, in every operation."""
         found: set[str] = set()
         for label, codes in self.unjudged_for_want().items():
-            part = self if label == self.contract.label else self.operations[label]
+            part = self if label == self.operation.label else self.operations[label]
             for code in codes:
                 found |= part.needs.get(code, set())
         return sorted(found)
@@ -152,13 +152,13 @@ class Coverage:
         """Each other operation's table and judged line, after the primary's (which keeps its own format)."""
         lines = []
         for label, part in self.operations.items():
-            lines += ["", f"operation {label} ({part.contract.method} {part.contract.path}):"]
+            lines += ["", f"operation {label} ({part.operation.method} {part.operation.path}):"]
             lines += part.table() + [part.judged_line()]
         return lines
 
     @property
     def exercisable(self) -> list[int]:
-        return sorted(c for c, entry in self.contract.codes.items() if entry.exercisable)
+        return sorted(c for c, entry in self.operation.codes.items() if entry.exercisable)
 
     @property
     def judged(self) -> list[int]:
@@ -188,7 +188,7 @@ class Coverage:
 
     def rows(self) -> list[dict]:
         rows = []
-        for code, entry in sorted(self.contract.codes.items()):
+        for code, entry in sorted(self.operation.codes.items()):
             seen = self.seen.get(json.dumps(code), 0)
             if not entry.exercisable and seen:  # no case can provoke it, yet the target answered it: say so
                 status = "not exercisable"
@@ -242,13 +242,13 @@ class Coverage:
         return lines
 
     def undocumented(self) -> dict[str, int]:
-        documented = {json.dumps(c) for c in self.contract.codes}
+        documented = {json.dumps(c) for c in self.operation.codes}
         return {k: n for k, n in self.seen.items() if k not in documented}
 
     def as_json(self) -> dict:
         return {
-            "spec": str(self.contract.spec_path),
-            "spec_version": self.contract.version,
+            "spec": str(self.operation.spec_path),
+            "spec_version": self.operation.version,
             "codes": self.rows(),
             "judged": self.judged,
             "not_judged": self.unjudged(),

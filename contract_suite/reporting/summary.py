@@ -19,7 +19,7 @@ MIN_ANSWERS_FOR_NO_ENVELOPE = 3
 
 
 def header(settings: Settings) -> list[str]:
-    contract, profile = settings.contract, settings.profile
+    operation, profile = settings.operation, settings.profile
     if settings.embedded:
         target = "embedded reference server (127.0.0.1, port chosen at start; no --base-url given)"
         destructive = "allowed (embedded target)"
@@ -38,7 +38,7 @@ def header(settings: Settings) -> list[str]:
         f"{f'at most {cap} requests' if cap else 'no request cap'}, "
         f"{f'request lines within {uri} bytes' if uri else 'no request-line budget'}",
         f"contract profile: {profile.source}",
-        f"contract spec: {contract.spec_path} ({contract.title}, version {contract.version})",
+        f"contract spec: {operation.spec_path} ({operation.title}, version {operation.version})",
         f"contract request timeout: {settings.request_timeout:g} s per request; destructive cases: {destructive}",
     ] + _operations_line(settings)
 
@@ -335,7 +335,7 @@ def failed_cases(verdict: Verdict, coverage: Coverage) -> list[str]:
     for nodeid in verdict.contract_failures:
         test = nodeid.split("::", 1)[-1]
         codes = verdict.failed_codes.get(nodeid) or []
-        entry = coverage.contract.codes.get(codes[0]) if codes else None
+        entry = coverage.operation.codes.get(codes[0]) if codes else None
         named.append(f"{codes[0]} {entry.name.replace('-', ' ')} ({test})" if entry else test)
     return named
 

@@ -48,7 +48,7 @@ class FakeTarget:
         self.consumed_phones: list[Phone] = []
         self.secrets = Secrets()
         self.token_header = CONTRACT.token_header
-        self.contract = CONTRACT
+        self.operation = CONTRACT
         self.settings = SimpleNamespace(profile=SimpleNamespace(account=ACCOUNT))
         self.tokens = {"valid": TOKEN}  # the run's tokens (the keeper reads the valid one)
         self.refusals = None  # as the environment check: no code source re-fetches refused codes
