@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 from contract_suite.engine.environment import EnvironmentCheck
 from contract_suite.engine.evidence import Failure
 from contract_suite.engine.judging import envelope_code, judge, reproduction
+from contract_suite.engine.refusals import with_codes_replaced
 from contract_suite.engine.run import Run
 from contract_suite.http.transport import Answer, Request, RequestCapReached
 from contract_suite.outcomes import CannotJudge, NotJudged
@@ -374,14 +375,14 @@ class AccountKeeper:
             return Repair(True, f"{words}; {back.words}", wrong=where.wrong)
         return Repair(False, f"{words}; {back.words}", stop=f"{words}; {back.line}", wrong=where.wrong)
 
-    def _with_fresh_codes(self, request: Request, held: dict[str, Phone]) -> Request | None:
+    def _with_fresh_codes(self, request: Request, held: dict[str, Phone]) -> Request:
         """The same request with a fresh SMS code on each side that carried a valid one (the others unchanged);
-        None when a valid code cannot be had again (static codes a change used)."""
+        CodeUnavailable when a valid code cannot be had again (static codes a change used)."""
         params = params_of(request)
-        for side, phone in held.items():
-            params[self.operation.parameter_with_role(f"{side}.code").name] = self.codes.code_for(phone)
-        base = request.url.partition("?")[0]
-        return Request.build(request.method, base, params, request.headers)
+        sent = {side: params.get(self.operation.parameter_with_role(f"{side}.code").name) for side in held}
+        return with_codes_replaced(
+            request, self.operation, {sent[side]: self.codes.code_for(phone) for side, phone in held.items()}
+        )
 
     def _someone_else(self, detail: str, wrong: list[Failure]) -> Repair:
         """The test account was changed by someone else: the run stops (exit 2), saying so."""

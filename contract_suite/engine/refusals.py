@@ -179,18 +179,13 @@ class CodeRefusals:
         """The same request with a freshly fetched code for each of its numbers whose held code it carried; the
         refused side's number last, so that its code is the freshest when the request leaves (where someone else
         asks for codes for the same number, each code fetched voids the one before)."""
-        base, _, query = request.url.partition("?")
-        params = dict(parse_qsl(query, keep_blank_values=True))
-        code_names = [self.operation.parameter_with_role(f"{side}.code").name for side in SIDES]
         ordered = sorted(held.items(), key=lambda item: item[0] == refused_side)
+        fresh = {}
         for phone in {phone.key: phone for _, phone in ordered}.values():  # one fresh code per number
             stale = self.codes.held(phone)
-            fresh = self.codes.refresh(phone)
+            fresh[stale] = self.codes.refresh(phone)
             self.refetched += 1
-            for name in code_names:  # wherever the stale code stood (a case may send it as another number's)
-                if params.get(name) == stale:
-                    params[name] = fresh
-        return Request.build(request.method, base, params, request.headers)
+        return with_codes_replaced(request, self.operation, fresh)
 
     def _seen(self, answers: list[Answer], held: dict[str, Phone]) -> None:
         """A success to a request carrying held codes: the target accepted them."""
@@ -231,3 +226,15 @@ class CodeRefusals:
             "unreproduced": self.unreproduced,
             "static": {k: dataclasses.asdict(r) for k, r in self.static.items()},
         }
+
+
+def with_codes_replaced(request: Request, operation: Operation, codes: dict[str, str]) -> Request:
+    """The same request with each SMS code `codes` maps (the one sent, to the one to send) replaced wherever it
+    stands among the operation's code parameters (a case may send a number's code as the other number's)."""
+    base, _, query = request.url.partition("?")
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    for side in SIDES:
+        name = operation.parameter_with_role(f"{side}.code").name
+        if params.get(name) in codes:
+            params[name] = codes[params[name]]
+    return Request.build(request.method, base, params, request.headers)
