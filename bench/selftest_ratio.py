@@ -2,7 +2,7 @@
 process on this machine (the goal: at most 30 times). Prints figures; asserts nothing.
 
     python bench/selftest_ratio.py [--runs N]   # one uncounted run, N default contract runs (median), then the
-                                                # self-tests once (three files at a time, as the README's test
+                                                # self-tests once (four files at a time, as the README's test
                                                 # command runs them)
 """
 
@@ -45,7 +45,7 @@ def main() -> int:
         seconds, code = wall("contract_tests")
         contract.append(seconds)
         print(f"default contract run: {seconds:.1f} s (exit {code})", flush=True)
-    selftests, code = wall("-n", "3", "--dist", "loadfile", "tests")  # as the README's test command runs them
+    selftests, code = wall("-n", "4", "--dist", "loadfile", "tests")  # as the README's test command runs them
     median = statistics.median(contract)
     ratio = selftests / median
     print(f"self-tests: {selftests:.1f} s (exit {code})")
