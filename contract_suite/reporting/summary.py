@@ -18,6 +18,9 @@ from contract_suite.secrets import Secrets
 MIN_ANSWERS_FOR_NO_ENVELOPE = 3
 
 
+STOPPED_AFTER = "then the run stopped, sending nothing more: "  # before the stop's reason, after what came first
+
+
 def header(settings: Settings) -> list[str]:
     operation, profile = settings.operation, settings.profile
     if settings.embedded:
@@ -191,7 +194,8 @@ class Verdict:
                 "endpoint (check the base URL's path prefix), or the target is down behind a gateway"
             )
         elif self.contract_failures and (excused := self._suspects_reason(stopped)):
-            self.reason = excused
+            # what stopped the run stays on the line (it may be the test account, left to move back by hand)
+            self.reason = excused if not stopped or stopped in excused else f"{excused}; {STOPPED_AFTER}{stopped}"
         elif self.contract_failures:
             self.status = int(pytest.ExitCode.TESTS_FAILED)
             return self.status
@@ -368,7 +372,7 @@ def _verdict_words(verdict: Verdict, coverage: Coverage, secrets: Secrets) -> st
     if verdict.status == int(pytest.ExitCode.TESTS_FAILED):
         line = f"BROKEN (exit 1): {_what_broke(verdict, coverage)}"
         if verdict.stopped:
-            line += f"; then the run stopped, sending nothing more: {secrets.mask(verdict.stopped)}"
+            line += f"; {STOPPED_AFTER}{secrets.mask(verdict.stopped)}"
         return line
     if verdict.status == int(pytest.ExitCode.OK):
         judged = f"judged {len(coverage.judged)} of {len(coverage.exercisable)} exercisable documented codes"

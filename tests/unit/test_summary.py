@@ -99,6 +99,19 @@ def test_a_contract_failure_outranks_a_stop_and_unjudged_cases():
     )
 
 
+def test_failures_excused_by_someone_else_keep_the_stop_on_the_line():
+    """Every failure hinges on codes someone else voided: cannot judge, and an account the run could not put back
+    is still on the one line, with how to move it back by hand."""
+    left = "THE TEST ACCOUNT MAY NOW HOLD 86-13800000002; set it back to 86-13800000001 by hand"
+    voided = {"source_accepted": True, "voided_between_fetch_and_use": 2}
+    verdict = verdict_of({**run_(stopped=left), "codes": voided}, failures=["x"])
+    verdict.suspects["x"] = {"source:86-13800000002"}
+    assert verdict.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything()) == EXIT_CANNOT_JUDGE
+    assert verdict.reason.startswith("someone else uses the test data during the run: SMS codes for 86-13800000002")
+    assert verdict.reason.endswith(f"; then the run stopped, sending nothing more: {left}")
+    assert verdict_line(verdict, judged_everything(), Secrets()).startswith("CANNOT JUDGE (exit 2): someone else")
+
+
 def test_a_stop_is_the_reason_and_the_first_stop_is_named():
     verdict = verdict_of(run_(), run_(stopped="first\nreason"), run_(stopped="second"), cannot_judge=["y"])
     assert verdict.exit_status(pytest.ExitCode.INTERRUPTED, SETTINGS, judged_everything()) == EXIT_CANNOT_JUDGE
