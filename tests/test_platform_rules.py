@@ -15,6 +15,7 @@ from reference_server import codes, create_app, start_embedded, storage
 from reference_server.app import SetPhoneService
 from reference_server.codes import CodeRules
 from tests.support.suite import (
+    CODE_FUNCTION_LINE,
     CODE_SOURCE,
     COMMAND_PROFILE,
     HAND_WRITTEN,
@@ -29,7 +30,6 @@ pytestmark = pytest.mark.selftest
 SUITE = (*HAND_WRITTEN, "-p", "no:cacheprovider")
 ACCOUNT = ("86", "13800000001")
 NUMBERS = ["86-13800000001", "86-13800000002", "86-13800000003", "86-13800000004"]
-CODE_FUNCTION_LINE = 'function = "reference_server.codes:code_for_profile"'  # in PROFILE
 EXERCISABLE = sum(entry.exercisable for entry in spec.load().codes.values())  # the "judged N of M" line's M
 CODES_GO_STALE = "codes on this target expire or are spent by a failed check"
 

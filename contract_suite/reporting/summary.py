@@ -83,7 +83,7 @@ def run_state(run) -> dict:
         "gateway": run.gateway_words,
         "codes": run.code_refusals.state() if run.code_refusals is not None else {},
         "codes_asked": run.code_source.asked if run.code_source is not None else 0,
-        "code_source": run.code_source.name if run.code_source is not None else "[codes] command",
+        "code_source": run.code_source.kind if run.code_source is not None else "command",
         "tokens_fetched": run.tokens_fetched,
     }
 
@@ -152,10 +152,10 @@ class Verdict:
             if kind == "source":
                 if codes["source_accepted"]:
                     return None  # the target accepted a code from the same source: a fresh one refused is its own
-                source = _code_source(self.runs)  # "[codes] command" or "[codes] function"
+                source = _code_source(self.runs)  # "command" or "function"
                 reasons.append(
-                    f"the target refused every SMS code the {source} gave for {number}, fresh ones too: check that "
-                    f"the {source.split()[-1]} reads this target's codes (the same database or environment); if it "
+                    f"the target refused every SMS code the [codes] {source} gave for {number}, fresh ones too: check "
+                    f"that the {source} reads this target's codes (the same database or environment); if it "
                     "does, the target rejects valid codes"
                 )
                 continue
@@ -244,8 +244,8 @@ def _merged_codes(runs: list[dict]) -> dict:
 
 
 def _code_source(runs: list[dict]) -> str:
-    """The profile key the runs' fresh SMS codes came from, in words."""
-    return next((r["code_source"] for r in runs if r.get("code_source")), "[codes] command")
+    """The [codes] key the runs' fresh SMS codes came from: "command" or "function"."""
+    return next((r["code_source"] for r in runs if r.get("code_source")), "command")
 
 
 def costs(verdict: Verdict) -> dict:
@@ -263,7 +263,7 @@ def costs_words(verdict: Verdict, secrets: Secrets) -> str:
     spent = costs(verdict)
     url = secrets.mask(verdict.runs[0].get("base_url") or "") if verdict.runs else ""
     return (
-        f"the run sent {spent['requests']} request(s) to {url}, asked the {_code_source(verdict.runs)} for "
+        f"the run sent {spent['requests']} request(s) to {url}, asked the [codes] {_code_source(verdict.runs)} for "
         f"{spent['sms_codes_asked']} SMS code(s), fetched {spent['tokens_fetched']} token(s), and took "
         f"{spent['seconds']:g} s"
     )

@@ -69,8 +69,8 @@ class Profile:
 
     @property
     def code_source(self) -> str:
-        """The profile key that gives fresh SMS codes, in words ("[codes] command" when there is none)."""
-        return "[codes] function" if self.code_function is not None else "[codes] command"
+        """The [codes] key that gives fresh SMS codes: "function", else "command" (also when there is none)."""
+        return "function" if self.code_function is not None else "command"
 
     @property
     def fetches_codes(self) -> bool:

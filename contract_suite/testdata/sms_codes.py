@@ -77,9 +77,14 @@ class CodeSource:
         return self.profile.fetches_codes
 
     @property
-    def name(self) -> str:
-        """The profile key fresh codes come from, in words."""
+    def kind(self) -> str:
+        """The [codes] key fresh codes come from: "command" or "function"."""
         return self.profile.code_source
+
+    @property
+    def name(self) -> str:
+        """The profile key fresh codes come from, in words: "[codes] command" or "[codes] function"."""
+        return f"[codes] {self.kind}"
 
     @property
     def reusable(self) -> bool:

@@ -25,6 +25,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # a self-test run (more than a minute of CPU on 2 cores); the self-tests whose subject is the command use it.
 PROFILE = PROJECT_ROOT / "profiles" / "reference-in-process.toml"
 CODE_SOURCE = "[codes] function"  # how the runs on PROFILE name where their codes come from
+CODE_FUNCTION_LINE = 'function = "reference_server.codes:code_for_profile"'  # PROFILE's, for copies that replace it
 COMMAND_PROFILE = PROJECT_ROOT / "profiles" / "reference.toml"
 # No cache folder written by the suite runs of the self-tests.
 QUICK = ("-p", "no:cacheprovider")

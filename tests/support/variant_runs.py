@@ -22,7 +22,14 @@ from contract_suite.secrets import CONTROL
 from reference_server import codes, create_app, start_embedded, storage
 from tests.support.catalogue.kinds import REFERENCE, STATIC_CODES, TOKEN_COMMAND
 from tests.support.junit import Outcome, case_of, is_hand_written, read_junit
-from tests.support.suite import QUICK, WITHOUT_GENERATED, clean_environment, run_pytest, target_args
+from tests.support.suite import (
+    CODE_FUNCTION_LINE,
+    QUICK,
+    WITHOUT_GENERATED,
+    clean_environment,
+    run_pytest,
+    target_args,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # the reference test data, its SMS codes issued in the suite's process (tests/support/suite.py says why)
@@ -106,7 +113,6 @@ def suite_args(
     return args + list(more)
 
 
-CODE_FUNCTION_LINE = 'function = "reference_server.codes:code_for_profile"'
 VALID_TOKEN_LINE = 'valid = "Bearer ref-valid-5d1f0c7a9b3e"'
 # The [tokens] command of the TOKEN_COMMAND profile: the test account's token as the variant's database holds it now.
 LOGIN_SCRIPT = (

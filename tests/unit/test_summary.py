@@ -99,6 +99,21 @@ def test_a_contract_failure_outranks_a_stop_and_unjudged_cases():
     )
 
 
+@pytest.mark.parametrize("source", ["command", "function"])
+def test_codes_never_accepted_from_the_source_name_its_profile_key(source):
+    """Every fresh code the profile's command or function gave was refused, none ever accepted: cannot judge,
+    naming the key that gives them."""
+    never = {"source_accepted": False, "voided_between_fetch_and_use": 0}
+    verdict = verdict_of({**run_(), "codes": never, "code_source": source}, failures=["x"])
+    verdict.suspects["x"] = {"source:86-13800000001"}
+    assert verdict.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything()) == EXIT_CANNOT_JUDGE
+    assert verdict.reason == (
+        f"the target refused every SMS code the [codes] {source} gave for 86-13800000001, fresh ones too: check that "
+        f"the {source} reads this target's codes (the same database or environment); if it does, the target rejects "
+        "valid codes"
+    )
+
+
 def test_failures_excused_by_someone_else_keep_the_stop_on_the_line():
     """Every failure hinges on codes someone else voided: cannot judge, and an account the run could not put back
     is still on the one line, with how to move it back by hand."""
