@@ -119,6 +119,11 @@ MODULES = {
         # the decisions: whose number a request names, whether it could move the account, where the account is
         ("AccountKeeper.phone_in", "AccountKeeper.could_move", "AccountKeeper.locate", "AccountKeeper.ask"),
     ),
+    "refusals": Module(
+        "contract_suite/engine/refusals.py",
+        (f"{UNIT}/test_refusals.py",),
+        ("CodeRefusals._send",),  # the tries again with fresh codes, and the pauses between them
+    ),
 }
 
 

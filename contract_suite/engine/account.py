@@ -390,6 +390,8 @@ class AccountKeeper:
         return Repair(False, line, stop=line, wrong=wrong, someone_else=True)
 
     def changed_by_someone_else(self, detail: str) -> str:
+        """The line that says so (the run notes that someone else uses the account)."""
+        self.run.account_changed_by_someone_else = True
         return (
             f"the test account was changed by someone else during the run: {detail}; another run or a person is "
             "using the account (give each pipeline its own account, or run them one after another)"

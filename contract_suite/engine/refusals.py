@@ -1,9 +1,11 @@
 """SMS codes the target refused although the run held them valid: blame only what reproduces.
 
 A request that carried a code the run holds as valid for a number, answered with that number's verification
-failure, is sent once more with a code fetched a moment before: its answer is the case's. Once a fresh code passes
-where the held one was refused, codes on this target are short-lived or spent by a check, and the code source hands
-out a fresh code for every use from then on. What the refusals say of the source (the [codes] command or a static
+failure, is sent once more with a code fetched a moment before: its answer is the case's. When the fresh code is
+refused too, each further try waits a random, growing moment first: another run fetching codes for the same numbers
+voids the codes this run fetched, and two runs of one suite move in step until one of them waits. Once a fresh code
+passes where the held one was refused, codes on this target are short-lived or spent by a check, and the code source
+hands out a fresh code for every use from then on. What the refusals say of the source (the [codes] command or a static
 code) is kept as plain data for the verdict: a refusal nothing in the run can tell from a source that feeds another
 system is "cannot judge", not "broken".
 """
@@ -11,6 +13,8 @@ system is "cannot judge", not "broken".
 from __future__ import annotations
 
 import dataclasses
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlsplit
@@ -28,6 +32,9 @@ NOT_ABOUT_CODES = ("token-verification-failed", "user-does-not-exist")
 TRIES = 4  # sends in all of a request whose valid codes the target refuses: the first, then with fresh codes
 KEPT_REQUESTS = 16  # requests whose held codes are remembered (a repair may resend one with fresh codes)
 SOURCE, STATIC = "source", "static"  # the two kinds of suspect: the [codes] command, a [codes] static value
+# After a fresh code was refused, the next try waits a random moment of up to this, doubled for each try after:
+# long enough to fall out of step with another run's fetches (a fetch and a send take tens of milliseconds).
+RETRY_PAUSE_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -50,9 +57,17 @@ class StaticRecord:
 
 
 class CodeRefusals:
-    def __init__(self, operation: Operation, codes: CodeSource):
+    def __init__(
+        self,
+        operation: Operation,
+        codes: CodeSource,
+        pause: Callable[[float], None] = time.sleep,
+        chance: random.Random | None = None,
+    ):
         self.operation = operation
         self.codes = codes
+        self._pause = pause  # waits before a try after a fresh code was refused (RETRY_PAUSE_SECONDS)
+        self._chance = chance or random.Random()
         self.refused = 0  # held codes the target refused
         self.refetched = 0  # fresh codes fetched for a request sent again
         self.source_accepted = False  # the target accepted a code from the [codes] command (a success, or a pass)
@@ -137,6 +152,8 @@ class CodeRefusals:
             return answers
         refused_fresh, sends = False, 1
         for _ in range(TRIES - 1):
+            if refused_fresh:  # out of step with whoever voids the codes: a random moment, longer each try
+                self._pause(self._chance.uniform(0, RETRY_PAUSE_SECONDS * 2 ** (sends - 2)))
             try:
                 again = self._with_fresh_codes(request, held, refused_side=side)
             except (CodeUnavailable, CodeSourceBroken):

@@ -87,6 +87,9 @@ class Run:
         self.code_refusals = None  # the SMS codes the target refused (contract_suite.engine.refusals), once cases run
         self.code_source = None  # where the SMS codes come from (counts the codes asked for), once cases run
         self.tokens_fetched = 0  # tokens the [tokens] command printed during the run
+        # the test account moved with no request of this run moving it: someone else uses it (the verdict weighs
+        # refused fresh SMS codes with that: the other user's fetches void them)
+        self.account_changed_by_someone_else = False
 
     def use_token(self, role: str, token: Secret) -> None:
         """A token fetched during the run (the [tokens] command's) takes the role's place from now on."""

@@ -85,6 +85,7 @@ def run_state(run) -> dict:
         "codes_asked": run.code_source.asked if run.code_source is not None else 0,
         "code_source": run.code_source.kind if run.code_source is not None else "command",
         "tokens_fetched": run.tokens_fetched,
+        "account_changed_by_someone_else": run.account_changed_by_someone_else,
     }
 
 
@@ -129,6 +130,9 @@ class Verdict:
         if not self.contract_failures or any(nodeid not in self.suspects for nodeid in self.contract_failures):
             return None
         codes = _merged_codes(self.runs)
+        voided, unreproduced = codes.get("voided", 0), codes.get("unreproduced", 0)
+        # someone else moved the account: their fetches may void the codes of this run (two pipelines, one account)
+        moved = any(run.get("account_changed_by_someone_else") for run in self.runs)
         reasons = []
         for suspect in sorted(set().union(*self.suspects.values())):
             kind, _, number = suspect.partition(":")
@@ -140,13 +144,20 @@ class Verdict:
                     "account, or run them one after another)"
                 )
                 continue
-            if kind == "source" and codes["source_accepted"] and (codes.get("voided") or codes.get("unreproduced")):
+            if kind == "source" and codes["source_accepted"] and (voided or unreproduced or moved):
+                seen = [
+                    *([f"fresher ones then passed ({voided} time(s))"] if voided else []),
+                    *(
+                        [f"{unreproduced} wrong answer(s) about the account did not come again when sent again"]
+                        if unreproduced
+                        else []
+                    ),
+                    *(["the test account moved with no request of this run moving it"] if moved else []),
+                ]
                 reasons.append(
                     f"someone else uses the test data during the run: SMS codes for {number} fetched a moment "
-                    f"before were refused and fresher ones passed ({codes.get('voided', 0)} time(s)), and "
-                    f"{codes.get('unreproduced', 0)} wrong answer(s) about the account did not come again when "
-                    "sent again; another run or a person is using the account and its numbers (give each pipeline "
-                    "its own, or run them one after another)"
+                    f"before were refused, and {'; '.join(seen)}; another run or a person is using the account "
+                    "and its numbers (give each pipeline its own, or run them one after another)"
                 )
                 continue
             if kind == "source":

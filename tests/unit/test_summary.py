@@ -127,6 +127,28 @@ def test_failures_excused_by_someone_else_keep_the_stop_on_the_line():
     assert verdict_line(verdict, judged_everything(), Secrets()).startswith("CANNOT JUDGE (exit 2): someone else")
 
 
+def test_fresh_codes_refused_while_someone_else_moved_the_account_cannot_be_judged():
+    """Two pipelines on one account: the other one's fetches void each fresh code this run fetched, and it moved
+    the account. The refusal is not the target's to blame: cannot judge. The same refusals with nobody else seen
+    (the target accepted the source's codes before) stay BROKEN."""
+    accepted = {"source_accepted": True, "voided_between_fetch_and_use": 0}
+    moved = "the test account was changed by someone else during the run: it no longer holds 86-13800000001"
+    shared = verdict_of(
+        {**run_(stopped=moved), "codes": accepted, "account_changed_by_someone_else": True}, failures=["x"]
+    )
+    shared.suspects["x"] = {"source:86-13800000002"}
+    assert shared.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything()) == EXIT_CANNOT_JUDGE
+    assert shared.reason.startswith("someone else uses the test data during the run: SMS codes for 86-13800000002")
+    assert shared.reason.startswith(
+        "someone else uses the test data during the run: SMS codes for 86-13800000002 fetched a moment before were "
+        "refused, and the test account moved with no request of this run moving it; another run or a person"
+    )
+    assert shared.reason.endswith(f"; then the run stopped, sending nothing more: {moved}")
+    alone = verdict_of({**run_(), "codes": accepted}, failures=["x"])
+    alone.suspects["x"] = {"source:86-13800000002"}
+    assert alone.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything()) == 1
+
+
 def test_a_stop_is_the_reason_and_the_first_stop_is_named():
     verdict = verdict_of(run_(), run_(stopped="first\nreason"), run_(stopped="second"), cannot_judge=["y"])
     assert verdict.exit_status(pytest.ExitCode.INTERRUPTED, SETTINGS, judged_everything()) == EXIT_CANNOT_JUDGE
