@@ -30,7 +30,7 @@ REFUSAL_NAMES = {"old": "old-phone-verification-failed", "new": "new-phone-verif
 # Expected codes of cases whose one fault is a missing parameter or the token: their answers say nothing of a code.
 NOT_ABOUT_CODES = ("token-verification-failed", "user-does-not-exist")
 TRIES = 4  # sends in all of a request whose valid codes the target refuses: the first, then with fresh codes
-KEPT_REQUESTS = 16  # requests whose held codes are remembered (a repair may resend one with fresh codes)
+KEPT_REQUESTS = 16  # requests whose held codes, and answers whose tries, are remembered (until read)
 SOURCE, STATIC = "source", "static"  # the two kinds of suspect: the [codes] command, a [codes] static value
 # After a fresh code was refused, the next try waits a random moment of up to this, doubled for each try after:
 # long enough to fall out of step with another run's fetches (a fetch and a send take tens of milliseconds).
@@ -76,7 +76,9 @@ class CodeRefusals:
         # a wrong answer that depends on the account's state did not come again when the request was sent again
         self.unreproduced = 0
         self.static: dict[str, StaticRecord] = {}
-        self._resent: dict[int, Resent] = {}  # by id() of the second answer, until the case reads it
+        # by id() of the last answer, with the answer (an id is reused once its object is gone): until the case
+        # reads it, the last few (the answers of the account's questions are never read)
+        self._resent: dict[int, tuple[Answer, Resent]] = {}
         self._held_when_sent: dict[int, tuple[Request, dict[str, Phone]]] = {}  # by id() of the request, the last few
         missing = {p.missing_code for p in operation.required_parameters if p.missing_code is not None}
         self._not_about_codes = missing | {
@@ -135,6 +137,7 @@ class CodeRefusals:
 
     def _send(self, request: Request, send: Callable[[Request], list[Answer]]) -> list[Answer]:
         held = self.held(request)
+        fetched_for_this_use = self.codes.fresh_each_use  # its codes were fetched a moment before, as fresh ones
         answers = send(request)
         if not held:
             return answers
@@ -150,7 +153,7 @@ class CodeRefusals:
             record.refusals += 1
             record.refused_after_accepted |= record.accepted
             return answers
-        refused_fresh, sends = False, 1
+        refused_fresh, sends = fetched_for_this_use, 1
         for _ in range(TRIES - 1):
             if refused_fresh:  # out of step with whoever voids the codes: a random moment, longer each try
                 self._pause(self._chance.uniform(0, RETRY_PAUSE_SECONDS * 2 ** (sends - 2)))
@@ -172,7 +175,9 @@ class CodeRefusals:
             self.refused += 1
         if answers and sends > 1:
             refused = self._refused(answers, held) is not None
-            self._resent[id(answers[0])] = Resent(held[side], first, refused, sends)
+            self._resent[id(answers[0])] = (answers[0], Resent(held[side], first, refused, sends))
+            while len(self._resent) > KEPT_REQUESTS:
+                self._resent.pop(next(iter(self._resent)))
         return answers
 
     def again_with_fresh_codes(self, request: Request) -> Request:
@@ -195,13 +200,17 @@ class CodeRefusals:
     def _with_fresh_codes(self, request: Request, held: dict[str, Phone], refused_side: str | None = None) -> Request:
         """The same request with a freshly fetched code for each of its numbers whose held code it carried; the
         refused side's number last, so that its code is the freshest when the request leaves (where someone else
-        asks for codes for the same number, each code fetched voids the one before)."""
+        asks for codes for the same number, each code fetched voids the one before). The codes replaced are the
+        ones the request carries: the run may hold newer ones since (a question about the account fetched one)."""
+        params = dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))
         ordered = sorted(held.items(), key=lambda item: item[0] == refused_side)
-        fresh = {}
+        fresh: dict[str, str] = {}
         for phone in {phone.key: phone for _, phone in ordered}.values():  # one fresh code per number
-            stale = self.codes.held(phone)
-            fresh[stale] = self.codes.refresh(phone)
+            code = self.codes.refresh(phone)
             self.refetched += 1
+            for side, on_side in held.items():
+                if on_side == phone:
+                    fresh[params[self.operation.parameter_with_role(f"{side}.code").name]] = code
         return with_codes_replaced(request, self.operation, fresh)
 
     def _seen(self, answers: list[Answer], held: dict[str, Phone]) -> None:
@@ -218,7 +227,10 @@ class CodeRefusals:
 
     def resent(self, answer: Answer) -> Resent | None:
         """The first try of a request this answer answered a second time (read once)."""
-        return self._resent.pop(id(answer), None)
+        kept = self._resent.get(id(answer))
+        if kept is None or kept[0] is not answer:
+            return None
+        return self._resent.pop(id(answer))[1]
 
     def suspect(self, answer: Answer, expected: set[int], resent: Resent | None) -> str:
         """For a case whose answer is wrong: the code source it hinges on (`source:<number>` for a fresh code

@@ -109,3 +109,47 @@ def test_two_runs_draw_different_pauses():
         send, _ = target_refusing(TRIES)
         CodeRefusals(CONTRACT, codes, pause=pauses.append).send(change_request(codes), send)
     assert first != second
+
+
+def test_the_tries_are_read_once_and_only_for_the_answer_they_belong_to():
+    """A case reads the tries of the answer it judges, once; an answer the run never sent again has none, and
+    the tries of answers nobody reads (the account's questions) are not kept without end."""
+    codes = FakeCodes()
+    refusals = CodeRefusals(CONTRACT, codes, pause=lambda _: None)
+    unread = []
+    for _ in range(40):
+        send, _ = target_refusing(1)
+        unread.append(refusals.send(change_request(codes), send))
+    send, _ = target_refusing(0)
+    plain = refusals.send(change_request(codes), send)
+    assert refusals.resent(plain) is None
+    last = unread[-1]
+    assert refusals.resent(last) is not None and refusals.resent(last) is None
+    assert refusals.resent(unread[0]) is None  # long forgotten
+
+
+def test_sent_again_with_fresh_codes_even_after_the_run_fetched_newer_ones():
+    """A wrong answer about the account is sent again with fresh codes; a question about the account asked in
+    between fetched a newer code for the account's number. The request sent again carries codes valid now on
+    both sides, not the ones it was first sent with (those were refused, and the failure blamed on the target)."""
+    codes = FakeCodes()
+    refusals = CodeRefusals(CONTRACT, codes, pause=lambda _: None)
+    send, _ = target_refusing(0)
+    first = change_request(codes)
+    refusals.send(first, send)
+    codes.refresh(ACCOUNT)  # the account's question: a code of its own for the account's number
+    again = refusals.again_with_fresh_codes(first)
+    assert refusals.held(again) == {"old": ACCOUNT, "new": FREE}
+    assert codes.held(ACCOUNT) in again.url and codes.held(FREE) in again.url
+
+
+def test_once_codes_are_fetched_for_each_use_a_refused_one_that_passes_again_was_voided_by_someone_else():
+    """Codes fetched a moment before each use: one refused, and a fresher one passing right after, is someone else
+    asking for codes for the same number (the verdict weighs it); the try again waits a random moment first."""
+    codes, pauses = FakeCodes(), []
+    codes.fresh_each_use = True
+    refusals = CodeRefusals(CONTRACT, codes, pause=pauses.append)
+    send, sent = target_refusing(1)
+    refusals.send(change_request(codes), send)
+    assert len(sent) == 2 and len(pauses) == 1
+    assert refusals.state()["voided_between_fetch_and_use"] == 1
