@@ -5,9 +5,11 @@ tests, as schemathesis keeps its pytest glue apart from its engine."""
 
 from __future__ import annotations
 
+import copy
 import tomllib
 import warnings
 from dataclasses import replace
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -45,15 +47,21 @@ def query_budget(settings: Settings) -> int | None:
     return max(settings.max_uri_bytes - fixed, 0)
 
 
-def phase_schema(settings: Settings, phase: str) -> schemathesis.BaseSchema:
-    """The spec the run checks, with schemathesis.toml's settings, the run's options and token, and one phase."""
-    operation = settings.operation
+def spec_document(settings: Settings) -> dict:
+    """The spec the run checks, as schemathesis reads it (its YAML rules), for the phases to share."""
+    return schemathesis.openapi.from_path(settings.operation.spec_path, config=schemathesis.Config()).raw_schema
+
+
+def phase_schema(settings: Settings, phase: str, document: dict) -> schemathesis.BaseSchema:
+    """The spec the run checks (`document`, left as it is), with schemathesis.toml's settings, the run's options
+    and token, and one phase."""
     data = tomllib.loads(SCHEMATHESIS_CONFIG.read_text(encoding="utf-8"))
     data.pop("parameters", None)  # `st run` reads the token from the environment; here it is the profile's
     config = schemathesis.Config.from_dict(data)
     if settings.generated_seed is not None:
         config.update(seed=settings.generated_seed, max_failures=None)
-    schema = schemathesis.openapi.from_path(operation.spec_path, config=config)
+    schema = schemathesis.openapi.from_dict(copy.deepcopy(document), config=config)
+    schema.location = Path(settings.operation.spec_path).absolute().as_uri()  # as from_path sets it
     headers = dict.fromkeys(c.token_header for c in settings.operations if c.token_header)
     schema.config.update(
         # fixed, so negative cases never drop or mangle it; the run's own token takes its place as each case is sent
@@ -176,9 +184,11 @@ def _header_lists(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
 
 def phase_schemas(settings: Settings) -> dict[str, schemathesis.BaseSchema]:
     """The three phases' schemas: the spec's examples, its coverage cases, and fuzzing with unusual values within
-    the request-line budget."""
+    the request-line budget. The spec is read once for the three (schemathesis's YAML reading is a tenth of a
+    second)."""
+    document = spec_document(settings)
     return {
-        "examples": phase_schema(settings, "examples"),
-        "coverage": phase_schema(settings, "coverage"),
-        "fuzzing": generation.with_unusual_values(phase_schema(settings, "fuzzing"), query_budget(settings)),
+        "examples": phase_schema(settings, "examples", document),
+        "coverage": phase_schema(settings, "coverage", document),
+        "fuzzing": generation.with_unusual_values(phase_schema(settings, "fuzzing", document), query_budget(settings)),
     }
