@@ -2,8 +2,9 @@
 
 A request that carried a code the run holds as valid for a number, answered with that number's verification
 failure, is sent once more with a code fetched a moment before: its answer is the case's. When the fresh code is
-refused too, each further try waits a random, growing moment first: another run fetching codes for the same numbers
-voids the codes this run fetched, and two runs of one suite move in step until one of them waits. Once a fresh code
+refused too, each further try waits a random, growing moment first (once the target has accepted a code from the
+source): another run fetching codes for the same numbers voids the codes this run fetched, and two runs of one
+suite move in step until one of them waits. Once a fresh code
 passes where the held one was refused, codes on this target are short-lived or spent by a check, and the code source
 hands out a fresh code for every use from then on. What the refusals say of the source (the [codes] command or a static
 code) is kept as plain data for the verdict: a refusal nothing in the run can tell from a source that feeds another
@@ -155,7 +156,9 @@ class CodeRefusals:
             return answers
         refused_fresh, sends = fetched_for_this_use, 1
         for _ in range(TRIES - 1):
-            if refused_fresh:  # out of step with whoever voids the codes: a random moment, longer each try
+            # Out of step with whoever voids the codes: a random moment, longer each try. Only once the target
+            # accepted a code from this source: a source that feeds another system has no one to wait for.
+            if refused_fresh and self.source_accepted:
                 self._pause(self._chance.uniform(0, RETRY_PAUSE_SECONDS * 2 ** (sends - 2)))
             try:
                 again = self._with_fresh_codes(request, held, refused_side=side)

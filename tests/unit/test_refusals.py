@@ -92,6 +92,7 @@ def test_each_try_after_a_refused_fresh_code_waits_a_random_growing_moment():
     drawn from a window that doubles; every try is still sent, and the last answer is the case's."""
     codes, pauses, windows = FakeCodes(), [], []
     refusals = CodeRefusals(CONTRACT, codes, pause=pauses.append, chance=WindowsDrawn(windows))
+    refusals.source_accepted = True  # the target accepted a code from the source before
     send, sent = target_refusing(TRIES)
     answer = refusals.send(change_request(codes), send)
     assert len(sent) == TRIES and json.loads(answer.body)["code"] == OLD_REFUSED
@@ -107,8 +108,19 @@ def test_two_runs_draw_different_pauses():
     for pauses in (first, second):
         codes = FakeCodes()
         send, _ = target_refusing(TRIES)
-        CodeRefusals(CONTRACT, codes, pause=pauses.append).send(change_request(codes), send)
+        refusals = CodeRefusals(CONTRACT, codes, pause=pauses.append)
+        refusals.source_accepted = True
+        refusals.send(change_request(codes), send)
     assert first != second
+
+
+def test_no_pause_while_the_target_never_accepted_a_code_from_the_source():
+    """A [codes] command that reads another system's codes: nobody to fall out of step with, so the tries go at
+    once (the verdict then says the source's codes were all refused)."""
+    codes, pauses = FakeCodes(), []
+    send, sent = target_refusing(TRIES)
+    CodeRefusals(CONTRACT, codes, pause=pauses.append).send(change_request(codes), send)
+    assert len(sent) == TRIES and pauses == []
 
 
 def test_the_tries_are_read_once_and_only_for_the_answer_they_belong_to():
@@ -149,6 +161,7 @@ def test_once_codes_are_fetched_for_each_use_a_refused_one_that_passes_again_was
     codes, pauses = FakeCodes(), []
     codes.fresh_each_use = True
     refusals = CodeRefusals(CONTRACT, codes, pause=pauses.append)
+    refusals.source_accepted = True  # as when a fresh code first passed where a held one was refused
     send, sent = target_refusing(1)
     refusals.send(change_request(codes), send)
     assert len(sent) == 2 and len(pauses) == 1
