@@ -162,6 +162,7 @@ def serve(argv: list[str], announce=None) -> int:
         print("stopped", file=sys.stderr)
     finally:
         server.server_close()
+        app.close()  # its kept database connections (the last one closed checkpoints the WAL into the file)
     return 0
 
 

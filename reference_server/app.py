@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,6 +109,10 @@ class SetPhoneService:
         self.database = database
         self.clock = clock
         self.code_rules = code_rules  # None: the reference's rules (5 minutes, used once by a successful change)
+        # Connections kept between requests, each used by one request at a time: opening SQLite for each request
+        # (the file, its locks, the WAL index's mapping) cost more than the request's own statements.
+        self._idle: list[sqlite3.Connection] = []
+        self._idle_lock = threading.Lock()
 
     # --- WSGI and routing -------------------------------------------------------
 
@@ -162,10 +167,32 @@ class SetPhoneService:
             log.exception("setPhone failed")
             return CHANGE_FAILED
         finally:
-            db.close()
+            self.release(db)
 
     def connect(self) -> sqlite3.Connection:
+        """A connection to the database: one an earlier request left, else a new one."""
+        with self._idle_lock:
+            if self._idle:
+                return self._idle.pop()
         return storage.connect(self.database)
+
+    def release(self, db: sqlite3.Connection) -> None:
+        """The request is done with db: kept for the next one, outside any transaction (closed if it cannot be)."""
+        try:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+        except sqlite3.Error:
+            db.close()
+            return
+        with self._idle_lock:
+            self._idle.append(db)
+
+    def close(self) -> None:
+        """Close the kept connections (the server stops)."""
+        with self._idle_lock:
+            idle, self._idle = self._idle, []
+        for db in idle:
+            db.close()
 
     def now(self) -> float:
         return self.clock()

@@ -62,6 +62,9 @@ class EmbeddedServer:
         finally:
             self._thread.join()
             self._server.server_close()
+            close = getattr(self._server.app, "close", None)  # the service's kept database connections
+            if close is not None:
+                close()
 
     def __enter__(self) -> "EmbeddedServer":
         return self

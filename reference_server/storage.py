@@ -1,4 +1,4 @@
-"""SQLite access: one connection per request, schema and seed applied once to a new file."""
+"""SQLite access: connections for the service's requests, schema and seed applied once to a new file."""
 
 import os
 import sqlite3
@@ -18,8 +18,9 @@ def _read(path: str) -> str:
 
 
 def connect(path: str | os.PathLike) -> sqlite3.Connection:
-    """Open `path` in autocommit mode: transactions are begun explicitly."""
-    db = sqlite3.connect(os.fspath(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    """Open `path` in autocommit mode: transactions are begun explicitly. The service keeps a connection between
+    requests, each handled on a thread of its own: one request at a time uses it, from whichever thread."""
+    db = sqlite3.connect(os.fspath(path), timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
     db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
     return db

@@ -24,7 +24,7 @@ from werkzeug.test import Client
 import reference_server.__main__ as cli
 import reference_server.app as server_app
 from contract_suite.openapi import spec
-from reference_server import SetPhoneService, create_app, issue_code, seed, start_embedded
+from reference_server import SetPhoneService, create_app, issue_code, seed, start_embedded, storage
 from reference_server.codes import CodeRules
 from reference_server.embedded import ServerNotReady, wait_for_port
 
@@ -538,6 +538,39 @@ def test_failures_answer_5170_and_change_nothing(make_api, profile, defect):
     assert_answer(broken.put(params), CHANGE_FAILED)
     assert broken.phone_of(profile["tokens"]["valid"]) == ("86", profile["account"]["phone"])
     assert_answer(make_api().put(params), SUCCESS)  # codes were not used
+
+
+class FailsTheFirstUpdate:
+    """The first phone update fails with a programming error inside its transaction (the transaction's own error
+    handling leaves it open: only SQLite's errors roll back there); later ones go through."""
+
+    failed = False
+
+    def update_phone(self, call):
+        super().update_phone(call)
+        if not type(self).failed:
+            type(self).failed = True
+            raise RuntimeError("a bug")
+
+
+def test_requests_share_kept_connections_left_outside_any_transaction(make_api, profile, monkeypatch):
+    """One SQLite connection serves one request after another (opening one per request cost more than the
+    request); a request that failed inside its transaction hands it on rolled back: the next change succeeds."""
+    opened, connect = [], storage.connect
+    service = make_api(FailsTheFirstUpdate)
+
+    def put(params):  # the service's own opening of the database counted (not the test's issuing of codes)
+        with monkeypatch.context() as patch:
+            patch.setattr(storage, "connect", lambda path: opened.append(path) or connect(path))
+            return service.put(params)
+
+    free = profile["phones"]["free"]
+    assert_answer(put(service.params(new=free)), CHANGE_FAILED)
+    assert_answer(put(service.params(new=free)), SUCCESS)
+    assert len(opened) == 1
+    service.app.close()
+    assert_answer(put(service.params(old=free, new=service.account)), SUCCESS)
+    assert len(opened) == 2  # closed ones are not used again
 
 
 def test_unique_index_refusal_is_5176(make_api, profile):
