@@ -8,10 +8,11 @@ import random
 
 import pytest
 
-from contract_suite.engine.refusals import RETRY_PAUSE_SECONDS, TRIES, CodeRefusals
+from contract_suite.engine.refusals import KEPT_REQUESTS, RETRY_PAUSE_SECONDS, TRIES, CodeRefusals
 from contract_suite.http.transport import Answer, Request
 from contract_suite.openapi import spec
 from contract_suite.testdata.profile import Phone
+from contract_suite.testdata.sms_codes import CodeSourceBroken, CodeUnavailable
 
 pytestmark = pytest.mark.selftest
 
@@ -85,6 +86,9 @@ def test_a_refused_held_code_is_sent_again_at_once_with_a_fresh_one():
     assert json.loads(answer.body)["code"] == CONTRACT.success_code
     assert len(sent) == 2 and pauses == []
     assert "100001" in sent[1].url and codes.fresh_each_use
+    assert refusals.source_accepted  # the fresh code passed: the source's codes are this target's
+    state = refusals.state()
+    assert (state["refused"], state["refetched"], state["voided_between_fetch_and_use"]) == (1, 2, 0)
 
 
 def test_each_try_after_a_refused_fresh_code_waits_a_random_growing_moment():
@@ -96,6 +100,7 @@ def test_each_try_after_a_refused_fresh_code_waits_a_random_growing_moment():
     send, sent = target_refusing(TRIES)
     answer = refusals.send(change_request(codes), send)
     assert len(sent) == TRIES and json.loads(answer.body)["code"] == OLD_REFUSED
+    assert refusals.state()["refused"] == TRIES  # each try's refusal counted once
     assert windows == [(0, RETRY_PAUSE_SECONDS * 2**k) for k in range(TRIES - 2)]
     assert pauses == [high / 2 for _, high in windows]
     resent = refusals.resent(answer)
@@ -138,6 +143,63 @@ def test_the_tries_are_read_once_and_only_for_the_answer_they_belong_to():
     last = unread[-1]
     assert refusals.resent(last) is not None and refusals.resent(last) is None
     assert refusals.resent(unread[0]) is None  # long forgotten
+    assert refusals.resent(unread[-KEPT_REQUESTS]) is not None  # the last KEPT_REQUESTS are kept
+
+
+def test_a_burst_refused_is_sent_again_and_its_tries_are_read_from_its_first_answer():
+    """The same request sent several times at once, every answer refusing the held code: the burst is sent again
+    with fresh codes, and the case reads the tries from the first answer of the last burst."""
+    codes = FakeCodes()
+    refusals = CodeRefusals(CONTRACT, codes, pause=lambda _: None)
+    single, sent = target_refusing(3)
+    answers = refusals.send_burst(change_request(codes), lambda request: [single(request) for _ in range(3)])
+    assert len(sent) == 6 and len(answers) == 3
+    resent = refusals.resent(answers[0])
+    assert resent is not None and resent.sends == 2 and not resent.refused_again
+
+
+class BrokenSource(FakeCodes):
+    """A [codes] command that fails when asked again (`failure`), once (then it would work)."""
+
+    def __init__(self, failure: Exception):
+        super().__init__()
+        self.failure: Exception | None = failure
+
+    def refresh(self, phone: Phone) -> str:
+        failure, self.failure = self.failure, None
+        if failure is not None:
+            raise failure
+        return super().refresh(phone)
+
+
+@pytest.mark.parametrize("failure", [CodeUnavailable("no code"), CodeSourceBroken("the command failed")])
+def test_no_fresh_code_the_case_judges_the_answer_it_has(failure):
+    """The source cannot give a fresh code: no try again (another SMS, another failure), the first answer is the
+    case's and nothing says it was sent again."""
+    codes = BrokenSource(failure)
+    refusals = CodeRefusals(CONTRACT, codes, pause=lambda _: None)
+    send, sent = target_refusing(1)
+    answer = refusals.send(change_request(codes), send)
+    assert len(sent) == 1 and json.loads(answer.body)["code"] == OLD_REFUSED
+    assert refusals.resent(answer) is None
+
+
+class StaticCodes(FakeCodes):
+    """[codes] static: no fresh code can be had."""
+
+    can_refresh = False
+
+
+def test_a_refused_static_code_is_counted_for_the_verdict_and_not_sent_again():
+    codes = StaticCodes()
+    refusals = CodeRefusals(CONTRACT, codes, pause=lambda _: None)
+    for _ in range(2):
+        send, sent = target_refusing(1)
+        refusals.send(change_request(codes), send)
+        assert len(sent) == 1
+    state = refusals.state()
+    assert state["refused"] == 2
+    assert state["static"][ACCOUNT.key] == {"refusals": 2, "accepted": False, "refused_after_accepted": False}
 
 
 def test_sent_again_with_fresh_codes_even_after_the_run_fetched_newer_ones():
