@@ -157,13 +157,19 @@ def collect_once(args):
     saved = os.dup(1), os.dup(2)
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1), os.dup2(null, 2)
+    failed = None
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            pytest.main(["--co", "-q", "-p", "no:cacheprovider", *args])
+            status = pytest.main(["--co", "-q", "-p", "no:cacheprovider", *args])
+        failed = None if status == 0 else f"exit status {int(status)}"
+    except Exception as exc:  # the runs still work, only slower: said on the server's stderr
+        failed = repr(exc)
     finally:
         os.dup2(saved[0], 1), os.dup2(saved[1], 2)
         for fd in (*saved, null):
             os.close(fd)
+    if failed:
+        print(f"fork server: collecting {args} failed ({failed}); the runs start with cold caches", file=sys.stderr)
     if threading.active_count() != 1:
         sys.exit(f"fork server: collecting {args} left threads running: {threading.enumerate()}")
 
