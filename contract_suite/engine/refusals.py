@@ -4,11 +4,10 @@ A request that carried a code the run holds as valid for a number, answered with
 failure, is sent once more with a code fetched a moment before: its answer is the case's. When the fresh code is
 refused too, each further try waits a random, growing moment first (once the target has accepted a code from the
 source): another run fetching codes for the same numbers voids the codes this run fetched, and two runs of one
-suite move in step until one of them waits. Once a fresh code
-passes where the held one was refused, codes on this target are short-lived or spent by a check, and the code source
-hands out a fresh code for every use from then on. What the refusals say of the source (the [codes] command or a static
-code) is kept as plain data for the verdict: a refusal nothing in the run can tell from a source that feeds another
-system is "cannot judge", not "broken".
+suite move in step until one of them waits. Once a fresh code passes where the held one was refused, codes on this
+target are short-lived or spent by a check, and the code source hands out a fresh code for every use from then on.
+What the refusals say of the source (the [codes] command or a static code) is kept as plain data for the verdict:
+a refusal nothing in the run can tell from a source that feeds another system is "cannot judge", not "broken".
 """
 
 from __future__ import annotations

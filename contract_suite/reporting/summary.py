@@ -156,7 +156,7 @@ class Verdict:
                 ]
                 reasons.append(
                     f"someone else uses the test data during the run: SMS codes for {number} fetched a moment "
-                    f"before were refused, and {'; '.join(seen)}; another run or a person is using the account "
+                    f"before were refused, and {', '.join(seen)}; another run or a person is using the account "
                     "and its numbers (give each pipeline its own, or run them one after another)"
                 )
                 continue

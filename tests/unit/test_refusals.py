@@ -40,7 +40,7 @@ class FakeCodes:
         return self.current[phone.key]
 
 
-def change_request(codes: FakeCodes) -> Request:
+def account_move(codes: FakeCodes) -> Request:
     role = {p.role: p.name for p in CONTRACT.parameters if p.role}
     params = {
         role["old.international_code"]: ACCOUNT.international_code,
@@ -82,7 +82,7 @@ def test_a_refused_held_code_is_sent_again_at_once_with_a_fresh_one():
     codes, pauses = FakeCodes(), []
     refusals = CodeRefusals(CONTRACT, codes, pause=pauses.append)
     send, sent = target_refusing(1)
-    answer = refusals.send(change_request(codes), send)
+    answer = refusals.send(account_move(codes), send)
     assert json.loads(answer.body)["code"] == CONTRACT.success_code
     assert len(sent) == 2 and pauses == []
     assert "100001" in sent[1].url and codes.fresh_each_use
@@ -98,7 +98,7 @@ def test_each_try_after_a_refused_fresh_code_waits_a_random_growing_moment():
     refusals = CodeRefusals(CONTRACT, codes, pause=pauses.append, chance=WindowsDrawn(windows))
     refusals.source_accepted = True  # the target accepted a code from the source before
     send, sent = target_refusing(TRIES)
-    answer = refusals.send(change_request(codes), send)
+    answer = refusals.send(account_move(codes), send)
     assert len(sent) == TRIES and json.loads(answer.body)["code"] == OLD_REFUSED
     assert refusals.state()["refused"] == TRIES  # each try's refusal counted once
     assert windows == [(0, RETRY_PAUSE_SECONDS * 2**k) for k in range(TRIES - 2)]
@@ -115,7 +115,7 @@ def test_two_runs_draw_different_pauses():
         send, _ = target_refusing(TRIES)
         refusals = CodeRefusals(CONTRACT, codes, pause=pauses.append)
         refusals.source_accepted = True
-        refusals.send(change_request(codes), send)
+        refusals.send(account_move(codes), send)
     assert first != second
 
 
@@ -124,7 +124,7 @@ def test_no_pause_while_the_target_never_accepted_a_code_from_the_source():
     once (the verdict then says the source's codes were all refused)."""
     codes, pauses = FakeCodes(), []
     send, sent = target_refusing(TRIES)
-    CodeRefusals(CONTRACT, codes, pause=pauses.append).send(change_request(codes), send)
+    CodeRefusals(CONTRACT, codes, pause=pauses.append).send(account_move(codes), send)
     assert len(sent) == TRIES and pauses == []
 
 
@@ -136,9 +136,9 @@ def test_the_tries_are_read_once_and_only_for_the_answer_they_belong_to():
     unread = []
     for _ in range(40):
         send, _ = target_refusing(1)
-        unread.append(refusals.send(change_request(codes), send))
+        unread.append(refusals.send(account_move(codes), send))
     send, _ = target_refusing(0)
-    plain = refusals.send(change_request(codes), send)
+    plain = refusals.send(account_move(codes), send)
     assert refusals.resent(plain) is None
     last = unread[-1]
     assert refusals.resent(last) is not None and refusals.resent(last) is None
@@ -152,7 +152,7 @@ def test_a_burst_refused_is_sent_again_and_its_tries_are_read_from_its_first_ans
     codes = FakeCodes()
     refusals = CodeRefusals(CONTRACT, codes, pause=lambda _: None)
     single, sent = target_refusing(3)
-    answers = refusals.send_burst(change_request(codes), lambda request: [single(request) for _ in range(3)])
+    answers = refusals.send_burst(account_move(codes), lambda request: [single(request) for _ in range(3)])
     assert len(sent) == 6 and len(answers) == 3
     resent = refusals.resent(answers[0])
     assert resent is not None and resent.sends == 2 and not resent.refused_again
@@ -179,7 +179,7 @@ def test_no_fresh_code_the_case_judges_the_answer_it_has(failure):
     codes = BrokenSource(failure)
     refusals = CodeRefusals(CONTRACT, codes, pause=lambda _: None)
     send, sent = target_refusing(1)
-    answer = refusals.send(change_request(codes), send)
+    answer = refusals.send(account_move(codes), send)
     assert len(sent) == 1 and json.loads(answer.body)["code"] == OLD_REFUSED
     assert refusals.resent(answer) is None
 
@@ -195,7 +195,7 @@ def test_a_refused_static_code_is_counted_for_the_verdict_and_not_sent_again():
     refusals = CodeRefusals(CONTRACT, codes, pause=lambda _: None)
     for _ in range(2):
         send, sent = target_refusing(1)
-        refusals.send(change_request(codes), send)
+        refusals.send(account_move(codes), send)
         assert len(sent) == 1
     state = refusals.state()
     assert state["refused"] == 2
@@ -209,7 +209,7 @@ def test_sent_again_with_fresh_codes_even_after_the_run_fetched_newer_ones():
     codes = FakeCodes()
     refusals = CodeRefusals(CONTRACT, codes, pause=lambda _: None)
     send, _ = target_refusing(0)
-    first = change_request(codes)
+    first = account_move(codes)
     refusals.send(first, send)
     codes.refresh(ACCOUNT)  # the account's question: a code of its own for the account's number
     again = refusals.again_with_fresh_codes(first)
@@ -225,6 +225,6 @@ def test_once_codes_are_fetched_for_each_use_a_refused_one_that_passes_again_was
     refusals = CodeRefusals(CONTRACT, codes, pause=pauses.append)
     refusals.source_accepted = True  # as when a fresh code first passed where a held one was refused
     send, sent = target_refusing(1)
-    refusals.send(change_request(codes), send)
+    refusals.send(account_move(codes), send)
     assert len(sent) == 2 and len(pauses) == 1
     assert refusals.state()["voided_between_fetch_and_use"] == 1
