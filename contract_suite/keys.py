@@ -18,6 +18,3 @@ EXCHANGE = "contract-exchange"  # a report's user property: one request and its 
 CODES = "contract-codes"  # a report's user property: the documented codes the case exercises, e.g. "5032 5033"
 RULE = "contract-rule"  # a report's user property: a rule the case judged, in words (its title in reports)
 OPERATION = "contract-operation"  # a report's user property: the operation of a case not about the primary one
-# a report's user property: the SMS codes a failed case's every failure hinges on ("source:<number>" or
-# "static:<number>", space-separated); the verdict decides at the end whether the codes or the target are wrong
-SUSPECT = "contract-code-suspect"

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from contract_suite.engine.coverage import STATE_RULES, Coverage
 from contract_suite.engine.evidence import CaseEvidence
-from contract_suite.engine.judging import exchange_text
+from contract_suite.engine.reproduce import exchange_text
 from contract_suite.engine.settings import add_options, resolve
 from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and self-tests read them here)
     CANNOT_JUDGE,
@@ -22,7 +23,6 @@ from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and
     RAN,
     RULE,
     SESSION,
-    SUSPECT,
 )
 from contract_suite.outcomes import CannotJudge, NotJudged
 from contract_suite.pytest import fixtures, scheduling
@@ -33,7 +33,6 @@ from contract_suite.pytest.recording import CoverageRecording
 from contract_suite.pytest.session import ContractSession, profile_tokens
 from contract_suite.pytest.workers import WorkerResults
 from contract_suite.reporting import summary
-from contract_suite.reporting.coverage import STATE_RULES, Coverage
 from contract_suite.secrets import Secrets, install_log_masking
 
 
@@ -113,7 +112,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         name = state_rule_of(item)
         if name is not None and name not in STATE_RULES:
             raise pytest.UsageError(
-                f"{item.nodeid}: state_rule({name!r}) names no rule of contract_suite.reporting.coverage.STATE_RULES"
+                f"{item.nodeid}: state_rule({name!r}) names no rule of contract_suite.engine.coverage.STATE_RULES"
             )
     # The rules of state last: each builds on what the one-fault cases judge (a code verifies its number, a valid
     # change is made and restored), so on a target where those break, the case that says so plainly speaks first.
@@ -174,9 +173,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         properties.insert(0, (OPERATION, evidence.operation))
         properties += [(EXCHANGE, exchange_text(answer, secrets)) for answer in evidence.exchanges]
         properties += [(RULE, rule) for rule in evidence.rules]
-        suspects = {failure.suspect for failure in evidence.failures}
-        if made.failed and made.when == "call" and evidence.failures and "" not in suspects:
-            properties.append((SUSPECT, " ".join(sorted(suspects))))  # every failure hinges on a refused code
+        if made.failed and made.when == "call" and run is not None and not evidence.cannot_judge:
+            run.ledger.case_failed(item.nodeid, evidence)  # the verdict weighs what its failures hinge on
         made.user_properties += properties
         item.user_properties += properties  # JUnit writes the item's properties
     session.masking.mask(made)
@@ -188,7 +186,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Each case gets its evidence object before it runs; the run records into it while the case runs."""
     operation = operation_of(item)
-    item.stash[EVIDENCE] = CaseEvidence(operation.label, tuple(sorted(exercised_by(item, operation))))
+    item.stash[EVIDENCE] = CaseEvidence(item.nodeid, operation.label, tuple(sorted(exercised_by(item, operation))))
     _attach(item)
 
 
@@ -200,13 +198,13 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     run = item.config.stash[SESSION].run
     if run is not None:
-        run.case = None
+        run.ledger.case = None
 
 
 def _attach(item: pytest.Item) -> None:
     run = item.config.stash[SESSION].run
     if run is not None:
-        run.case = item.stash[EVIDENCE]
+        run.ledger.case = item.stash[EVIDENCE]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -215,10 +213,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     run = contract_session.run
     if run is not None and run.stopped:
         contract_session.recording.not_reached(session)
-    if contract_session.workers.hand_over(config, contract_session.coverage, run):
+    ledger = run.settled_ledger() if run is not None else None
+    if contract_session.workers.hand_over(config, contract_session.coverage, ledger):
         return  # an xdist worker: the controller decides the verdict
     verdict = contract_session.verdict
-    verdict.add_run(summary.run_state(run))
+    verdict.add_ledger(ledger)
     session.exitstatus = verdict.exit_status(session.exitstatus, contract_session.settings, contract_session.coverage)
 
 

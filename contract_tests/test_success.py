@@ -41,7 +41,7 @@ def test_change_is_made_and_restored(target, contract):
             )
         else:
             # A code is used once: the one the account's number received for the restore is spent.
-            used = restore[contract.parameter_with_role("new.code").name]
+            used = restore.side("new").code
             reuse = target.call(target.change(account, free, old__code=used), token)
             failures += target.check(
                 reuse,

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from contract_suite.engine.coverage import STATE_RULES
 from contract_suite.openapi import spec
-from contract_suite.reporting.coverage import STATE_RULES
 from reference_server import create_app, start_embedded
 from reference_server.app import CHANGE_FAILED, OLD_CODE_FAILED, SetPhoneService
 from tests.support.leaks import issued_codes, leaks_in, profile_tokens, read_files, with_data_urls

@@ -5,8 +5,8 @@ import subprocess
 
 import pytest
 
-from contract_suite.engine.judging import reproduction
-from contract_suite.http.transport import Request
+from contract_suite.engine.exchange import OperationRequest
+from contract_suite.engine.reproduce import reproduction
 from contract_suite.openapi import spec
 from contract_suite.secrets import Secrets
 
@@ -23,8 +23,8 @@ def line_and_note():
     secrets.add("482913", "sms-code")
     secrets.add("Bearer t0k3n", "valid-token")
     params = {OLD_IC: "86", OLD_PHONE: "13800000001", OLD_CODE: "482913"}
-    request = Request.build(
-        "PUT", "http://127.0.0.1:9/v2/enduser/enduserapi/setPhone", params, {"Authorization": "Bearer t0k3n"}
+    request = OperationRequest(
+        CONTRACT, "http://127.0.0.1:9", params, token="Bearer t0k3n", token_header="Authorization"
     )
     return reproduction(request, secrets)
 

@@ -127,7 +127,8 @@ log = logging.getLogger("careless")
 def secrets_of(config):
     token = str(config.stash[SESSION].settings.profile.tokens["valid"])
     run = config.stash[SESSION].run
-    sent = [str(answer.request.url) for answer in run.case.exchanges] if run is not None and run.case else []
+    case = run.ledger.case if run is not None else None
+    sent = [str(answer.response.request.url) for answer in case.exchanges] if case is not None else []
     return token, sent
 
 

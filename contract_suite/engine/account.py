@@ -14,20 +14,20 @@ account's ("original phone incorrect"). That question is a case too: answered wi
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from urllib.parse import parse_qsl, urlsplit
 
-from contract_suite.engine.environment import EnvironmentCheck
-from contract_suite.engine.evidence import Failure
-from contract_suite.engine.judging import envelope_code, judge, reproduction
-from contract_suite.engine.refusals import with_codes_replaced
+from contract_suite.engine.evidence import SOMEONE_ELSE, SOURCE, Failure, Suspect
+from contract_suite.engine.exchange import Answer, OperationRequest, change_values
+from contract_suite.engine.gateway import refused_by_gateway
+from contract_suite.engine.judging import judge
+from contract_suite.engine.refused_codes import RefusedCodes
+from contract_suite.engine.reproduce import reproduction
 from contract_suite.engine.run import Run
-from contract_suite.http.transport import Answer, Request, RequestCapReached
+from contract_suite.http.transport import RequestCapReached
 from contract_suite.outcomes import CannotJudge, NotJudged
 from contract_suite.testdata.profile import Phone
-from contract_suite.testdata.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable, code_source_failed
+from contract_suite.testdata.sms_codes import CodeSourceBroken, CodeUnavailable, code_source_failed
 
 IN_STEP, MOVED, UNKNOWN = "in step", "moved", "unknown"
-SOMEONE_ELSE = "account:someone-else"  # a Failure's suspect: the account's state may be another user's doing
 
 
 @dataclass
@@ -59,7 +59,7 @@ class MovedBack:
     done: bool  # the account holds its own number again
     words: str  # what happened (done), else the lines that move it back by hand
     line: str = ""  # not done: the one line that moves it back by hand, for the verdict
-    params: dict[str, str] | None = None  # the request sent, when one was
+    request: OperationRequest | None = None  # the request sent, when one was
     answer: Answer | None = None  # its answer
     answered: str = ""  # when it was not success: what it answered, in words (masked)
 
@@ -73,10 +73,10 @@ class ByHand:
 
 
 class AccountKeeper:
-    def __init__(self, run: Run, codes: CodeSource, environment: EnvironmentCheck):
+    def __init__(self, run: Run, sender: RefusedCodes):
         self.run = run
-        self.codes = codes
-        self.environment = environment
+        self.codes = run.codes
+        self.sender = sender  # the top of the run's sending stack, the owner of fresh codes for a request sent again
         self.operation = run.operation
         self.profile = run.settings.profile
         self.checked = False
@@ -90,14 +90,12 @@ class AccountKeeper:
     def token(self) -> str | None:
         return self.run.tokens.get("valid")
 
-    def move_request(self, old: Phone, old_code: str, new: Phone, new_code: str) -> Request:
+    def move_request(
+        self, old: Phone, old_code: str, new: Phone, new_code: str, changes_account: bool = False
+    ) -> OperationRequest:
         """The primary operation's request moving the account from old to new, with the valid token."""
-        return self.run.request(self.operation.change_params(old, old_code, new, new_code), self.token)
-
-    def phone_in(self, request_params: dict[str, str], side: str) -> Phone | None:
-        ic = request_params.get(self.operation.parameter_with_role(f"{side}.international_code").name)
-        number = request_params.get(self.operation.parameter_with_role(f"{side}.phone").name)
-        return Phone(ic, number) if ic and number else None
+        values = change_values(self.operation, old, old_code, new, new_code)
+        return self.run.request(values, self.token, changes_account=changes_account)
 
     # -- where is the account? --
 
@@ -105,8 +103,8 @@ class AccountKeeper:
         """Does the account hold phone? (True, False, or None: the answer says neither), the answer, and the
         failure message when the target answered the question with success."""
         code = self.codes.code_for_probe(phone)
-        answer = self.environment.send(self.move_request(phone, code, phone, code))  # a refused valid code: again
-        got = envelope_code(answer)
+        answer = self.sender.send(self.move_request(phone, code, phone, code))  # a refused valid code: again
+        got = answer.code
         if answer.failure is None and got == self.operation.code_named("old-phone-incorrect"):
             return False, answer, None
         if answer.failure is None and got == self.operation.code_named("new-phone-registered"):
@@ -120,7 +118,7 @@ class AccountKeeper:
             incorrect = self.operation.code_named("old-phone-incorrect")
             expected = {self.operation.code_named("new-phone-registered"), incorrect}
             first, self.question_failed = not self.question_failed, True
-            return None, answer, judge(answer, self.operation, expected, rule, self.run.secrets) if first else None
+            return None, answer, judge(answer, expected, rule, self.run.secrets) if first else None
         return None, answer, None
 
     def state(self) -> tuple[str, Answer | None, Failure | None]:
@@ -190,34 +188,33 @@ class AccountKeeper:
 
     # -- after a case's answers: when to ask, and what the case then reports --
 
-    def could_move(self, request: Request, params: dict[str, str]) -> bool:
+    def could_move(self, request: OperationRequest) -> bool:
         """Whether a request could have moved the account: the valid token, the account's number as original
         phone, and another number (of any shape) as new phone. Whatever its faults, a broken target may act on it."""
         account = self.account
-        if account is None or self.token is None or request.headers.get(self.run.token_header) != self.token:
+        if account is None or self.token is None or not request.carries_token or request.token != self.token:
             return False
         if self.question_failed:
             return False  # the target answers "where is the account?" with success: asking again tells nothing
-        new = self.phone_in(params, "new")
-        return self.phone_in(params, "old") == account and new is not None and new != account and new.phone.strip()
+        new = request.side("new").phone
+        return request.side("old").phone == account and new is not None and new != account and new.phone.strip()
 
     def after_answer(self, answer: Answer, expected: set[int], failure: Failure | None, rule: str) -> list[Failure]:
         """The case's failures (its own `failure` among them) once the test account was looked after: after a
         success the case did not expect, asked where it is and moved back where the suite may; after an error
         answer to a request that could have moved it, asked whether it is still on its number."""
-        got = envelope_code(answer)
-        params = query_of(answer)
+        got = answer.code
         incorrect, success = self.operation.code_named("old-phone-incorrect"), self.operation.success_code
         if (
             failure is not None
             and got == incorrect
             and incorrect not in expected
-            and self.phone_in(params, "old") == self.account
+            and answer.request.side("old").phone == self.account
         ):
             self.confirm_out_of_step()  # stops the run when someone else moved the account
         if got == success and success not in expected:
             repair = self._repair_after(answer, success=True)
-        elif answer.failure is None and got != success and self.could_move(answer.request, params):
+        elif answer.failure is None and got != success and self.could_move(answer.request):
             repair = self._repair_after(answer, success=False)
         else:
             return [failure] if failure else []
@@ -237,24 +234,24 @@ class AccountKeeper:
         """The failures of one change sent several times at once, once the account was looked after: after a
         success, moved back with fresh codes (restore()); with none, asked whether it moved all the same (an error
         answer changes nothing), and moved back where the suite may."""
-        params = query_of(answers[0])
+        request = answers[0].request
         if won:
-            old, new = self.phone_in(params, "old"), self.phone_in(params, "new")
+            old, new = request.side("old").phone, request.side("new").phone
             self.codes.consumed(old, new)
             _, _, restore_failure = self.restore(new)
             if restore_failure is None:
                 return [f.also(f"the suite moved the test account back from {new} to {old}") for f in found]
             return [*found, restore_failure]
-        if found and self.could_move(answers[0].request, params):
+        if found and self.could_move(request):
             # a burst's 5174 may be its partner's doing (the partner moved the account first): not someone else's
             return self.failures(self._repair_after(answers[0], success=False, alone=False), found)
         return found
 
-    def after_lost(self, query: dict[str, str], message: str, could: str) -> list[Failure]:
+    def after_lost(self, request: OperationRequest, message: str, could: str) -> list[Failure]:
         """An answer lost to a request that could have moved the account: find where it is and put it back. The
         contract failures found on the way (the case fails with them); else CannotJudge: the case cannot be judged,
         and the run stops when the account could not be put back."""
-        repair = self.after_lost_answer(query)
+        repair = self.after_lost_answer(request)
         message += f"; {could}: {repair.words}"
         if repair.wrong:
             return [*repair.wrong[:-1], repair.wrong[-1].also(f"({message})")]
@@ -279,32 +276,30 @@ class AccountKeeper:
     def _repair_after(self, answer: Answer, success: bool, alone: bool = True) -> Repair:
         """after_unexpected_success or after_error_answer; when the account cannot be asked after, say so."""
         request = answer.request
-        params = params_of(request)
         try:
             if success:
-                return self.after_unexpected_success(params)
-            return self.after_error_answer(request, envelope_code(answer) if alone else None)
+                return self.after_unexpected_success(request)
+            return self.after_error_answer(answer, answer.code if alone else None)
         except (RequestCapReached, CodeSourceBroken) as exc:
             cannot = f"the suite cannot ask where the test account is: {self.run.secrets.mask(str(exc))}"
             if not success:  # an error answer: nothing says the account moved
                 return Repair(True, "", where=cannot)
-            words = self.by_hand(self.phone_in(params, "new"), cannot)
+            words = self.by_hand(request.side("new").phone, cannot)
             return Repair(False, words.text, stop=words.line)
 
-    def after_error_answer(self, request: Request, answered: object = None) -> Repair:
+    def after_error_answer(self, answer: Answer, answered: object = None) -> Repair:
         """An error answer must change nothing: ask whether the account is still on its number. When it is (or the
         target will not say), a Repair with no words saying so in `where`. When it moved to the request's new
         phone, the suite blames only what reproduces: it moves the account back, sends the request once more with
         fresh SMS codes and asks again. A move no request of the run could have made (the account on neither its
         number nor the new phone, or a move that does not happen again) is someone else's: the run stops."""
-        params = params_of(request)
-        refusals = self.environment.refusals
-        held = refusals.held_when_sent(request) if refusals is not None else {}  # before a success spent them
+        request = answer.request
+        held = dict(answer.held_codes)  # the codes it carried that the run held valid (a success may spend them)
         found, _, wrong = self.state()
         if found != MOVED:
             said = f"the test account still holds {self.account}" if found == IN_STEP else "the target would not say"
             return Repair(True, "", wrong=[wrong] if wrong else [], where=f"asked where the account is: {said}")
-        new = self.phone_in(params, "new")
+        new = request.side("new").phone
         where = self.locate([new])
         questions = [*([wrong] if wrong else []), *where.wrong]
         if where.holds is None and new in where.denied:
@@ -313,10 +308,7 @@ class AccountKeeper:
                 "target answered with an error), and no request of this run moved it",
                 questions,
             )
-        if (
-            answered == self.operation.code_named("old-phone-incorrect")
-            and self.phone_in(params, "old") == self.account
-        ):
+        if answered == self.operation.code_named("old-phone-incorrect") and request.side("old").phone == self.account:
             return self._someone_else(  # the target said the account was not on its number when this came
                 f"it no longer held {self.account} when a request from it came (the target answered "
                 f"{self.operation.describe(answered)}), and no request of this run moved it",
@@ -336,7 +328,7 @@ class AccountKeeper:
         repair.wrong = questions + repair.wrong
         return repair
 
-    def _reproduce(self, request: Request, held: dict[str, Phone], new: Phone, lead: str) -> Repair:
+    def _reproduce(self, request: OperationRequest, held: dict[str, Phone], new: Phone, lead: str) -> Repair:
         """The account moved to `new` after an error answer: move it back, send the request once more with fresh
         codes where it carried valid ones, and ask again. Moved again: reproduced (the case's failure stands).
         Not moved: someone else's doing (the run stops, exit 2)."""
@@ -345,18 +337,16 @@ class AccountKeeper:
         if not moved.done:
             return Repair(False, f"{asked}; {moved.words}", stop=f"{asked}; {moved.line}")
         try:
-            again = self._with_fresh_codes(request, held)
+            again = replace(self.sender.with_fresh_codes(request, held), changes_account=True)
         except (CodeUnavailable, CodeSourceBroken):
-            again = None
-        if again is None:
             return Repair(True, f"{asked}; {moved.words} (not sent again: no fresh SMS code to send it with)")
         try:
-            answer = self.environment.send(again, retry_refusals=False)
+            answer = self.sender.send(again)
             found, _, _ = self.state()
         except (RequestCapReached, CodeSourceBroken, CannotJudge) as exc:
             cannot = f"not sent again: {self.run.secrets.mask(str(exc))}"
             return Repair(True, f"{asked}; {moved.words} ({cannot})")
-        got = envelope_code(answer)
+        got = answer.code
         answered = self.operation.describe(got) if got is not None else "no envelope"
         if found != MOVED:
             return self._someone_else(
@@ -375,15 +365,6 @@ class AccountKeeper:
             return Repair(True, f"{words}; {back.words}", wrong=where.wrong)
         return Repair(False, f"{words}; {back.words}", stop=f"{words}; {back.line}", wrong=where.wrong)
 
-    def _with_fresh_codes(self, request: Request, held: dict[str, Phone]) -> Request:
-        """The same request with a fresh SMS code on each side that carried a valid one (the others unchanged);
-        CodeUnavailable when a valid code cannot be had again (static codes a change used)."""
-        params = params_of(request)
-        sent = {side: params.get(self.operation.parameter_with_role(f"{side}.code").name) for side in held}
-        return with_codes_replaced(
-            request, self.operation, {sent[side]: self.codes.code_for(phone) for side, phone in held.items()}
-        )
-
     def _someone_else(self, detail: str, wrong: list[Failure]) -> Repair:
         """The test account was changed by someone else: the run stops (exit 2), saying so."""
         line = self.changed_by_someone_else(detail)
@@ -391,17 +372,17 @@ class AccountKeeper:
 
     def changed_by_someone_else(self, detail: str) -> str:
         """The line that says so (the run notes that someone else uses the account)."""
-        self.run.account_changed_by_someone_else = True
+        self.run.ledger.account_moved_by_someone_else = True
         return (
             f"the test account was changed by someone else during the run: {detail}; another run or a person is "
             "using the account (give each pipeline its own account, or run them one after another)"
         )
 
-    def after_unexpected_success(self, params: dict[str, str]) -> Repair:
+    def after_unexpected_success(self, request: OperationRequest) -> Repair:
         """The target reported success to a request that should have failed: ask where the account is, then
         say so, moving it back where the suite may."""
         account = self.account
-        old, new = self.phone_in(params, "old"), self.phone_in(params, "new")
+        old, new = request.side("old").phone, request.side("new").phone
         self.codes.consumed(*[p for p in (old, new) if p is not None])  # a success spends its codes
         if account is None or new is None:
             return Repair(False, "the target reported success: check the test account's phone by hand")
@@ -419,11 +400,11 @@ class AccountKeeper:
         repair.wrong = where.wrong
         return repair
 
-    def after_lost_answer(self, params: dict[str, str]) -> Repair:
+    def after_lost_answer(self, request: OperationRequest) -> Repair:
         """The answer to a request that could change the account was lost: find out where the account is, and
         put it back."""
         account = self.account
-        old, new = self.phone_in(params, "old"), self.phone_in(params, "new")
+        old, new = request.side("old").phone, request.side("new").phone
         other = new if new != account else old  # where the account may be now (a restore: where it was)
         if account is None or other is None or other == account:
             return Repair(True, "the request could not move the account")
@@ -439,21 +420,21 @@ class AccountKeeper:
 
     # -- putting it back: one move-back procedure, for the restore after a case's change and for every repair --
 
-    def restore(self, moved_to: Phone) -> tuple[dict[str, str] | None, Answer | None, Failure | None]:
+    def restore(self, moved_to: Phone) -> tuple[OperationRequest | None, Answer | None, Failure | None]:
         """Move the test account back to its number from moved_to, where a case moved it on purpose: the request,
         its answer, and when it failed, the failure (recorded), saying where the account is; the run stops, with
         the line that moves it back by hand, when it is not on its number. A lost answer: CannotJudge when the
         account is home all the same, else the run stops."""
         account = self.account
         moved = self._move_back(moved_to)
-        if moved.answer is None or moved.answer.failure is not None or self.run.refused_by_gateway(moved.answer):
+        if moved.answer is None or moved.answer.failure is not None or refused_by_gateway(moved.answer):
             why = moved.answered or "it could not be sent"
             message = f"cannot judge this case: moving the test account back from {moved_to} to {account}: {why}"
             if moved.done:
                 raise CannotJudge(f"{message}; {moved.words}")
             raise self.run.stop(f"{message}; {moved.line}")
-        if envelope_code(moved.answer) == self.operation.success_code:
-            return moved.params, moved.answer, None
+        if moved.answer.code == self.operation.success_code:
+            return moved.request, moved.answer, None
         lead = f"RESTORE FAILED: moving the test account back from {moved_to} to {account} answered {moved.answered}"
         if moved.done:  # back home without the suite's restore: the change did not happen, or someone moved it
             failure = Failure(
@@ -467,15 +448,15 @@ class AccountKeeper:
         else:
             self.run.stop(f"{lead}; {moved.line}")
             # refused for its codes, fetched a moment before: the codes' source may be shared with someone else
-            got = envelope_code(moved.answer)
+            got = moved.answer.code
             refused = {
                 self.operation.code_named(n): p
                 for n, p in (("old-phone-verification-failed", moved_to), ("new-phone-verification-failed", account))
             }
-            suspect = f"source:{refused[got].key}" if got in refused and self.codes.can_refresh else ""
+            suspect = Suspect(SOURCE, refused[got].key) if got in refused and self.codes.can_refresh else None
             failure = Failure(lead, more=tuple(moved.words.splitlines()), suspect=suspect)
-        self.run.failed(failure)
-        return moved.params, moved.answer, failure
+        self.run.ledger.failed(failure)
+        return moved.request, moved.answer, failure
 
     def _put_back(self, where: Whereabouts, suspect: Phone | None, what_happened: str) -> Repair:
         account = self.account
@@ -512,18 +493,18 @@ class AccountKeeper:
             return MovedBack(False, words.text, words.line)
         self.codes.consumed(account, moved_to)  # the codes the change was sent with are spent
         try:
-            params = self.operation.change_params(
-                moved_to, self.codes.code_for(moved_to), account, self.codes.code_for(account)
+            request = self.move_request(
+                moved_to, self.codes.code_for(moved_to), account, self.codes.code_for(account), changes_account=True
             )
-            back = self.environment.send(self.run.request(params, self.token), retry_refusals=False)
+            back = self.sender.send(request)
         except (CodeUnavailable, CodeSourceBroken, RequestCapReached, CannotJudge) as exc:
             words = self.by_hand(moved_to, f"cannot move it back: {self.run.secrets.mask(str(exc))}")
             return MovedBack(False, words.text, words.line)
-        got = envelope_code(back)
+        got = back.code
         if got == self.operation.success_code:
             self.codes.consumed(account, moved_to)
             return MovedBack(
-                True, f"the suite moved the test account back from {moved_to} to {account}", "", params, back
+                True, f"the suite moved the test account back from {moved_to} to {account}", "", request, back
             )
         if back.failure is not None:
             what = self.run.secrets.mask(back.failure.detail)
@@ -536,11 +517,11 @@ class AccountKeeper:
         if where.holds == account:
             self.codes.consumed(account, moved_to)  # it moved back, whatever the answer said: its codes are spent
             return MovedBack(
-                True, f"moving it back answered {what}, but the account holds {account} again", "", params, back, what
+                True, f"moving it back answered {what}, but the account holds {account} again", "", request, back, what
             )
         now = f"asked, the account holds {where.holds}" if where.holds else "asked, it answers to neither number"
         words = self.by_hand(moved_to, f"moving it back answered {what}; {now}")
-        return MovedBack(False, words.text, words.line, params, back, what)
+        return MovedBack(False, words.text, words.line, request, back, what)
 
     def by_hand(self, moved_to: Phone, why: str) -> ByHand:
         account = self.account
@@ -561,13 +542,3 @@ class AccountKeeper:
     def _by_hand(self, moved_to: Phone, why: str) -> Repair:
         words = self.by_hand(moved_to, why)
         return Repair(False, words.text, stop=words.line)
-
-
-def query_of(answer: Answer) -> dict[str, str]:
-    """The query parameters the answered request carried."""
-    return params_of(answer.request)
-
-
-def params_of(request: Request) -> dict[str, str]:
-    """The query parameters a request carries."""
-    return dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))

@@ -1,7 +1,7 @@
 """Blame only what reproduces: before a case blames the contract for a wrong answer that the run's own test data or
 someone else could have caused, it is re-checked. A wrong answer about the account's state (5174, 5176) is sent
 again with fresh SMS codes (the second answer is the case's); a refused valid code was already sent again by the
-code refusals (contract_suite.engine.refusals), and the failure says each try and names the code it hinges on, for
+sending stack (contract_suite.engine.refused_codes), and the failure says each try and names the code it hinges on, for
 the verdict to weigh at the end of the run."""
 
 from __future__ import annotations
@@ -10,13 +10,16 @@ import json
 from collections import Counter
 from dataclasses import replace
 
-from contract_suite.engine.account import AccountKeeper, query_of
-from contract_suite.engine.environment import EnvironmentCheck
+from contract_suite.engine.account import AccountKeeper
+from contract_suite.engine.environment import EnvironmentRecheck
 from contract_suite.engine.evidence import Failure
-from contract_suite.engine.judging import envelope_code, judge, reproduction
-from contract_suite.engine.refusals import Resent
+from contract_suite.engine.exchange import Answer, Resent
+from contract_suite.engine.gateway import whole
+from contract_suite.engine.judging import judge
+from contract_suite.engine.refused_codes import RefusedCodes
+from contract_suite.engine.reproduce import reproduction
 from contract_suite.engine.run import Run
-from contract_suite.http.transport import Answer, RequestCapReached
+from contract_suite.http.transport import RequestCapReached
 from contract_suite.testdata.sms_codes import CodeSourceBroken
 
 REPRODUCE_TRIES = 2  # sends again of a wrong answer about the account's state before it is blamed
@@ -24,28 +27,26 @@ STATE_CODE_NAMES = ("old-phone-incorrect", "new-phone-registered")
 
 
 class BeforeBlame:
-    def __init__(self, run: Run, environment: EnvironmentCheck, account: AccountKeeper | None = None):
+    def __init__(
+        self, run: Run, sender: RefusedCodes, environment: EnvironmentRecheck, account: AccountKeeper | None = None
+    ):
         self.run = run
+        self.sender = sender  # the top of the run's sending stack, the owner of fresh codes for a request sent again
         self.account = account  # asked where the account is before a wrong answer about it is sent again
         self.environment = environment
-        self.refusals = environment.refusals
         self.operation = run.operation
         self.secrets = run.secrets
-
-    def whole(self, answer: Answer) -> bool:
-        """Whether an answer came whole and is not a gateway's refusal."""
-        return answer.failure is None and not self.run.refused_by_gateway(answer)
 
     def judge_one(self, answer: Answer, expected: set[int], rule: str) -> tuple[Answer, Failure | None]:
         """The primary operation's answer judged, re-checked first when it is wrong in a way the test data or
         someone else may have caused: the answer the case judges, and its failure (None: it holds)."""
-        failure = judge(answer, self.operation, expected, rule, self.secrets)
+        failure = judge(answer, expected, rule, self.secrets)
         if failure is None:
             return answer, None
-        resent = self.refusals.resent(answer)
-        if envelope_code(answer) in self._state_codes - expected:  # also after fresh codes: the account may be away
+        resent = answer.resent
+        if answer.code in self._state_codes - expected:  # also after fresh codes: the account may be away
             answer, failure = self._reproduced(answer, expected, rule)
-            resent = self.refusals.resent(answer) or resent  # the later tries' own codes may have been refused
+            resent = answer.resent or resent  # the later tries' own codes may have been refused
         if failure is not None:
             failure = self._with_code_refusal(answer, expected, failure, resent)
         return answer, failure
@@ -57,22 +58,20 @@ class BeforeBlame:
         envelope carrying one of `others`. A burst with no success whose answers all speak of the account's state
         is sent once more with fresh codes first. The answers judged, their failures, and how many succeeded."""
         success = self.operation.success_code
-        resent = self.refusals.resent(answers[0])
-        codes = [envelope_code(answer) for answer in answers]
+        resent = answers[0].resent
+        codes = [answer.code for answer in answers]
         again = ""
         if resent is None and success not in codes and set(codes) <= self._state_codes:
             # none succeeded, each told the account or a number is elsewhere: once more before blame
-            burst = self.environment.send_at_once(
-                self.refusals.again_with_fresh_codes(answers[0].request), len(answers), self.whole
-            )
-            if all(map(self.whole, burst)):
+            burst = self.sender.send_at_once(self.sender.again_with_fresh_codes(answers[0]), len(answers))
+            if all(map(whole, burst)):
                 tally = ", ".join(f"{code} x{n}" for code, n in sorted(Counter(map(json.dumps, codes)).items()))
                 again = f"sent again at once with fresh SMS codes after {tally}: the same wrong answers came"
-                answers, codes = burst, [envelope_code(answer) for answer in burst]
+                answers, codes = burst, [answer.code for answer in burst]
                 if codes.count(success) == 1:
-                    self.refusals.unreproduced += 1
+                    self.run.ledger.codes.unreproduced += 1
         won = codes.count(success)
-        found = _once_each([judge(a, self.operation, {success, *others}, rule, self.secrets) for a in answers])
+        found = _once_each([judge(a, {success, *others}, rule, self.secrets) for a in answers])
         if won != 1:
             command, masked = reproduction(answers[0].request, self.secrets)
             tally = ", ".join(f"{code} x{count}" for code, count in sorted(Counter(map(json.dumps, codes)).items()))
@@ -92,8 +91,8 @@ class BeforeBlame:
                     expected_codes=(success,),
                 ),
             )
-        resent = resent or self.refusals.resent(answers[0])
-        suspect = self.refusals.suspect(answers[0], {success}, resent) if won == 0 and found else ""
+        resent = resent or answers[0].resent
+        suspect = self.sender.suspect(answers[0], {success}, resent) if won == 0 and found else None
         if suspect:
             found[0] = replace(found[0], suspect=suspect)
         return answers, found, won
@@ -106,27 +105,27 @@ class BeforeBlame:
     def _reproduced(self, answer: Answer, expected: set[int], rule: str) -> tuple[Answer, Failure | None]:
         """A wrong answer that depends on the account's state, sent again once with fresh codes before blame: the
         second answer is the case's. Right the second time: someone else's doing (counted for the verdict)."""
-        first, second = envelope_code(answer), answer
+        first, second = answer.code, answer
         for _ in range(REPRODUCE_TRIES):  # the other user's change may outlast one try: at most two
             try:
                 if self.account is not None and self._from_the_account(second):
                     self.account.confirm_out_of_step()  # the account away from its number: someone else's (stops)
-                again = self.refusals.again_with_fresh_codes(second.request)  # the last one sent: its codes
-                sent = self.environment.send(again, retry_refusals=False)
+                again = self.sender.again_with_fresh_codes(second)  # the last one sent: its codes
+                sent = self.sender.send(replace(again, changes_account=True))
             except (RequestCapReached, CodeSourceBroken):
                 break
-            if not self.whole(sent):
+            if not whole(sent):
                 break
             self.environment.endpoint_spoke(sent)
             second = sent
-            if envelope_code(second) != first:
+            if second.code != first:
                 break
         if second is answer:
-            return answer, judge(answer, self.operation, expected, rule, self.secrets)
-        failure = judge(second, self.operation, expected, rule, self.secrets)
-        then = envelope_code(second)
+            return answer, judge(answer, expected, rule, self.secrets)
+        failure = judge(second, expected, rule, self.secrets)
+        then = second.code
         if failure is None or then != first:
-            self.refusals.unreproduced += 1  # the state that answer told of did not last: someone else's doing
+            self.run.ledger.codes.unreproduced += 1  # the state that answer told of did not last: someone else's
         if failure is None:
             return second, None
         said = "the same wrong answer came" if then == first else f"answered {self.operation.describe(then)}"
@@ -134,7 +133,7 @@ class BeforeBlame:
 
     def _from_the_account(self, answer: Answer) -> bool:
         """Whether the answered request named the test account's own number as the original phone."""
-        return self.account.phone_in(query_of(answer), "old") == self.account.account
+        return answer.request.side("old").phone == self.account.account
 
     def _with_code_refusal(
         self, answer: Answer, expected: set[int], failure: Failure, resent: Resent | None
@@ -142,13 +141,13 @@ class BeforeBlame:
         """A wrong answer that refused an SMS code the run held valid: says each try when the request was sent
         again with fresh codes, and names the code it hinges on (the verdict weighs it at the end of the run)."""
         if resent is not None:
-            first = envelope_code(resent.first)
+            first = resent.first.code
             failure = failure.also(
                 f"sent {resent.sends} times: first with the SMS code held for {resent.phone}, answered "
                 f"{self.operation.describe(first) if first is not None else 'no envelope'}; then each time with "
                 "codes fetched a moment before"
             )
-        suspect = self.refusals.suspect(answer, expected, resent)
+        suspect = self.sender.suspect(answer, expected, resent)
         return replace(failure, suspect=suspect) if suspect else failure
 
 

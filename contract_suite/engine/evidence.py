@@ -10,10 +10,27 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-from contract_suite.http.transport import Answer
+if TYPE_CHECKING:
+    from contract_suite.engine.exchange import Answer
+
 
 EXCHANGES_KEPT = 8  # the last requests and answers of a case, kept as its evidence
+SOURCE, STATIC, ACCOUNT = "source", "static", "account"  # the kinds of Suspect
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """What a failure may hinge on besides the target: an SMS code of the [codes] source (SOURCE) or a static code
+    (STATIC) refused for `number`, or the test account that someone else changed (ACCOUNT). The verdict weighs it at
+    the end of the run."""
+
+    kind: str
+    number: str = ""  # the phone's key ("86-13800000001"); "" for ACCOUNT
+
+
+SOMEONE_ELSE = Suspect(ACCOUNT)
 
 
 @dataclass(frozen=True)
@@ -28,9 +45,9 @@ class Failure:
     more: tuple[str, ...] = ()  # further lines: what became of the test account, what was sent
     expected_codes: tuple[int, ...] = ()  # the documented codes expected (Allure files the case under them)
     check: str = ""  # the generated layer's check that found it (a custom check's name, or a built-in's code)
-    # the SMS code the failure hinges on, when it is a refusal of a code the run held valid ("source:<number>",
-    # "static:<number>"): the verdict decides at the end of the run whether the codes or the target are wrong
-    suspect: str = ""
+    # what the failure may hinge on besides the target (a refused SMS code the run held valid, the account someone
+    # else changed): the verdict decides at the end of the run whether the target is wrong
+    suspect: Suspect | None = None
 
     def also(self, *lines: str) -> Failure:
         """This failure with more lines said after it."""
@@ -71,6 +88,7 @@ class CheckFailed(AssertionError):
 class CaseEvidence:
     """One case's evidence, made by the plugin before the case runs and filled while it runs."""
 
+    nodeid: str  # the case's pytest node id
     operation: str  # the operationId of the operation the case is about
     codes: tuple[int, ...] = ()  # the documented codes it exercises (its `exercises` marks)
     rules: list[str] = field(default_factory=list)  # each rule it judged, in words

@@ -7,31 +7,33 @@ case that uses the account (contract_suite.engine.account), so that a run withou
 
 from __future__ import annotations
 
-from contract_suite.engine.judging import describe_answer, envelope_code, is_documented, looks_like_envelope
+from contract_suite.engine.exchange import Answer, change_values
+from contract_suite.engine.judging import describe_answer, is_documented
 from contract_suite.engine.run import Run
-from contract_suite.http.transport import Answer
+from contract_suite.engine.sending import Sender
 
 UNAVAILABLE = (502, 503, 504)
 WRONG_CODE = "000000"
 
 
-def target_problem(run: Run) -> str | None:
-    """Why the run cannot judge this target, or None. (The first line a user sees when it cannot.)"""
-    problem = _speaks_the_api(run)
+def target_problem(run: Run, network: Sender) -> str | None:
+    """Why the run cannot judge this target, or None. (The first line a user sees when it cannot.) The probes go
+    through `network`: the sending stack below the token."""
+    problem = _speaks_the_api(run, network)
     if problem is None:
-        problem = _valid_token_accepted(run)
+        problem = _valid_token_accepted(run, network)
     return problem
 
 
-def _speaks_the_api(run: Run) -> str | None:
+def _speaks_the_api(run: Run, network: Sender) -> str | None:
     """One request with no token and no parameter (harmless: the platform answers 5032). HTTP 200, or an envelope
     with a documented code whatever its status, means the URL serves the endpoint: the cases judge the details.
     Anything else (a 404 page, a gateway's JSON error, a redirect) says the URL is not the endpoint."""
-    answer = run.send(run.request({}, None))
-    run.preflight_envelope = looks_like_envelope(answer, run.operation)  # what a re-check compares with
+    answer = network.send(run.request({}, None))
+    run.preflight_envelope = answer.from_endpoint  # what a re-check compares with
     if answer.failure is not None:
         return _no_answer(run, answer)
-    if answer.status == 200 or is_documented(run.operation, envelope_code(answer)):
+    if answer.status == 200 or is_documented(run.operation, answer.code):
         return None  # a 200 that is not an envelope is judged by the cases (it may be the contract's fault)
     seen = describe_answer(answer, run.secrets)
     if answer.status is not None and 300 <= answer.status < 400:
@@ -47,7 +49,7 @@ def _speaks_the_api(run: Run) -> str | None:
     )
 
 
-def valid_token_probe(run: Run) -> Answer | None:
+def valid_token_probe(run: Run, network: Sender) -> Answer | None:
     """A full request with the valid token and wrong codes (sends no SMS, changes nothing): 5032 means the
     token is rejected, 5033 that its user is gone. Every parameter is there, so a server that checks the
     parameters before the token reaches the token too. None when the profile has no valid token."""
@@ -58,12 +60,12 @@ def valid_token_probe(run: Run) -> Answer | None:
     params = {p.name: p.example for p in run.operation.parameters}
     account, free = profile.account, profile.phones.get("free")
     if account is not None and free is not None:
-        params = run.operation.change_params(account, WRONG_CODE, free, WRONG_CODE)
-    return run.send(run.request(params, token))
+        params = change_values(run.operation, account, WRONG_CODE, free, WRONG_CODE)
+    return network.send(run.request(params, token))
 
 
-def _valid_token_accepted(run: Run) -> str | None:
-    answer = valid_token_probe(run)
+def _valid_token_accepted(run: Run, network: Sender) -> str | None:
+    answer = valid_token_probe(run, network)
     if answer is None:
         return None
     if answer.failure is not None:
@@ -80,7 +82,7 @@ def _no_answer(run: Run, answer: Answer) -> str:
 
 def _token_problem(run: Run, answer: Answer, token: str) -> str | None:
     operation = run.operation
-    code = envelope_code(answer)
+    code = answer.code
     header = run.token_header
     if code == operation.code_named("token-verification-failed"):
         hint = "" if " " in token.strip() else f' (it is sent as given in {header}: does it need its "Bearer " prefix?)'

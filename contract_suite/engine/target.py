@@ -11,15 +11,18 @@ import pytest
 
 from contract_suite.engine.account import AccountKeeper
 from contract_suite.engine.before_blame import BeforeBlame
-from contract_suite.engine.environment import EnvironmentCheck
+from contract_suite.engine.environment import EnvironmentRecheck
 from contract_suite.engine.evidence import Failure, failures_text
+from contract_suite.engine.exchange import Answer, change_values
+from contract_suite.engine.gateway import refused_by_gateway
 from contract_suite.engine.judging import judge
 from contract_suite.engine.run import Run
-from contract_suite.http.transport import Answer, RequestCapReached
+from contract_suite.engine.stack import Stack
+from contract_suite.http.transport import RequestCapReached
 from contract_suite.openapi.spec import Operation
 from contract_suite.outcomes import CannotJudge, NotJudged
 from contract_suite.testdata.profile import ENV_OVERRIDES, Phone
-from contract_suite.testdata.sms_codes import CodeSource, CodeSourceBroken, CodeUnavailable, code_source_failed
+from contract_suite.testdata.sms_codes import CodeSourceBroken, CodeUnavailable, code_source_failed
 
 ABSENT = None  # a parameter or token given as ABSENT is left out of the request
 WRONG_CODES = ("000000", "111111")
@@ -29,12 +32,13 @@ OTHER_INTERNATIONAL_CODES = ("852", "86")
 
 
 class Target:
-    def __init__(self, run: Run, codes: CodeSource, account: AccountKeeper, environment: EnvironmentCheck):
+    def __init__(self, run: Run, stack: Stack):
         self.run = run
-        self.codes = codes
-        self.account = account
-        self.environment = environment
-        self.before_blame = BeforeBlame(run, environment, account)
+        self.codes = run.codes
+        self.sender = stack.top
+        self.environment = EnvironmentRecheck(run, stack.network)
+        self.account = AccountKeeper(run, stack.top)
+        self.before_blame = BeforeBlame(run, stack.top, self.environment, self.account)
         self.operation = run.operation
         self.profile = run.settings.profile
         self.secrets = run.secrets
@@ -132,7 +136,7 @@ class Target:
         # a side whose code is overridden gets none fetched: fetching sends a new SMS, voiding older codes
         old_code = override.pop("old__code") if "old__code" in override else self.code(old)
         new_code = override.pop("new__code") if "new__code" in override else self.code(new)
-        params = self.operation.change_params(old, old_code, new, new_code)
+        params = change_values(self.operation, old, old_code, new, new_code)
         for role, value in override.items():
             params[self.operation.parameter_with_role(role.replace("__", ".")).name] = value
         return params
@@ -169,25 +173,25 @@ class Target:
         environment first: when the environment changed, the run stops (exit 2) instead of blaming the contract.
         A lost answer to a request meant to change the account (changes_account) may have moved it: the account's
         keeper finds out and puts it back, or stops the run saying how to do it by hand."""
-        query = {k: v for k, v in params.items() if v is not ABSENT}
-        request = self.run.request(query, token, operation=operation)
+        values = {k: v for k, v in params.items() if v is not ABSENT}
+        request = self.run.request(values, token, operation, changes_account=changes_account)
         try:
-            answer = self.environment.send(request, retry_refusals=not changes_account)
+            answer = self.sender.send(request)
         except RequestCapReached as exc:
             raise NotJudged(f"not judged: {exc}", needs="a higher --max-requests") from None
-        if answer.failure is None and not (changes_account and self.run.refused_by_gateway(answer)):
+        if answer.failure is None and not (changes_account and refused_by_gateway(answer)):
             self.environment.endpoint_spoke(answer)  # CannotJudge when the environment changed
             return answer
         detail = answer.failure.detail if answer.failure else f"the gateway answered HTTP {answer.status}"
         message = f"cannot judge this case: {self.secrets.mask(detail)}"
         if changes_account and (answer.failure is None or answer.failure.lost_answer):
             could = "the request was sent and could have changed the account"
-            self.fail(self.account.after_lost(query, message, could))
+            self.fail(self.account.after_lost(request, message, could))
         raise CannotJudge(message)
 
     def fail(self, failures: list[Failure]) -> NoReturn:
         """The running case fails with these failures (recorded in its evidence)."""
-        self.run.failed(*failures)
+        self.run.ledger.failed(*failures)
         pytest.fail(failures_text(failures), pytrace=False)
 
     def check(
@@ -211,9 +215,9 @@ class Target:
         if primary:  # a wrong answer the run's own test data or someone else may have caused: re-checked first
             answer, failure = self.before_blame.judge_one(answer, expected, rule)
         else:
-            failure = judge(answer, operation, expected, rule, self.secrets)
+            failure = judge(answer, expected, rule, self.secrets)
         found = self.account.after_answer(answer, expected, failure, rule) if primary else [failure] if failure else []
-        self.run.failed(*found)
+        self.run.ledger.failed(*found)
         return found
 
     def expect(

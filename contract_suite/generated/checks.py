@@ -20,8 +20,9 @@ import schemathesis
 from schemathesis.generation.meta import REQUEST_SHAPE_PROBES, CoverageScenario, coverage_scenario
 
 from contract_suite.engine.evidence import CheckFailed, Failure
-from contract_suite.engine.judging import envelope_problem, is_documented, parse_json
-from contract_suite.http.transport import Answer, Request
+from contract_suite.engine.exchange import Answer, OperationRequest, parse_json
+from contract_suite.engine.judging import envelope_problem, is_documented
+from contract_suite.http.transport import Request, Response
 from contract_suite.openapi import spec
 from contract_suite.secrets import Secrets
 
@@ -145,14 +146,18 @@ def envelope_conforms_to_spec(ctx, response: schemathesis.Response, case: schema
     operation = operation_of_case(case)
     if not _applies(case, operation, response):
         return True
+    sent = Request(response.request.method or "", response.request.url or "")
     answer = Answer(
-        Request(response.request.method or "", response.request.url or ""),
-        status=response.status_code,
-        headers=[(name, value) for name, values in response.headers.items() for value in values],
-        body=response.content,
-        truncated=response.content_size > len(response.content),
+        OperationRequest(operation, ""),
+        Response(
+            sent,
+            status=response.status_code,
+            headers=[(name, value) for name, values in response.headers.items() for value in values],
+            body=response.content,
+            truncated=response.content_size > len(response.content),
+        ),
     )
-    problem = envelope_problem(answer, operation, _secrets(operation, response))
+    problem = envelope_problem(answer, _secrets(operation, response))
     if problem:
         raise CheckFailed(
             Failure(

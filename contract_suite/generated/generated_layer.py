@@ -15,18 +15,21 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import schemathesis
+from requests.structures import CaseInsensitiveDict
 from schemathesis.core.failures import FailureGroup
 
 from contract_suite.engine.evidence import CheckFailed, Failure, failures_text
-from contract_suite.engine.judging import nested_too_deep, reproduction, speaks_envelope
+from contract_suite.engine.exchange import Answer, OperationRequest
+from contract_suite.engine.judging import nested_too_deep
+from contract_suite.engine.reproduce import reproduction
 from contract_suite.engine.settings import Settings
 from contract_suite.generated import checks, generation  # importing checks registers the custom checks
-from contract_suite.http.transport import Request, RequestCapReached
+from contract_suite.http.transport import RequestCapReached
 from contract_suite.openapi.spec import PROJECT_ROOT
 from contract_suite.outcomes import CannotJudge, NotJudged
 
 SCHEMATHESIS_CONFIG = PROJECT_ROOT / "schemathesis.toml"
-TOKEN_PLACEHOLDER = "the-run-s-valid-token"  # never sent: _with_current_token puts the run's token in its place
+TOKEN_PLACEHOLDER = "the-run-s-valid-token"  # never sent: the run's valid token goes in its place
 REQUEST_KEYS = ("method", "url", "headers", "params", "cookies", "data", "json", "files", "auth")
 # A gateway's refusals of a request too large to take (413 body, 414 URI, 431 headers): its own limit, met before
 # the endpoint saw the request. Judged as the endpoint's only when the answer is the envelope.
@@ -84,16 +87,38 @@ def _carries_secret(case: schemathesis.Case, target) -> bool:
     return any(target.secrets.label(str(v)) for v in values)
 
 
+def typed_request(case: schemathesis.Case, target) -> OperationRequest:
+    """The generated case as the suite's typed request: its values, its other headers and its body as schemathesis
+    made them, and the run's current valid token where the case sends a token (the one fixed in the schema is a
+    placeholder: the token may have been fetched again since collection)."""
+    operation = checks.operation_of_case(case)
+    kwargs = case.as_transport_kwargs(base_url=target.base_url)
+    prepared = requests.Request(**{k: v for k, v in kwargs.items() if k in REQUEST_KEYS and k != "params"}).prepare()
+    token_headers = {target.run.token_header_of(operation).lower(), (operation.token_header or "").lower()}
+    headers = {name: value for name, value in prepared.headers.items() if name.lower() not in token_headers}
+    sends_token = len(headers) < len(prepared.headers)
+    body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
+    return OperationRequest(
+        operation,
+        target.base_url,
+        kwargs.get("params") or {},
+        token=target.run.tokens["valid"] if sends_token else None,
+        token_header=target.run.token_header_of(operation),
+        headers=headers,
+        method=prepared.method,
+        body=body,
+    )
+
+
 def send_and_judge(case: schemathesis.Case, target) -> None:
-    """Send one generated case through the run's bounded transport (never one carrying a real secret, never one
-    whose request line is past --max-uri-bytes) and judge its answer with the checks; a failure fails the test in
-    the suite's words, an answer that is not the endpoint's is left out with a CaseNotJudged warning."""
+    """Send one generated case through the run's sending stack (never one carrying a real secret, never one whose
+    request line is past --max-uri-bytes) and judge its answer with the checks; a failure fails the test in the
+    suite's words, an answer that is not the endpoint's is left out with a CaseNotJudged warning."""
     if _carries_secret(case, target):
         return  # never send a real SMS code (or token) in a generated case
-    kwargs = case.as_transport_kwargs(base_url=target.base_url)
-    kwargs["headers"] = _with_current_token(kwargs.get("headers") or {}, target)
-    prepared = requests.Request(**{k: v for k, v in kwargs.items() if k in REQUEST_KEYS}).prepare()
-    line = generation.request_line_bytes(prepared.method, prepared.url)
+    request = typed_request(case, target)
+    wire = request.wire()
+    line = generation.request_line_bytes(wire.method, wire.url)
     budget = target.run.settings.max_uri_bytes
     if budget is not None and line > budget:
         warnings.warn(
@@ -104,19 +129,14 @@ def send_and_judge(case: schemathesis.Case, target) -> None:
             stacklevel=1,
         )
         return
-    body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
-    token = prepared.headers.get(target.token_header)
     try:
-        # the token expired: fetched again and sent again (the answer's request carries the fresh one)
-        answer = target.environment.send(Request(prepared.method, prepared.url, dict(prepared.headers), body))
-        if token is not None and answer.request.headers.get(target.token_header) != token:
-            prepared.headers[target.token_header] = answer.request.headers[target.token_header]
+        answer = target.sender.send(request)  # an expired token: fetched again, and the request sent again with it
     except RequestCapReached as exc:
         raise NotJudged(f"not judged: {exc}", needs="a higher --max-requests") from None
     if answer.failure is not None:
         raise CannotJudge(f"cannot judge this generated case: {target.secrets.mask(answer.failure.detail)}")
-    if answer.status in TOO_LARGE and not speaks_envelope(answer):
-        target.run.too_large[answer.status] += 1
+    if answer.status in TOO_LARGE and not answer.speaks_envelope:
+        target.run.ledger.gateway.too_large[answer.status] += 1
         warnings.warn(
             CaseNotJudged(
                 f"not judged: a gateway refused the request as too large (HTTP {answer.status} {answer.reason}: "
@@ -130,14 +150,14 @@ def send_and_judge(case: schemathesis.Case, target) -> None:
     if nested_too_deep(answer.body):
         pytest.fail(
             f"the answer is not an envelope: a JSON body nested past {nested_too_deep.limit} levels; "
-            f"answered to: {case.method} {target.secrets.mask(prepared.url)}",
+            f"answered to: {case.method} {target.secrets.mask(answer.response.request.url)}",
             pytrace=False,
         )
     response = schemathesis.Response(
         status_code=answer.status,
         headers=_header_lists(answer.headers),
         content=answer.body,
-        request=prepared,
+        request=_prepared(answer),
         elapsed=answer.elapsed,
         verify=not target.run.settings.insecure,
         message=answer.reason,
@@ -149,11 +169,21 @@ def send_and_judge(case: schemathesis.Case, target) -> None:
         failures = [_failure_of(failure, answer, target) for failure in found.exceptions]
     else:
         return
-    target.run.failed(*failures)
+    target.run.ledger.failed(*failures)
     pytest.fail(failures_text(failures), pytrace=False)  # outside the except: no exception chain to print
 
 
-def _failure_of(failure: AssertionError, answer, target) -> Failure:
+def _prepared(answer: Answer) -> requests.PreparedRequest:
+    """The request as sent, in the form schemathesis' checks read (the answer's request carries the token it was
+    sent with: a fresh one when the token was fetched again)."""
+    wire = answer.response.request
+    prepared = requests.PreparedRequest()
+    prepared.method, prepared.url, prepared.body = wire.method, wire.url, wire.body
+    prepared.headers = CaseInsensitiveDict(wire.headers)
+    return prepared
+
+
+def _failure_of(failure: AssertionError, answer: Answer, target) -> Failure:
     """A schemathesis failure as a Failure of the suite: a custom check's own, or a built-in check's title and
     message; with the suite's curl line (masked values as shell variables, never "[Filtered]")."""
     command, masked = reproduction(answer.request, target.secrets)
@@ -163,16 +193,6 @@ def _failure_of(failure: AssertionError, answer, target) -> Failure:
     code = getattr(failure, "code", "")
     rule, actual = target.secrets.mask(failure.title), target.secrets.mask(failure.message.strip())
     return Failure(rule, actual=actual, reproduce=command, masked=masked, check=f"{code} (schemathesis)".strip())
-
-
-def _with_current_token(headers: dict[str, str], target) -> dict[str, str]:
-    """The case's headers with the run's current valid token in the token header (where the case sends one): the
-    token fixed in the schema's parameters is the one known at collection; it may have been fetched since."""
-    names = {target.token_header.lower(), (target.operation.token_header or "").lower()}
-    if not any(name.lower() in names for name in headers):
-        return headers
-    kept = {name: value for name, value in headers.items() if name.lower() not in names}
-    return {**kept, target.token_header: target.run.tokens["valid"]}
 
 
 def _header_lists(headers: list[tuple[str, str]]) -> dict[str, list[str]]:

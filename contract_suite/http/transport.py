@@ -72,7 +72,7 @@ class NoAnswer:
 
 
 @dataclass
-class Answer:
+class Response:
     request: Request
     status: int | None = None
     reason: str = ""
@@ -173,20 +173,20 @@ class Transport:
             self._last = time.monotonic() + ((count - 1) / self.rate if self.rate else 0.0)
             self.sent += count
 
-    def send(self, request: Request, turn_taken: bool = False) -> Answer:
-        """The answer, or an Answer with its NoAnswer (why none came whole); raises RequestCapReached,
+    def send(self, request: Request, turn_taken: bool = False) -> Response:
+        """The response, or one with its NoAnswer (why none came whole); raises RequestCapReached,
         TransportClosed before sending.
         turn_taken: its turn was taken already, with others' (wait_turn(count)): it goes at once."""
         if not turn_taken:
             self.wait_turn()
-        answer = Answer(request)
+        response = Response(request)
         started = time.monotonic()
         deadline = started + self.limits.timeout
         try:
-            self._exchange(request, answer, deadline)
+            self._exchange(request, response, deadline)
         finally:
-            answer.elapsed = time.monotonic() - started
-        return answer
+            response.elapsed = time.monotonic() - started
+        return response
 
     def _connection(self, request: Request) -> tuple[http.client.HTTPConnection, str, Proxy | None]:
         """The connection to open, the request target to send, and the proxy it goes through (None: direct)."""
@@ -212,7 +212,7 @@ class Transport:
         # through the proxy: the whole URL as the request target (the Host header still names the target)
         return http.client.HTTPConnection(proxy.host, proxy.port, timeout=timeout), request.url, proxy
 
-    def _exchange(self, request: Request, answer: Answer, deadline: float) -> None:
+    def _exchange(self, request: Request, response: Response, deadline: float) -> None:
         timeout = self.limits.timeout
         stage = "connect"
         expired = threading.Event()
@@ -245,66 +245,66 @@ class Transport:
                 headers["Proxy-Authorization"] = proxy.authorization
             connection.request(request.method, target, body=request.body, headers=headers)
             stage = "answer"
-            response = connection.getresponse()
-            if proxy is not None and response.status == 407:
-                answer.failure = NoAnswer("connect", PROXY_REFUSES, sent=False)
+            received = connection.getresponse()
+            if proxy is not None and received.status == 407:
+                response.failure = NoAnswer("connect", PROXY_REFUSES, sent=False)
             else:
-                answer.status, answer.reason = response.status, response.reason
-                answer.headers = list(response.getheaders())
-                self._read_body(response, answer, deadline, expired)
+                response.status, response.reason = received.status, received.reason
+                response.headers = list(received.getheaders())
+                self._read_body(received, response, deadline, expired)
         except TimeoutError:
-            answer.failure = NoAnswer("timeout", f"timed out after {timeout:g} s", sent=stage != "connect")
+            response.failure = NoAnswer("timeout", f"timed out after {timeout:g} s", sent=stage != "connect")
         except ssl.SSLCertVerificationError as exc:
-            answer.failure = NoAnswer(
+            response.failure = NoAnswer(
                 "tls",
                 f"TLS certificate not trusted: {exc.verify_message or 'verification failed'} "
                 "(a private CA: set REQUESTS_CA_BUNDLE; or --insecure)",
                 sent=False,
             )
         except ssl.SSLError as exc:
-            answer.failure = NoAnswer("tls", f"TLS handshake failed: {exc.reason or type(exc).__name__}", sent=False)
+            response.failure = NoAnswer("tls", f"TLS handshake failed: {exc.reason or type(exc).__name__}", sent=False)
         except ConnectionRefusedError:
-            answer.failure = NoAnswer("connect", "connection refused (nothing listens on that host and port)", False)
+            response.failure = NoAnswer("connect", "connection refused (nothing listens on that host and port)", False)
         except socket.gaierror:
-            answer.failure = NoAnswer("connect", "unknown host (the name does not resolve)", sent=False)
+            response.failure = NoAnswer("connect", "unknown host (the name does not resolve)", sent=False)
         except (http.client.HTTPException, ConnectionError, OSError) as exc:
             if expired.is_set():
-                answer.failure = NoAnswer("timeout", f"timed out after {timeout:g} s", sent=stage != "connect")
+                response.failure = NoAnswer("timeout", f"timed out after {timeout:g} s", sent=stage != "connect")
             elif stage == "connect" and proxy is not None and str(exc).startswith(TUNNEL_REFUSED):
-                answer.failure = NoAnswer("connect", PROXY_REFUSES, sent=False)
+                response.failure = NoAnswer("connect", PROXY_REFUSES, sent=False)
             elif stage == "connect":
-                answer.failure = NoAnswer("connect", f"cannot connect: {_short(exc)}", sent=False)
+                response.failure = NoAnswer("connect", f"cannot connect: {_short(exc)}", sent=False)
             else:
                 kind = "reset" if isinstance(exc, (ConnectionError, http.client.RemoteDisconnected)) else "protocol"
                 what = "the connection was closed" if kind == "reset" else "a malformed answer"
-                answer.failure = NoAnswer(kind, f"{what} before the whole answer came: {_short(exc)}", sent=True)
+                response.failure = NoAnswer(kind, f"{what} before the whole answer came: {_short(exc)}", sent=True)
         except ValueError as exc:  # an unsendable request (a header value with a newline, a bad URL)
             # its text may quote a header or the URL: only its type is shown
-            answer.failure = NoAnswer("local", f"the request cannot be sent ({type(exc).__name__})", sent=False)
+            response.failure = NoAnswer("local", f"the request cannot be sent ({type(exc).__name__})", sent=False)
         finally:
             if timer is not None:
                 timer.cancel()
             if connection is not None:
                 connection.close()
-        if answer.failure is None and expired.is_set():
-            answer.failure = NoAnswer("timeout", f"timed out after {timeout:g} s", sent=True)
-        if proxy is not None and answer.failure is not None and not answer.failure.sent:
-            failure = answer.failure
-            answer.failure = NoAnswer(
+        if response.failure is None and expired.is_set():
+            response.failure = NoAnswer("timeout", f"timed out after {timeout:g} s", sent=True)
+        if proxy is not None and response.failure is not None and not response.failure.sent:
+            failure = response.failure
+            response.failure = NoAnswer(
                 failure.kind, f"{failure.detail} (through the proxy {proxy.where} of {proxy.source})", failure.sent
             )
 
     def _read_body(
-        self, response: http.client.HTTPResponse, answer: Answer, deadline: float, expired: threading.Event
+        self, received: http.client.HTTPResponse, response: Response, deadline: float, expired: threading.Event
     ) -> None:
         limit = self.limits.max_body_bytes
-        decoder = _Decoder(response.getheader("Content-Encoding"), limit)
+        decoder = _Decoder(received.getheader("Content-Encoding"), limit)
         chunks: list[bytes] = []
         size = wire = 0
         while True:
             if time.monotonic() >= deadline or expired.is_set():
                 raise TimeoutError
-            data = response.read1(CHUNK_BYTES)
+            data = received.read1(CHUNK_BYTES)
             if not data:
                 if expired.is_set():
                     raise TimeoutError
@@ -317,9 +317,9 @@ class Transport:
             chunks.append(out)
             size += len(out)
             if size > limit or wire > limit:
-                answer.truncated = True
+                response.truncated = True
                 break
-        answer.body = b"".join(chunks)[:limit]
+        response.body = b"".join(chunks)[:limit]
 
 
 def _short(exc: BaseException) -> str:

@@ -166,23 +166,6 @@ class Operation:
         """Parameter name to its "please enter" code."""
         return {p.name: p.missing_code for p in self.parameters if p.missing_code is not None}
 
-    def change_params(self, old, old_code: str, new, new_code: str) -> dict[str, str]:
-        """Query parameters moving the account from phone `old` to `new` (objects with
-        international_code and phone), built from the parameters' x-role."""
-        sides = {
-            "old": {"international_code": old.international_code, "phone": old.phone, "code": old_code},
-            "new": {"international_code": new.international_code, "phone": new.phone, "code": new_code},
-        }
-        params = {}
-        for p in self.parameters:
-            side, _, what = (p.role or "").partition(".")
-            if side not in sides or what not in sides[side]:
-                raise SpecError(
-                    f"parameter {p.name!r} has x-role {p.role!r}; expected old|new . international_code|phone|code"
-                )
-            params[p.name] = sides[side][what]
-        return params
-
     def parameter_with_role(self, role: str) -> Parameter:
         for p in self.parameters:
             if p.role == role:

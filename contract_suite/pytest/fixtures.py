@@ -8,17 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from contract_suite.engine import preflight
-from contract_suite.engine.account import AccountKeeper
-from contract_suite.engine.environment import EnvironmentCheck
-from contract_suite.engine.refusals import CodeRefusals
-from contract_suite.engine.run import Run
 from contract_suite.engine.settings import DEFAULT_PAGE, Settings
+from contract_suite.engine.start import Opened, open_run
 from contract_suite.engine.target import Target
 from contract_suite.keys import SESSION
 from contract_suite.openapi import knife4j, spec
 from contract_suite.outcomes import EXIT_CANNOT_JUDGE, CannotJudge
-from contract_suite.testdata.sms_codes import CodeSource, TokenUnavailable, fetch_token
 
 
 @dataclass(frozen=True)
@@ -55,59 +50,35 @@ def base_url(endpoint: Endpoint) -> str:
     return endpoint.base_url
 
 
-def start_run(config: pytest.Config, settings: Settings, endpoint: Endpoint, preflight_checks: bool) -> Run:
+def start_run(config: pytest.Config, settings: Settings, endpoint: Endpoint, preflight_checks: bool) -> Opened:
     """The run against the target, once the preflight says it can judge it; else CannotJudge (an error of the first
     case, one line why, and the run stops with exit 2). Called by xdist's controller before any worker starts, it
     exits the session instead."""
     session = config.stash[SESSION]
     secrets = session.secrets
-    run = Run(settings, endpoint.base_url, secrets, session.coverage, session.tokens)
-    session.run = run
-    profile = settings.profile
-    problem = None
-    if profile.token_command and "valid" not in run.tokens:
-        try:
-            run.use_token("valid", fetch_token(profile, endpoint.command_env, secrets))
-        except TokenUnavailable as exc:
-            problem = f"the [tokens] command failed: {exc}"
-    if problem is None and preflight_checks:
-        problem = preflight.target_problem(run)
-    if problem:
-        run.stop(problem)
-        message = f"cannot use the target {endpoint.base_url}: {secrets.mask(problem)}"
+    opened = open_run(
+        settings, endpoint.base_url, secrets, session.coverage, session.tokens, endpoint.command_env, preflight_checks
+    )
+    session.run = opened.run
+    if opened.problem:
+        message = f"cannot use the target {endpoint.base_url}: {secrets.mask(opened.problem)}"
         if config.pluginmanager.getplugin("dsession") is not None:  # xdist's controller: no case runs here
             pytest.exit(message, returncode=EXIT_CANNOT_JUDGE)
         raise CannotJudge(message)
-    return run
+    return opened
 
 
 @pytest.fixture(scope="session")
-def contract_run(pytestconfig: pytest.Config, contract_settings: Settings, endpoint: Endpoint) -> Run:
-    """The run against the target (an xdist worker skips the preflight: its controller ran it)."""
+def opened_run(pytestconfig: pytest.Config, contract_settings: Settings, endpoint: Endpoint) -> Opened:
+    """The run against the target and its sending stack (an xdist worker skips the preflight: its controller ran
+    it)."""
     worker = hasattr(pytestconfig, "workerinput")
     return start_run(pytestconfig, contract_settings, endpoint, preflight_checks=not worker)
 
 
 @pytest.fixture(scope="session")
-def target(contract_run: Run, endpoint: Endpoint) -> Target:
-    profile = contract_run.settings.profile
-    codes = CodeSource(profile, contract_run.secrets, endpoint.command_env)
-
-    def refresh_token():
-        """The [tokens] command run again, once, when the token expires during the run."""
-        try:
-            contract_run.use_token("valid", fetch_token(profile, endpoint.command_env, contract_run.secrets))
-        except TokenUnavailable as exc:
-            raise contract_run.stop(
-                f"the valid token expired during the run, and the [tokens] command failed to fetch a fresh one: {exc}"
-            ) from None
-        return contract_run.tokens["valid"]
-
-    refusals = CodeRefusals(contract_run.operation, codes)
-    contract_run.code_refusals = refusals  # the verdict reads what the refusals said of the codes (summary.run_state)
-    contract_run.code_source = codes  # ...and how many codes were asked for
-    environment = EnvironmentCheck(contract_run, refresh_token if profile.token_command else None, refusals)
-    return Target(contract_run, codes, AccountKeeper(contract_run, codes, environment), environment)
+def target(opened_run: Opened) -> Target:
+    return Target(opened_run.run, opened_run.stack)
 
 
 @pytest.fixture(scope="session")

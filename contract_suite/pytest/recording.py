@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from contract_suite.engine.coverage import BROKEN, CANNOT_JUDGE_RULE, HELD, SKIPPED, Coverage
 from contract_suite.keys import CANNOT_JUDGE, RAN
 from contract_suite.outcomes import NotJudged
 from contract_suite.pytest.items import exercised_by, operation_of, state_rule_of
-from contract_suite.reporting.coverage import BROKEN, CANNOT_JUDGE_RULE, HELD, SKIPPED, Coverage
 from contract_suite.secrets import Secrets
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from contract_suite.engine.coverage import Coverage
 from contract_suite.engine.settings import Settings
-from contract_suite.reporting.coverage import Coverage
 from contract_suite.secrets import MaskingRecordFactory, Secret, Secrets
 
 if TYPE_CHECKING:

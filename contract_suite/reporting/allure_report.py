@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from contract_suite.engine.coverage import Coverage
 from contract_suite.engine.evidence import CaseEvidence
-from contract_suite.engine.judging import exchange_text
+from contract_suite.engine.reproduce import exchange_text
 from contract_suite.engine.settings import Settings
 from contract_suite.keys import EVIDENCE
 from contract_suite.reporting.case_view import (
@@ -24,7 +25,6 @@ from contract_suite.reporting.case_view import (
     operation_words,
     title_of,
 )
-from contract_suite.reporting.coverage import Coverage
 from contract_suite.reporting.summary import Verdict, codes_words, costs_words, header, verdict_line
 from contract_suite.secrets import Secrets
 
@@ -115,7 +115,7 @@ class AllureReport:
         for failure in evidence.failures:
             allure.attach(mask(failure.text()), name=f"failure: {mask(failure.rule)}", attachment_type="text/plain")
         for number, answer in enumerate(evidence.exchanges, 1):
-            name = mask(exchange_title(number, answer, operation))
+            name = mask(exchange_title(number, answer))
             allure.attach(exchange_text(answer, self.secrets), name=name, attachment_type="text/plain")
 
     @pytest.hookimpl(trylast=True)  # after the contract plugin's: the verdict and the merged coverage are known
@@ -165,9 +165,9 @@ class AllureReport:
         verdict = verdict_line(self.verdict, self.coverage, self.secrets)
         if verdict:
             pairs.append(["contract verdict", verdict])
-        if self.verdict.runs:
+        if self.verdict.ledgers:
             pairs.append(["contract costs", costs_words(self.verdict, self.secrets)])
-        refused = codes_words(self.verdict.runs)
+        refused = codes_words(self.verdict.ledger)
         if refused:
             pairs.append(["contract SMS codes", refused])
         pairs += [line.split(": ", 1) for line in header(self.settings)]

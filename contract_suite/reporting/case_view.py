@@ -3,15 +3,12 @@ the case's evidence (contract_suite.engine.evidence), never from its message."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit
-
 import pytest
 
 from contract_suite.engine.evidence import CaseEvidence
-from contract_suite.engine.judging import envelope_code
+from contract_suite.engine.exchange import Answer
 from contract_suite.engine.settings import Settings
-from contract_suite.http.transport import Answer
-from contract_suite.openapi.spec import Operation, SpecError
+from contract_suite.openapi.spec import Operation
 
 
 def is_case_outcome(report: pytest.TestReport) -> bool:
@@ -44,28 +41,19 @@ def operation_words(operation: Operation) -> str:
     return f"{operation.method} {operation.path}"
 
 
-def exchange_title(number: int, answer: Answer, operation: Operation) -> str:
+def exchange_title(number: int, answer: Answer) -> str:
     """What one request of a case was, for its attachment's name: the suite's question about the account
     (`where is the account: 86-13800000001 asked, answered 5176`), else the numbers it moved between and the code
     it got (`2. PUT 86-13800000001 to 86-13800000004, answered 5176`)."""
-    params = dict(parse_qsl(urlsplit(answer.request.url).query, keep_blank_values=True))
-
-    def phone(side: str) -> str | None:
-        try:
-            ic = params.get(operation.parameter_with_role(f"{side}.international_code").name)
-            digits = params.get(operation.parameter_with_role(f"{side}.phone").name)
-        except SpecError:  # another operation: no roles
-            return None
-        return f"{ic}-{digits}" if ic and digits else None
-
-    got = envelope_code(answer)
+    got = answer.code
     answered = (
         f"answered {got}"
         if got is not None
         else (f"no answer: {answer.failure.kind}" if answer.failure else f"HTTP {answer.status}, no envelope")
     )
-    old, new = phone("old"), phone("new")
+    old, new = (answer.request.side(side).phone for side in ("old", "new"))
+    old, new = (phone.key if phone else None for phone in (old, new))
     if old and old == new:
         return f"where is the account: {old} asked, {answered}"
     moving = f" {old or '(no original phone)'} to {new or '(no new phone)'}" if old or new else ""
-    return f"{number}. {answer.request.method}{moving}, {answered}"
+    return f"{number}. {answer.request.sent_method}{moving}, {answered}"

@@ -9,12 +9,12 @@ import html
 
 import pytest
 
+from contract_suite.engine.coverage import Coverage
 from contract_suite.engine.evidence import CaseEvidence
-from contract_suite.engine.judging import exchange_text
+from contract_suite.engine.reproduce import exchange_text
 from contract_suite.engine.settings import Settings
 from contract_suite.keys import CANNOT_JUDGE, EVIDENCE, RULE
 from contract_suite.reporting.case_view import code_words, exchange_title, is_case_outcome, operation_of, title_of
-from contract_suite.reporting.coverage import Coverage
 from contract_suite.reporting.summary import (
     Verdict,
     codes_words,
@@ -116,7 +116,7 @@ class HtmlReport:
             )
             parts.append(f'<table class="contract-failure">{cells}</table>')
         for number, answer in enumerate(evidence.exchanges, 1):
-            title = e(mask(exchange_title(number, answer, operation)))
+            title = e(mask(exchange_title(number, answer)))
             parts.append(
                 f'<details class="contract-exchange"><summary>{title}</summary>'
                 f"<pre>{e(exchange_text(answer, self.secrets))}</pre></details>"
@@ -145,7 +145,7 @@ class HtmlReport:
         if not line:
             return ""
         kind = (verdict_word(self.verdict) or "").lower().replace(" ", "-")
-        refused = codes_words(self.verdict.runs)
+        refused = codes_words(self.verdict.ledger)
         more = f'<p id="contract-costs">{html.escape(costs_words(self.verdict, self.secrets))}</p>'
         more += f'<p id="contract-sms-codes">{html.escape(self.secrets.mask(refused))}</p>' if refused else ""
         failed = "".join(

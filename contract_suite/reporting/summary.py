@@ -9,10 +9,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from contract_suite.engine.coverage import Coverage
+from contract_suite.engine.evidence import ACCOUNT, SOURCE
+from contract_suite.engine.ledger import Ledger, StaticCodeRecord, merged
 from contract_suite.engine.settings import Settings
-from contract_suite.keys import CODES, SUSPECT
+from contract_suite.keys import CODES
 from contract_suite.outcomes import EXIT_CANNOT_JUDGE
-from contract_suite.reporting.coverage import Coverage
 from contract_suite.secrets import Secrets
 
 MIN_ANSWERS_FOR_NO_ENVELOPE = 3
@@ -69,37 +71,36 @@ def _operations_line(settings: Settings) -> list[str]:
     ]
 
 
-def run_state(run) -> dict:
-    """What the verdict needs of a run (plain data: it crosses from xdist workers)."""
-    if run is None:
-        return {}
-    return {
-        "base_url": run.base_url,
-        "stopped": run.stopped,
-        "answers": run.answers_seen,
-        "envelopes": run.envelopes_seen,
-        "cap_reached": bool(run.settings.max_requests and run.transport.sent >= run.settings.max_requests),
-        "sent": run.transport.sent,
-        "gateway": run.gateway_words,
-        "codes": run.code_refusals.state() if run.code_refusals is not None else {},
-        "codes_asked": run.code_source.asked if run.code_source is not None else 0,
-        "code_source": run.code_source.kind if run.code_source is not None else "command",
-        "tokens_fetched": run.tokens_fetched,
-        "account_changed_by_someone_else": run.account_changed_by_someone_else,
-    }
+def gateway_words(ledger: Ledger, settings: Settings) -> str | None:
+    """What gateways' refusals and limits cost the run, in words (None when there were none)."""
+    record, parts = ledger.gateway, []
+    if record.refusals:
+        statuses = ", ".join(f"HTTP {status} x{count}" for status, count in sorted(record.refusals.items()))
+        line = f"a gateway refused {sum(record.refusals.values())} request(s) ({statuses}); the suite waited "
+        line += f"{record.waited:g} s in all and sent each again"
+        if record.slowed_to and record.slowed_to != settings.rate_limit:
+            line += f", slowing to {record.slowed_to:g} requests/s"
+            line += "" if ledger.stopped else f" (--rate-limit {record.slowed_to:g} fits)"
+        parts.append(line)
+    if record.too_large:
+        statuses = ", ".join(f"HTTP {status} x{count}" for status, count in sorted(record.too_large.items()))
+        parts.append(
+            f"a gateway refused {sum(record.too_large.values())} generated request(s) as too large ({statuses}): "
+            "not judged (set --max-uri-bytes to its limit)"
+        )
+    return "; ".join(parts) or None
 
 
 @dataclass(eq=False)  # registered as a plugin: pluggy needs it hashable (by identity)
 class Verdict:
-    """Counts the reports (registered as a plugin: every test report passes here) and decides the exit status."""
+    """Counts the reports (registered as a plugin: every test report passes here), reads the runs' ledgers (one
+    per xdist worker, or the run's own), and decides the exit status."""
 
     cannot_judge_property: tuple[str, str]
-    suspect_property: str = SUSPECT
     contract_failures: list[str] = field(default_factory=list)
-    suspects: dict[str, set[str]] = field(default_factory=dict)  # failed cases that hinge on refused SMS codes
     failed_codes: dict[str, list[int]] = field(default_factory=dict)  # each failed case's documented codes
     cannot_judge: list[str] = field(default_factory=list)
-    runs: list[dict] = field(default_factory=list)
+    ledgers: list[Ledger] = field(default_factory=list)
     reason: str | None = None  # why the run could not judge, when it could not
     stopped: str | None = None  # why the run stopped sending, when it did (after a contract failure too)
     partial: bool = False  # codes were left unjudged for want of data (accepted with --allow-partial)
@@ -115,28 +116,32 @@ class Verdict:
             self.contract_failures.append(report.nodeid)
             codes = [value for key, value in report.user_properties if key == CODES]
             self.failed_codes[report.nodeid] = [int(code) for code in codes[0].split()] if codes else []
-            said = [value for key, value in report.user_properties if key == self.suspect_property]
-            if said:
-                self.suspects[report.nodeid] = set(said[0].split())
 
-    def add_run(self, state: dict) -> None:
-        if state:
-            self.runs.append(state)
+    def add_ledger(self, ledger: Ledger | None) -> None:
+        if ledger is not None:
+            self.ledgers.append(ledger)
 
-    def _suspects_reason(self, stopped: str | None) -> str | None:
+    @property
+    def ledger(self) -> Ledger | None:
+        """The runs' ledgers merged; None when no run was made."""
+        return merged(self.ledgers) if self.ledgers else None
+
+    def _suspects_reason(self, ledger: Ledger, stopped: str | None) -> str | None:
         """When every contract failure hinges on an SMS code the target refused, and nothing in the run tells
         the codes from the target, or on the test account that someone else changed: why the run cannot judge
         (one line). None: the failures stand."""
-        if not self.contract_failures or any(nodeid not in self.suspects for nodeid in self.contract_failures):
+        suspects = ledger.suspects
+        if not self.contract_failures or any(nodeid not in suspects for nodeid in self.contract_failures):
             return None
-        codes = _merged_codes(self.runs)
-        voided, unreproduced = codes.get("voided", 0), codes.get("unreproduced", 0)
+        codes = ledger.codes
+        voided, unreproduced = codes.voided_between_fetch_and_use, codes.unreproduced
         # someone else moved the account: their fetches may void the codes of this run (two pipelines, one account)
-        moved = any(run.get("account_changed_by_someone_else") for run in self.runs)
+        moved = ledger.account_moved_by_someone_else
         reasons = []
-        for suspect in sorted(set().union(*self.suspects.values())):
-            kind, _, number = suspect.partition(":")
-            if kind == "account":
+        failed = [suspects[nodeid] for nodeid in self.contract_failures]
+        for suspect in sorted(set().union(*failed), key=lambda s: (s.kind, s.number)):
+            kind, number = suspect.kind, suspect.number
+            if kind == ACCOUNT:
                 reasons.append(
                     stopped
                     or "the test account was changed by someone else during the run: a restore found it back on its "
@@ -144,7 +149,7 @@ class Verdict:
                     "account, or run them one after another)"
                 )
                 continue
-            if kind == "source" and codes["source_accepted"] and (voided or unreproduced or moved):
+            if kind == SOURCE and codes.source_accepted and (voided or unreproduced or moved):
                 seen = [
                     *([f"fresher ones then passed ({voided} time(s))"] if voided else []),
                     *(
@@ -160,25 +165,25 @@ class Verdict:
                     "and its numbers (give each pipeline its own, or run them one after another)"
                 )
                 continue
-            if kind == "source":
-                if codes["source_accepted"]:
+            if kind == SOURCE:
+                if codes.source_accepted:
                     return None  # the target accepted a code from the same source: a fresh one refused is its own
-                source = _code_source(self.runs)  # "command" or "function"
+                source = codes.source  # "command" or "function"
                 reasons.append(
                     f"the target refused every SMS code the [codes] {source} gave for {number}, fresh ones too: check "
                     f"that the {source} reads this target's codes (the same database or environment); if it "
                     "does, the target rejects valid codes"
                 )
                 continue
-            record = codes["static"].get(number, {"refusals": 0, "accepted": False, "refused_after_accepted": False})
-            if record["refused_after_accepted"]:
+            record = codes.static.get(number, StaticCodeRecord())
+            if record.refused_after_accepted:
                 reasons.append(
                     f'[codes] static "{number}" stopped working during the run: the target accepted it, then '
                     "refused it; give the number's current code"
                 )
-            elif not record["accepted"] and record["refusals"] >= 2:
+            elif not record.accepted and record.refusals >= 2:
                 reasons.append(
-                    f'the target refused [codes] static "{number}" each time it was sent ({record["refusals"]} '
+                    f'the target refused [codes] static "{number}" each time it was sent ({record.refusals} '
                     "requests) and never accepted it: the code is wrong or no longer valid; give the number's "
                     "current code"
                 )
@@ -190,10 +195,9 @@ class Verdict:
         """A contract failure outranks everything but a URL that never served the endpoint: a definite wrong
         answer is BROKEN, whatever happened after it. Then a stop, cases with no whole answer, and codes left
         unjudged for want of data (unless --allow-partial) or at all (with --require-all-codes) are exit 2."""
-        stopped = next((r["stopped"] for r in self.runs if r.get("stopped")), None)
-        answers = sum(r.get("answers", 0) for r in self.runs)
-        envelopes = sum(r.get("envelopes", 0) for r in self.runs)
-        url = next((r["base_url"] for r in self.runs), settings.base_url)
+        ledger = self.ledger or Ledger()
+        stopped, answers, envelopes = ledger.stopped, ledger.answers, ledger.envelopes
+        url = ledger.base_url or settings.base_url
         if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED):
             self.status = int(status)
             return status
@@ -204,7 +208,7 @@ class Verdict:
                 f"none of the {answers} answers of {url} was a JSON envelope: this URL does not serve the "
                 "endpoint (check the base URL's path prefix), or the target is down behind a gateway"
             )
-        elif self.contract_failures and (excused := self._suspects_reason(stopped)):
+        elif self.contract_failures and (excused := self._suspects_reason(ledger, stopped)):
             # what stopped the run stays on the line (it may be the test account, left to move back by hand)
             self.reason = excused if not stopped or stopped in excused else f"{excused}; {STOPPED_AFTER}{stopped}"
         elif self.contract_failures:
@@ -235,36 +239,13 @@ class Verdict:
         return self.status
 
 
-def _merged_codes(runs: list[dict]) -> dict:
-    """What the runs' workers saw of the SMS codes, merged (contract_suite.engine.refusals.CodeRefusals.state)."""
-    merged = {"refused": 0, "refetched": 0, "fresh_each_use": False, "source_accepted": False, "static": {}}
-    for run in runs:
-        codes = run.get("codes") or {}
-        merged["refused"] += codes.get("refused", 0)
-        merged["refetched"] += codes.get("refetched", 0)
-        merged["fresh_each_use"] |= codes.get("fresh_each_use", False)
-        merged["source_accepted"] |= codes.get("source_accepted", False)
-        merged["voided"] = merged.get("voided", 0) + codes.get("voided_between_fetch_and_use", 0)
-        merged["unreproduced"] = merged.get("unreproduced", 0) + codes.get("unreproduced", 0)
-        for key, record in (codes.get("static") or {}).items():
-            into = merged["static"].setdefault(key, {"refusals": 0, "accepted": False, "refused_after_accepted": False})
-            into["refusals"] += record["refusals"]
-            into["accepted"] |= record["accepted"]
-            into["refused_after_accepted"] |= record["refused_after_accepted"]
-    return merged
-
-
-def _code_source(runs: list[dict]) -> str:
-    """The [codes] key the runs' fresh SMS codes came from: "command" or "function"."""
-    return next((r["code_source"] for r in runs if r.get("code_source")), "command")
-
-
 def costs(verdict: Verdict) -> dict:
     """What the run cost the target and its platform: requests sent, SMS codes asked for, tokens fetched, seconds."""
+    ledger = verdict.ledger or Ledger()
     return {
-        "requests": sum(r.get("sent", 0) for r in verdict.runs),
-        "sms_codes_asked": sum(r.get("codes_asked", 0) for r in verdict.runs),
-        "tokens_fetched": sum(r.get("tokens_fetched", 0) for r in verdict.runs),
+        "requests": ledger.sent,
+        "sms_codes_asked": ledger.codes.asked,
+        "tokens_fetched": ledger.tokens_fetched,
         "seconds": round(time.monotonic() - verdict.started, 1),
     }
 
@@ -272,34 +253,30 @@ def costs(verdict: Verdict) -> dict:
 def costs_words(verdict: Verdict, secrets: Secrets) -> str:
     """The costs on one line: requests sent to the target, SMS codes asked for, tokens fetched, time taken."""
     spent = costs(verdict)
-    url = secrets.mask(verdict.runs[0].get("base_url") or "") if verdict.runs else ""
+    ledger = verdict.ledger or Ledger()
     return (
-        f"the run sent {spent['requests']} request(s) to {url}, asked the [codes] {_code_source(verdict.runs)} for "
-        f"{spent['sms_codes_asked']} SMS code(s), fetched {spent['tokens_fetched']} token(s), and took "
-        f"{spent['seconds']:g} s"
+        f"the run sent {spent['requests']} request(s) to {secrets.mask(ledger.base_url)}, asked the [codes] "
+        f"{ledger.codes.source} for {spent['sms_codes_asked']} SMS code(s), fetched {spent['tokens_fetched']} "
+        f"token(s), and took {spent['seconds']:g} s"
     )
 
 
-def codes_figures(runs: list[dict]) -> dict:
+def codes_figures(ledger: Ledger) -> dict:
     """The SMS codes the target refused though the run held them valid, and those fetched again (the coverage
     JSON's `sms_codes`)."""
-    codes = _merged_codes(runs)
-    return {
-        "refused": codes["refused"],
-        "refetched": codes["refetched"],
-        "fresh_for_each_use": codes["fresh_each_use"],
-    }
+    codes = ledger.codes
+    return {"refused": codes.refused, "refetched": codes.refetched, "fresh_for_each_use": codes.fresh_each_use}
 
 
-def codes_words(runs: list[dict]) -> str | None:
+def codes_words(ledger: Ledger | None) -> str | None:
     """How many held SMS codes the target refused and how many were fetched again, and what that suggests."""
-    codes = _merged_codes(runs)
-    if not codes["refused"]:
+    if ledger is None or not ledger.codes.refused:
         return None
-    line = f"the target refused {codes['refused']} SMS code(s) the run held valid"
-    if codes["refetched"]:
-        line += f"; {codes['refetched']} fresh code(s) fetched and each request sent once more"
-    if codes["fresh_each_use"]:
+    codes = ledger.codes
+    line = f"the target refused {codes.refused} SMS code(s) the run held valid"
+    if codes.refetched:
+        line += f"; {codes.refetched} fresh code(s) fetched and each request sent once more"
+    if codes.fresh_each_use:
         line += (
             "; a fresh code passed where the held one did not: codes on this target expire or are spent by a "
             "failed check, so the run fetched a fresh code for each use from then on"
@@ -319,19 +296,22 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
             terminal.write_line(line)
         if settings.coverage_json:
             try:
-                figures = {"sms_codes": codes_figures(verdict.runs), "costs": costs(verdict)} if verdict.runs else {}
+                ledger = verdict.ledger
+                figures = {"sms_codes": codes_figures(ledger), "costs": costs(verdict)} if ledger else {}
                 coverage.write_json(settings.coverage_json, secrets.mask, **figures)
             except OSError as exc:  # writable when the run began (the settings checked); not now
                 terminal.write_line(f"coverage JSON NOT written to {settings.coverage_json}: {exc.strerror or exc}")
             else:
                 terminal.write_line(f"coverage JSON written to {settings.coverage_json}")
-    if verdict.status is None or not verdict.runs:  # no request was sent to a target: no contract verdict
+    ledger = verdict.ledger
+    if verdict.status is None or ledger is None:  # no request was sent to a target: no contract verdict
         return
     terminal.section("contract verdict")
     terminal.write_line(costs_words(verdict, secrets))
-    for words in filter(None, (r.get("gateway") for r in verdict.runs)):
-        terminal.write_line(secrets.mask(words))
-    refused = codes_words(verdict.runs)
+    gateway = gateway_words(ledger, settings)
+    if gateway:
+        terminal.write_line(secrets.mask(gateway))
+    refused = codes_words(ledger)
     if refused:
         terminal.write_line(refused)
     line = verdict_line(verdict, coverage, secrets)
@@ -364,7 +344,7 @@ def _what_broke(verdict: Verdict, coverage: Coverage) -> str:
 
 def verdict_word(verdict: Verdict) -> str | None:
     """HOLDS, BROKEN or CANNOT JUDGE; None before the run ended, or when it sent nothing to a target."""
-    if verdict.status is None or not verdict.runs:
+    if verdict.status is None or not verdict.ledgers:
         return None
     return {0: "HOLDS", 1: "BROKEN", EXIT_CANNOT_JUDGE: "CANNOT JUDGE"}.get(verdict.status)
 
@@ -376,7 +356,7 @@ def verdict_line(verdict: Verdict, coverage: Coverage, secrets: Secrets) -> str 
 
 
 def _verdict_words(verdict: Verdict, coverage: Coverage, secrets: Secrets) -> str | None:
-    if verdict.status is None or not verdict.runs:
+    if verdict.status is None or not verdict.ledgers:
         return None
     if verdict.status == EXIT_CANNOT_JUDGE and verdict.reason:
         return f"CANNOT JUDGE (exit 2): {secrets.mask(verdict.reason)}"

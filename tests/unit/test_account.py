@@ -1,144 +1,118 @@
-"""Unit tests of contract_suite/engine/account.py: whose number a request names, whether it could move
-the account, where the account is."""
+"""Unit tests of contract_suite/engine/account.py: whether a request could move the account, where the account is,
+asking a number, and what the keeper says after an answer."""
 
 from __future__ import annotations
 
-import json
-from types import SimpleNamespace
-from urllib.parse import urlsplit
-
 import pytest
 
-from contract_suite.engine.account import AccountKeeper
-from contract_suite.http.transport import (
-    Answer,
-    NoAnswer,
-    Request,
-)
-from contract_suite.openapi import spec
-from contract_suite.secrets import (
-    Secrets,
-)
+from contract_suite.engine.account import IN_STEP, MOVED, AccountKeeper
+from contract_suite.engine.evidence import Failure
+from contract_suite.outcomes import CannotJudge
 from contract_suite.testdata.profile import Phone
+from tests.support.engine_fakes import (
+    ACCOUNT,
+    CONTRACT,
+    ELSEWHERE,
+    FREE,
+    TOKEN,
+    ScriptedSender,
+    answer,
+    fake_run,
+    lost,
+    move,
+)
 
 pytestmark = pytest.mark.selftest
 
-CONTRACT = spec.load(spec.DEFAULT_SPEC)
 SUCCESS = CONTRACT.success_code
 OLD_PHONE_INCORRECT = CONTRACT.code_named("old-phone-incorrect")
 NEW_PHONE_REGISTERED = CONTRACT.code_named("new-phone-registered")
 UNDOCUMENTED_CODE = max(CONTRACT.codes) + 1
 
 
-# -- account: whose number a request names, whether it could move the account, where the account is --------------
+class FakeCodes:
+    """The code source: one code for any number, and the numbers whose codes a success spent."""
 
-TOKEN = "Bearer valid-7e1d"
-ACCOUNT = Phone("86", "13800000001")
-FREE = Phone("86", "13800000002")
-ELSEWHERE = Phone("86", "13800000009")
+    can_refresh = True
 
-
-class FakeTarget:
-    """Answers the suite's question "from a number to itself" as a target whose account holds `holds`; `success`
-    lists the numbers it (wrongly) answers success for, `silent` those it answers with no whole answer."""
-
-    def __init__(self, holds: Phone | None, success=(), silent=()):
-        self.holds, self.success, self.silent = holds, set(success), set(silent)
-        self.asked: list[Phone] = []
+    def __init__(self):
         self.consumed_phones: list[Phone] = []
-        self.secrets = Secrets()
-        self.token_header = CONTRACT.token_header
-        self.operation = CONTRACT
-        self.settings = SimpleNamespace(profile=SimpleNamespace(account=ACCOUNT))
-        self.tokens = {"valid": TOKEN}  # the run's tokens (the keeper reads the valid one)
-        self.refusals = None  # as the environment check: no code source re-fetches refused codes
 
-    def request(self, params, token):
-        return Request.build(CONTRACT.method, "http://target.test" + CONTRACT.path, params, {self.token_header: token})
-
-    def send(self, request, retry_refusals=True):
-        params = dict(pair.split("=", 1) for pair in urlsplit(request.url).query.split("&"))
-        phone = AccountKeeper(self, self, self).phone_in(params, "old")
-        self.asked.append(phone)
-        if phone in self.silent:
-            return Answer(request, failure=NoAnswer("reset", "closed", sent=True))
-        code = NEW_PHONE_REGISTERED if phone == self.holds else OLD_PHONE_INCORRECT
-        code = SUCCESS if phone in self.success else code
-        return Answer(request, status=200, body=json.dumps({"code": code, "msg": "m", "data": None}).encode())
-
-    # the code source
     def code_for_probe(self, phone):
+        return "123456"
+
+    def code_for(self, phone):
         return "123456"
 
     def consumed(self, *phones):
         self.consumed_phones += phones
 
 
-def keeper(target: FakeTarget) -> AccountKeeper:
-    return AccountKeeper(target, target, target)
+class FakeTarget(ScriptedSender):
+    """Answers the suite's question "from a number to itself" as a target whose account holds `holds`; `success`
+    lists the numbers it (wrongly) answers success for, `silent` those it answers with no whole answer."""
+
+    def __init__(self, holds: Phone | None, success=(), silent=()):
+        super().__init__(self._answer)
+        self.holds, self.success, self.silent = holds, set(success), set(silent)
+        self.asked: list[Phone] = []
+
+    def _answer(self, request):
+        phone = request.side("old").phone
+        self.asked.append(phone)
+        if phone in self.silent:
+            return lost(request)
+        code = NEW_PHONE_REGISTERED if phone == self.holds else OLD_PHONE_INCORRECT
+        return answer(request, SUCCESS if phone in self.success else code)
+
+    def with_fresh_codes(self, request, held, refused_side=None):
+        return request
 
 
-def params(old: Phone, new: Phone) -> dict[str, str]:
-    return CONTRACT.change_params(old, "1", new, "2")
-
-
-def test_the_phone_a_request_names_needs_both_parts():
-    keeps = keeper(FakeTarget(ACCOUNT))
-    assert keeps.phone_in(params(ACCOUNT, FREE), "old") == ACCOUNT
-    assert keeps.phone_in(params(ACCOUNT, FREE), "new") == FREE
-    for part in ("international_code", "phone"):
-        without = params(ACCOUNT, FREE)
-        without[CONTRACT.parameter_with_role(f"new.{part}").name] = ""
-        assert keeps.phone_in(without, "new") is None
-        del without[CONTRACT.parameter_with_role(f"new.{part}").name]
-        assert keeps.phone_in(without, "new") is None
+def keeper(target: FakeTarget, account: Phone | None = ACCOUNT, **settings) -> AccountKeeper:
+    return AccountKeeper(fake_run(FakeCodes(), account=account, **settings), target)
 
 
 def test_only_the_valid_token_from_the_account_to_another_number_could_move_it():
-    target = FakeTarget(ACCOUNT)
-    keeps = keeper(target)
+    keeps = keeper(FakeTarget(ACCOUNT))
 
     def could(old, new, token=TOKEN):
-        query = params(old, new)
-        return bool(keeps.could_move(target.request(query, token), query))
+        return bool(keeps.could_move(move(old, "1", new, "2", token)))
 
     assert could(ACCOUNT, FREE)
     assert could(ACCOUNT, Phone("86", " x "))  # a number of any shape
     assert not could(ACCOUNT, FREE, token="Bearer other")
+    assert not could(ACCOUNT, FREE, token=None)
     assert not could(FREE, ELSEWHERE)
     assert not could(ACCOUNT, ACCOUNT)
     assert not could(ACCOUNT, Phone("86", "  "))
     assert not could(ACCOUNT, Phone("", "13800000002"))
     keeps.question_failed = True
     assert not could(ACCOUNT, FREE)
-    target.tokens = {}
-    assert not keeper(target).could_move(target.request(params(ACCOUNT, FREE), TOKEN), params(ACCOUNT, FREE))
-    target.tokens = {"valid": TOKEN}
-    target.settings.profile = SimpleNamespace(account=None)
-    assert not keeper(target).could_move(target.request(params(ACCOUNT, FREE), TOKEN), params(ACCOUNT, FREE))
-    no_old_phone = {
-        k: v for k, v in params(ACCOUNT, FREE).items() if k != CONTRACT.parameter_with_role("old.phone").name
-    }
-    assert not keeper(target).could_move(target.request(no_old_phone, TOKEN), no_old_phone)  # no account: nothing
+    no_token = keeper(FakeTarget(ACCOUNT))
+    no_token.run.tokens = {}
+    assert not no_token.could_move(move(ACCOUNT, "1", FREE, "2"))
+    assert not keeper(FakeTarget(ACCOUNT), account=None).could_move(move(ACCOUNT, "1", FREE, "2"))
 
 
 def test_asking_reads_registered_as_held_and_incorrect_as_not():
     keeps = keeper(FakeTarget(ACCOUNT, silent=[ELSEWHERE]))
     assert keeps.ask(ACCOUNT)[0] is True and keeps.ask(ACCOUNT)[2] is None
     assert keeps.ask(FREE)[0] is False and keeps.ask(FREE)[2] is None
-    holds, answer, wrong = keeps.ask(ELSEWHERE)
-    assert holds is None and answer.failure is not None and wrong is None
-    other = FakeTarget(ACCOUNT)
-    other.send = lambda request: Answer(request, status=200, body=json.dumps({"code": UNDOCUMENTED_CODE}).encode())
-    refused = keeper(other)
+    holds, got, wrong = keeps.ask(ELSEWHERE)
+    assert holds is None and got.failure is not None and wrong is None
+    other = ScriptedSender(lambda request: answer(request, UNDOCUMENTED_CODE))
+    refused = AccountKeeper(fake_run(FakeCodes()), other)
     assert refused.ask(ACCOUNT)[::2] == (None, None) and not refused.question_failed  # neither answer: no answer
+    asked = other.sent[0]
+    assert asked.side("old") == asked.side("new") and asked.side("old").phone == ACCOUNT and asked.token == TOKEN
 
 
 def test_a_question_answered_with_success_fails_once_and_spends_the_codes():
     target = FakeTarget(ACCOUNT, success=[FREE])
     keeps = keeper(target)
     holds, _, wrong = keeps.ask(FREE)
-    assert holds is None and keeps.question_failed and target.consumed_phones == [FREE]
+    assert holds is None and keeps.question_failed and keeps.codes.consumed_phones == [FREE]
     assert set(wrong.expected_codes) == {NEW_PHONE_REGISTERED, OLD_PHONE_INCORRECT}
     assert wrong.rule.startswith(f"asked where the test account is: {FREE} as both original and new phone")
     assert keeps.ask(FREE)[2] is None  # reported once
@@ -158,3 +132,65 @@ def test_locating_skips_repeats_nothing_and_unprintable_numbers():
     assert len(found.wrong) == 1 and target.asked == [ACCOUNT, FREE, ELSEWHERE]
     held = keeper(FakeTarget(ACCOUNT)).locate([FREE])
     assert held.holds == ACCOUNT and held.asked == [ACCOUNT] and held.denied == []
+
+
+def test_the_state_is_in_step_or_moved():
+    assert keeper(FakeTarget(ACCOUNT)).state()[0] == IN_STEP
+    assert keeper(FakeTarget(FREE)).state()[0] == MOVED
+
+
+def test_an_account_moved_before_the_first_case_stops_the_run_once():
+    target = FakeTarget(FREE)
+    keeps = keeper(target)
+    with pytest.raises(CannotJudge, match="does not hold 86-13800000001"):
+        keeps.ensure_in_step()
+    assert keeps.ensure_in_step() is None and len(target.asked) == 1  # asked once a run
+
+
+def test_an_error_answer_that_could_not_move_the_account_asks_nothing():
+    target = FakeTarget(ACCOUNT)
+    keeps = keeper(target)
+    request = move(FREE, "1", ELSEWHERE, "2")
+    failure = Failure("rule")
+    assert keeps.after_answer(answer(request, OLD_PHONE_INCORRECT), {SUCCESS}, failure, "rule") == [failure]
+    assert target.asked == []
+
+
+def test_an_error_answer_that_could_have_moved_the_account_asks_where_it_is_and_says_so():
+    target = FakeTarget(ACCOUNT)
+    keeps = keeper(target)
+    request = move(ACCOUNT, "1", FREE, "2")
+    failure = Failure("rule")
+    found = keeps.after_answer(answer(request, UNDOCUMENTED_CODE), {SUCCESS}, failure, "rule")
+    assert target.asked == [ACCOUNT]
+    assert found[0].more == (f"asked where the account is: the test account still holds {ACCOUNT}",)
+
+
+def test_an_unexpected_success_is_moved_back():
+    """The target said success to a request that should have failed, and the account moved: the keeper moves it
+    back with fresh codes and says so on the case's failure."""
+    moves = []
+
+    def reply(request):
+        old, new = request.side("old").phone, request.side("new").phone
+        if old == new:  # a question
+            return answer(
+                request, NEW_PHONE_REGISTERED if old == (FREE if not moves else ACCOUNT) else OLD_PHONE_INCORRECT
+            )
+        moves.append((old, new))
+        return answer(request, SUCCESS)
+
+    target = ScriptedSender(reply)
+    target.with_fresh_codes = lambda request, held, refused_side=None: request
+    keeps = AccountKeeper(fake_run(FakeCodes()), target)
+    request = move(ACCOUNT, "1", FREE, "2")
+    found = keeps.after_answer(answer(request, SUCCESS), {OLD_PHONE_INCORRECT}, Failure("rule"), "rule")
+    assert moves == [(FREE, ACCOUNT)] and all(r.changes_account for r in target.sent if r.side("old") != r.side("new"))
+    assert f"the suite moved the test account back from {FREE} to {ACCOUNT}" in found[0].more[0]
+
+
+def test_without_destructive_the_move_back_is_a_line_to_run_by_hand():
+    keeps = keeper(FakeTarget(FREE), destructive_allowed=False)
+    moved = keeps._move_back(FREE)
+    assert not moved.done and moved.line.startswith(f"THE TEST ACCOUNT MAY NOW HOLD {FREE}")
+    assert "${OLD_PHONE_CODE:?" in moved.line and "123456" not in moved.line

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from contract_suite.engine.coverage import Coverage
 from contract_suite.openapi import spec
-from contract_suite.reporting.coverage import Coverage
 from contract_suite.secrets import (
     Secrets,
 )

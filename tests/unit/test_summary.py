@@ -6,9 +6,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from contract_suite.engine.coverage import Coverage
+from contract_suite.engine.evidence import SOURCE, Suspect
+from contract_suite.engine.ledger import CodeRecord, Ledger
 from contract_suite.openapi import spec
 from contract_suite.outcomes import EXIT_CANNOT_JUDGE
-from contract_suite.reporting.coverage import Coverage
 from contract_suite.reporting.summary import Verdict, verdict_line, verdict_word
 from contract_suite.secrets import (
     Secrets,
@@ -33,15 +35,20 @@ def judged_everything() -> Coverage:
     return coverage
 
 
-def verdict_of(*runs: dict, failures=(), cannot_judge=()) -> Verdict:
+def verdict_of(*ledgers: Ledger, failures=(), cannot_judge=()) -> Verdict:
     verdict = Verdict(CANNOT_JUDGE_PROPERTY, contract_failures=list(failures), cannot_judge=list(cannot_judge))
-    for run in runs:
-        verdict.add_run(run)
+    for ledger in ledgers:
+        verdict.add_ledger(ledger)
     return verdict
 
 
-def run_(answers=10, envelopes=10, stopped=None, base_url="http://target.test", sent=10) -> dict:
-    return {"base_url": base_url, "stopped": stopped, "answers": answers, "envelopes": envelopes, "sent": sent}
+def run_(answers=10, envelopes=10, stopped=None, base_url="http://target.test", sent=10, **more) -> Ledger:
+    return Ledger(base_url=base_url, stopped=stopped, answers=answers, envelopes=envelopes, sent=sent, **more)
+
+
+def hinging_on(number: str) -> dict:
+    """The ledger's suspects of a failed case "x" whose failures hinge on a code of the source for number."""
+    return {"x": frozenset({Suspect(SOURCE, number)})}
 
 
 def test_reports_are_counted_as_contract_failures_or_cannot_judge():
@@ -52,8 +59,8 @@ def test_reports_are_counted_as_contract_failures_or_cannot_judge():
     for report in (passed, broken, unjudged):
         verdict.pytest_runtest_logreport(report)
     assert verdict.contract_failures == ["b"] and verdict.cannot_judge == ["c"]
-    verdict.add_run({})
-    assert verdict.runs == []
+    verdict.add_ledger(None)
+    assert verdict.ledgers == [] and verdict.ledger is None
 
 
 def test_an_error_of_pytest_itself_is_its_own_status():
@@ -77,7 +84,7 @@ def test_failures_without_any_envelope_mean_the_url_does_not_serve_the_endpoint(
     assert verdict.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything()) == status
     assert verdict.status == status
     if status == EXIT_CANNOT_JUDGE:
-        answers = sum(r["answers"] for r in runs)
+        answers = sum(r.answers for r in runs)
         assert verdict.reason.startswith(f"none of the {answers} answers of http://target.test was a JSON envelope")
     else:
         assert verdict.reason is None
@@ -103,9 +110,8 @@ def test_a_contract_failure_outranks_a_stop_and_unjudged_cases():
 def test_codes_never_accepted_from_the_source_name_its_profile_key(source):
     """Every fresh code the profile's command or function gave was refused, none ever accepted: cannot judge,
     naming the key that gives them."""
-    never = {"source_accepted": False, "voided_between_fetch_and_use": 0}
-    verdict = verdict_of({**run_(), "codes": never, "code_source": source}, failures=["x"])
-    verdict.suspects["x"] = {"source:86-13800000001"}
+    never = CodeRecord(source=source, source_accepted=False)
+    verdict = verdict_of(run_(codes=never, suspects=hinging_on("86-13800000001")), failures=["x"])
     assert verdict.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything()) == EXIT_CANNOT_JUDGE
     assert verdict.reason == (
         f"the target refused every SMS code the [codes] {source} gave for 86-13800000001, fresh ones too: check that "
@@ -118,9 +124,8 @@ def test_failures_excused_by_someone_else_keep_the_stop_on_the_line():
     """Every failure hinges on codes someone else voided: cannot judge, and an account the run could not put back
     is still on the one line, with how to move it back by hand."""
     left = "THE TEST ACCOUNT MAY NOW HOLD 86-13800000002; set it back to 86-13800000001 by hand"
-    voided = {"source_accepted": True, "voided_between_fetch_and_use": 2}
-    verdict = verdict_of({**run_(stopped=left), "codes": voided}, failures=["x"])
-    verdict.suspects["x"] = {"source:86-13800000002"}
+    voided = CodeRecord(source_accepted=True, voided_between_fetch_and_use=2)
+    verdict = verdict_of(run_(stopped=left, codes=voided, suspects=hinging_on("86-13800000002")), failures=["x"])
     assert verdict.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything()) == EXIT_CANNOT_JUDGE
     assert verdict.reason.startswith("someone else uses the test data during the run: SMS codes for 86-13800000002")
     assert verdict.reason.endswith(f"; then the run stopped, sending nothing more: {left}")
@@ -131,12 +136,16 @@ def test_fresh_codes_refused_while_someone_else_moved_the_account_cannot_be_judg
     """Two pipelines on one account: the other one's fetches void each fresh code this run fetched, and it moved
     the account. The refusal is not the target's to blame: cannot judge. The same refusals with nobody else seen
     (the target accepted the source's codes before) stay BROKEN."""
-    accepted = {"source_accepted": True, "voided_between_fetch_and_use": 0}
     moved = "the test account was changed by someone else during the run: it no longer holds 86-13800000001"
     shared = verdict_of(
-        {**run_(stopped=moved), "codes": accepted, "account_changed_by_someone_else": True}, failures=["x"]
+        run_(
+            stopped=moved,
+            codes=CodeRecord(source_accepted=True),
+            account_moved_by_someone_else=True,
+            suspects=hinging_on("86-13800000002"),
+        ),
+        failures=["x"],
     )
-    shared.suspects["x"] = {"source:86-13800000002"}
     assert shared.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything()) == EXIT_CANNOT_JUDGE
     assert shared.reason.startswith("someone else uses the test data during the run: SMS codes for 86-13800000002")
     assert shared.reason.startswith(
@@ -144,8 +153,9 @@ def test_fresh_codes_refused_while_someone_else_moved_the_account_cannot_be_judg
         "refused, and the test account moved with no request of this run moving it; another run or a person"
     )
     assert shared.reason.endswith(f"; then the run stopped, sending nothing more: {moved}")
-    alone = verdict_of({**run_(), "codes": accepted}, failures=["x"])
-    alone.suspects["x"] = {"source:86-13800000002"}
+    alone = verdict_of(
+        run_(codes=CodeRecord(source_accepted=True), suspects=hinging_on("86-13800000002")), failures=["x"]
+    )
     assert alone.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything()) == 1
 
 

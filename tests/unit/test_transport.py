@@ -14,11 +14,11 @@ import pytest
 import contract_suite.http.transport as transport_module
 from contract_suite.http.network import Proxies, ProxyError, Tls
 from contract_suite.http.transport import (
-    Answer,
     Limits,
     NoAnswer,
     Request,
     RequestCapReached,
+    Response,
     Transport,
     TransportClosed,
     _Decoder,
@@ -151,7 +151,7 @@ def test_each_chunk_is_decoded_no_further_than_the_room_left(monkeypatch):
     rooms = []
     feed = _Decoder.feed
     monkeypatch.setattr(_Decoder, "feed", lambda self, data, room: rooms.append(room) or feed(self, data, room))
-    answer = Answer(Request("PUT", "http://target.test/"))
+    answer = Response(Request("PUT", "http://target.test/"))
     transport = Transport(Limits(timeout=5, max_body_bytes=100), Tls())
     transport._read_body(_Chunks(b"a" * 60, b"b" * 60), answer, time.monotonic() + 5, threading.Event())
     assert rooms == [100, 40] and answer.truncated and answer.body == b"a" * 60 + b"b" * 40

@@ -1,0 +1,125 @@
+"""How to send a request again by hand: a curl line with every secret replaced by a shell variable it names, and
+one exchange written out as evidence for a report. Read from the typed request: nothing parses a URL back."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from contract_suite.secrets import Secrets
+from contract_suite.testdata.profile import ENV_OVERRIDES
+
+if TYPE_CHECKING:
+    from contract_suite.engine.exchange import Answer, OperationRequest
+
+# Headers a reproduction leaves out: curl makes its own, and a generated case's tool name and case id say nothing.
+TRANSPORT_HEADERS = frozenset(
+    ("content-length", "user-agent", "accept", "accept-encoding", "connection", "x-schemathesis-testcaseid")
+)
+# Shell variables a reproduction line names for masked values, by the secret's label.
+# a masked token shows as its role's variable: the label of a token is "<role>-token" (contract_suite.plugin)
+TOKEN_VARIABLES = {f"{role}-token": variable for role, variable in ENV_OVERRIDES.items()}
+EVIDENCE_BODY_BYTES = 2048
+
+
+def query_pairs(values: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The query's name and value pairs in the order sent, as requests flattens them (a list value is the name
+    repeated, None is left out)."""
+    pairs = []
+    for name, given in values.items():
+        for value in [given] if isinstance(given, (str, bytes)) or not hasattr(given, "__iter__") else given:
+            if value is not None:
+                pairs.append((name, value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)))
+    return pairs
+
+
+def variable_for(parameter: str) -> str:
+    """oldPhoneCode -> OLD_PHONE_CODE"""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", parameter).upper()
+
+
+def _double_quoted(text: str) -> str:
+    return re.sub(r'(["\\$`])', r"\\\1", text)
+
+
+def reproduce_lines(request: OperationRequest, secrets: Secrets) -> list[str]:
+    """A curl line that sends the request again, with every secret replaced by a shell variable it names,
+    and the line saying which variables to set."""
+    command, masked = reproduction(request, secrets)
+    return [f"  reproduce: {command}"] + ([f"  {masked}"] if masked else [])
+
+
+def reproduction(request: OperationRequest, secrets: Secrets) -> tuple[str, str]:
+    """A curl command that sends the request again, every secret replaced by a shell variable it names, written so
+    that bash stops with a message naming what to set when the variable is unset (`${OLD_PHONE_CODE:?...}`); and the
+    note saying which variables to set ("" when none)."""
+    base = request.base_url + request.operation.path
+    params = query_pairs(request.values)
+    variables: list[str] = []
+
+    def shown(name: str, value: str) -> str:
+        if secrets.label(value) is None:
+            return _double_quoted(quote(value, safe=""))
+        variable = variable_for(name)
+        variables.append(variable)
+        return "${" + variable + ":?" + _code_hint(request, name, secrets) + "}"
+
+    query = "&".join(f"{_double_quoted(quote(name, safe=''))}={shown(name, value)}" for name, value in params)
+    url = f'"{_double_quoted(base)}{"?" + query if query else ""}"'
+    command = f"curl -sS -X {shlex.quote(request.sent_method)} {url}"
+    for name, value in request.wire().headers.items():
+        if name.lower() in TRANSPORT_HEADERS:
+            continue  # curl sends its own; they say nothing about the case
+        label = secrets.label(value)
+        if label is None:
+            command += " -H " + shlex.quote(f"{name}: {secrets.mask(value)}")
+        else:
+            variable = TOKEN_VARIABLES.get(label, variable_for(name.replace("-", "")))
+            variables.append(variable)
+            hint = f"the whole {_shell_safe(name)} header value, Bearer and the token"
+            command += f' -H "{_double_quoted(name)}: ${{{variable}:?{hint}}}"'
+    if not variables:
+        return command, ""
+    names = ", ".join(dict.fromkeys(variables))
+    sms = any(name not in TOKEN_VARIABLES.values() for name in variables)
+    codes = "; SMS codes must be fresh ones, from the profile's [codes] command (or the SMS)" if sms else ""
+    return command, f"(masked: set {names} in your shell first{codes}; an unset one stops the command, naming it)"
+
+
+def _code_hint(request: OperationRequest, name: str, secrets: Secrets) -> str:
+    """What a masked value is, for bash's message when its variable is unset: a fresh SMS code for the number of
+    its side (oldPhoneCode: oldInternationalCode-oldPhone), else a fresh SMS code."""
+    roles = {p.name: p.role for p in request.operation.parameters if p.role}
+    side, _, what = (roles.get(name) or "").partition(".")
+    number = ""
+    if what == "code":
+        ic, phone = request.value_of_role(f"{side}.international_code"), request.value_of_role(f"{side}.phone")
+        if ic and phone and not secrets.label(ic) and not secrets.label(phone):
+            number = f" for {ic}-{phone}"
+    return _shell_safe(f"a fresh SMS code{number}, from the [codes] command of the profile")
+
+
+def _shell_safe(text: str) -> str:
+    """Text for inside ${VAR:?...} in double quotes: none of the characters that would end or expand it."""
+    return re.sub(r"[^A-Za-z0-9 .,;\[\]_+=/@-]", "", text)
+
+
+def exchange_text(answer: Answer, secrets: Secrets) -> str:
+    """The request and what came back, as evidence for a report: secrets masked, the body cut short."""
+    request = answer.response.request
+    lines = [f"{request.method} {request.url}"]
+    lines += [f"{name}: {value}" for name, value in request.headers.items() if name.lower() != "content-length"]
+    lines.append("")
+    if answer.failure is not None:
+        lines.append(f"(no whole answer: {answer.failure.detail})")
+    else:
+        lines.append(f"HTTP {answer.status} {answer.reason}")
+        lines += [f"{name}: {value}" for name, value in answer.headers]
+        lines.append("")
+        body = answer.body[:EVIDENCE_BODY_BYTES].decode("utf-8", errors="replace")
+        more = len(answer.body) > EVIDENCE_BODY_BYTES or answer.truncated
+        lines.append(body + (f"\n... (cut at {EVIDENCE_BODY_BYTES} bytes)" if more else ""))
+    return secrets.mask("\n".join(lines))

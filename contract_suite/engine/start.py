@@ -1,0 +1,50 @@
+"""Opening a run against a target: its code source, its sending stack (built once), the [tokens] command's token,
+and the preflight that says whether the run can judge the target at all."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from contract_suite.engine import preflight
+from contract_suite.engine.coverage import Coverage
+from contract_suite.engine.run import Run
+from contract_suite.engine.settings import Settings
+from contract_suite.engine.stack import Stack, build_stack
+from contract_suite.secrets import Secret, Secrets
+from contract_suite.testdata.sms_codes import CodeSource, TokenUnavailable, fetch_token
+
+
+@dataclass(frozen=True)
+class Opened:
+    run: Run
+    stack: Stack
+    problem: str | None  # why the run cannot judge the target (the run is stopped), or None
+
+
+def open_run(
+    settings: Settings,
+    base_url: str,
+    secrets: Secrets,
+    coverage: Coverage,
+    tokens: Mapping[str, Secret],
+    command_env: dict[str, str],
+    preflight_checks: bool,
+) -> Opened:
+    """The run against the target and its stack; when the run cannot judge the target, the problem in one line
+    (the run is then stopped: nothing more is sent)."""
+    codes = CodeSource(settings.profile, secrets, command_env)
+    run = Run(settings, base_url, secrets, coverage, tokens, codes)
+    stack = build_stack(run, command_env)
+    profile = settings.profile
+    problem = None
+    if profile.token_command and "valid" not in run.tokens:
+        try:
+            run.use_token("valid", fetch_token(profile, command_env, secrets))
+        except TokenUnavailable as exc:
+            problem = f"the [tokens] command failed: {exc}"
+    if problem is None and preflight_checks:
+        problem = preflight.target_problem(run, stack.network)
+    if problem:
+        run.stop(problem)
+    return Opened(run, stack, problem)

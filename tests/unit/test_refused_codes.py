@@ -1,0 +1,264 @@
+"""Unit tests of contract_suite/engine/refused_codes.py: a valid SMS code the target refused is sent again with
+fresh codes, and the tries after a refused fresh code wait a random, growing moment (out of step with another run);
+what the refusals say of the codes goes into the run's ledger."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from contract_suite.engine.evidence import SOURCE, STATIC, Suspect
+from contract_suite.engine.refused_codes import RETRY_PAUSE_SECONDS, TRIES, RefusedCodes
+from contract_suite.testdata.profile import Phone
+from contract_suite.testdata.sms_codes import CodeSourceBroken, CodeUnavailable
+from tests.support.engine_fakes import ACCOUNT, CONTRACT, FREE, ScriptedSender, answer, fake_run, move
+
+pytestmark = pytest.mark.selftest
+
+OLD_REFUSED = CONTRACT.code_named("old-phone-verification-failed")
+NEW_REFUSED = CONTRACT.code_named("new-phone-verification-failed")
+SUCCESS = CONTRACT.success_code
+
+
+class FakeCodes:
+    """A [codes] command: each fetch gives a new code, the one before it void."""
+
+    can_refresh = True
+
+    def __init__(self):
+        self.current: dict[str, str] = {ACCOUNT.key: "100000", FREE.key: "200000"}
+        self.fetched = 0
+        self.fresh_each_use = False
+
+    def held(self, phone: Phone) -> str:
+        return self.current.get(phone.key)
+
+    def code_for(self, phone: Phone) -> str:
+        return self.current[phone.key]
+
+    def refresh(self, phone: Phone) -> str:
+        self.fetched += 1
+        self.current[phone.key] = str(int(self.current[phone.key]) + 1)
+        return self.current[phone.key]
+
+
+def account_move(codes: FakeCodes):
+    return move(ACCOUNT, codes.held(ACCOUNT), FREE, codes.held(FREE))
+
+
+def refusing(times: int, code: int = OLD_REFUSED) -> ScriptedSender:
+    """Answers `code` to the first `times` requests, then success."""
+    sender = ScriptedSender(lambda request: answer(request, code if len(sender.sent) <= times else SUCCESS))
+    return sender
+
+
+def layer(codes, inner, **kwargs) -> tuple[RefusedCodes, object]:
+    run = fake_run(codes)
+    return RefusedCodes(run, inner, **kwargs), run
+
+
+class WindowsDrawn(random.Random):
+    """Notes each window a pause is drawn from, and draws its middle."""
+
+    def __init__(self, windows: list[tuple[float, float]]):
+        super().__init__()
+        self.windows = windows
+
+    def uniform(self, a: float, b: float) -> float:
+        self.windows.append((a, b))
+        return (a + b) / 2
+
+
+def test_a_refused_held_code_is_sent_again_at_once_with_a_fresh_one():
+    """The held code may simply have expired: the first try again waits for nothing."""
+    codes, pauses, inner = FakeCodes(), [], refusing(1)
+    refused, run = layer(codes, inner, pause=pauses.append)
+    got = refused.send(account_move(codes))
+    assert got.code == SUCCESS and len(inner.sent) == 2 and pauses == []
+    assert inner.sent[1].side("old").code == "100001" and inner.sent[1].side("new").code == "200001"
+    assert codes.fresh_each_use and run.ledger.codes.source_accepted  # the fresh code passed: the source's are good
+    record = run.ledger.codes
+    assert (record.refused, record.refetched, record.voided_between_fetch_and_use) == (1, 2, 0)
+    assert got.resent is not None and got.resent.sends == 2 and not got.resent.refused_again
+    assert got.resent.first.code == OLD_REFUSED and got.held_codes == {"old": ACCOUNT, "new": FREE}
+
+
+def test_the_refused_sides_number_gets_its_fresh_code_last():
+    """Where someone else asks for codes for the same number, each fetch voids the one before: the refused side's
+    code is fetched last, so it is the freshest when the request leaves."""
+    codes, inner = FakeCodes(), refusing(1, NEW_REFUSED)
+    fetched = []
+    original = codes.refresh
+    codes.refresh = lambda phone: fetched.append(phone) or original(phone)
+    refused, _ = layer(codes, inner, pause=lambda _: None)
+    refused.send(account_move(codes))
+    assert fetched == [ACCOUNT, FREE]
+
+
+def test_each_try_after_a_refused_fresh_code_waits_a_random_growing_moment():
+    """Fresh codes refused again (another run's fetches void them): before each further try a random pause,
+    drawn from a window that doubles; every try is still sent, and the last answer is the case's."""
+    codes, pauses, windows, inner = FakeCodes(), [], [], refusing(TRIES)
+    refused, run = layer(codes, inner, pause=pauses.append, chance=WindowsDrawn(windows))
+    run.ledger.codes.source_accepted = True  # the target accepted a code from the source before
+    got = refused.send(account_move(codes))
+    assert len(inner.sent) == TRIES and got.code == OLD_REFUSED
+    assert run.ledger.codes.refused == TRIES  # each try's refusal counted once
+    assert windows == [(0, RETRY_PAUSE_SECONDS * 2**k) for k in range(TRIES - 2)]
+    assert pauses == [high / 2 for _, high in windows]
+    assert got.resent is not None and got.resent.refused_again and got.resent.sends == TRIES
+
+
+def test_two_runs_draw_different_pauses():
+    """The pauses are what takes two runs of one suite out of step: each run draws its own."""
+    first, second = [], []
+    for pauses in (first, second):
+        codes = FakeCodes()
+        refused, run = layer(codes, refusing(TRIES), pause=pauses.append)
+        run.ledger.codes.source_accepted = True
+        refused.send(account_move(codes))
+    assert first != second
+
+
+def test_no_pause_while_the_target_never_accepted_a_code_from_the_source():
+    """A [codes] command that reads another system's codes: nobody to fall out of step with, so the tries go at
+    once (the verdict then says the source's codes were all refused)."""
+    codes, pauses, inner = FakeCodes(), [], refusing(TRIES)
+    refused, _ = layer(codes, inner, pause=pauses.append)
+    refused.send(account_move(codes))
+    assert len(inner.sent) == TRIES and pauses == []
+
+
+def test_an_answer_never_sent_again_says_so_and_a_request_without_held_codes_passes_through():
+    codes, inner = FakeCodes(), refusing(0)
+    refused, run = layer(codes, inner)
+    plain = refused.send(account_move(codes))
+    assert plain.resent is None and plain.held_codes == {"old": ACCOUNT, "new": FREE}
+    wrong = refused.send(move(ACCOUNT, "000000", FREE, "111111"))
+    assert wrong.held_codes == {} and run.ledger.codes.refused == 0 and len(inner.sent) == 2
+
+
+def test_a_burst_refused_is_sent_again_and_its_tries_are_read_from_its_first_answer():
+    """The same request sent several times at once, every answer refusing the held code: the burst is sent again
+    with fresh codes, and the case reads the tries from the first answer of the last burst."""
+    codes, inner = FakeCodes(), refusing(3)
+    refused, _ = layer(codes, inner, pause=lambda _: None)
+    answers = refused.send_at_once(account_move(codes), 3)
+    assert len(inner.sent) == 6 and inner.bursts == [3, 3] and len(answers) == 3
+    assert answers[0].resent is not None and answers[0].resent.sends == 2 and not answers[0].resent.refused_again
+
+
+def test_a_burst_with_one_success_says_nothing_of_the_codes():
+    codes = FakeCodes()
+    inner = ScriptedSender(lambda request: answer(request, SUCCESS if len(inner.sent) == 1 else OLD_REFUSED))
+    refused, run = layer(codes, inner)
+    refused.send_at_once(account_move(codes), 2)
+    assert len(inner.sent) == 2 and run.ledger.codes.refused == 0 and run.ledger.codes.source_accepted
+
+
+class BrokenSource(FakeCodes):
+    """A [codes] command that fails when asked again (`failure`), once (then it would work)."""
+
+    def __init__(self, failure: Exception):
+        super().__init__()
+        self.failure: Exception | None = failure
+
+    def refresh(self, phone: Phone) -> str:
+        failure, self.failure = self.failure, None
+        if failure is not None:
+            raise failure
+        return super().refresh(phone)
+
+
+@pytest.mark.parametrize("failure", [CodeUnavailable("no code"), CodeSourceBroken("the command failed")])
+def test_no_fresh_code_the_case_judges_the_answer_it_has(failure):
+    """The source cannot give a fresh code: no try again (another SMS, another failure), the first answer is the
+    case's and nothing says it was sent again."""
+    codes, inner = BrokenSource(failure), refusing(1)
+    refused, _ = layer(codes, inner, pause=lambda _: None)
+    got = refused.send(account_move(codes))
+    assert len(inner.sent) == 1 and got.code == OLD_REFUSED and got.resent is None
+
+
+class StaticCodes(FakeCodes):
+    """[codes] static: no fresh code can be had."""
+
+    can_refresh = False
+
+
+def test_a_refused_static_code_is_counted_for_the_ledger_and_not_sent_again():
+    codes = StaticCodes()
+    refused, run = layer(codes, None, pause=lambda _: None)
+    for _ in range(2):
+        refused.inner = refusing(1)
+        refused.send(account_move(codes))
+        assert len(refused.inner.sent) == 1
+    record = run.ledger.codes
+    assert record.refused == 2 and not record.source_accepted
+    static = record.static[ACCOUNT.key]
+    assert (static.refusals, static.accepted, static.refused_after_accepted) == (2, False, False)
+
+
+def test_a_static_code_accepted_then_refused_stopped_working():
+    codes = StaticCodes()
+    refused, run = layer(codes, refusing(0))
+    refused.send(account_move(codes))
+    assert run.ledger.codes.static[ACCOUNT.key].accepted and run.ledger.codes.static[FREE.key].accepted
+    refused.inner = refusing(1)
+    refused.send(account_move(codes))
+    assert run.ledger.codes.static[ACCOUNT.key].refused_after_accepted
+
+
+def test_sent_again_with_fresh_codes_even_after_the_run_fetched_newer_ones():
+    """A wrong answer about the account is sent again with fresh codes; a question about the account asked in
+    between fetched a newer code for the account's number. The request sent again carries codes valid now on
+    both sides, not the ones it was first sent with (those were refused, and the failure blamed on the target)."""
+    codes, inner = FakeCodes(), refusing(0)
+    refused, run = layer(codes, inner)
+    first = refused.send(account_move(codes))
+    codes.refresh(ACCOUNT)  # the account's question: a code of its own for the account's number
+    again = refused.again_with_fresh_codes(first)
+    assert refused.held(again) == {"old": ACCOUNT, "new": FREE}
+    assert again.side("old").code == codes.held(ACCOUNT) and again.side("new").code == codes.held(FREE)
+    assert run.ledger.codes.refetched == 2
+
+
+def test_again_with_fresh_codes_keeps_a_request_that_carried_none_or_when_none_can_be_had():
+    codes, inner = FakeCodes(), refusing(0)
+    refused, _ = layer(codes, inner)
+    wrong = refused.send(move(ACCOUNT, "000000", FREE, "111111"))
+    assert refused.again_with_fresh_codes(wrong) is wrong.request
+    broken = BrokenSource(CodeUnavailable("no code"))
+    refused, _ = layer(broken, refusing(0))
+    held = refused.send(account_move(broken))
+    assert refused.again_with_fresh_codes(held) is held.request
+
+
+def test_once_codes_are_fetched_for_each_use_a_refused_one_that_passes_again_was_voided_by_someone_else():
+    """Codes fetched a moment before each use: one refused, and a fresher one passing right after, is someone else
+    asking for codes for the same number (the verdict weighs it); the try again waits a random moment first."""
+    codes, pauses, inner = FakeCodes(), [], refusing(1)
+    codes.fresh_each_use = True
+    refused, run = layer(codes, inner, pause=pauses.append)
+    run.ledger.codes.source_accepted = True  # as when a fresh code first passed where a held one was refused
+    refused.send(account_move(codes))
+    assert len(inner.sent) == 2 and len(pauses) == 1
+    assert run.ledger.codes.voided_between_fetch_and_use == 1
+
+
+def test_the_suspect_of_a_wrong_answer():
+    """A fresh code refused again: the source; a static code refused by a business case: that code; a case about a
+    missing parameter or the token: nothing (its answer says nothing of a code)."""
+    codes = FakeCodes()
+    refused, _ = layer(codes, refusing(TRIES), pause=lambda _: None)
+    got = refused.send(account_move(codes))
+    assert refused.suspect(got, {OLD_REFUSED}, got.resent) == Suspect(SOURCE, ACCOUNT.key)
+    static = StaticCodes()
+    refused, _ = layer(static, refusing(1))
+    got = refused.send(account_move(static))
+    assert refused.suspect(got, {SUCCESS}, None) == Suspect(STATIC, ACCOUNT.key)
+    missing = CONTRACT.required_parameters[0].missing_code
+    assert refused.suspect(got, {missing}, None) is None
+    token = CONTRACT.code_named("token-verification-failed")
+    assert refused.suspect(got, {token}, None) is None
