@@ -1,3 +1,3 @@
 """Loads the contract suite's pytest plugin for every run from this folder."""
 
-pytest_plugins = ["contract_suite.plugin"]
+pytest_plugins = ["contract_suite.pytest.plugin"]

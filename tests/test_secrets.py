@@ -119,7 +119,7 @@ import sys
 
 import pytest
 
-from contract_suite.keys import SESSION
+from contract_suite.pytest.keys import SESSION
 
 log = logging.getLogger("careless")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from contract_suite.openapi.spec import Operation
@@ -144,18 +143,6 @@ class Coverage:
                 found |= part.needs.get(code, set())
         return sorted(found)
 
-    def judged_lines_of_others(self) -> list[str]:
-        """Each other operation's judged line, naming the operation."""
-        return [f"{label}: {part.judged_line()}" for label, part in self.operations.items()]
-
-    def other_sections(self) -> list[str]:
-        """Each other operation's table and judged line, after the primary's (which keeps its own format)."""
-        lines = []
-        for label, part in self.operations.items():
-            lines += ["", f"operation {label} ({part.operation.method} {part.operation.path}):"]
-            lines += part.table() + [part.judged_line()]
-        return lines
-
     @property
     def exercisable(self) -> list[int]:
         return sorted(c for c, entry in self.operation.codes.items() if entry.exercisable)
@@ -172,19 +159,6 @@ class Coverage:
             for c in self.exercisable
             if c not in self.exercised_codes
         }
-
-    def judged_line(self) -> str:
-        """`judged N of M exercisable documented codes; not judged: CODES (why); ...`, codes grouped by why."""
-        judged, missing = self.judged, self.unjudged()
-        line = f"judged {len(judged)} of {len(self.exercisable)} exercisable documented codes"
-        if missing:
-            by_reason: dict[str, list[int]] = {}
-            for code, why in missing.items():
-                by_reason.setdefault(why, []).append(code)
-            line += "; not judged: " + "; ".join(
-                f"{', '.join(map(str, codes))} ({why})" for why, codes in by_reason.items()
-            )
-        return line
 
     def rows(self) -> list[dict]:
         rows = []
@@ -231,53 +205,6 @@ class Coverage:
             rows.append({"name": name, "rule": sentence, "status": status, "detail": detail})
         return rows
 
-    def rules_table(self) -> list[str]:
-        """The rules of state as the terminal shows them, after the codes' judged line (none: no line)."""
-        rows = self.rule_rows()
-        if not rows:
-            return []
-        width = max(len(row["name"]) for row in rows)
-        lines = [f"{'rule of state':<{width}}  {'status':<10}  detail"]
-        lines += [f"{row['name']:<{width}}  {row['status']:<10}  {row['detail']}".rstrip() for row in rows]
-        return lines
-
     def undocumented(self) -> dict[str, int]:
         documented = {json.dumps(c) for c in self.operation.codes}
         return {k: n for k, n in self.seen.items() if k not in documented}
-
-    def as_json(self) -> dict:
-        return {
-            "spec": str(self.operation.spec_path),
-            "spec_version": self.operation.version,
-            "codes": self.rows(),
-            "judged": self.judged,
-            "not_judged": self.unjudged(),
-            "notes": sorted(self.notes),
-            "undocumented_seen": self.undocumented(),
-            **({"rules": self.rule_rows()} if self.rules else {}),
-            **(
-                {"operations": {label: part.as_json() for label, part in self.operations.items()}}
-                if self.operations
-                else {}
-            ),
-        }
-
-    def write_json(self, path: str | Path, mask, **more: object) -> None:
-        """Write as_json() with `more` keys (the run's figures), every string passed through mask (the run's
-        secrets)."""
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        text = mask(json.dumps({**self.as_json(), **more}, indent=2, ensure_ascii=False))
-        Path(path).write_text(text + "\n", encoding="utf-8")
-
-    def table(self) -> list[str]:
-        lines = [f"{'code':>5}  {'name':<32} {'status':<20} {'answers':>7}  detail"]
-        for row in self.rows():
-            lines.append(
-                f"{row['code']:>5}  {row['name']:<32} {row['status']:<20} {row['seen']:>7}  {row['detail']}".rstrip()
-            )
-        for code, count in self.undocumented().items():
-            lines.append(
-                f"{code:>5}  {'(undocumented)':<32} {'seen':<20} {count:>7}  not in the spec's x-business-codes"
-            )
-        lines += [f"not applicable: {note}" for note in sorted(self.notes)]
-        return lines

@@ -20,7 +20,7 @@ TRANSPORT_HEADERS = frozenset(
     ("content-length", "user-agent", "accept", "accept-encoding", "connection", "x-schemathesis-testcaseid")
 )
 # Shell variables a reproduction line names for masked values, by the secret's label.
-# a masked token shows as its role's variable: the label of a token is "<role>-token" (contract_suite.plugin)
+# a masked token shows as its role's variable: the label of a token is "<role>-token" (contract_suite.pytest.plugin)
 TOKEN_VARIABLES = {f"{role}-token": variable for role, variable in ENV_OVERRIDES.items()}
 EVIDENCE_BODY_BYTES = 2048
 

@@ -7,12 +7,10 @@ from __future__ import annotations
 import json
 from typing import NoReturn
 
-import pytest
-
 from contract_suite.engine.account import AccountKeeper
 from contract_suite.engine.before_blame import BeforeBlame
 from contract_suite.engine.environment import EnvironmentRecheck
-from contract_suite.engine.evidence import Failure, failures_text
+from contract_suite.engine.evidence import Failure
 from contract_suite.engine.exchange import Answer, change_values
 from contract_suite.engine.gateway import refused_by_gateway
 from contract_suite.engine.judging import judge
@@ -20,7 +18,7 @@ from contract_suite.engine.run import Run
 from contract_suite.engine.stack import Stack
 from contract_suite.http.transport import RequestCapReached
 from contract_suite.openapi.spec import Operation
-from contract_suite.outcomes import CannotJudge, NotJudged
+from contract_suite.outcomes import CannotJudge, CaseFailed, NotApplicable, NotJudged
 from contract_suite.testdata.profile import ENV_OVERRIDES, Phone
 from contract_suite.testdata.sms_codes import CodeSourceBroken, CodeUnavailable, code_source_failed
 
@@ -102,7 +100,7 @@ class Target:
     def newer_code(self, phone: Phone) -> str:
         """Have a new code sent to phone; the code before it is then void."""
         if self.codes.reusable:
-            pytest.skip("not applicable: [codes] reusable = true says the static codes stay valid")
+            raise NotApplicable("not applicable: [codes] reusable = true says the static codes stay valid")
         try:
             return self.codes.refresh(phone)
         except CodeUnavailable as exc:
@@ -148,7 +146,7 @@ class Target:
             return self.change(self.phone("account"), self.phone("free"))
         lacking = [p.name for p in operation.required_parameters if p.example is None]
         if lacking:
-            pytest.skip(
+            raise NotApplicable(
                 f"needs values for {operation.label}: add an `example` to its parameter(s) "
                 f"{', '.join(lacking)} in the spec"
             )
@@ -192,7 +190,7 @@ class Target:
     def fail(self, failures: list[Failure]) -> NoReturn:
         """The running case fails with these failures (recorded in its evidence)."""
         self.run.ledger.failed(*failures)
-        pytest.fail(failures_text(failures), pytrace=False)
+        raise CaseFailed(failures)
 
     def check(
         self,
@@ -232,11 +230,11 @@ class Target:
         """Fail naming the rule unless the answer is a valid envelope carrying one of the expected codes."""
         failures = self.check(answer, expected, rule, operation, counts_as_judged=counts_as_judged)
         if failures:
-            pytest.fail(failures_text(failures), pytrace=False)
+            raise CaseFailed(failures)
 
     def require_destructive(self) -> None:
         if not self.run.settings.destructive_allowed:
-            pytest.skip(
+            raise NotApplicable(
                 f"changes the test account's phone on {self.base_url} (and restores it): "
                 "pass --allow-destructive to run it"
             )

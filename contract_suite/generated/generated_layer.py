@@ -12,13 +12,12 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
 import requests
 import schemathesis
 from requests.structures import CaseInsensitiveDict
 from schemathesis.core.failures import FailureGroup
 
-from contract_suite.engine.evidence import CheckFailed, Failure, failures_text
+from contract_suite.engine.evidence import CheckFailed, Failure
 from contract_suite.engine.exchange import Answer, OperationRequest
 from contract_suite.engine.judging import nested_too_deep
 from contract_suite.engine.reproduce import reproduction
@@ -26,7 +25,7 @@ from contract_suite.engine.settings import Settings
 from contract_suite.generated import checks, generation  # importing checks registers the custom checks
 from contract_suite.http.transport import RequestCapReached
 from contract_suite.openapi.spec import PROJECT_ROOT
-from contract_suite.outcomes import CannotJudge, NotJudged
+from contract_suite.outcomes import CannotJudge, CaseFailed, NotJudged
 
 SCHEMATHESIS_CONFIG = PROJECT_ROOT / "schemathesis.toml"
 TOKEN_PLACEHOLDER = "the-run-s-valid-token"  # never sent: the run's valid token goes in its place
@@ -148,10 +147,13 @@ def send_and_judge(case: schemathesis.Case, target) -> None:
         return
     target.environment.endpoint_spoke(answer)  # CannotJudge when the environment changed, not the contract
     if nested_too_deep(answer.body):
-        pytest.fail(
-            f"the answer is not an envelope: a JSON body nested past {nested_too_deep.limit} levels; "
-            f"answered to: {case.method} {target.secrets.mask(answer.response.request.url)}",
-            pytrace=False,
+        raise CaseFailed(
+            [
+                Failure(
+                    f"the answer is not an envelope: a JSON body nested past {nested_too_deep.limit} levels; "
+                    f"answered to: {case.method} {target.secrets.mask(answer.response.request.url)}"
+                )
+            ]
         )
     response = schemathesis.Response(
         status_code=answer.status,
@@ -170,7 +172,7 @@ def send_and_judge(case: schemathesis.Case, target) -> None:
     else:
         return
     target.run.ledger.failed(*failures)
-    pytest.fail(failures_text(failures), pytrace=False)  # outside the except: no exception chain to print
+    raise CaseFailed(failures)  # outside the except: no exception chain to print
 
 
 def _prepared(answer: Answer) -> requests.PreparedRequest:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from contract_suite.keys import SESSION
 from contract_suite.pytest.items import operation_of
+from contract_suite.pytest.keys import SESSION
 
 
 class CaseModule(pytest.Module):

@@ -11,9 +11,10 @@ import pytest
 from contract_suite.engine.settings import DEFAULT_PAGE, Settings
 from contract_suite.engine.start import Opened, open_run
 from contract_suite.engine.target import Target
-from contract_suite.keys import SESSION
 from contract_suite.openapi import knife4j, spec
-from contract_suite.outcomes import EXIT_CANNOT_JUDGE, CannotJudge
+from contract_suite.outcomes import EXIT_CANNOT_JUDGE
+from contract_suite.pytest.keys import SESSION
+from contract_suite.pytest.translation import CannotJudgeSkip
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def base_url(endpoint: Endpoint) -> str:
 
 
 def start_run(config: pytest.Config, settings: Settings, endpoint: Endpoint, preflight_checks: bool) -> Opened:
-    """The run against the target, once the preflight says it can judge it; else CannotJudge (an error of the first
+    """The run against the target, once the preflight says it can judge it; else CannotJudgeSkip (an error of the first
     case, one line why, and the run stops with exit 2). Called by xdist's controller before any worker starts, it
     exits the session instead."""
     session = config.stash[SESSION]
@@ -64,7 +65,7 @@ def start_run(config: pytest.Config, settings: Settings, endpoint: Endpoint, pre
         message = f"cannot use the target {endpoint.base_url}: {secrets.mask(opened.problem)}"
         if config.pluginmanager.getplugin("dsession") is not None:  # xdist's controller: no case runs here
             pytest.exit(message, returncode=EXIT_CANNOT_JUDGE)
-        raise CannotJudge(message)
+        raise CannotJudgeSkip(message)
     return opened
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from contract_suite.keys import SESSION
 from contract_suite.openapi import spec
+from contract_suite.pytest.keys import SESSION
 
 
 def operation_of(item: pytest.Item) -> spec.Operation:

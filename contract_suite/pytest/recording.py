@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from contract_suite.engine.coverage import BROKEN, CANNOT_JUDGE_RULE, HELD, SKIPPED, Coverage
-from contract_suite.keys import CANNOT_JUDGE, RAN
-from contract_suite.outcomes import NotJudged
 from contract_suite.pytest.items import exercised_by, operation_of, state_rule_of
+from contract_suite.pytest.keys import CANNOT_JUDGE, RAN
+from contract_suite.pytest.translation import NotJudgedSkip
 from contract_suite.secrets import Secrets
 
 
@@ -24,7 +24,7 @@ class CoverageRecording:
             codes = exercised_by(item, operation)
             if codes:
                 reason = made.longrepr[2] if isinstance(made.longrepr, tuple) else str(made.longrepr)
-                lacking = call.excinfo is not None and isinstance(call.excinfo.value, NotJudged)
+                lacking = call.excinfo is not None and isinstance(call.excinfo.value, NotJudgedSkip)
                 needs = call.excinfo.value.needs if lacking else None
                 self.coverage.skip(
                     codes, self.secrets.mask(reason.removeprefix("Skipped: ")), operation, lacking=lacking, needs=needs

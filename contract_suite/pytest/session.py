@@ -1,5 +1,5 @@
 """One contract session: everything the plugin's hooks, the fixtures and the report writers need, resolved once at
-configure and kept in one object under one stash key (contract_suite.keys.SESSION). The run against the target
+configure and kept in one object under one stash key (contract_suite.pytest.keys.SESSION). The run against the target
 joins it when the first case needs it."""
 
 from __future__ import annotations

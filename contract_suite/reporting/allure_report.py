@@ -16,7 +16,8 @@ from contract_suite.engine.coverage import Coverage
 from contract_suite.engine.evidence import CaseEvidence
 from contract_suite.engine.reproduce import exchange_text
 from contract_suite.engine.settings import Settings
-from contract_suite.keys import EVIDENCE
+from contract_suite.pytest.keys import EVIDENCE
+from contract_suite.reporting import coverage_table
 from contract_suite.reporting.case_view import (
     code_words,
     exchange_title,
@@ -133,13 +134,13 @@ class AllureReport:
         (self.folder / "executor.json").write_text(
             json.dumps(self.executor(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        table = "\n".join([*self.coverage.table(), self.coverage.judged_line()])
+        table = "\n".join([*coverage_table.table(self.coverage), coverage_table.judged_line(self.coverage)])
         allure.global_attach(mask(table), name="documented-code coverage", attachment_type="text/plain")
-        rules = self.coverage.rules_table()
+        rules = coverage_table.rules_table(self.coverage)
         if rules:
             allure.global_attach(mask("\n".join(rules)), name="rules of state", attachment_type="text/plain")
         allure.global_attach(
-            mask(json.dumps(self.coverage.as_json(), indent=2, ensure_ascii=False)),
+            mask(json.dumps(coverage_table.as_json(self.coverage), indent=2, ensure_ascii=False)),
             name="documented-code coverage (JSON)",
             attachment_type="application/json",
         )
@@ -171,7 +172,7 @@ class AllureReport:
         if refused:
             pairs.append(["contract SMS codes", refused])
         pairs += [line.split(": ", 1) for line in header(self.settings)]
-        pairs.append(["contract coverage", self.coverage.judged_line()])
+        pairs.append(["contract coverage", coverage_table.judged_line(self.coverage)])
         pairs += [
             [f"code {row['code']} {row['name']}", " ".join(filter(None, (row["status"], row["detail"])))]
             for row in self.coverage.rows()

@@ -13,7 +13,8 @@ from contract_suite.engine.coverage import Coverage
 from contract_suite.engine.evidence import CaseEvidence
 from contract_suite.engine.reproduce import exchange_text
 from contract_suite.engine.settings import Settings
-from contract_suite.keys import CANNOT_JUDGE, EVIDENCE, RULE
+from contract_suite.pytest.keys import CANNOT_JUDGE, EVIDENCE, RULE
+from contract_suite.reporting import coverage_table
 from contract_suite.reporting.case_view import code_words, exchange_title, is_case_outcome, operation_of, title_of
 from contract_suite.reporting.summary import (
     Verdict,
@@ -175,8 +176,9 @@ class HtmlReport:
         notes = "".join(
             f'<p class="contract-note">not applicable: {e(mask(note))}</p>' for note in sorted(self.coverage.notes)
         )
+        judged = e(mask(coverage_table.judged_line(self.coverage)))
         return (
-            f'<div id="contract-coverage-section"><p id="contract-judged">{e(mask(self.coverage.judged_line()))}</p>'
+            f'<div id="contract-coverage-section"><p id="contract-judged">{judged}</p>'
             f'<table id="contract-coverage"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}'
             f"{self.rules_html()}</div>"
         )

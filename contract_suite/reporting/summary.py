@@ -13,8 +13,9 @@ from contract_suite.engine.coverage import Coverage
 from contract_suite.engine.evidence import ACCOUNT, SOURCE
 from contract_suite.engine.ledger import Ledger, StaticCodeRecord, merged
 from contract_suite.engine.settings import Settings
-from contract_suite.keys import CODES
 from contract_suite.outcomes import EXIT_CANNOT_JUDGE
+from contract_suite.pytest.keys import CODES
+from contract_suite.reporting import coverage_table
 from contract_suite.secrets import Secrets
 
 MIN_ANSWERS_FOR_NO_ENVELOPE = 3
@@ -222,8 +223,8 @@ class Verdict:
                 "did not answer them in time or dropped the connection"
             )
         elif settings.require_all_codes and coverage.unjudged_anywhere():
-            others = [line for line in coverage.judged_lines_of_others() if "; not judged: " in line]
-            self.reason = "; ".join([f"--require-all-codes: {coverage.judged_line()}", *others])
+            others = [line for line in coverage_table.judged_lines_of_others(coverage) if "; not judged: " in line]
+            self.reason = "; ".join([f"--require-all-codes: {coverage_table.judged_line(coverage)}", *others])
         elif wanting and not settings.allow_partial:
             left = sorted({code for codes in wanting.values() for code in codes})
             needs = coverage.needed_for_want()
@@ -287,18 +288,18 @@ def codes_words(ledger: Ledger | None) -> str | None:
 def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: Verdict, secrets: Secrets) -> None:
     if coverage.anything:
         terminal.section("documented-code coverage")
-        for line in coverage.table():
+        for line in coverage_table.table(coverage):
             terminal.write_line(line)
-        terminal.write_line(coverage.judged_line())
-        for line in coverage.rules_table():  # the rules of state, judged apart from the codes
+        terminal.write_line(coverage_table.judged_line(coverage))
+        for line in coverage_table.rules_table(coverage):  # the rules of state, judged apart from the codes
             terminal.write_line(line)
-        for line in coverage.other_sections():  # the other operations' tables, when the spec has several
+        for line in coverage_table.other_sections(coverage):  # the other operations' tables, when the spec has several
             terminal.write_line(line)
         if settings.coverage_json:
             try:
                 ledger = verdict.ledger
                 figures = {"sms_codes": codes_figures(ledger), "costs": costs(verdict)} if ledger else {}
-                coverage.write_json(settings.coverage_json, secrets.mask, **figures)
+                coverage_table.write_json(coverage, settings.coverage_json, secrets.mask, **figures)
             except OSError as exc:  # writable when the run began (the settings checked); not now
                 terminal.write_line(f"coverage JSON NOT written to {settings.coverage_json}: {exc.strerror or exc}")
             else:

@@ -13,7 +13,7 @@ CPU less for each run with the generated layer; a user's run, the first in its p
 the bench's contract run).
 
 Only modules pytest does not rewrite are imported beforehand: pytest rewrites the asserts of its plugins'
-packages (hypothesis, schemathesis, pytest-html, ...) and of contract_suite.plugin, and warns when one of
+packages (hypothesis, schemathesis, pytest-html, ...) and of contract_suite.pytest.plugin, and warns when one of
 them was imported before it could. Those are still imported by each run, as in a fresh process.
 
     server = ForkServer(PRELOADED, env=..., cwd=...)
@@ -69,7 +69,7 @@ PRELOADED = (
 # configures them, or blocks them with -p no:NAME) and the libraries of the generated layer. Imported through
 # pytest's rewriting hook, as a run imports them.
 PRELOADED_AS_PYTEST_REWRITES = (
-    "contract_suite.plugin",
+    "contract_suite.pytest.plugin",
     "pytest_base_url.plugin",
     "pytest_html.plugin",
     "pytest_html.fixtures",
@@ -93,7 +93,7 @@ PRELOADED_AS_PYTEST_REWRITES = (
 def rewritten_by_pytest() -> tuple[str, ...]:
     """The packages pytest rewrites the asserts of, and warns about when they were imported before it could: those
     of every installed plugin (pytest11 entry points), and the plugin the project's conftest.py names."""
-    names = {"contract_suite.plugin"}
+    names = {"contract_suite.pytest.plugin"}
     for dist in importlib.metadata.distributions():
         if not any(ep.group == "pytest11" for ep in dist.entry_points):
             continue

@@ -9,6 +9,7 @@ import pytest
 
 from contract_suite.engine.coverage import Coverage
 from contract_suite.openapi import spec
+from contract_suite.reporting import coverage_table
 from contract_suite.secrets import (
     Secrets,
 )
@@ -72,13 +73,13 @@ def test_the_table_says_of_each_code_what_the_run_did():
     for code in NOT_EXERCISABLE:
         assert rows[code]["status"] == "not exercisable" and rows[code]["detail"] == CONTRACT.codes[code].provoked_by
     assert coverage.undocumented() == {"99999": 1, f'"{OLD_PHONE_INCORRECT}"': 1}
-    table = coverage.table()
+    table = coverage_table.table(coverage)
     assert table[0] == f"{'code':>5}  {'name':<32} {'status':<20} {'answers':>7}  detail"
     assert f"{first:>5}  {CONTRACT.codes[first].name:<32} {'seen':<20} {2:>7}" == table[1 + sorted(rows).index(first)]
     assert f"99999  {'(undocumented)':<32} {'seen':<20} {1:>7}  not in the spec's x-business-codes" in table
     coverage.note("b note")
     coverage.note("a note")
-    assert coverage.table()[-2:] == ["not applicable: a note", "not applicable: b note"]
+    assert coverage_table.table(coverage)[-2:] == ["not applicable: a note", "not applicable: b note"]
 
 
 def test_the_judged_line_groups_the_unjudged_codes_by_why():
@@ -92,7 +93,7 @@ def test_the_judged_line_groups_the_unjudged_codes_by_why():
         EXERCISABLE[1]: "add [codes]",
         EXERCISABLE[2]: "no case selected in this run expects it",
     }
-    assert coverage.judged_line() == (
+    assert coverage_table.judged_line(coverage) == (
         f"judged {len(EXERCISABLE) - 3} of {len(EXERCISABLE)} exercisable documented codes; not judged: "
         f"{EXERCISABLE[0]}, {EXERCISABLE[1]} (add [codes]); {EXERCISABLE[2]} (no case selected in this run expects it)"
     )
@@ -100,7 +101,10 @@ def test_the_judged_line_groups_the_unjudged_codes_by_why():
     assert set(coverage.unjudged_anywhere()[CONTRACT.label]) == set(EXERCISABLE[:3])
     coverage.exercised(EXERCISABLE[:3])
     assert coverage.unjudged_anywhere() == {} and coverage.unjudged_for_want() == {}
-    assert coverage.judged_line() == f"judged {len(EXERCISABLE)} of {len(EXERCISABLE)} exercisable documented codes"
+    assert (
+        coverage_table.judged_line(coverage)
+        == f"judged {len(EXERCISABLE)} of {len(EXERCISABLE)} exercisable documented codes"
+    )
 
 
 def test_a_worker_state_merges_whole():
@@ -118,7 +122,7 @@ def test_a_worker_state_merges_whole():
     merged.merge(state)
     merged.merge({"seen": {}, "exercised": [], "skipped": {}, "operations": {"unknown": state}})
     assert merged.state() == worker.state()
-    assert merged.as_json() == worker.as_json()
+    assert coverage_table.as_json(merged) == coverage_table.as_json(worker)
 
 
 def test_the_json_names_every_operation_and_is_masked(tmp_path):
@@ -127,19 +131,19 @@ def test_the_json_names_every_operation_and_is_masked(tmp_path):
     coverage.saw(99999)
     coverage.note("681193 reusable")
     coverage.exercised([7001], OTHER)
-    data = coverage.as_json()
+    data = coverage_table.as_json(coverage)
     assert data["spec"] == str(CONTRACT.spec_path) and data["spec_version"] == CONTRACT.version
     assert data["judged"] == EXERCISABLE and data["not_judged"] == {} and data["undocumented_seen"] == {"99999": 1}
     other = data["operations"]["getNickname"]
     assert other["judged"] == [7001] and "operations" not in other
-    assert "operations" not in Coverage(CONTRACT).as_json()
+    assert "operations" not in coverage_table.as_json(Coverage(CONTRACT))
     secrets = Secrets()
     secrets.add("681193", "sms-code")
     path = tmp_path / "deeper" / "still" / "coverage.json"
-    coverage.write_json(path, secrets.mask)
+    coverage_table.write_json(coverage, path, secrets.mask)
     written = json.loads(path.read_text(encoding="utf-8"))
     assert written["notes"] == ["<sms-code> reusable"] and written["codes"] == data["codes"]
     coverage.note("验证码 681193")  # written as it reads (and masked: an escaped \uXXXX form would hide a secret)
-    coverage.write_json(tmp_path / "coverage.json", secrets.mask)  # into a folder that exists
+    coverage_table.write_json(coverage, tmp_path / "coverage.json", secrets.mask)  # into a folder that exists
     text = (tmp_path / "coverage.json").read_text(encoding="utf-8")
     assert '"验证码 <sms-code>"' in text and text.startswith('{\n  "spec": ') and text.endswith("}\n")

@@ -11,6 +11,7 @@ from contract_suite.engine.evidence import SOURCE, Suspect
 from contract_suite.engine.ledger import CodeRecord, Ledger
 from contract_suite.openapi import spec
 from contract_suite.outcomes import EXIT_CANNOT_JUDGE
+from contract_suite.reporting import coverage_table
 from contract_suite.reporting.summary import Verdict, verdict_line, verdict_word
 from contract_suite.secrets import (
     Secrets,
@@ -180,7 +181,7 @@ def test_require_all_codes_counts_the_users_own_choices():
     settings = SimpleNamespace(**{**vars(SETTINGS), "require_all_codes": True})
     verdict = verdict_of(run_())
     assert verdict.exit_status(pytest.ExitCode.OK, settings, coverage) == EXIT_CANNOT_JUDGE
-    assert verdict.reason == f"--require-all-codes: {coverage.judged_line()}"
+    assert verdict.reason == f"--require-all-codes: {coverage_table.judged_line(coverage)}"
     assert not verdict.partial
     relaxed = verdict_of(run_())
     assert relaxed.exit_status(pytest.ExitCode.OK, SETTINGS, coverage) == 0 and not relaxed.partial
@@ -251,8 +252,13 @@ def test_the_other_operations_have_their_sections_and_lines():
     coverage.skip([7001], "add [nick]", OTHER, lacking=True)
     part = coverage.operations["getNickname"]
     assert part.exercisable == [0, 7001]
-    assert coverage.judged_lines_of_others() == [f"getNickname: {part.judged_line()}"]
-    assert coverage.other_sections() == ["", "operation getNickname (GET /nick):", *part.table(), part.judged_line()]
+    assert coverage_table.judged_lines_of_others(coverage) == [f"getNickname: {coverage_table.judged_line(part)}"]
+    assert coverage_table.other_sections(coverage) == [
+        "",
+        "operation getNickname (GET /nick):",
+        *coverage_table.table(part),
+        coverage_table.judged_line(part),
+    ]
     assert coverage.unjudged_for_want() == {"getNickname": {7001: "add [nick]"}}
     nothing_selected = "no case selected in this run expects it"
     assert coverage.unjudged_anywhere() == {"getNickname": {0: nothing_selected, 7001: "add [nick]"}}
@@ -262,7 +268,8 @@ def test_the_other_operations_have_their_sections_and_lines():
     settings = SimpleNamespace(**{**vars(SETTINGS), "require_all_codes": True})
     strict = verdict_of(run_())
     strict.exit_status(pytest.ExitCode.OK, settings, coverage)
-    assert strict.reason == f"--require-all-codes: {coverage.judged_line()}; getNickname: {part.judged_line()}"
+    lines = (coverage_table.judged_line(coverage), coverage_table.judged_line(part))
+    assert strict.reason == "--require-all-codes: {}; getNickname: {}".format(*lines)
     allowed = verdict_of(run_())
     allowed.exit_status(pytest.ExitCode.OK, SimpleNamespace(**{**vars(SETTINGS), "allow_partial": True}), coverage)
     assert verdict_line(allowed, coverage, Secrets()) == (

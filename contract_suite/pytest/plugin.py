@@ -13,8 +13,10 @@ import pytest
 from contract_suite.engine.coverage import STATE_RULES, Coverage
 from contract_suite.engine.evidence import CaseEvidence
 from contract_suite.engine.reproduce import exchange_text
-from contract_suite.engine.settings import add_options, resolve
-from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and self-tests read them here)
+from contract_suite.pytest import fixtures, scheduling
+from contract_suite.pytest.collection import CaseModule, name_generated_operations
+from contract_suite.pytest.items import exercised_by, operation_of, state_rule_of
+from contract_suite.pytest.keys import (  # noqa: F401 (re-exported: report plugins and self-tests read them here)
     CANNOT_JUDGE,
     CODES,
     EVIDENCE,
@@ -24,13 +26,11 @@ from contract_suite.keys import (  # noqa: F401 (re-exported: report plugins and
     RULE,
     SESSION,
 )
-from contract_suite.outcomes import CannotJudge, NotJudged
-from contract_suite.pytest import fixtures, scheduling
-from contract_suite.pytest.collection import CaseModule, name_generated_operations
-from contract_suite.pytest.items import exercised_by, operation_of, state_rule_of
 from contract_suite.pytest.masking import ReportMasking
+from contract_suite.pytest.options import add_options, resolve
 from contract_suite.pytest.recording import CoverageRecording
 from contract_suite.pytest.session import ContractSession, profile_tokens
+from contract_suite.pytest.translation import CannotJudgeSkip, NotJudgedSkip, as_pytest_outcomes
 from contract_suite.pytest.workers import WorkerResults
 from contract_suite.reporting import summary
 from contract_suite.secrets import Secrets, install_log_masking
@@ -151,14 +151,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     session = config.stash[SESSION]
     secrets = session.secrets
     item.stash[RAN] = True
-    if call.excinfo is not None and isinstance(call.excinfo.value, CannotJudge):
+    if call.excinfo is not None and isinstance(call.excinfo.value, CannotJudgeSkip):
         # not a contract failure, not a skip: an error of this case (E), and the run's exit is 2
         made.outcome = "failed"
         made.when = "setup"
         made.longrepr = str(call.excinfo.value.msg)
         made.user_properties.append(CANNOT_JUDGE)
     elif made.skipped and made.when in ("setup", "call"):
-        if call.excinfo is not None and isinstance(call.excinfo.value, NotJudged) and isinstance(made.longrepr, tuple):
+        if (
+            call.excinfo is not None
+            and isinstance(call.excinfo.value, NotJudgedSkip)
+            and isinstance(made.longrepr, tuple)
+        ):
             made.longrepr = (*made.longrepr[:2], f"Skipped: {call.excinfo.value.msg}")  # not the class's name
         if isinstance(made.longrepr, tuple) and "contract_suite" in Path(str(made.longrepr[0])).parts:
             # raised inside the suite's machinery: the skip summary points at the case instead
@@ -181,6 +185,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if run is not None and run.stopped and not item.session.shouldstop:
         item.session.shouldstop = f"cannot judge the target {run.base_url}: {run.stopped}"
     return made
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function):
+    """A case's body raises the engine's outcomes (contract_suite.outcomes): pytest sees its own."""
+    with as_pytest_outcomes():
+        return (yield)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
