@@ -92,7 +92,7 @@ MODULES = {
         # the exit status and the verdict line; the header and the terminal section are read by test_verdict
         ("Verdict", "verdict_word", "verdict_line", "_verdict_words"),
     ),
-    "checks": Module("contract_suite/generated/checks.py", ("tests/test_checks.py",)),
+    "checks": Module("contract_suite/schemathesis_layer/checks.py", ("tests/test_checks.py",)),
     "coverage": Module("contract_suite/reporting/coverage.py", (f"{UNIT}/test_coverage.py",)),
     "transport": Module(
         "contract_suite/http/transport.py",

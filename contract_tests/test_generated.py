@@ -1,13 +1,13 @@
 """Generated cases (schemathesis): the spec's examples, its coverage cases and fuzzing, positive and negative data,
 sent to the run's target through the run's bounded transport and judged by the custom checks in
-contract_suite/generated/checks.py (the engine: contract_suite/generated/generated_layer.py)."""
+contract_suite/schemathesis_layer/checks.py (the engine: contract_suite/schemathesis_layer/cases.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from contract_suite.generated.generated_layer import phase_schemas, send_and_judge
 from contract_suite.pytest.translation import as_pytest_outcomes
+from contract_suite.schemathesis_layer.cases import phase_schemas, send_and_judge
 
 pytestmark = pytest.mark.generated
 

@@ -5,7 +5,7 @@ than the primary one start with its operationId: `test_absent[getNickname-appId]
 
 import pytest
 
-from contract_suite.engine.target import ABSENT
+from contract_suite.engine.case_toolkit import ABSENT
 from contract_suite.pytest.cases import operation_param, operations_of
 
 

@@ -5,8 +5,8 @@ not state it."""
 
 import pytest
 
-from contract_suite.generated.unusual_values import UNUSUAL_VALUES
 from contract_suite.pytest.cases import primary_operation
+from contract_suite.schemathesis_layer.unusual_values import UNUSUAL_VALUES
 
 pytestmark = pytest.mark.inferred
 
@@ -20,11 +20,11 @@ def pytest_generate_tests(metafunc):
 
 
 # No `exercises` mark: the case provokes no code in particular, so the coverage table counts none for it.
-def test_unusual_value(target, contract, parameter, unusual):
+def test_unusual_value(target, operation, parameter, unusual):
     params = target.valid_request()
     params[parameter] = unusual
     answer = target.call(params, target.token("valid"))
-    errors = set(contract.codes) - {contract.success_code}
+    errors = set(operation.codes) - {operation.success_code}
     shown = repr(unusual) if len(unusual) <= 40 else f"{unusual[:12]!r}... ({len(unusual)} characters)"
     target.expect(
         answer,

@@ -5,7 +5,6 @@ plugin runs them after every other case, since each builds on what those judge."
 
 import pytest
 
-from contract_suite.engine import at_once
 from contract_suite.engine.evidence import failures_text
 
 
@@ -27,7 +26,7 @@ from contract_suite.engine.evidence import failures_text
         ),
     ],
 )
-def test_code_verifies_only_its_own_number(target, contract, side, expected):
+def test_code_verifies_only_its_own_number(target, operation, side, expected):
     account, free = target.phone("account"), target.phone("free")
     codes = {"old": target.code(account), "new": target.code(free)}  # both valid, unused: fresh for this request
     if codes["old"] == codes["new"]:
@@ -41,7 +40,7 @@ def test_code_verifies_only_its_own_number(target, contract, side, expected):
     sent_to, sent_as = (account, free) if side == "new" else (free, account)
     target.expect(
         answer,
-        contract.code_named(expected),
+        operation.code_named(expected),
         f"the valid SMS code {sent_to} received, sent as the code of {sent_as}: a code verifies only its own number",
     )
 
@@ -50,12 +49,12 @@ def test_code_verifies_only_its_own_number(target, contract, side, expected):
 @pytest.mark.state_rule("international-code-in-every-check")
 @pytest.mark.exercises("success")
 @pytest.mark.parametrize("role", ["registered", "cancelling"], ids=["registered-digits", "cancelling-digits"])
-def test_same_digits_under_another_international_code_are_free(target, contract, role):
+def test_same_digits_under_another_international_code_are_free(target, operation, role):
     target.require_destructive()
     target.require_fresh_codes()
     account, taken = target.phone("account"), target.phone(role)
     elsewhere = target.elsewhere(taken)  # another country's number: nobody's, whoever holds the digits at home
-    success = contract.success_code
+    success = operation.success_code
 
     answer = target.call(target.change(account, elsewhere), target.token("valid"), changes_account=True)
     moved = answer.code == success
@@ -77,7 +76,7 @@ def test_same_digits_under_another_international_code_are_free(target, contract,
 @pytest.mark.destructive
 @pytest.mark.state_rule("one-change-per-pair-of-codes")
 @pytest.mark.exercises("success")
-def test_one_pair_of_codes_changes_the_phone_once(target, contract, contract_settings):
+def test_one_pair_of_codes_changes_the_phone_once(target, operation, contract_settings):
     target.require_destructive()
     target.require_fresh_codes()
     times = contract_settings.concurrent_changes
@@ -86,7 +85,7 @@ def test_one_pair_of_codes_changes_the_phone_once(target, contract, contract_set
     # checks in: its codes are used, its original phone is no longer the account's, its new phone is the account's
     # own now. Any of their codes is right; another success is not.
     after_the_change = {
-        contract.code_named(name)
+        operation.code_named(name)
         for name in (
             "old-phone-verification-failed",
             "new-phone-verification-failed",
@@ -94,9 +93,8 @@ def test_one_pair_of_codes_changes_the_phone_once(target, contract, contract_set
             "new-phone-registered",
         )
     }
-    answers = at_once.call_at_once(target, target.change(account, free), target.token("valid"), times)
-    failures = at_once.check_at_once(
-        target,
+    answers = target.call_at_once(target.change(account, free), target.token("valid"), times)
+    failures = target.check_at_once(
         answers,
         after_the_change,
         f"the same valid change from {account} to {free} sent {times} times at one moment: one pair of SMS codes "

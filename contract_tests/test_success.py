@@ -7,14 +7,14 @@ from contract_suite.engine.evidence import failures_text
 
 @pytest.mark.destructive
 @pytest.mark.exercises("success", "old-phone-incorrect", "old-phone-verification-failed")
-def test_change_is_made_and_restored(target, contract):
+def test_change_is_made_and_restored(target, operation):
     target.require_destructive()
     target.require_fresh_codes()
     token = target.token("valid")
     account, free = target.phone("account"), target.phone("free")
-    success, incorrect = contract.success_code, contract.code_named("old-phone-incorrect")
+    success, incorrect = operation.success_code, operation.code_named("old-phone-incorrect")
 
-    answer = target.call(target.change(account, free), token, changes_account=True)  # lost: Target.call restores
+    answer = target.call(target.change(account, free), token, changes_account=True)  # lost: call() restores
     target.codes.consumed(account, free)
     target.expect(answer, success, f"valid request moving the account from {account} to {free}")
 
@@ -45,7 +45,7 @@ def test_change_is_made_and_restored(target, contract):
             reuse = target.call(target.change(account, free, old__code=used), token)
             failures += target.check(
                 reuse,
-                contract.code_named("old-phone-verification-failed"),
+                operation.code_named("old-phone-verification-failed"),
                 f"the SMS code {account} received for the restore was used: it must not verify again",
             )
     if failures:

@@ -5,7 +5,7 @@ operation's ids are `test_wrong_token` and so on; another operation's `test_wron
 
 import pytest
 
-from contract_suite.engine.target import ABSENT
+from contract_suite.engine.case_toolkit import ABSENT
 from contract_suite.outcomes import NotApplicable, NotJudged
 from contract_suite.pytest.cases import operation_param, operations_of
 

@@ -1,5 +1,5 @@
-"""Each custom check of the generated layer (contract_suite/generated/checks.py) judged alone, on crafted answers:
-the right answer passes, each wrong one fails with its message, and a case that is another check's business is
+"""Each custom check of the generated layer (contract_suite/schemathesis_layer/checks.py) judged alone, on crafted
+answers: the right answer passes, each wrong one fails with its message, and a case that is another check's business is
 left alone.
 
 No request is sent and schemathesis' own checks never run: a check that stopped catching its defect would
@@ -27,8 +27,8 @@ from schemathesis.generation.meta import (
 )
 
 from contract_suite.engine.evidence import CheckFailed, Failure
-from contract_suite.generated import checks
 from contract_suite.openapi import spec
+from contract_suite.schemathesis_layer import checks
 
 pytestmark = pytest.mark.selftest
 

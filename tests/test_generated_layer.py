@@ -1,4 +1,4 @@
-"""Self-tests of the generated layer (contract_tests/test_generated.py, contract_suite/generated/checks.py,
+"""Self-tests of the generated layer (contract_tests/test_generated.py, contract_suite/schemathesis_layer/checks.py,
 schemathesis.toml): each custom check catches its defect and says why, the correct server passes,
 `st run` judges alike, the token always goes with the cases and the profile's SMS codes never do."""
 
@@ -17,10 +17,10 @@ from urllib.parse import quote_plus
 import pytest
 from werkzeug.wrappers import Response
 
-from contract_suite.generated import generation
-from contract_suite.generated.checks import Presence, presence_of
 from contract_suite.openapi import lint, spec
 from contract_suite.openapi.spec import resolve_refs, validation_errors
+from contract_suite.schemathesis_layer import generation
+from contract_suite.schemathesis_layer.checks import Presence, presence_of
 from reference_server import create_app, start_embedded
 from reference_server.app import SetPhoneService
 from tests.support.catalogue.methods import OtherMethodsActLikePut

@@ -93,13 +93,13 @@ EDITS = {
 NEW_CASE = f'''
 
 @pytest.mark.exercises("{NAME}")
-def test_new_international_code_unsupported(target, contract):
+def test_new_international_code_unsupported(target, operation):
     free = target.phone("free")
     unserved = Phone("{UNSERVED}", free.phone)
     params = target.change(target.phone("account"), unserved)
     answer = target.call(params, target.token("valid"))
     rule = f"new phone {{unserved}}: its international code is not served"
-    target.expect(answer, contract.code_named("{NAME}"), rule)
+    target.expect(answer, operation.code_named("{NAME}"), rule)
 '''
 
 

@@ -239,7 +239,7 @@ def test_the_loader_yields_a_contract_per_operation(tmp_path):
     path = spec_with_nickname(tmp_path)
     loaded = spec.load_all(path)
     assert [c.label for c in loaded.operations] == ["setPhone", "getNickname"]
-    assert [c.label for c in loaded.judged] == ["setPhone", "getNickname"]
+    assert [c.label for c in loaded.with_codes] == ["setPhone", "getNickname"]
     nickname = loaded.operation("get", NICKNAME_PATH)
     assert nickname is not None and not nickname.primary
     assert nickname.missing_codes == {"appId": MISSING_APP_ID, "lang": MISSING_LANG}

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from contract_suite.secrets import Secrets
-from contract_suite.testdata import commands, sms_codes
-from contract_suite.testdata import profile as profiles
+from contract_suite.target_data import commands, sms_codes
+from contract_suite.target_data import profile as profiles
 from tests.support.suite import COMMAND_PROFILE, PROFILE, run_pytest
 
 pytestmark = pytest.mark.selftest

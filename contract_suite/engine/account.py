@@ -24,8 +24,8 @@ from contract_suite.engine.reproduce import reproduction
 from contract_suite.engine.run import Run
 from contract_suite.http.transport import RequestCapReached
 from contract_suite.outcomes import CannotJudge, NotJudged
-from contract_suite.testdata.profile import Phone
-from contract_suite.testdata.sms_codes import CodeSourceBroken, CodeUnavailable, code_source_failed
+from contract_suite.target_data.profile import Phone
+from contract_suite.target_data.sms_codes import CodeSourceBroken, CodeUnavailable, code_source_failed
 
 IN_STEP, MOVED, UNKNOWN = "in step", "moved", "unknown"
 

@@ -20,10 +20,10 @@ from contract_suite.engine.refused_codes import RefusedCodes
 from contract_suite.engine.reproduce import reproduction
 from contract_suite.engine.run import Run
 from contract_suite.http.transport import RequestCapReached
-from contract_suite.testdata.sms_codes import CodeSourceBroken
+from contract_suite.target_data.sms_codes import CodeSourceBroken
 
 REPRODUCE_TRIES = 2  # sends again of a wrong answer about the account's state before it is blamed
-STATE_CODE_NAMES = ("old-phone-incorrect", "new-phone-registered")
+STATE_CODE_NAMES = ("old-phone-incorrect", "new-phone-registered")  # answers about where the account is
 
 
 class BeforeBlame:
@@ -100,7 +100,7 @@ class BeforeBlame:
     @property
     def _state_codes(self) -> set[int]:
         """Answers that depend on where the account is and which numbers are taken: someone else may cause them."""
-        return {self.operation.code_named(n) for n in ("old-phone-incorrect", "new-phone-registered")}
+        return {self.operation.code_named(n) for n in STATE_CODE_NAMES}
 
     def _reproduced(self, answer: Answer, expected: set[int], rule: str) -> tuple[Answer, Failure | None]:
         """A wrong answer that depends on the account's state, sent again once with fresh codes before blame: the

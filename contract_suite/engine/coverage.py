@@ -42,7 +42,7 @@ class Coverage:
         self.needs: dict[int, set[str]] = defaultdict(set)  # what to add to judge a lacking code, in a few words
         self.notes: set[str] = set()  # rules reported as not applicable to this target, in words
         self.operations: dict[str, Coverage] = {
-            c.label: Coverage(c) for c in others if c.judged and c.label != operation.label
+            c.label: Coverage(c) for c in others if c.documents_codes and c.label != operation.label
         }
 
     def of(self, operation: Operation | None) -> Coverage | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from contract_suite.http.transport import NoAnswer, Request, Response
 from contract_suite.openapi.spec import Operation, SpecError
-from contract_suite.testdata.profile import Phone
+from contract_suite.target_data.profile import Phone
 
 SIDES = ("old", "new")
 NOT_JSON = object()  # the body is not JSON (empty, not UTF-8, not JSON, or nested past Python's recursion limit)

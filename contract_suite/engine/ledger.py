@@ -17,7 +17,7 @@ from contract_suite.engine.evidence import CaseEvidence, Failure, Suspect
 class StaticCodeRecord:
     """What the run saw of one static code."""
 
-    refusals: int = 0  # requests that carried it and got its number's verification failure
+    times_refused: int = 0  # requests that carried it and got its number's verification failure
     accepted: bool = False  # a success answered a request that carried it
     refused_after_accepted: bool = False  # refused once the run had seen it accepted (it stopped working)
 
@@ -71,7 +71,7 @@ class Ledger:
 
     # -- written while cases run --
 
-    def judged(self, rule: str) -> None:
+    def note_rule(self, rule: str) -> None:
         """The running case judged this rule (its title in the reports); masked by the caller."""
         if self.case is not None:
             self.case.rules.append(rule)
@@ -137,7 +137,7 @@ def merged(ledgers: list[Ledger]) -> Ledger:
         into.unreproduced += codes.unreproduced
         for number, record in codes.static.items():
             kept = into.static_of(number)
-            kept.refusals += record.refusals
+            kept.times_refused += record.times_refused
             kept.accepted |= record.accepted
             kept.refused_after_accepted |= record.refused_after_accepted
         total.gateway.refusals.update(ledger.gateway.refusals)

@@ -24,8 +24,8 @@ from contract_suite.engine.evidence import SOURCE, STATIC, Suspect
 from contract_suite.engine.exchange import SIDES, Answer, OperationRequest, Resent, rewritten
 from contract_suite.engine.run import Run
 from contract_suite.engine.sending import Sender
-from contract_suite.testdata.profile import Phone
-from contract_suite.testdata.sms_codes import CodeSourceBroken, CodeUnavailable
+from contract_suite.target_data.profile import Phone
+from contract_suite.target_data.sms_codes import CodeSourceBroken, CodeUnavailable
 
 REFUSAL_NAMES = {"old": "old-phone-verification-failed", "new": "new-phone-verification-failed"}
 # Expected codes of cases whose one fault is a missing parameter or the token: their answers say nothing of a code.
@@ -106,7 +106,7 @@ class RefusedCodes:
         self.record.refused += 1
         if not self.codes.can_refresh:
             record = self.record.static_of(held[side].key)
-            record.refusals += 1
+            record.times_refused += 1
             record.refused_after_accepted |= record.accepted
             return answers
         refused_fresh, sends = fetched_for_this_use, 1

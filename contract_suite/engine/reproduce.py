@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from contract_suite.secrets import Secrets
-from contract_suite.testdata.profile import ENV_OVERRIDES
+from contract_suite.target_data.profile import ENV_OVERRIDES
 
 if TYPE_CHECKING:
     from contract_suite.engine.exchange import Answer, OperationRequest

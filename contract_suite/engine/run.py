@@ -19,7 +19,7 @@ from contract_suite.http.transport import Limits, Transport
 from contract_suite.openapi.spec import Operation
 from contract_suite.outcomes import CannotJudge
 from contract_suite.secrets import Secret, Secrets
-from contract_suite.testdata.sms_codes import CodeSource
+from contract_suite.target_data.sms_codes import CodeSource
 
 if TYPE_CHECKING:
     from contract_suite.engine.coverage import Coverage
@@ -63,9 +63,9 @@ class Run:
         self.ledger.tokens_fetched += 1
         self.tokens = MappingProxyType({**self.tokens, role: token})
 
-    def judged(self, rule: str) -> None:
+    def note_rule(self, rule: str) -> None:
         """The running case judged this rule (its title in the reports)."""
-        self.ledger.judged(self.secrets.mask(rule))
+        self.ledger.note_rule(self.secrets.mask(rule))
 
     def token_header_of(self, operation: Operation | None = None) -> str:
         """The header an operation's token goes in: the profile's, else the operation's security scheme's."""

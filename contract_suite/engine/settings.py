@@ -9,7 +9,7 @@ from pathlib import Path
 
 from contract_suite.http.network import Proxies
 from contract_suite.openapi import spec
-from contract_suite.testdata import profile as profiles
+from contract_suite.target_data import profile as profiles
 
 REFERENCE_PROFILE = spec.PROJECT_ROOT / "profiles" / "reference.toml"
 DEFAULT_PAGE = spec.PROJECT_ROOT / "spec" / "knife4j-setPhone.md"  # the upstream page, transcribed beside the spec
@@ -71,6 +71,6 @@ class Settings:
         return self.spec_operations or (self.operation,)
 
     @property
-    def judged_operations(self) -> tuple[spec.Operation, ...]:
+    def operations_with_codes(self) -> tuple[spec.Operation, ...]:
         """The operations the suite judges (they carry x-business-codes), the primary first."""
-        return (self.operation,) + tuple(c for c in self.operations if c.judged and c is not self.operation)
+        return (self.operation,) + tuple(c for c in self.operations if c.documents_codes and c is not self.operation)

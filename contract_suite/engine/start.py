@@ -12,7 +12,7 @@ from contract_suite.engine.run import Run
 from contract_suite.engine.settings import Settings
 from contract_suite.engine.stack import Stack, build_stack
 from contract_suite.secrets import Secret, Secrets
-from contract_suite.testdata.sms_codes import CodeSource, TokenUnavailable, fetch_token
+from contract_suite.target_data.sms_codes import CodeSource, TokenUnavailable, fetch_token
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from contract_suite.engine.exchange import Answer, OperationRequest, rewritten
 from contract_suite.engine.gateway import whole
 from contract_suite.engine.run import Run
 from contract_suite.engine.sending import Sender
-from contract_suite.testdata.sms_codes import TokenUnavailable, fetch_token
+from contract_suite.target_data.sms_codes import TokenUnavailable, fetch_token
 
 
 class TokenRenewal:

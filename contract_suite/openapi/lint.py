@@ -357,7 +357,8 @@ def codes_shown_to_readers(doc: dict) -> list[Problem]:
     return problems
 
 
-# Blank to the contract: empty, or ASCII whitespace only (contract_suite.generated.checks judges by the same set).
+# Blank to the contract: empty, or ASCII whitespace only (contract_suite.schemathesis_layer.checks judges by the
+# same set).
 BLANK_SAMPLES = ("", *sorted(ASCII_WHITESPACE), "".join(sorted(ASCII_WHITESPACE)), "   ")
 
 

@@ -19,7 +19,7 @@ _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Blank beyond doubt: empty, or nothing but ASCII whitespace. A value made only of other characters
 # Python calls whitespace (U+00A0, U+3000, U+001C...) is blank to some servers and not to others.
-# The lint holds the spec's parameter schemas to it; contract_suite.generated.checks judges answers by it.
+# The lint holds the spec's parameter schemas to it; contract_suite.schemathesis_layer.checks judges answers by it.
 ASCII_WHITESPACE = frozenset(" \t\n\r\f\v")
 
 
@@ -143,7 +143,7 @@ class Operation:
         return self.operation_id or f"{self.method} {self.path}"
 
     @property
-    def judged(self) -> bool:
+    def documents_codes(self) -> bool:
         """Whether the suite judges this operation: it documents its codes (x-business-codes)."""
         return bool(self.codes)
 
@@ -322,9 +322,9 @@ class Spec:
         return found
 
     @property
-    def judged(self) -> tuple[Operation, ...]:
+    def with_codes(self) -> tuple[Operation, ...]:
         """The operations the suite judges (they carry x-business-codes), the primary first."""
-        return (self.primary,) + tuple(c for c in self.operations if c.judged and not c.primary)
+        return (self.primary,) + tuple(c for c in self.operations if c.documents_codes and not c.primary)
 
     def operation(self, method: str, api_path: str) -> Operation | None:
         """The contract of the operation with this method and path, if the spec has it."""

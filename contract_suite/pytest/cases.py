@@ -17,7 +17,7 @@ def primary_operation(config: pytest.Config) -> spec.Operation:
 def operations_of(config: pytest.Config) -> tuple[spec.Operation, ...]:
     """The operations the generic cases run for (they carry x-business-codes), the primary first; for
     pytest_generate_tests in case modules."""
-    return config.stash[SESSION].settings.judged_operations
+    return config.stash[SESSION].settings.operations_with_codes
 
 
 def operation_param(operation: spec.Operation, *values, part: str | None = None, marks=()):

@@ -1,5 +1,5 @@
 """The contract suite's fixtures: the settings, the target's endpoint (the URL given, or the embedded reference
-server), the run once its preflight passed, the cases' Target, and the spec for the lint cases."""
+server), the run once its preflight passed, the cases' toolkit, and the spec for the lint cases."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from contract_suite.engine.case_toolkit import CaseToolkit
 from contract_suite.engine.settings import DEFAULT_PAGE, Settings
 from contract_suite.engine.start import Opened, open_run
-from contract_suite.engine.target import Target
 from contract_suite.openapi import knife4j, spec
 from contract_suite.outcomes import EXIT_CANNOT_JUDGE
 from contract_suite.pytest.keys import SESSION
@@ -78,12 +78,14 @@ def opened_run(pytestconfig: pytest.Config, contract_settings: Settings, endpoin
 
 
 @pytest.fixture(scope="session")
-def target(opened_run: Opened) -> Target:
-    return Target(opened_run.run, opened_run.stack)
+def target(opened_run: Opened) -> CaseToolkit:
+    """The hand-written cases' toolkit, bound to the run against the target."""
+    return CaseToolkit(opened_run.run, opened_run.stack)
 
 
 @pytest.fixture(scope="session")
-def contract(contract_settings: Settings) -> spec.Operation:
+def operation(contract_settings: Settings) -> spec.Operation:
+    """The spec's primary operation (a generic case parametrizes `operation` with each operation it runs for)."""
     return contract_settings.operation
 
 

@@ -25,7 +25,7 @@ from contract_suite.engine.settings import (
 )
 from contract_suite.http.network import Proxies, ProxyError, Tls, tls_context
 from contract_suite.openapi import spec
-from contract_suite.testdata import profile as profiles
+from contract_suite.target_data import profile as profiles
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 

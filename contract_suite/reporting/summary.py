@@ -61,7 +61,7 @@ def _proxy_words(settings: Settings) -> str:
 
 def _operations_line(settings: Settings) -> list[str]:
     """With several operations: which ones the generic cases judge, the primary first."""
-    judged = settings.judged_operations
+    judged = settings.operations_with_codes
     if len(settings.operations) < 2:
         return []
     names = [f"{c.label} ({c.method} {c.path}{', primary' if c.primary else ''})" for c in judged]
@@ -182,9 +182,9 @@ class Verdict:
                     f'[codes] static "{number}" stopped working during the run: the target accepted it, then '
                     "refused it; give the number's current code"
                 )
-            elif not record.accepted and record.refusals >= 2:
+            elif not record.accepted and record.times_refused >= 2:
                 reasons.append(
-                    f'the target refused [codes] static "{number}" each time it was sent ({record.refusals} '
+                    f'the target refused [codes] static "{number}" each time it was sent ({record.times_refused} '
                     "requests) and never accepted it: the code is wrong or no longer valid; give the number's "
                     "current code"
                 )

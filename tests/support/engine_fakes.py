@@ -12,7 +12,7 @@ from contract_suite.engine.ledger import Ledger
 from contract_suite.http.transport import NoAnswer, Response
 from contract_suite.openapi import spec
 from contract_suite.secrets import Secrets
-from contract_suite.testdata.profile import Phone
+from contract_suite.target_data.profile import Phone
 
 CONTRACT = spec.load(spec.DEFAULT_SPEC)
 BASE_URL = "http://target.test"

@@ -59,7 +59,7 @@ PRELOADED = (
     "contract_suite.pytest.fixtures",
     "contract_suite.reporting.summary",
     "contract_suite.openapi.spec",
-    "contract_suite.engine.target",
+    "contract_suite.engine.case_toolkit",
     "contract_suite.http.transport",
     "contract_suite.engine.judging",
     "reference_server.app",
@@ -84,9 +84,9 @@ PRELOADED_AS_PYTEST_REWRITES = (
     "schemathesis.pytest",
     "schemathesis.graphql",
     "schemathesis.python.asgi",
-    "contract_suite.generated.checks",
-    "contract_suite.generated.generation",
-    "contract_suite.generated.generated_layer",
+    "contract_suite.schemathesis_layer.checks",
+    "contract_suite.schemathesis_layer.generation",
+    "contract_suite.schemathesis_layer.cases",
 )
 
 

@@ -8,7 +8,7 @@ import pytest
 from contract_suite.engine.account import IN_STEP, MOVED, AccountKeeper
 from contract_suite.engine.evidence import Failure
 from contract_suite.outcomes import CannotJudge
-from contract_suite.testdata.profile import Phone
+from contract_suite.target_data.profile import Phone
 from tests.support.engine_fakes import (
     ACCOUNT,
     CONTRACT,

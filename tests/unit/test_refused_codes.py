@@ -10,8 +10,8 @@ import pytest
 
 from contract_suite.engine.evidence import SOURCE, STATIC, Suspect
 from contract_suite.engine.refused_codes import RETRY_PAUSE_SECONDS, TRIES, RefusedCodes
-from contract_suite.testdata.profile import Phone
-from contract_suite.testdata.sms_codes import CodeSourceBroken, CodeUnavailable
+from contract_suite.target_data.profile import Phone
+from contract_suite.target_data.sms_codes import CodeSourceBroken, CodeUnavailable
 from tests.support.engine_fakes import ACCOUNT, CONTRACT, FREE, ScriptedSender, answer, fake_run, move
 
 pytestmark = pytest.mark.selftest
@@ -197,7 +197,7 @@ def test_a_refused_static_code_is_counted_for_the_ledger_and_not_sent_again():
     record = run.ledger.codes
     assert record.refused == 2 and not record.source_accepted
     static = record.static[ACCOUNT.key]
-    assert (static.refusals, static.accepted, static.refused_after_accepted) == (2, False, False)
+    assert (static.times_refused, static.accepted, static.refused_after_accepted) == (2, False, False)
 
 
 def test_a_static_code_accepted_then_refused_stopped_working():

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from contract_suite.generated.generation import UNUSUAL_VALUES
 from contract_suite.openapi import spec
+from contract_suite.schemathesis_layer.generation import UNUSUAL_VALUES
 from reference_server.app import SetPhoneService
 from tests.support.junit import case_of
 
@@ -28,7 +28,8 @@ def code_of(name: str) -> int:
 
 
 def shown(kind: str) -> str:
-    """How a robustness case's rule shows the unusual value of this kind (contract_suite.generated.generation)."""
+    """How a robustness case's rule shows the unusual value of this kind
+    (contract_suite.schemathesis_layer.generation)."""
     value = UNUSUAL_VALUES[kind]
     return repr(value) if len(value) <= 40 else f"{value[:12]!r}... ({len(value)} characters)"
 

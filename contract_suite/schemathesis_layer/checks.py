@@ -1,6 +1,6 @@
 """The contract's rules as schemathesis checks, written once: the pytest layer and `st run` judge alike.
 
-Importing the module registers the checks. contract_suite/generated/generated_layer.py imports it; `st run` loads
+Importing the module registers the checks. contract_suite/schemathesis_layer/cases.py imports it; `st run` loads
 it through `hooks = "contract_suite.checks"` in schemathesis.toml (or SCHEMATHESIS_HOOKS=contract_suite.checks),
 which imports this module.
 Every expectation comes from the spec through contract_suite.openapi.spec; the requests are judged by what was
@@ -117,7 +117,7 @@ def _applies(case: schemathesis.Case, operation: spec.Operation, response: schem
     # Requests malformed on purpose (another method, a broken Content-Type) are outside the contract;
     # schemathesis' not_a_server_error still judges them.
     return (
-        operation.judged
+        operation.documents_codes
         and coverage_scenario(case) not in REQUEST_SHAPE_PROBES
         and about_operation(operation, response)
     )
@@ -281,7 +281,7 @@ def undeclared_method_is_never_served(ctx, response: schemathesis.Response, case
     request = response.request
     method = (request.method or "").upper()
     if (
-        not operation.judged
+        not operation.documents_codes
         or coverage_scenario(case) != CoverageScenario.UNSPECIFIED_HTTP_METHOD
         or method == operation.method
         or not urlsplit(request.url).path.endswith(operation.path)
@@ -315,7 +315,7 @@ def malformed_request_never_breaks_the_server(
     as the target likes, but never with a server error. The suite's own stand-in for schemathesis'
     not_a_server_error, which sends a control request of its own outside the run's bounded transport."""
     operation = operation_of_case(case)
-    if _applies(case, operation, response) or not operation.judged:
+    if _applies(case, operation, response) or not operation.documents_codes:
         return True  # a request of the operation's own shape: envelope_conforms_to_spec judges its status
     status = response.status_code
     if status < 500 or status in NOT_SERVER_ERRORS:

@@ -1,6 +1,7 @@
-"""What the hand-written cases use: the target's test data (tokens, phones, codes), one-fault requests, and
-sending and judging them. Missing data skips the case naming the profile key; an unusable target or test data
-is an error of the case (CannotJudge), never a contract failure."""
+"""The hand-written cases' toolkit (the `target` fixture): the target's test data (tokens, phones, codes), one-fault
+requests, and sending and judging them, one change sent several times at once included. Missing data skips the case
+naming the profile key; an unusable target or test data is an error of the case (CannotJudge), never a contract
+failure."""
 
 from __future__ import annotations
 
@@ -12,15 +13,15 @@ from contract_suite.engine.before_blame import BeforeBlame
 from contract_suite.engine.environment import EnvironmentRecheck
 from contract_suite.engine.evidence import Failure
 from contract_suite.engine.exchange import Answer, change_values
-from contract_suite.engine.gateway import refused_by_gateway
+from contract_suite.engine.gateway import refused_by_gateway, whole
 from contract_suite.engine.judging import judge
 from contract_suite.engine.run import Run
 from contract_suite.engine.stack import Stack
 from contract_suite.http.transport import RequestCapReached
 from contract_suite.openapi.spec import Operation
 from contract_suite.outcomes import CannotJudge, CaseFailed, NotApplicable, NotJudged
-from contract_suite.testdata.profile import ENV_OVERRIDES, Phone
-from contract_suite.testdata.sms_codes import CodeSourceBroken, CodeUnavailable, code_source_failed
+from contract_suite.target_data.profile import ENV_OVERRIDES, Phone
+from contract_suite.target_data.sms_codes import CodeSourceBroken, CodeUnavailable, code_source_failed
 
 ABSENT = None  # a parameter or token given as ABSENT is left out of the request
 WRONG_CODES = ("000000", "111111")
@@ -29,7 +30,7 @@ WRONG_CODES = ("000000", "111111")
 OTHER_INTERNATIONAL_CODES = ("852", "86")
 
 
-class Target:
+class CaseToolkit:
     def __init__(self, run: Run, stack: Stack):
         self.run = run
         self.codes = run.codes
@@ -43,7 +44,7 @@ class Target:
         self.coverage = run.coverage
 
     def __repr__(self) -> str:  # nothing secret in a traceback's locals
-        return f"Target({self.run.base_url!r}, profile={self.profile.source!r})"
+        return f"CaseToolkit({self.run.base_url!r}, profile={self.profile.source!r})"
 
     @property
     def base_url(self) -> str:
@@ -208,7 +209,7 @@ class Target:
         expected = {expected} if isinstance(expected, int) else set(expected)
         if counts_as_judged:
             self.coverage.exercised(expected, operation)
-        self.run.judged(rule)
+        self.run.note_rule(rule)
         primary = operation is None or operation.primary  # the test account and its phone belong to the primary one
         if primary:  # a wrong answer the run's own test data or someone else may have caused: re-checked first
             answer, failure = self.before_blame.judge_one(answer, expected, rule)
@@ -232,6 +233,43 @@ class Target:
         if failures:
             raise CaseFailed(failures)
 
+    # -- one change sent several times at the same moment (the rule of state "one pair of codes changes the phone
+    # once") --
+
+    def call_at_once(self, params: dict[str, str | None], token: str, times: int) -> list[Answer]:
+        """Send the same change `times` times at one moment (each on its own connection, released together), all
+        meant to change the account. The answers, each the endpoint's (as call() makes sure of one's). An answer
+        that did not come whole, or a gateway's refusal, leaves the case unjudged: the keeper finds where the
+        account is and puts it back first (any one of them may have made the change)."""
+        values = {k: v for k, v in params.items() if v is not ABSENT}
+        request = self.run.request(values, token, changes_account=True)
+        try:
+            answers = self.sender.send_at_once(request, times)
+        except RequestCapReached as exc:
+            raise NotJudged(f"not judged: {exc}", needs="a higher --max-requests") from None
+        lost = next((answer for answer in answers if not whole(answer)), None)
+        if lost is None:
+            for answer in answers:
+                self.environment.endpoint_spoke(answer)  # CannotJudge when the environment changed
+            return answers
+        detail = lost.failure.detail if lost.failure else f"the gateway answered HTTP {lost.status}"
+        message = f"cannot judge this case: {self.secrets.mask(detail)} (one of {times} requests sent at once)"
+        self.fail(self.account.after_lost(request, message, f"any of the {times} could have changed the account"))
+
+    def check_at_once(self, answers: list[Answer], others: set[int], rule: str) -> list[Failure]:
+        """The failures of one valid change sent several times at once (call_at_once), recorded in the case's
+        evidence: exactly one answer may be success, each other one a valid envelope carrying one of `others`.
+        Then the keeper looks after the test account (moved back after a success; asked after, when none), and
+        what became of it is said in the failures."""
+        self.coverage.exercised({self.operation.success_code})
+        self.run.note_rule(rule)
+        answers, found, won = self.before_blame.judge_burst(answers, others, rule)
+        try:
+            found = self.account.after_burst(answers, found, won)
+        finally:
+            self.run.ledger.failed(*found)
+        return found
+
     def require_destructive(self) -> None:
         if not self.run.settings.destructive_allowed:
             raise NotApplicable(
@@ -247,4 +285,4 @@ def _text(example) -> str:
     return json.dumps(example)
 
 
-__all__ = ["ABSENT", "Target"]
+__all__ = ["ABSENT", "CaseToolkit"]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from contract_suite.secrets import Secret, Secrets
-from contract_suite.testdata import code_function, commands
-from contract_suite.testdata.profile import Phone, Profile, header_value_problem
+from contract_suite.target_data import code_function, commands
+from contract_suite.target_data.profile import Phone, Profile, header_value_problem
 
 WRONG_PROBE_CODE = "000000"  # well-formed, valid for no number
 

@@ -1,6 +1,6 @@
 """The generated layer's engine: the spec loaded as schemathesis schemas (one per phase, with schemathesis.toml's
 settings and the run's options), and each generated case sent through the run's bounded transport and judged by the
-custom checks (contract_suite/generated/checks.py). contract_tests/test_generated.py only collects and runs the
+custom checks (contract_suite/schemathesis_layer/checks.py). contract_tests/test_generated.py only collects and runs the
 tests, as schemathesis keeps its pytest glue apart from its engine."""
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from contract_suite.engine.exchange import Answer, OperationRequest
 from contract_suite.engine.judging import nested_too_deep
 from contract_suite.engine.reproduce import reproduction
 from contract_suite.engine.settings import Settings
-from contract_suite.generated import checks, generation  # importing checks registers the custom checks
 from contract_suite.http.transport import RequestCapReached
 from contract_suite.openapi.spec import PROJECT_ROOT
 from contract_suite.outcomes import CannotJudge, CaseFailed, NotJudged
+from contract_suite.schemathesis_layer import checks, generation  # importing checks registers the custom checks
 
 SCHEMATHESIS_CONFIG = PROJECT_ROOT / "schemathesis.toml"
 TOKEN_PLACEHOLDER = "the-run-s-valid-token"  # never sent: the run's valid token goes in its place

@@ -1,5 +1,5 @@
 """The test-data profile (TOML): tokens, phones and SMS codes a target's cases need. Parsing, and finding a
-[codes] function: the settings pass the environment's token overrides in; contract_suite.testdata.sms_codes runs the
+[codes] function: the settings pass the environment's token overrides in; contract_suite.target_data.sms_codes runs the
 commands and calls the function."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from contract_suite.testdata.code_function import CodeFunction, FunctionNotFound, find
+from contract_suite.target_data.code_function import CodeFunction, FunctionNotFound, find
 
 # Each token role's environment variable: it overrides the profile (contract_suite.engine.settings reads it), and a
 # reproduce line names it as the shell variable to set (contract_suite.engine.judging).

@@ -15,9 +15,9 @@ from urllib.parse import quote_plus, urlencode, urlsplit
 import schemathesis
 from hypothesis import strategies as st
 
-from contract_suite.generated.checks import presence_of
-from contract_suite.generated.unusual_values import UNUSUAL_VALUES
 from contract_suite.openapi.spec import ASCII_WHITESPACE
+from contract_suite.schemathesis_layer.checks import presence_of
+from contract_suite.schemathesis_layer.unusual_values import UNUSUAL_VALUES
 
 # Bits of syntax that interpreters of SQL, HTML, templates and shells give meaning to.
 _SYNTAX = ("'", '"', "`", "\\", ";", "--", "/*", "<", ">", "</", "&", "%", "{{", "}}", "${", "$(", "\x00")

@@ -1,0 +1,153 @@
+"""Unit tests of contract_suite/engine/exchange.py: a request's sides read by x-role, the one rewrite, the one wire
+builder, and an answer's envelope read once."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from contract_suite.engine.exchange import (
+    NOT_JSON,
+    OperationRequest,
+    Side,
+    change_values,
+    parse_json,
+    rewritten,
+)
+from contract_suite.openapi.spec import SpecError
+from contract_suite.target_data.profile import Phone
+from tests.support.engine_fakes import ACCOUNT, BASE_URL, CONTRACT, FREE, TOKEN, answer, move
+from tests.support.operations import OTHER
+
+pytestmark = pytest.mark.selftest
+
+NAME = {p.role: p.name for p in CONTRACT.parameters}
+
+
+def test_change_values_put_each_side_under_its_roles_parameter():
+    values = change_values(CONTRACT, ACCOUNT, "111", FREE, "222")
+    assert values == {
+        NAME["old.international_code"]: "86",
+        NAME["old.phone"]: ACCOUNT.phone,
+        NAME["old.code"]: "111",
+        NAME["new.international_code"]: "86",
+        NAME["new.phone"]: FREE.phone,
+        NAME["new.code"]: "222",
+    }
+
+
+def test_a_parameter_without_a_known_role_cannot_be_built():
+    broken = type(CONTRACT.parameters[0])("extra", "query", True, None, None, "", role="old.email")
+    operation = dataclasses.replace(CONTRACT, parameters=(*CONTRACT.parameters, broken))
+    with pytest.raises(SpecError, match="'extra' has x-role 'old.email'"):
+        change_values(operation, ACCOUNT, "1", FREE, "2")
+
+
+def test_the_sides_are_read_by_role_and_a_number_needs_both_its_parts():
+    request = move(ACCOUNT, "111", FREE, "222")
+    assert request.side("old") == Side(ACCOUNT, "111") and request.side("new") == Side(FREE, "222")
+    for part in ("international_code", "phone"):
+        blank = rewritten_value(request, NAME[f"new.{part}"], "")
+        assert blank.side("new") == Side(None, "222")
+        absent = OperationRequest(
+            CONTRACT, BASE_URL, {k: v for k, v in request.values.items() if k != NAME[f"new.{part}"]}
+        )
+        assert absent.side("new").phone is None
+    assert OperationRequest(CONTRACT, BASE_URL, {}).side("old") == Side(None, None)
+
+
+def rewritten_value(request: OperationRequest, name: str, value: str) -> OperationRequest:
+    return OperationRequest(request.operation, request.base_url, {**request.values, name: value})
+
+
+def test_another_method_on_the_path_has_no_sides():
+    """The generated layer tries other methods on the operation's path: they are not the operation."""
+    probe = OperationRequest(CONTRACT, BASE_URL, move(ACCOUNT, "1", FREE, "2").values, method="GET")
+    assert not probe.of_the_operation and probe.side("old") == Side(None, None) and probe.sent_method == "GET"
+    assert move(ACCOUNT, "1", FREE, "2").of_the_operation
+
+
+def test_an_operation_without_roles_has_no_sides():
+    request = OperationRequest(OTHER, BASE_URL, {"appId": "x"})
+    assert request.side("old") == Side(None, None) and request.value_of_role("old.code") is None
+
+
+def test_the_rewrite_replaces_the_codes_it_maps_wherever_they_stand():
+    """A case may send one number's code as the other number's: the code is replaced on whichever side it stands."""
+    request = move(ACCOUNT, "111", FREE, "111")
+    again = rewritten(request, codes={"111": "999"})
+    assert again.side("old").code == again.side("new").code == "999"
+    assert again.side("old").phone == ACCOUNT and again.token == TOKEN
+    assert rewritten(move(ACCOUNT, "111", FREE, "222"), codes={"222": "333"}).side("old").code == "111"
+    assert request.side("old").code == "111"  # the request itself is left as it was
+
+
+def test_the_rewrite_replaces_the_token_only_when_given_one():
+    request = move(ACCOUNT, "1", FREE, "2")
+    assert rewritten(request, token="Bearer fresh").token == "Bearer fresh"
+    assert rewritten(request).token == TOKEN
+    assert rewritten(request, token=None).token is None
+    assert rewritten(request, codes={"1": "5"}).changes_account == request.changes_account
+
+
+def test_the_wire_carries_the_values_in_the_query_and_the_token_in_its_header():
+    request = move(ACCOUNT, "1 1", Phone("+86", FREE.phone), "2")
+    wire = request.wire()
+    assert wire.method == CONTRACT.method and wire.url.startswith(BASE_URL + CONTRACT.path + "?")
+    assert f"{NAME['old.code']}=1+1" in wire.url and f"{NAME['new.international_code']}=%2B86" in wire.url
+    assert wire.headers[CONTRACT.token_header] == TOKEN
+    no_token = move(ACCOUNT, "1", FREE, "2", token=None).wire()
+    assert CONTRACT.token_header not in no_token.headers
+    nowhere = OperationRequest(CONTRACT, BASE_URL, {}, token=TOKEN, token_header="")
+    assert not nowhere.carries_token and TOKEN not in nowhere.wire().headers.values()
+
+
+def test_the_wire_keeps_a_generated_cases_headers_method_and_body():
+    request = OperationRequest(
+        CONTRACT, BASE_URL, {"a": ["1", "2"]}, headers={"X-Case": "7"}, method="POST", body=b"{}"
+    )
+    wire = request.wire()
+    assert wire.method == "POST" and wire.body == b"{}" and wire.headers["X-Case"] == "7"
+    assert wire.url.endswith("?a=1&a=2")
+
+
+def test_a_request_shows_no_value_in_its_repr():
+    request = move(ACCOUNT, "482913", FREE, "482914")
+    assert "482913" not in repr(request) and TOKEN not in repr(request)
+
+
+def test_the_envelope_is_read_once_and_its_code_as_it_came():
+    got = answer(move(ACCOUNT, "1", FREE, "2"), 5174)
+    assert got.code == 5174 and got.speaks_envelope and got.from_endpoint and got.whole
+    assert got.json is got.json  # parsed once
+    assert answer(got.request, body=b'{"code": "5174"}').code == "5174"
+    assert answer(got.request, body=b"[1]").code is None
+    assert answer(got.request, body=b"").json is NOT_JSON
+
+
+@pytest.mark.parametrize(
+    ("body", "spoke"),
+    [
+        (b'{"code": 1}', True),
+        (b'{"msg": "m", "data": null}', True),  # a broken envelope: two of its other fields, no code
+        (b'{"msg": "m"}', False),  # someone else's JSON
+        (b"<html>", False),
+        (b"", False),
+    ],
+)
+def test_the_endpoint_speaks_when_the_body_is_its_envelope_however_broken(body, spoke):
+    assert answer(move(ACCOUNT, "1", FREE, "2"), body=body).from_endpoint is spoke
+
+
+def test_a_lost_answer_is_not_the_endpoint_speaking():
+    from tests.support.engine_fakes import lost
+
+    got = lost(move(ACCOUNT, "1", FREE, "2"))
+    assert not got.whole and not got.from_endpoint and got.code is None and got.status is None
+
+
+@pytest.mark.parametrize("body", [b"", b"\xff", b"{", json.dumps(1).encode(), b"[" * 100000])
+def test_parse_json_never_raises(body):
+    assert parse_json(body) is NOT_JSON or parse_json(body) == 1

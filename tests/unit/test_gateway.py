@@ -1,0 +1,124 @@
+"""Unit tests of contract_suite/engine/gateway.py: a gateway's refusal waited out and the request sent again, a
+change not sent again once a gateway forwarded it, the run slowed down, and a wait too long stopping the run."""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import time
+
+import pytest
+
+from contract_suite.engine.gateway import (
+    BACKOFF_SECONDS,
+    GATEWAY_RETRIES,
+    LONGEST_WAIT_SECONDS,
+    SLOWEST_RATE,
+    START_RATE,
+    GatewayWaits,
+    refused_by_gateway,
+    retry_after,
+    whole,
+)
+from contract_suite.outcomes import CannotJudge
+from tests.support.engine_fakes import ACCOUNT, FREE, ScriptedSender, answer, fake_run, lost, move
+
+pytestmark = pytest.mark.selftest
+
+REQUEST = move(ACCOUNT, "1", FREE, "2")
+
+
+def refusal(request, status=503, retry=None):
+    got = answer(request, body=b"<html>busy</html>", status=status)
+    if retry is not None:
+        got.response.headers.append(("Retry-After", retry))
+    return got
+
+
+class Pace:
+    """The transport's pace: halved from START_RATE when there was none, never below SLOWEST_RATE."""
+
+    def __init__(self, rate=None):
+        self.rate = rate
+
+    def slow_down(self, start, floor):
+        self.rate = max((self.rate or start * 2) / 2, floor)
+        return self.rate
+
+
+def waits(replies, changes_account=False, rate=None):
+    """The layer over a sender answering `replies` in turn; the waits it slept."""
+    replies = list(replies)
+    inner = ScriptedSender(lambda request: replies.pop(0)(request))
+    run = fake_run(rate_limit=rate)
+    run.transport = Pace(rate)
+    slept = []
+    layer = GatewayWaits(run, inner, sleep=slept.append)
+    request = dataclasses.replace(REQUEST, changes_account=changes_account)
+    return layer, inner, slept, run, request
+
+
+def test_a_refusal_is_waited_out_and_the_request_sent_again():
+    layer, inner, slept, run, request = waits([refusal, refusal, lambda r: answer(r, 5174)])
+    got = layer.send(request)
+    assert got.code == 5174 and len(inner.sent) == 3 and slept == list(BACKOFF_SECONDS)
+    assert run.ledger.gateway.refusals == {503: 2} and run.ledger.gateway.waited == sum(BACKOFF_SECONDS)
+
+
+def test_at_most_so_many_tries_then_the_refusal_is_the_answer():
+    layer, inner, _, _, request = waits([refusal] * (GATEWAY_RETRIES + 2))
+    assert refused_by_gateway(layer.send(request)) and len(inner.sent) == GATEWAY_RETRIES + 1
+
+
+def test_retry_after_is_obeyed_and_a_wait_too_long_stops_the_run():
+    layer, _, slept, _, request = waits([lambda r: refusal(r, 429, "3"), lambda r: answer(r, 5174)])
+    layer.send(request)
+    assert slept == [3.0]
+    layer, inner, slept, run, request = waits([lambda r: refusal(r, 429, str(int(LONGEST_WAIT_SECONDS) + 1))])
+    with pytest.raises(CannotJudge, match="asks for a longer wait than the suite gives"):
+        layer.send(request)
+    assert slept == [] and run.stopped_because
+
+
+def test_a_change_is_not_sent_again_after_a_gateway_forwarded_it():
+    for status in (502, 504):
+        layer, inner, slept, _, request = waits([lambda r, s=status: refusal(r, s)], changes_account=True)
+        assert layer.send(request).status == status and len(inner.sent) == 1 and slept == []
+    layer, inner, _, _, request = waits([refusal, lambda r: answer(r, 0)], changes_account=True)
+    layer.send(request)
+    assert len(inner.sent) == 2  # a 503: the gateway did not forward it
+
+
+def test_refused_again_the_run_slows_down_and_the_ledger_says_to_what():
+    layer, _, _, run, request = waits([refusal, refusal, lambda r: answer(r, 5174)])
+    layer.send(request)
+    assert run.transport.rate == START_RATE and run.ledger.gateway.slowed_to == START_RATE
+    layer, _, _, run, request = waits([refusal] * 3, rate=1.0)
+    run.transport.rate = 1.0
+    layer.send(request)
+    assert run.transport.rate == SLOWEST_RATE and run.ledger.gateway.slowed_to == SLOWEST_RATE
+
+
+def test_a_burst_sends_its_refused_answers_again_together():
+    replies = [refusal, lambda r: answer(r, 0), lambda r: answer(r, 5168)]
+    layer, inner, slept, _, request = waits(replies)
+    got = layer.send_at_once(request, 2)
+    assert [a.code for a in got] == [5168, 0] and inner.bursts == [2, 1] and slept == [BACKOFF_SECONDS[0]]
+    forwarded = [lambda r: refusal(r, 502), lambda r: answer(r, 0)]
+    layer, inner, _, _, request = waits(forwarded)
+    assert layer.send_at_once(request, 2)[0].status == 502 and inner.bursts == [2]
+
+
+def test_an_envelope_under_a_gateway_status_is_the_endpoint_not_a_gateway():
+    assert not refused_by_gateway(answer(REQUEST, 5174, status=503))
+    assert refused_by_gateway(refusal(REQUEST, 429)) and not refused_by_gateway(refusal(REQUEST, 500))
+    assert not refused_by_gateway(lost(REQUEST)) and not whole(lost(REQUEST)) and not whole(refusal(REQUEST))
+    assert whole(answer(REQUEST, 5174))
+
+
+def test_retry_after_reads_seconds_and_dates():
+    at = email.utils.formatdate(time.time() + 60, usegmt=True)
+    assert retry_after(refusal(REQUEST, retry="7")) == 7.0
+    assert 55 <= retry_after(refusal(REQUEST, retry=at)) <= 60
+    assert retry_after(refusal(REQUEST, retry=email.utils.formatdate(time.time() - 60, usegmt=True))) == 0.0
+    assert retry_after(refusal(REQUEST, retry="soon")) is None and retry_after(refusal(REQUEST)) is None
