@@ -2,7 +2,8 @@
 time, and runs the fast self-tests that cover it; a mutant the tests still pass with survived. Prints per module the
 mutants, killed, survived, timeouts and time; writes each survivor's diff to .mutation/<module>.survivors.txt.
 
-    python bench/mutation.py [MODULE ...] [--timeout S] [--keep]   # default: every module below (about 23 min)
+    python bench/mutation.py [MODULE ...] [--timeout S] [--keep]   # default: every module below
+    python bench/mutation.py --engine                             # the engine's modules only
 
 Why cosmic-ray: it writes each mutant into the module's file on disk and runs the test command as a fresh process,
 so the self-tests' own subprocesses (the fork server, fresh interpreters) import the mutant as the pytest process
@@ -81,7 +82,36 @@ class Module:
     scope: tuple[str, ...] = ()  # the functions mutated ("Class.method"); none: the whole module
 
 
+# Every module of the engine, whole, against its unit tests (tests/unit mirrors the package).
+ENGINE = (
+    "exchange",
+    "evidence",
+    "ledger",
+    "run",
+    "sending",
+    "gateway",
+    "token_renewal",
+    "refused_codes",
+    "stack",
+    "preflight",
+    "start",
+    "environment",
+    "judging",
+    "reproduce",
+    "account",
+    "before_blame",
+    "case_toolkit",
+    "coverage",
+    "settings",
+)
 MODULES = {
+    **{
+        name: Module(
+            f"contract_suite/engine/{name}.py",
+            (f"{UNIT}/test_{name}.py", *((f"{UNIT}/test_coverage_table.py",) if name == "coverage" else ())),
+        )
+        for name in ENGINE
+    },
     "secrets": Module(
         "contract_suite/secrets.py",
         (f"{UNIT}/test_secrets.py", "tests/test_secrets.py::test_what_a_shortened_repr_leaves_of_a_secret_is_masked"),
@@ -93,7 +123,6 @@ MODULES = {
         ("Verdict", "verdict_word", "verdict_line", "_verdict_words"),
     ),
     "checks": Module("contract_suite/schemathesis_layer/checks.py", ("tests/test_checks.py",)),
-    "coverage": Module("contract_suite/reporting/coverage.py", (f"{UNIT}/test_coverage.py",)),
     "transport": Module(
         "contract_suite/http/transport.py",
         (f"{UNIT}/test_transport.py", "tests/test_hostile.py::test_a_gzip_bomb_is_inflated_no_further_than_the_cap"),
@@ -112,17 +141,6 @@ MODULES = {
         "contract_suite/http/network.py",
         (f"{UNIT}/test_transport.py",),
         ("Proxies", "_proxy"),  # the proxy variables, as requests and curl read them
-    ),
-    "account": Module(
-        "contract_suite/engine/account.py",
-        (f"{UNIT}/test_account.py",),
-        # the decisions: whose number a request names, whether it could move the account, where the account is
-        ("AccountKeeper.phone_in", "AccountKeeper.could_move", "AccountKeeper.locate", "AccountKeeper.ask"),
-    ),
-    "refusals": Module(
-        "contract_suite/engine/refusals.py",
-        (f"{UNIT}/test_refusals.py",),
-        ("CodeRefusals._send",),  # the tries again with fresh codes, and the pauses between them
     ),
 }
 
@@ -277,6 +295,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds a mutant's test run may take")
     parser.add_argument("--keep", action="store_true", help="keep the copy of the tree (.mutation/tree-PID)")
     parser.add_argument("--count", action="store_true", help="only count each module's mutants; run no test")
+    parser.add_argument("--engine", action="store_true", help="the engine's modules (contract_suite/engine/)")
     args = parser.parse_args()
     unknown = sorted(set(args.modules) - set(MODULES))
     if unknown:
@@ -286,7 +305,7 @@ def main() -> int:
     copy_tree()
     rows = []
     try:
-        for name in args.modules or MODULES:
+        for name in args.modules or (ENGINE if args.engine else MODULES):
             row = run_module(name, MODULES[name], args.timeout, args.count)
             rows.append(row)
             print(json.dumps(row), flush=True)
@@ -295,13 +314,13 @@ def main() -> int:
             shutil.rmtree(TREE, ignore_errors=True)
     if args.count:
         return 0
-    print(f"\n{'module':<10} {'killed/mutants':>15} {'score':>6} {'survived':>8} {'timeouts':>8} {'time':>7}")
+    print(f"\n{'module':<14} {'killed/mutants':>15} {'score':>6} {'survived':>8} {'timeouts':>8} {'time':>7}")
     for row in rows:
         killed = row["killed"] + row["timeouts"]
         score = 100 * killed / row["mutants"] if row["mutants"] else 100
         ratio = f"{killed}/{row['mutants']}"
         print(
-            f"{row['module']:<10} {ratio:>15} {score:>5.0f}% {row['survived']:>8} {row['timeouts']:>8} "
+            f"{row['module']:<14} {ratio:>15} {score:>5.0f}% {row['survived']:>8} {row['timeouts']:>8} "
             f"{row['seconds']:>6}s"
         )
     (WORK / "results.json").write_text(json.dumps(rows, indent=2) + "\n")

@@ -96,8 +96,8 @@ class Ledger:
         data["suspects"] = {
             nodeid: sorted([s.kind, s.number] for s in found) for nodeid, found in self.suspects.items()
         }
-        data["gateway"]["refusals"] = sorted(self.gateway.refusals.items())
-        data["gateway"]["too_large"] = sorted(self.gateway.too_large.items())
+        data["gateway"]["refusals"] = [list(item) for item in sorted(self.gateway.refusals.items())]
+        data["gateway"]["too_large"] = [list(item) for item in sorted(self.gateway.too_large.items())]
         return data
 
     @classmethod

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from types import SimpleNamespace
 
+from contract_suite.engine.coverage import Coverage
 from contract_suite.engine.exchange import Answer, OperationRequest, change_values
-from contract_suite.engine.ledger import Ledger
+from contract_suite.engine.run import Run
+from contract_suite.engine.settings import Settings
+from contract_suite.http.network import Proxies
 from contract_suite.http.transport import NoAnswer, Response
 from contract_suite.openapi import spec
 from contract_suite.secrets import Secrets
-from contract_suite.target_data.profile import Phone
+from contract_suite.target_data.profile import Phone, Profile
 
 CONTRACT = spec.load(spec.DEFAULT_SPEC)
 BASE_URL = "http://target.test"
@@ -20,40 +22,37 @@ TOKEN = "Bearer valid-7e1d"
 ACCOUNT, FREE, ELSEWHERE = Phone("86", "13800000001"), Phone("86", "13800000002"), Phone("86", "13800000009")
 
 
-def fake_run(codes=None, account: Phone | None = ACCOUNT, **settings) -> SimpleNamespace:
-    """The parts of a Run the engine's layers read; `settings` as the run's settings' attributes."""
-    profile = SimpleNamespace(account=account, phones={"free": FREE}, token_header=None, token_command=None)
-    run = SimpleNamespace(
+def settings_for(profile: Profile | None = None, **given) -> Settings:
+    """The run's settings as a URL target's, with this profile (default: the account and a free phone)."""
+    defaults = dict(
         operation=CONTRACT,
-        codes=codes,
-        ledger=Ledger(base_url=BASE_URL),
-        secrets=Secrets(),
+        profile=profile or Profile(account=ACCOUNT, phones={"free": FREE}),
         base_url=BASE_URL,
-        tokens={"valid": TOKEN},
-        settings=SimpleNamespace(**{"profile": profile, "destructive_allowed": True, "rate_limit": None, **settings}),
-        stopped_because=[],
+        allow_destructive=False,
+        request_timeout=2.0,
+        rate_limit=None,
+        max_requests=None,
+        insecure=False,
+        ca_bundle=None,
+        proxies=Proxies(),
+        require_all_codes=False,
+        allow_partial=False,
+        coverage_json=None,
+        knife4j_page=None,
+        generated_examples=None,
+        generated_seed=None,
+        max_uri_bytes=None,
+        inferred_rules=True,
     )
+    return Settings(**{**defaults, **given})
 
-    def request(values, token, operation=None, *, changes_account=False):
-        return OperationRequest(
-            operation or CONTRACT,
-            BASE_URL,
-            values,
-            token=token,
-            token_header=CONTRACT.token_header,
-            changes_account=changes_account,
-        )
 
-    def stop(reason: str):
-        from contract_suite.outcomes import CannotJudge
-
-        run.stopped_because.append(reason)
-        run.ledger.stopped = run.ledger.stopped or reason
-        return CannotJudge(f"cannot judge: {reason}")
-
-    run.request, run.stop = request, stop
-    run.token_header = CONTRACT.token_header
-    return run
+def fake_run(codes=None, account: Phone | None = ACCOUNT, profile: Profile | None = None, **settings) -> Run:
+    """A run against BASE_URL (its transport never used: the layers under test send through a ScriptedSender),
+    the valid token TOKEN; `settings` as the run's settings (a destructive one unless told otherwise)."""
+    profile = profile or Profile(account=account, phones={"free": FREE})
+    made = settings_for(profile, **{"allow_destructive": True, **settings})
+    return Run(made, BASE_URL, Secrets(), Coverage(CONTRACT), {"valid": TOKEN}, codes)
 
 
 def move(old: Phone, old_code: str, new: Phone, new_code: str, token: str | None = TOKEN) -> OperationRequest:

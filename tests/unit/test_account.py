@@ -190,7 +190,7 @@ def test_an_unexpected_success_is_moved_back():
 
 
 def test_without_destructive_the_move_back_is_a_line_to_run_by_hand():
-    keeps = keeper(FakeTarget(FREE), destructive_allowed=False)
+    keeps = keeper(FakeTarget(FREE), allow_destructive=False)
     moved = keeps._move_back(FREE)
     assert not moved.done and moved.line.startswith(f"THE TEST ACCOUNT MAY NOW HOLD {FREE}")
     assert "${OLD_PHONE_CODE:?" in moved.line and "123456" not in moved.line

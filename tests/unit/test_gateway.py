@@ -35,23 +35,11 @@ def refusal(request, status=503, retry=None):
     return got
 
 
-class Pace:
-    """The transport's pace: halved from START_RATE when there was none, never below SLOWEST_RATE."""
-
-    def __init__(self, rate=None):
-        self.rate = rate
-
-    def slow_down(self, start, floor):
-        self.rate = max((self.rate or start * 2) / 2, floor)
-        return self.rate
-
-
 def waits(replies, changes_account=False, rate=None):
     """The layer over a sender answering `replies` in turn; the waits it slept."""
     replies = list(replies)
     inner = ScriptedSender(lambda request: replies.pop(0)(request))
     run = fake_run(rate_limit=rate)
-    run.transport = Pace(rate)
     slept = []
     layer = GatewayWaits(run, inner, sleep=slept.append)
     request = dataclasses.replace(REQUEST, changes_account=changes_account)
@@ -77,7 +65,7 @@ def test_retry_after_is_obeyed_and_a_wait_too_long_stops_the_run():
     layer, inner, slept, run, request = waits([lambda r: refusal(r, 429, str(int(LONGEST_WAIT_SECONDS) + 1))])
     with pytest.raises(CannotJudge, match="asks for a longer wait than the suite gives"):
         layer.send(request)
-    assert slept == [] and run.stopped_because
+    assert slept == [] and run.stopped
 
 
 def test_a_change_is_not_sent_again_after_a_gateway_forwarded_it():
@@ -94,7 +82,6 @@ def test_refused_again_the_run_slows_down_and_the_ledger_says_to_what():
     layer.send(request)
     assert run.transport.rate == START_RATE and run.ledger.gateway.slowed_to == START_RATE
     layer, _, _, run, request = waits([refusal] * 3, rate=1.0)
-    run.transport.rate = 1.0
     layer.send(request)
     assert run.transport.rate == SLOWEST_RATE and run.ledger.gateway.slowed_to == SLOWEST_RATE
 

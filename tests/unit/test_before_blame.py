@@ -1,0 +1,148 @@
+"""Unit tests of contract_suite/engine/before_blame.py: a wrong answer the run's own test data or someone else could
+have caused is sent again with fresh SMS codes before blame; a burst of one change is judged (exactly one success)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from contract_suite.engine.before_blame import BeforeBlame
+from contract_suite.engine.evidence import SOURCE, Suspect
+from contract_suite.engine.exchange import Resent
+from tests.support.engine_fakes import ACCOUNT, CONTRACT, FREE, ScriptedSender, answer, fake_run, move
+
+pytestmark = pytest.mark.selftest
+
+SUCCESS = CONTRACT.success_code
+INCORRECT = CONTRACT.code_named("old-phone-incorrect")
+REGISTERED = CONTRACT.code_named("new-phone-registered")
+OLD_REFUSED = CONTRACT.code_named("old-phone-verification-failed")
+NEW_REFUSED = CONTRACT.code_named("new-phone-verification-failed")
+REQUEST = move(ACCOUNT, "1", FREE, "2")
+
+
+class Top(ScriptedSender):
+    """The top of the stack: answers in turn, renews codes by marking the request, names no suspect but the
+    source's when a fresh code was refused again."""
+
+    def __init__(self, *codes):
+        replies = list(codes)
+        super().__init__(lambda request: answer(request, replies.pop(0) if len(replies) > 1 else replies[0]))
+        self.renewed: list[object] = []
+
+    def again_with_fresh_codes(self, got):
+        self.renewed.append(got)
+        return dataclasses.replace(got.request, values={**got.request.values})
+
+    def suspect(self, got, expected, resent):
+        return Suspect(SOURCE, resent.phone.key) if resent is not None and resent.refused_again else None
+
+
+class Environment:
+    def __init__(self):
+        self.checked = []
+
+    def endpoint_spoke(self, got):
+        self.checked.append(got)
+
+
+class Account:
+    """The keeper's one question here: is the account away? (never, in these tests)"""
+
+    account = ACCOUNT
+
+    def __init__(self):
+        self.asked = 0
+
+    def confirm_out_of_step(self):
+        self.asked += 1
+
+
+def blame(top, account=None):
+    run = fake_run()
+    return BeforeBlame(run, top, Environment(), account), run
+
+
+def test_a_right_answer_is_not_sent_again():
+    top = Top(SUCCESS)
+    checks, _ = blame(top)
+    got = answer(REQUEST, INCORRECT)
+    assert checks.judge_one(got, {INCORRECT}, "rule") == (got, None) and top.sent == []
+
+
+def test_a_wrong_answer_about_the_account_that_does_not_come_again_is_someone_elses():
+    top = Top(SUCCESS)
+    checks, run = blame(top)
+    judged, failure = checks.judge_one(answer(REQUEST, INCORRECT), {SUCCESS}, "rule")
+    assert failure is None and judged.code == SUCCESS and len(top.sent) == 1 and top.sent[0].changes_account
+    assert run.ledger.codes.unreproduced == 1
+
+
+def test_a_wrong_answer_about_the_account_that_comes_again_fails_saying_so():
+    top = Top(INCORRECT)
+    account = Account()
+    checks, run = blame(top, account)
+    judged, failure = checks.judge_one(answer(REQUEST, INCORRECT), {SUCCESS}, "rule")
+    assert len(top.sent) == 2 and account.asked == 2  # at most two tries, the account asked before each
+    assert (
+        failure.more[-1]
+        == f"sent again with fresh SMS codes after {CONTRACT.describe(INCORRECT)}: the same wrong answer came"
+    )
+    assert run.ledger.codes.unreproduced == 0
+
+
+def test_a_wrong_answer_about_the_account_then_another_wrong_one_is_counted_and_said():
+    top = Top(REGISTERED)
+    checks, run = blame(top)
+    _, failure = checks.judge_one(answer(REQUEST, INCORRECT), {SUCCESS}, "rule")
+    assert len(top.sent) == 1 and run.ledger.codes.unreproduced == 1
+    assert failure.more[-1].endswith(f"answered {CONTRACT.describe(REGISTERED)}")
+
+
+def test_a_wrong_answer_of_another_kind_is_not_sent_again():
+    top = Top(SUCCESS)
+    checks, _ = blame(top)
+    _, failure = checks.judge_one(answer(REQUEST, NEW_REFUSED), {SUCCESS}, "rule")
+    assert failure is not None and top.sent == []
+
+
+def test_a_refused_fresh_code_names_its_suspect_and_says_each_try():
+    top = Top(SUCCESS)
+    checks, _ = blame(top)
+    first = answer(REQUEST, OLD_REFUSED)
+    got = dataclasses.replace(answer(REQUEST, OLD_REFUSED), resent=Resent(ACCOUNT, first, True, 4))
+    _, failure = checks.judge_one(got, {SUCCESS}, "rule")
+    assert failure.suspect == Suspect(SOURCE, ACCOUNT.key)
+    assert failure.more[-1].startswith(f"sent 4 times: first with the SMS code held for {ACCOUNT}, answered 5168")
+
+
+def test_a_burst_with_exactly_one_success_holds():
+    checks, _ = blame(Top(SUCCESS))
+    answers = [answer(REQUEST, SUCCESS), answer(REQUEST, OLD_REFUSED)]
+    judged, found, won = checks.judge_burst(answers, {OLD_REFUSED}, "rule")
+    assert (found, won) == ([], 1) and judged == answers
+
+
+def test_a_burst_with_two_successes_fails_counting_them():
+    checks, _ = blame(Top(SUCCESS))
+    answers = [answer(REQUEST, SUCCESS), answer(REQUEST, SUCCESS)]
+    _, found, won = checks.judge_burst(answers, {OLD_REFUSED}, "rule")
+    assert won == 2 and found[0].actual == f"2 of 2 succeeded (answers: {SUCCESS} x2)"
+    assert found[0].more[0] == "(the same request sent 2 times at one moment, each on its own connection)"
+
+
+def test_a_burst_with_no_success_about_the_account_is_sent_again_once():
+    top = Top(SUCCESS, OLD_REFUSED)
+    checks, run = blame(top)
+    answers = [answer(REQUEST, INCORRECT), answer(REQUEST, REGISTERED)]
+    judged, found, won = checks.judge_burst(answers, {OLD_REFUSED}, "rule")
+    assert top.bursts == [2] and won == 1 and found == [] and run.ledger.codes.unreproduced == 1
+    assert [a.code for a in judged] == [SUCCESS, OLD_REFUSED]
+
+
+def test_the_same_wrong_answer_of_a_burst_is_one_failure_saying_how_many():
+    checks, _ = blame(Top(SUCCESS))
+    answers = [answer(REQUEST, 99999), answer(REQUEST, 99999), answer(REQUEST, SUCCESS)]
+    _, found, won = checks.judge_burst(answers, {OLD_REFUSED}, "rule")
+    assert won == 1 and len(found) == 1 and found[0].more[-1] == "(the same for 2 of the 3 answers)"

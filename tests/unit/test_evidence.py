@@ -1,0 +1,30 @@
+"""Unit tests of contract_suite/engine/evidence.py: a failure as the terminal shows it, and what a check raises."""
+
+from __future__ import annotations
+
+import pytest
+
+from contract_suite.engine.evidence import CheckFailed, Failure, failures_text
+
+pytestmark = pytest.mark.selftest
+
+
+def test_a_failure_shows_each_field_it_has_in_order():
+    failure = Failure("rule", "expected", "actual", "curl x", "(masked: set A)", ("more",), check="a_check")
+    assert failure.text() == (
+        "rule\n  check:    a_check\n  expected: expected\n  actual:   actual\n  reproduce: curl x\n  (masked: set A)\n"
+        "  more"
+    )
+    assert Failure("only the rule").text() == "only the rule"
+
+
+def test_more_lines_are_added_after_and_empty_ones_left_out():
+    failure = Failure("rule").also("one", "", "two")
+    assert failure.more == ("one", "two") and Failure("rule").more == ()
+    assert failures_text([Failure("a"), Failure("b").also("c")]) == "a\nb\n  c"
+
+
+def test_a_check_raises_its_failure_whole():
+    failure = Failure("rule", actual="x")
+    raised = CheckFailed(failure)
+    assert raised.failure is failure and str(raised) == failure.text() and isinstance(raised, AssertionError)

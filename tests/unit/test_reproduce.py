@@ -1,0 +1,70 @@
+"""Unit tests of contract_suite/engine/reproduce.py: the curl line that sends a request again with every secret a
+shell variable, and one exchange written out as a report's evidence."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from contract_suite.engine.exchange import OperationRequest
+from contract_suite.engine.reproduce import exchange_text, query_pairs, reproduction, variable_for
+from contract_suite.secrets import Secrets
+from tests.support.engine_fakes import ACCOUNT, BASE_URL, CONTRACT, FREE, TOKEN, answer, lost, move
+
+pytestmark = pytest.mark.selftest
+
+
+def secrets() -> Secrets:
+    made = Secrets()
+    made.add("482913", "sms-code")
+    made.add(TOKEN, "valid-token")
+    return made
+
+
+def test_query_pairs_flatten_as_requests_does():
+    assert query_pairs({"a": "1", "b": ["2", None, 3], "c": None, "d": b"\xff", "e": True}) == [
+        ("a", "1"),
+        ("b", "2"),
+        ("b", "3"),
+        ("d", "\ufffd"),
+        ("e", "True"),
+    ]
+
+
+def test_variables_are_named_after_their_parameter():
+    assert variable_for("oldPhoneCode") == "OLD_PHONE_CODE" and variable_for("x2Y") == "X2_Y"
+
+
+def test_a_secret_in_the_query_or_the_token_is_a_variable_with_a_hint():
+    command, note = reproduction(move(ACCOUNT, "482913", FREE, "1 1"), secrets())
+    assert "482913" not in command and TOKEN not in command
+    assert (
+        f"${{OLD_PHONE_CODE:?a fresh SMS code for {ACCOUNT.key}, from the [codes] command of the profile}}" in command
+    )
+    assert "newPhoneCode=1%201" in command  # the other values as they are, quoted for the URL
+    assert (
+        '-H "Authorization: ${CONTRACT_TOKEN:?the whole Authorization header value, Bearer and the token}"' in command
+    )
+    assert note.startswith("(masked: set OLD_PHONE_CODE, CONTRACT_TOKEN in your shell first; SMS codes must be fresh")
+
+
+def test_nothing_masked_says_nothing_and_transport_headers_are_left_out():
+    request = dataclasses.replace(move(ACCOUNT, "1", FREE, "2", token="Bearer open"), headers={"X-Trace": "a'b"})
+    command, note = reproduction(request, Secrets())
+    assert note == "" and command.startswith(f'curl -sS -X PUT "{BASE_URL}{CONTRACT.path}?')
+    assert "-H 'Authorization: Bearer open'" in command and "Content-Length" not in command
+    assert "-H 'X-Trace: a'\"'\"'b'" in command
+
+
+def test_a_shell_special_character_stays_inside_the_quotes():
+    command, _ = reproduction(OperationRequest(CONTRACT, BASE_URL + '/$x"`', {}), Secrets())
+    assert '\\$x\\"\\`' in command
+
+
+def test_an_exchange_is_written_out_masked_and_cut():
+    request = move(ACCOUNT, "482913", FREE, "2")
+    text = exchange_text(answer(request, body=b"x" * 5000), secrets())
+    assert text.startswith(f"PUT {BASE_URL}{CONTRACT.path}?") and "482913" not in text and TOKEN not in text
+    assert "HTTP 200" in text and text.endswith("... (cut at 2048 bytes)")
+    assert exchange_text(lost(request), secrets()).endswith("(no whole answer: closed)")
