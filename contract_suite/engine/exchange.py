@@ -143,7 +143,7 @@ class Resent:
     phone: Phone  # the number whose code was refused
     first: Answer  # the answer to the first try
     refused_again: bool  # the fresh code was refused too
-    sends: int = 2  # how many times the request was sent in all
+    sends: int  # how many times the request was sent in all
 
 
 @dataclass(frozen=True, eq=False)

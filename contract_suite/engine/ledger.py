@@ -65,6 +65,7 @@ class Ledger:
     account_moved_by_someone_else: bool = False
     codes: CodeRecord = field(default_factory=CodeRecord)
     gateway: GatewayRecord = field(default_factory=GatewayRecord)
+    failed_codes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # each failed case's documented codes
     # each failed case whose every failure hinges on a suspect, by node id: the suspects
     suspects: dict[str, frozenset[Suspect]] = field(default_factory=dict)
     case: CaseEvidence | None = field(default=None, compare=False)  # the case running now, if any
@@ -83,7 +84,9 @@ class Ledger:
             self.case.failures.extend(f for f in failures if f not in self.case.failures)
 
     def case_failed(self, nodeid: str, evidence: CaseEvidence) -> None:
-        """A case failed on the contract: when every failure it recorded hinges on a suspect, the suspects."""
+        """A case failed on the contract: the codes it exercises, and when every failure it recorded hinges on a
+        suspect, the suspects."""
+        self.failed_codes[nodeid] = tuple(evidence.codes)
         found = [failure.suspect for failure in evidence.failures]
         if found and None not in found:
             self.suspects[nodeid] = frozenset(found)
@@ -93,6 +96,7 @@ class Ledger:
     def as_data(self) -> dict[str, Any]:
         data = dataclasses.asdict(dataclasses.replace(self, case=None))
         data.pop("case")
+        data["failed_codes"] = {nodeid: list(codes) for nodeid, codes in self.failed_codes.items()}
         data["suspects"] = {
             nodeid: sorted([s.kind, s.number] for s in found) for nodeid, found in self.suspects.items()
         }
@@ -111,8 +115,15 @@ class Ledger:
             nodeid: frozenset(Suspect(kind, number) for kind, number in found)
             for nodeid, found in data["suspects"].items()
         }
-        rest = {k: v for k, v in data.items() if k not in ("codes", "gateway", "suspects")}
-        return cls(**rest, codes=CodeRecord(**codes), gateway=GatewayRecord(**gateway), suspects=suspects)
+        failed_codes = {nodeid: tuple(codes) for nodeid, codes in data["failed_codes"].items()}
+        rest = {k: v for k, v in data.items() if k not in ("codes", "gateway", "suspects", "failed_codes")}
+        return cls(
+            **rest,
+            codes=CodeRecord(**codes),
+            gateway=GatewayRecord(**gateway),
+            suspects=suspects,
+            failed_codes=failed_codes,
+        )
 
 
 def merged(ledgers: list[Ledger]) -> Ledger:
@@ -145,4 +156,5 @@ def merged(ledgers: list[Ledger]) -> Ledger:
         total.gateway.waited += ledger.gateway.waited
         total.gateway.slowed_to = ledger.gateway.slowed_to or total.gateway.slowed_to
         total.suspects.update(ledger.suspects)
+        total.failed_codes.update(ledger.failed_codes)
     return total

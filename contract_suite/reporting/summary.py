@@ -14,7 +14,6 @@ from contract_suite.engine.evidence import ACCOUNT, SOURCE
 from contract_suite.engine.ledger import Ledger, StaticCodeRecord, merged
 from contract_suite.engine.settings import Settings
 from contract_suite.outcomes import EXIT_CANNOT_JUDGE
-from contract_suite.pytest.keys import CODES
 from contract_suite.reporting import coverage_table
 from contract_suite.secrets import Secrets
 
@@ -99,7 +98,6 @@ class Verdict:
 
     cannot_judge_property: tuple[str, str]
     contract_failures: list[str] = field(default_factory=list)
-    failed_codes: dict[str, list[int]] = field(default_factory=dict)  # each failed case's documented codes
     cannot_judge: list[str] = field(default_factory=list)
     ledgers: list[Ledger] = field(default_factory=list)
     reason: str | None = None  # why the run could not judge, when it could not
@@ -107,6 +105,7 @@ class Verdict:
     partial: bool = False  # codes were left unjudged for want of data (accepted with --allow-partial)
     status: int | None = None
     started: float = field(default_factory=time.monotonic)  # when the session was configured
+    _merged: Ledger | None = field(default=None, repr=False)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if not report.failed:
@@ -115,17 +114,23 @@ class Verdict:
             self.cannot_judge.append(report.nodeid)
         else:
             self.contract_failures.append(report.nodeid)
-            codes = [value for key, value in report.user_properties if key == CODES]
-            self.failed_codes[report.nodeid] = [int(code) for code in codes[0].split()] if codes else []
 
     def add_ledger(self, ledger: Ledger | None) -> None:
         if ledger is not None:
             self.ledgers.append(ledger)
+            self._merged = None
+
+    @property
+    def failed_codes(self) -> dict[str, tuple[int, ...]]:
+        """Each failed case's documented codes (its `exercises` marks), by node id."""
+        return self.ledger.failed_codes if self.ledger is not None else {}
 
     @property
     def ledger(self) -> Ledger | None:
         """The runs' ledgers merged; None when no run was made."""
-        return merged(self.ledgers) if self.ledgers else None
+        if self._merged is None and self.ledgers:
+            self._merged = merged(self.ledgers)
+        return self._merged
 
     def _suspects_reason(self, ledger: Ledger, stopped: str | None) -> str | None:
         """When every contract failure hinges on an SMS code the target refused, and nothing in the run tells

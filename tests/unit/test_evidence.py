@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from contract_suite.engine.evidence import CheckFailed, Failure, failures_text
+from contract_suite.engine.evidence import (
+    ACCOUNT,
+    EXCHANGES_KEPT,
+    SOMEONE_ELSE,
+    SOURCE,
+    CaseEvidence,
+    CheckFailed,
+    Failure,
+    Suspect,
+    failures_text,
+)
 
 pytestmark = pytest.mark.selftest
 
@@ -28,3 +40,19 @@ def test_a_check_raises_its_failure_whole():
     failure = Failure("rule", actual="x")
     raised = CheckFailed(failure)
     assert raised.failure is failure and str(raised) == failure.text() and isinstance(raised, AssertionError)
+
+
+def test_a_case_keeps_its_last_exchanges_and_starts_judgeable():
+    evidence = CaseEvidence("t.py::test", "setPhone")
+    for number in range(EXCHANGES_KEPT + 3):
+        evidence.exchanges.append(number)
+    assert list(evidence.exchanges) == list(range(3, EXCHANGES_KEPT + 3)) and EXCHANGES_KEPT == 8
+    assert not evidence.cannot_judge and evidence.rules == [] and evidence.failures == [] and evidence.codes == ()
+
+
+def test_failures_and_suspects_are_values():
+    assert {Suspect(SOURCE, "86-1"), Suspect(SOURCE, "86-1"), SOMEONE_ELSE} == {Suspect(SOURCE, "86-1"), SOMEONE_ELSE}
+    for made, name in ((Failure("rule"), "rule"), (SOMEONE_ELSE, "kind")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(made, name, "x")
+    assert Failure("rule").suspect is None and SOMEONE_ELSE == Suspect(ACCOUNT, "")

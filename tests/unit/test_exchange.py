@@ -10,15 +10,18 @@ import pytest
 
 from contract_suite.engine.exchange import (
     NOT_JSON,
+    Answer,
     OperationRequest,
+    Resent,
     Side,
     change_values,
     parse_json,
     rewritten,
 )
+from contract_suite.http.transport import Response
 from contract_suite.openapi.spec import SpecError
 from contract_suite.target_data.profile import Phone
-from tests.support.engine_fakes import ACCOUNT, BASE_URL, CONTRACT, FREE, TOKEN, answer, move
+from tests.support.engine_fakes import ACCOUNT, BASE_URL, CONTRACT, FREE, TOKEN, answer, lost, move
 from tests.support.operations import OTHER
 
 pytestmark = pytest.mark.selftest
@@ -142,8 +145,6 @@ def test_the_endpoint_speaks_when_the_body_is_its_envelope_however_broken(body, 
 
 
 def test_a_lost_answer_is_not_the_endpoint_speaking():
-    from tests.support.engine_fakes import lost
-
     got = lost(move(ACCOUNT, "1", FREE, "2"))
     assert not got.whole and not got.from_endpoint and got.code is None and got.status is None
 
@@ -151,3 +152,43 @@ def test_a_lost_answer_is_not_the_endpoint_speaking():
 @pytest.mark.parametrize("body", [b"", b"\xff", b"{", json.dumps(1).encode(), b"[" * 100000])
 def test_parse_json_never_raises(body):
     assert parse_json(body) is NOT_JSON or parse_json(body) == 1
+
+
+def test_the_answer_shows_the_response_as_it_came():
+    request = move(ACCOUNT, "1", FREE, "2")
+    response = Response(
+        request.wire(), 404, "Not Found", [("Content-Type", "text/plain"), ("X-A", "1"), ("x-a", "2")], b"no", True, 0.5
+    )
+    got = Answer(request, response)
+    assert (got.status, got.reason, got.body, got.truncated, got.elapsed) == (404, "Not Found", b"no", True, 0.5)
+    assert got.headers == response.headers and got.header("x-A") == "1, 2" and got.content_type == "text/plain"
+    assert got.failure is None and repr(got) == "Answer(setPhone: 404)"
+    assert repr(lost(request)) == "Answer(setPhone: reset)" and lost(request).failure.kind == "reset"
+
+
+def test_requests_and_answers_are_values_never_changed_in_place():
+    request = move(ACCOUNT, "1", FREE, "2")
+    got = answer(request, 0)
+    tries = Resent(ACCOUNT, got, refused_again=False, sends=2)
+    for made, name in ((request, "token"), (got, "request"), (tries, "sends"), (Side(ACCOUNT, "1"), "code")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(made, name, None)
+    with pytest.raises(TypeError):
+        request.values["x"] = "1"  # a read-only view
+    assert not request.changes_account and got.held_codes == {} and got.resent is None
+
+
+def test_only_a_json_object_with_a_code_speaks_the_envelope():
+    request = move(ACCOUNT, "1", FREE, "2")
+    assert not answer(request, body=b'["code"]').speaks_envelope
+    assert not answer(request, body=b'{"msg": "m"}').speaks_envelope and not answer(request, body=b"").speaks_envelope
+
+
+def test_the_endpoint_speaks_in_its_own_operations_envelope_fields():
+    """Another operation's envelope has other fields: two of them, without a code, are still its envelope."""
+    own = dataclasses.replace(CONTRACT, envelope_schema={"properties": {"status": {}, "message": {}, "payload": {}}})
+    request = OperationRequest(own, BASE_URL, {})
+    assert answer(request, body=b'{"message": "m", "payload": 1}').from_endpoint
+    assert not answer(request, body=b'{"msg": "m", "data": 1}').from_endpoint
+    bare = OperationRequest(dataclasses.replace(CONTRACT, envelope_schema={}), BASE_URL, {})
+    assert answer(bare, body=b'{"msg": "m", "data": 1}').from_endpoint  # no schema: this API's own fields

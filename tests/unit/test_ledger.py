@@ -35,6 +35,9 @@ def test_only_a_case_whose_every_failure_hinges_on_a_suspect_is_a_suspects_case(
     )
     ledger.case_failed("c", CaseEvidence("c", "setPhone"))
     assert ledger.suspects == {"a": frozenset({Suspect(SOURCE, "86-1"), SOMEONE_ELSE})}
+    assert ledger.failed_codes == {"a": (), "b": (), "c": ()}
+    ledger.case_failed("d", CaseEvidence("d", "setPhone", codes=(5174,)))
+    assert ledger.failed_codes["d"] == (5174,)
 
 
 def full() -> Ledger:
@@ -60,6 +63,7 @@ def full() -> Ledger:
         ),
         gateway=GatewayRecord(Counter({429: 2}), 3.0, Counter({414: 1}), 5.0),
         suspects={"a": frozenset({Suspect(STATIC, "86-2"), SOMEONE_ELSE})},
+        failed_codes={"a": (5168, 5169), "b": ()},
     )
 
 

@@ -160,6 +160,17 @@ def test_fresh_codes_refused_while_someone_else_moved_the_account_cannot_be_judg
     assert alone.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything()) == 1
 
 
+def test_the_broken_line_names_each_failed_cases_code_from_the_ledger():
+    registered = CONTRACT.code_named("new-phone-registered")
+    ledger = run_(failed_codes={"t.py::test_new_phone_registered": (registered,), "t.py::test_other": ()})
+    verdict = verdict_of(ledger, failures=["t.py::test_new_phone_registered", "t.py::test_other"])
+    assert verdict.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything()) == 1
+    assert verdict.failed_codes == ledger.failed_codes
+    assert verdict_line(verdict, judged_everything(), Secrets()) == (
+        f"BROKEN (exit 1): {registered} new phone registered (test_new_phone_registered); test_other"
+    )
+
+
 def test_a_stop_is_the_reason_and_the_first_stop_is_named():
     verdict = verdict_of(run_(), run_(stopped="first\nreason"), run_(stopped="second"), cannot_judge=["y"])
     assert verdict.exit_status(pytest.ExitCode.INTERRUPTED, SETTINGS, judged_everything()) == EXIT_CANNOT_JUDGE
