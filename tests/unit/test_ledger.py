@@ -3,6 +3,7 @@ from an xdist worker as plain data, and the workers' ledgers merged."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 
@@ -85,3 +86,37 @@ def test_the_workers_ledgers_merge_counts_flags_and_the_first_stop():
     assert total.gateway.refusals == {429: 2, 503: 1} and total.gateway.slowed_to == 5.0
     assert set(total.suspects) == {"a", "b"} and total.cap_reached and total.base_url == "http://target.test"
     assert merged([]).base_url == ""
+
+
+def test_a_new_ledger_has_seen_nothing_and_its_running_case_is_no_part_of_what_it_says():
+    assert dataclasses.asdict(Ledger()) == {
+        "base_url": "",
+        "stopped": None,
+        "sent": 0,
+        "cap_reached": False,
+        "answers": 0,
+        "envelopes": 0,
+        "tokens_fetched": 0,
+        "account_moved_by_someone_else": False,
+        "codes": {
+            "source": "command",
+            "asked": 0,
+            "refused": 0,
+            "refetched": 0,
+            "fresh_each_use": False,
+            "source_accepted": False,
+            "voided_between_fetch_and_use": 0,
+            "unreproduced": 0,
+            "static": {},
+        },
+        "gateway": {"refusals": Counter(), "waited": 0.0, "too_large": Counter(), "slowed_to": None},
+        "failed_codes": {},
+        "suspects": {},
+        "case": None,
+    }
+    assert dataclasses.asdict(StaticCodeRecord()) == {
+        "times_refused": 0,
+        "accepted": False,
+        "refused_after_accepted": False,
+    }
+    assert Ledger(case=CaseEvidence("a", "setPhone")) == Ledger()

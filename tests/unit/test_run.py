@@ -31,7 +31,7 @@ def test_a_request_goes_to_the_operation_with_its_token_in_the_right_header():
     assert request.token_header == CONTRACT.token_header and request.wire().headers[CONTRACT.token_header] == TOKEN
     assert not request.changes_account and run.request({}, None, changes_account=True).changes_account
     other = dataclasses.replace(OTHER, token_header="X-Other")
-    assert run.request({}, TOKEN, other).token_header == "X-Other"
+    assert run.request({}, TOKEN, operation=other).token_header == "X-Other"
     profiled = run_of(Profile(token_header="X-Profile"))
     assert profiled.request({}, TOKEN, other).token_header == "X-Profile" and profiled.token_header == "X-Profile"
 

@@ -121,3 +121,14 @@ def test_a_burst_raises_what_one_of_its_senders_raised():
     bottom, _ = sender(RuntimeError("boom"))
     with pytest.raises(RuntimeError, match="boom"):
         bottom.send_at_once(REQUEST, 2)
+
+
+def test_the_third_failure_in_a_row_from_the_start_stops_the_run_and_each_send_waits_its_turn():
+    lost = NoAnswer("reset", "closed", sent=True)
+    bottom, run = sender(lost)
+    bottom.send(REQUEST)
+    bottom.send(REQUEST)
+    assert run.stopped is None
+    with pytest.raises(CannotJudge, match="no whole answer to 3 requests in a row"):
+        bottom.send(REQUEST)
+    assert run.transport.sent_at_once == [False, False, False]  # one at a time: each takes its turn of the pace
