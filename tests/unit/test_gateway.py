@@ -109,3 +109,27 @@ def test_retry_after_reads_seconds_and_dates():
     assert 55 <= retry_after(refusal(REQUEST, retry=at)) <= 60
     assert retry_after(refusal(REQUEST, retry=email.utils.formatdate(time.time() - 60, usegmt=True))) == 0.0
     assert retry_after(refusal(REQUEST, retry="soon")) is None and retry_after(refusal(REQUEST)) is None
+
+
+def test_the_documented_pace_one_then_two_seconds_halving_to_half_a_request_a_second():
+    """README: a refusal is waited out 1 s, then 2 s (or as Retry-After asks, up to 30 s); refusals that repeat
+    halve the run's rate, from 10 requests/s without a limit, down to 0.5."""
+    for status in (429, 502, 503, 504):
+        assert refused_by_gateway(refusal(REQUEST, status))
+    for status in (500, 501, 505, 200):
+        assert not refused_by_gateway(refusal(REQUEST, status))
+    layer, _, slept, run, request = waits([refusal, refusal, lambda r: answer(r, 5174)])
+    layer.send(request)
+    assert slept == [1.0, 2.0] and run.transport.rate == 10.0
+    layer, _, slept, run, request = waits([lambda r: refusal(r, 429, "30"), lambda r: answer(r, 5174)])
+    layer.send(request)
+    assert slept == [30.0] and run.stopped is None  # 30 s is waited; past it the run stops
+    layer, _, _, run, request = waits([refusal] * 3, rate=0.8)
+    layer.send(request)
+    assert run.transport.rate == 0.5
+
+
+def test_one_refusal_alone_does_not_slow_the_run():
+    layer, _, slept, run, request = waits([refusal, lambda r: answer(r, 5174)], rate=4.0)
+    layer.send(request)
+    assert slept == [1.0] and run.transport.rate == 4.0 and run.ledger.gateway.slowed_to is None

@@ -106,3 +106,10 @@ def test_a_burst_is_sent_again_with_the_fresh_token():
     renewal, _ = layer(platform)
     answers = renewal.send_at_once(move(ACCOUNT, "1", FREE, "2"), 2)
     assert [a.request.token for a in answers] == [FRESH, FRESH] and platform.bursts == [2, 2]
+
+
+def test_a_burst_without_the_valid_token_is_never_rechecked():
+    platform = Platform()
+    renewal, run = layer(platform)
+    answers = renewal.send_at_once(move(ACCOUNT, "1", FREE, "2", token="Bearer other"), 2)
+    assert [a.code for a in answers] == [REJECTED, REJECTED] and len(platform.sent) == 2 and run.stopped is None
