@@ -61,7 +61,7 @@ class RefusedCodes:
 
     def held(self, request: OperationRequest) -> dict[str, Phone]:
         """The sides of a request (old, new) whose code is the one the run holds as valid for the side's number."""
-        if self.codes is None or not request.operation.primary or not request.of_the_operation:
+        if self.codes is None or not request.operation.primary:  # (another method on the path has no sides)
             return {}
         found = {}
         for side in SIDES:

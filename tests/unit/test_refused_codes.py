@@ -4,6 +4,8 @@ what the refusals say of the codes goes into the run's ledger."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import random
 
 import pytest
@@ -48,8 +50,13 @@ def account_move(codes: FakeCodes):
 
 
 def refusing(times: int, code: int = OLD_REFUSED) -> ScriptedSender:
-    """Answers `code` to the first `times` requests, then success."""
-    sender = ScriptedSender(lambda request: answer(request, code if len(sender.sent) <= times else SUCCESS))
+    """Answers `code` to the first `times` requests, then success; each answer's msg is its number."""
+
+    def reply(request):
+        got = code if len(sender.sent) <= times else SUCCESS
+        return answer(request, body=json.dumps({"code": got, "msg": str(len(sender.sent)), "data": None}).encode())
+
+    sender = ScriptedSender(reply)
     return sender
 
 
@@ -94,6 +101,11 @@ def test_the_refused_sides_number_gets_its_fresh_code_last():
     refused, _ = layer(codes, inner, pause=lambda _: None)
     refused.send(account_move(codes))
     assert fetched == [ACCOUNT, FREE]
+    codes, inner, fetched = FakeCodes(), refusing(1, OLD_REFUSED), []
+    original = codes.refresh
+    codes.refresh = lambda phone: fetched.append(phone) or original(phone)
+    layer(codes, inner, pause=lambda _: None)[0].send(account_move(codes))
+    assert fetched == [FREE, ACCOUNT]
 
 
 def test_each_try_after_a_refused_fresh_code_waits_a_random_growing_moment():
@@ -147,6 +159,7 @@ def test_a_burst_refused_is_sent_again_and_its_tries_are_read_from_its_first_ans
     answers = refused.send_at_once(account_move(codes), 3)
     assert len(inner.sent) == 6 and inner.bursts == [3, 3] and len(answers) == 3
     assert answers[0].resent is not None and answers[0].resent.sends == 2 and not answers[0].resent.refused_again
+    assert [a.json["msg"] for a in answers] == ["4", "5", "6"]  # the last burst's answers, each in its place
 
 
 def test_a_burst_with_one_success_says_nothing_of_the_codes():
@@ -262,3 +275,29 @@ def test_the_suspect_of_a_wrong_answer():
     assert refused.suspect(got, {missing}, None) is None
     token = CONTRACT.code_named("token-verification-failed")
     assert refused.suspect(got, {token}, None) is None
+
+
+def test_the_documented_tries_at_most_four_sends_pausing_up_to_a_fifth_of_a_second_then_more():
+    """docs/guarantees.md: a refused valid code is sent again at most 3 times (4 sends in all); after a refused
+    fresh code each further try waits a random moment of up to 0.2 s, then 0.4 s."""
+    codes, windows, inner = FakeCodes(), [], refusing(10)
+    refused, run = layer(codes, inner, pause=lambda _: None, chance=WindowsDrawn(windows))
+    run.ledger.codes.source_accepted = True
+    refused.send(account_move(codes))
+    assert len(inner.sent) == 4 and windows == [(0, 0.2), (0, 0.4)]
+
+
+def test_a_run_without_a_code_source_or_another_operation_holds_no_code():
+    codes = FakeCodes()
+    refused, _ = layer(None, refusing(1))
+    assert refused.send(account_move(codes)).held_codes == {} and refused.held(account_move(codes)) == {}
+    refused, _ = layer(codes, refusing(1))
+    other = dataclasses.replace(account_move(codes), operation=dataclasses.replace(CONTRACT, primary=False))
+    assert refused.held(other) == {} and refused.held(account_move(codes)) == {"old": ACCOUNT, "new": FREE}
+
+
+def test_a_fresh_code_that_passed_names_no_suspect_and_a_held_one_refused_only_a_static_code():
+    codes = FakeCodes()
+    refused, _ = layer(codes, refusing(TRIES))
+    got = refused.send(account_move(codes))
+    assert refused.suspect(got, {SUCCESS}, None) is None  # a [codes] command: only its tries say anything

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from contract_suite.engine.gateway import GatewayWaits
@@ -22,3 +24,9 @@ def test_each_layer_wraps_the_one_below_the_codes_on_top():
     assert stack.tokens.command_env == {"PATH": "/bin"}
     assert isinstance(stack.network, GatewayWaits) and isinstance(stack.network.inner, TransportSender)
     assert {layer.run for layer in (stack.top, stack.tokens, stack.network, stack.network.inner)} == {run}
+
+
+def test_the_stack_is_built_once_and_never_changed():
+    stack = build_stack(fake_run(), {})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        stack.top = stack.network
