@@ -1,8 +1,10 @@
-"""A layer of the sending stack: tokens are free, so a valid token that expires is fetched again. When a request
-carried the valid token and got the token's failure (or "no such user"), the token is probed (a request with it and
-wrong codes, changing nothing). The probe passes: the answer was the endpoint's own. The token expired and the
-profile has a [tokens] command: a fresh one is fetched and the request sent once more with it. Anything else stops
-the run (exit 2) with the line that says why."""
+"""A layer of the sending stack: tokens are free, so a valid token that expires is fetched again, as often as it
+expires. When a request carried the valid token and got the token's failure (or "no such user"), the token is probed
+(a request with it and wrong codes, changing nothing). The probe passes: the answer was the endpoint's own (and the
+same answer is taken as such for the next PROBE_EVERY requests without a probe). The token expired and the profile
+has a [tokens] command: a fresh one is fetched and the request sent once more with it, at most once every
+PROBE_EVERY requests (a token that dies sooner is no token to judge with). Anything else stops the run (exit 2) with
+the line that says why."""
 
 from __future__ import annotations
 
@@ -13,14 +15,18 @@ from contract_suite.engine.run import Run
 from contract_suite.engine.sending import Sender
 from contract_suite.target_data.sms_codes import TokenUnavailable, fetch_token
 
+# Requests a probe's finding holds for, and the fewest requests a fetched token must last: bounds what re-checking
+# and fetching tokens can cost (a target answering the token's failure to everything, a token dead on arrival).
+PROBE_EVERY = 20
+
 
 class TokenRenewal:
     def __init__(self, run: Run, inner: Sender, command_env: dict[str, str]):
         self.run = run
         self.inner = inner  # the probes go here too: below this layer
         self.command_env = command_env
-        self.passed: set[object] = set()  # the codes a probe found to be the endpoint's own answer
-        self.refreshed = False  # a token is fetched again once per run, no more
+        self.passed: dict[object, int] = {}  # the codes a probe found to be the endpoint's own: when (requests sent)
+        self.fetched_at: int | None = None  # requests sent when the [tokens] command last fetched a token
 
     def send(self, request: OperationRequest) -> Answer:
         answer = self.inner.send(request)
@@ -51,12 +57,12 @@ class TokenRenewal:
         run, operation = self.run, self.run.operation
         failed = operation.code_named("token-verification-failed")
         gone = operation.code_named("user-does-not-exist")
-        got = answer.code
-        if got not in (failed, gone) or got in self.passed:
+        got, sent = answer.code, run.transport.sent
+        if got not in (failed, gone) or sent - self.passed.get(got, -PROBE_EVERY) < PROBE_EVERY:
             return None
         probe = preflight.valid_token_probe(run, self.inner)
         if probe is None or probe.code not in (failed, gone):
-            self.passed.add(got)  # the token still works: the answer was the endpoint's own
+            self.passed[got] = sent  # the token still works: the answer was the endpoint's own
             return None
         seen = operation.describe(probe.code)
         if probe.code == gone:
@@ -67,15 +73,15 @@ class TokenRenewal:
         if not run.settings.profile.token_command:
             raise run.stop(
                 f"the valid token expired during the run (accepted at the start, it now gets {seen}); give a "
-                "[tokens] command that fetches a fresh one (the suite fetches again once when it expires), or "
+                "[tokens] command that fetches a fresh one (the suite fetches again each time it expires), or "
                 "run again with a fresh token"
             )
-        if self.refreshed:
+        if self.fetched_at is not None and sent - self.fetched_at < PROBE_EVERY:
             raise run.stop(
-                f"the valid token expired again during the run ({seen}) after the [tokens] command fetched a "
-                "fresh one; the suite fetches once per run: give tokens that live longer than a run"
+                f"the valid token expired again during the run ({seen}) {sent - self.fetched_at} request(s) after "
+                f"the [tokens] command fetched it; give tokens that last at least {PROBE_EVERY} requests"
             )
-        self.refreshed = True
+        self.fetched_at = sent
         fresh = self._fetch()
         probe = preflight.valid_token_probe(run, self.inner)
         if probe is not None and probe.code in (failed, gone):

@@ -59,7 +59,7 @@ class Profile:
     code_command: str | None = None
     code_function: CodeFunction | None = None  # instead of the command: called in the run's own process
     codes_reusable: bool = False  # the static codes stay valid after a successful change (whitelisted numbers)
-    token_command: str | None = None  # prints a fresh valid token; run once per run
+    token_command: str | None = None  # prints a fresh valid token; run at the start and each time it expires
     code_command_timeout: float = 30.0  # seconds; past it the command is killed with its children (or the function
     # is left running and the run asks no more)
     token_command_timeout: float = 30.0

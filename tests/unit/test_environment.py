@@ -57,10 +57,11 @@ def test_a_200_page_passes_unless_the_preflight_got_the_envelope():
         (lambda r: lost(r), "stopped answering during the run"),
         (lambda r: answer(r, body=PAGE, status=429), "rate-limits the run"),
         (lambda r: answer(r, body=PAGE, status=502), "went down during the run: its gateway answers HTTP 502"),
+        (lambda r: answer(r, body=PAGE, status=504), "went down during the run: its gateway answers HTTP 504"),
         (lambda r: answer(r, body=PAGE, status=503), "went down or into maintenance during the run"),
         (lambda r: answer(r, body=PAGE, status=404), "a request with no token now gets HTTP 404"),
     ],
-    ids=["no-answer", "429", "502", "503", "404"],
+    ids=["no-answer", "429", "502", "504", "503", "404"],
 )
 def test_a_changed_environment_stops_the_run_naming_what_changed(probe, said):
     checks, _, run = recheck(probe)

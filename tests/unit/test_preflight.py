@@ -8,7 +8,8 @@ import pytest
 from contract_suite.engine.exchange import Answer
 from contract_suite.engine.preflight import target_problem, valid_token_probe
 from contract_suite.http.transport import NoAnswer, Response
-from tests.support.engine_fakes import CONTRACT, FREE, ScriptedSender, answer, fake_run
+from contract_suite.target_data.profile import Profile
+from tests.support.engine_fakes import ACCOUNT, CONTRACT, FREE, ScriptedSender, answer, fake_run
 
 pytestmark = pytest.mark.selftest
 
@@ -86,3 +87,30 @@ def test_no_valid_token_no_token_probe():
     network = target(lambda r: answer(r, REJECTED))
     assert target_problem(run, network) is None and len(network.sent) == 1
     assert valid_token_probe(run, network) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        (300, "the URL redirects"),
+        (399, "the URL redirects"),
+        (299, "does not serve the endpoint"),
+        (400, "does not serve the endpoint"),
+        (502, "is unavailable"),
+        (503, "is unavailable"),
+        (504, "is unavailable"),
+        (501, "does not serve the endpoint"),
+    ],
+)
+def test_redirects_and_unavailable_statuses_by_their_edges(status, said):
+    found, _ = problem(target(lambda r: answer(r, body=PAGE, status=status)))
+    assert said in found
+
+
+def test_without_the_account_or_a_free_phone_the_token_probe_sends_the_specs_examples():
+    for profile in (Profile(account=ACCOUNT), Profile(phones={"free": FREE})):
+        run = fake_run(profile=profile)
+        network = target(lambda r: answer(r, REJECTED))
+        valid_token_probe(run, network)
+        sent = network.sent[0]
+        assert dict(sent.values) == {p.name: p.example for p in CONTRACT.parameters}

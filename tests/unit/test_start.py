@@ -3,6 +3,7 @@ preflight (when asked) through the stack's network part, and names the problem t
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import pytest
@@ -27,6 +28,8 @@ def test_a_failing_token_command_is_the_problem_and_nothing_is_sent():
     started = opened(profile, "http://127.0.0.1:9")
     assert started.problem.startswith("the [tokens] command failed: ") and started.run.stopped
     assert started.run.transport.sent == 0
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        started.problem = None
 
 
 def test_the_token_commands_token_is_the_runs_and_the_preflight_judges_the_target(tmp_path):

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from contract_suite.engine.token_renewal import TokenRenewal
+from contract_suite.engine.token_renewal import PROBE_EVERY, TokenRenewal
 from contract_suite.outcomes import CannotJudge
 from contract_suite.target_data.profile import Profile
 from tests.support.engine_fakes import ACCOUNT, CONTRACT, FREE, TOKEN, ScriptedSender, answer, fake_run, move
@@ -74,13 +74,50 @@ def test_without_a_token_command_an_expired_token_stops_the_run():
     assert "give a [tokens] command" in run.stopped
 
 
-def test_a_token_that_expires_again_stops_the_run():
+def test_a_token_that_expires_within_twenty_requests_of_its_fetch_stops_the_run():
     platform = Platform(valid=[FRESH])
     renewal, run = layer(platform)
     renewal.send(move(ACCOUNT, "1", FREE, "2"))
     platform.valid = set()
-    with pytest.raises(CannotJudge, match="expired again during the run"):
+    run.transport.sent += PROBE_EVERY - 1
+    with pytest.raises(CannotJudge, match="expired again during the run .* 19 request\\(s\\) after the \\[tokens\\]"):
         renewal.send(move(ACCOUNT, "1", FREE, "2", token=FRESH))
+    assert PROBE_EVERY == 20 and "give tokens that last at least 20 requests" in run.stopped
+
+
+def test_a_token_that_expires_again_and_again_is_fetched_again_each_time(tmp_path):
+    """Tokens are free: each time the valid token expires (twenty requests or more after the last fetch), the
+    [tokens] command is run again (here it prints a new token each time) and the request sent with it."""
+    counter = tmp_path / "logins"
+    login = (
+        f'{sys.executable} -c "import pathlib; p = pathlib.Path({str(counter)!r}); '
+        "n = int(p.read_text()) if p.exists() else 0; p.write_text(str(n + 1)); print(f'Bearer t{n}')\""
+    )
+    platform = Platform()
+    renewal, run = layer(platform, command=login)
+    for round in range(3):
+        platform.valid = {f"Bearer t{round}"}  # the token before it expired
+        got = renewal.send(move(ACCOUNT, "1", FREE, "2", token=run.tokens["valid"]))
+        assert got.code == INCORRECT and got.request.token == f"Bearer t{round}"
+        assert run.tokens["valid"] == f"Bearer t{round}" and run.ledger.tokens_fetched == round + 1
+        run.transport.sent += PROBE_EVERY
+    assert run.stopped is None
+
+
+def test_a_probes_finding_holds_for_twenty_requests():
+    calls = []
+    platform = Platform(valid=[TOKEN])
+    platform.reply = lambda request: (
+        calls.append(request) or answer(request, REJECTED if request.side("old").code == "1" else INCORRECT)
+    )
+    renewal, run = layer(platform)
+    renewal.send(move(ACCOUNT, "1", FREE, "2"))
+    run.transport.sent += PROBE_EVERY - 1
+    renewal.send(move(ACCOUNT, "1", FREE, "2"))
+    assert len(calls) == 3  # one probe
+    run.transport.sent += 1
+    renewal.send(move(ACCOUNT, "1", FREE, "2"))
+    assert len(calls) == 5 and run.stopped is None  # probed again
 
 
 def test_a_fresh_token_rejected_too_stops_the_run():

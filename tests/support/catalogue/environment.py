@@ -87,8 +87,19 @@ class TokenExpiresPartWay(_PartWay):
         return super().dispatch(request)
 
 
-class TokenExpiresPartWayRenewed(TokenExpiresPartWay):
-    """At the 30th request, replace the account's token with a new one that the profile's [tokens] command prints."""
+class TokenExpiresAgainAndAgain(_PartWay):
+    """Every 30th request, replace the account's token with a new one that the profile's [tokens] command prints."""
+
+    def dispatch(self, request):
+        number = self.request_number()
+        if number % PART_WAY == 0:
+            db = self.connect()
+            try:
+                with db:
+                    db.execute("UPDATE tokens SET token = ? WHERE user_id = 1", (f"{RENEWED_TOKEN}-{number}",))
+            finally:
+                db.close()
+        return super().dispatch(request)
 
 
 class WrongNewCodeMovesAnyway(SetPhoneService):
@@ -205,5 +216,5 @@ UNJUDGEABLE = [
 
 CORRECT = [
     Correct(RateLimitedOnce),
-    Correct(TokenExpiresPartWayRenewed, profile=TOKEN_COMMAND),
+    Correct(TokenExpiresAgainAndAgain, profile=TOKEN_COMMAND),
 ]
