@@ -45,13 +45,6 @@ def _double_quoted(text: str) -> str:
     return re.sub(r'(["\\$`])', r"\\\1", text)
 
 
-def reproduce_lines(request: OperationRequest, secrets: Secrets) -> list[str]:
-    """A curl line that sends the request again, with every secret replaced by a shell variable it names,
-    and the line saying which variables to set."""
-    command, masked = reproduction(request, secrets)
-    return [f"  reproduce: {command}"] + ([f"  {masked}"] if masked else [])
-
-
 def reproduction(request: OperationRequest, secrets: Secrets) -> tuple[str, str]:
     """A curl command that sends the request again, every secret replaced by a shell variable it names, written so
     that bash stops with a message naming what to set when the variable is unset (`${OLD_PHONE_CODE:?...}`); and the

@@ -7,7 +7,14 @@ import json
 import pytest
 
 from contract_suite.engine.exchange import Answer
-from contract_suite.engine.judging import describe_answer, envelope_problem, is_documented, judge, nested_too_deep
+from contract_suite.engine.judging import (
+    describe_answer,
+    envelope_problem,
+    is_documented,
+    judge,
+    nested_too_deep,
+    quote_body,
+)
 from contract_suite.http.transport import Response
 from contract_suite.secrets import Secrets
 from tests.support.engine_fakes import ACCOUNT, CONTRACT, FREE, answer, lost, move
@@ -104,3 +111,49 @@ def test_json_nested_past_the_limit_is_no_envelope():
     assert nested_too_deep(b"[" * (nested_too_deep.limit + 1))
     assert not nested_too_deep(b"[" * nested_too_deep.limit)
     assert not nested_too_deep(b'{"code": [[1]]}') and not nested_too_deep(b"") and not nested_too_deep(b"x[[[[")
+
+
+@pytest.mark.parametrize(("status", "redirect"), [(300, True), (399, True), (299, False), (400, False)])
+def test_a_redirect_is_any_3xx(status, redirect):
+    problem = envelope_problem(shaped(status=status, headers=[("Location", "/x")]), Secrets())
+    assert ("a redirect to '/x'" in problem) is redirect and (
+        f"HTTP {status}: every outcome" in problem
+    ) is not redirect
+
+
+def test_a_quote_is_two_hundred_bytes_and_a_line_a_hundred_and_twenty():
+    assert quote_body(shaped(body=b"x" * 200), Secrets()) == repr("x" * 200)
+    assert quote_body(shaped(body=b"x" * 201), Secrets()) == repr("x" * 200) + " ... (201 bytes in all)"
+    assert describe_answer(shaped(body=b"x" * 120), Secrets()) == "HTTP 200 application/json: " + repr("x" * 120)
+    assert describe_answer(shaped(body=b"x" * 121), Secrets()).endswith(repr("x" * 120) + " ... (121 bytes in all)")
+    with_charset = shaped(content_type="application/json; charset=utf-8", body=b"{}")
+    assert describe_answer(with_charset, Secrets()) == "HTTP 200 application/json: '{}'"
+
+
+def test_the_servers_message_is_quoted_as_it_reads():
+    body = json.dumps({"code": SUCCESS, "msg": "修改成功", "data": None, "extMsg": None}, ensure_ascii=False)
+    failure = judge(shaped(body=body.encode()), {INCORRECT}, "rule", Secrets())
+    assert failure.actual.endswith('server msg "修改成功"')
+
+
+def test_an_envelope_without_a_code_is_not_called_an_undocumented_code():
+    assert "is not a documented code" not in envelope_problem(shaped(body=b'{"msg": "m", "data": null}'), Secrets())
+    documented = f'{{"code": {INCORRECT}, "msg": 1}}'.encode()
+    assert "is not a documented code" not in envelope_problem(shaped(body=documented), Secrets())
+
+
+@pytest.mark.parametrize(
+    ("body", "deep"),
+    [
+        (b"[" * 201, True),
+        (b"[" * 200, False),
+        (b"{" * 201, True),
+        (b"[]" * 300, False),
+        (b"{}" * 300, False),
+        (b"[" * 199 + b"][" + b"[" * 2, True),  # 199, 198, 199, 200, 201
+        (b"x" + b"[" * 201, False),  # not JSON that opens with a bracket
+        (b" " * (1 << 19) + b"[" * 201, True),  # within the first MiB (the transport's cap on a body)
+    ],
+)
+def test_json_nested_past_two_hundred_levels_is_no_envelope(body, deep):
+    assert nested_too_deep(body) is deep

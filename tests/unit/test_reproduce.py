@@ -68,3 +68,31 @@ def test_an_exchange_is_written_out_masked_and_cut():
     assert text.startswith(f"PUT {BASE_URL}{CONTRACT.path}?") and "482913" not in text and TOKEN not in text
     assert "HTTP 200" in text and text.endswith("... (cut at 2048 bytes)")
     assert exchange_text(lost(request), secrets()).endswith("(no whole answer: closed)")
+
+
+def test_a_transport_header_first_hides_no_header_after_it():
+    request = dataclasses.replace(move(ACCOUNT, "1", FREE, "2", token=None), headers={"Accept": "*/*", "X-Trace": "7"})
+    command, _ = reproduction(request, Secrets())
+    assert "-H 'X-Trace: 7'" in command and "Accept" not in command
+
+
+@pytest.mark.parametrize(
+    ("international_code", "masked"),
+    [("86", ()), ("", ()), ("86", ("86",)), ("86", (FREE.phone,))],
+    ids=["both-shown", "no-international-code", "international-code-masked", "phone-masked"],
+)
+def test_the_hint_names_the_number_only_when_both_its_parts_are_shown(international_code, masked):
+    shown = secrets()
+    for value in masked:
+        shown.add(value, "other")
+    request = move(ACCOUNT, "1", FREE.__class__(international_code, FREE.phone), "482913")
+    command, _ = reproduction(request, shown)
+    named = f"${{NEW_PHONE_CODE:?a fresh SMS code for {international_code}-{FREE.phone}, from"
+    assert (named in command) is (international_code == "86" and not masked)
+    assert "${NEW_PHONE_CODE:?a fresh SMS code" in command
+
+
+def test_the_evidence_leaves_out_the_length_header_and_cuts_past_2048_bytes():
+    request = dataclasses.replace(move(ACCOUNT, "1", FREE, "2"), body=b"{}", headers={"Content-Length": "2"})
+    text = exchange_text(answer(request, body=b"y" * 2048), Secrets())
+    assert "Content-Length" not in text and "Authorization: " in text and text.endswith("y" * 2048)
