@@ -51,7 +51,12 @@ def serve_parser() -> argparse.ArgumentParser:  # noqa: F821
     parser = argparse.ArgumentParser(
         prog=PROG,
         description=f"Serve PUT {PATH} (reference implementation).",
-        epilog=(f"To issue an SMS verification code instead:\n  {PROG} issue-code IC PHONE [--db PATH]"),
+        epilog=(
+            "Two more commands:\n"
+            f"  {PROG} stand-in [--port PORT] [--dir DIR]   serve as a staging stand-in and write the suite's\n"
+            '      profile for it (see README, "Try it against a deployment"; --help for its options)\n'
+            f"  {PROG} issue-code IC PHONE [--db PATH]       issue an SMS verification code"
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")

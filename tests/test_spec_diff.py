@@ -20,6 +20,7 @@ OP = f"/paths/{PATH.replace('/', '~1')}/put"
 CONTRACT = spec.load()
 CANCELLATION = CONTRACT.code_named("new-phone-in-cancellation")
 NEW_CODE_PARAM = CONTRACT.parameter_with_role("new.code")
+OLD_IC_PARAM = CONTRACT.parameter_with_role("old.international_code")
 
 
 def operation(doc: dict) -> dict:
@@ -75,6 +76,27 @@ def reworded_description(doc):
     param["description"] = param["description"] + "\nSee the SMS."
 
 
+def old_international_code_optional(doc):
+    param = next(p for p in operation(doc)["parameters"] if p["name"] == OLD_IC_PARAM.name)
+    param["required"] = False
+
+
+def new_code_longer(doc):
+    param = next(p for p in operation(doc)["parameters"] if p["name"] == NEW_CODE_PARAM.name)
+    param["schema"] = {**spec.resolve_refs(doc, param["schema"]), "maxLength": 12}
+
+
+def add_required_parameter_without_code(doc):
+    operation(doc)["parameters"].append(
+        {"name": "appId", "in": "query", "required": True, "schema": {"type": "string"}}
+    )
+
+
+def drop_missing_code(doc):
+    param = next(p for p in operation(doc)["parameters"] if p["name"] == NEW_CODE_PARAM.name)
+    del param["x-missing-code"]
+
+
 def another_outcome(doc):
     operation(doc)["x-business-codes"][str(CANCELLATION)]["name"] = "new-phone-frozen"
 
@@ -103,6 +125,12 @@ CASES = [
                  id="message-changed"),
     pytest.param(add_optional_parameter, ATTENTION, "new optional parameter lang", "",
                  f"{OP}/parameters/{len(CONTRACT.parameters)}", id="optional-parameter-added"),
+    pytest.param(old_international_code_optional, ATTENTION, f"parameter {OLD_IC_PARAM.name} became optional",
+                 f"{OP}/parameters/{CONTRACT.parameters.index(OLD_IC_PARAM)}",
+                 f"{OP}/parameters/{CONTRACT.parameters.index(OLD_IC_PARAM)}", id="required-parameter-made-optional"),
+    pytest.param(new_code_longer, ATTENTION, f"the schema of parameter {NEW_CODE_PARAM.name}",
+                 f"{OP}/parameters/{CONTRACT.parameters.index(NEW_CODE_PARAM)}",
+                 f"{OP}/parameters/{CONTRACT.parameters.index(NEW_CODE_PARAM)}", id="parameter-schema-changed"),
     pytest.param(reworded_description, COMPATIBLE, "the description or example", f"{OP}/parameters/"
                  f"{CONTRACT.parameters.index(NEW_CODE_PARAM)}", f"{OP}/parameters/"
                  f"{CONTRACT.parameters.index(NEW_CODE_PARAM)}", id="description-reworded"),
@@ -174,3 +202,24 @@ def test_a_changed_code_names_the_hand_written_cases_it_touches(tmp_path):
     changes = diff_specs(spec.load_all(spec.DEFAULT_SPEC), spec.load_all(spec_with(tmp_path, renumber)))
     (renumbered,) = changes
     assert "(hand-written: test_business_rules.py::test_new_phone_in_cancellation)" in renumbered.impact
+
+
+def test_no_python_none_and_advice_an_author_can_follow(tmp_path):
+    added = diff_specs(
+        spec.load_all(spec.DEFAULT_SPEC), spec.load_all(spec_with(tmp_path, add_required_parameter_without_code))
+    )
+    (change,) = [c for c in added if "new required parameter appId" in c.rule]
+    assert change.new == "required" and "None" not in change.text() and "profile" not in change.impact
+    assert "give it an `example`" in change.impact and "`x-missing-code`" in change.impact
+    dropped = diff_specs(spec.load_all(spec.DEFAULT_SPEC), spec.load_all(spec_with(tmp_path, drop_missing_code)))
+    (change,) = [c for c in dropped if "the missing-code of parameter" in c.rule]
+    assert change.new == "(none)" and "None" not in change.text()
+
+
+def test_the_help_says_its_whole_first_paragraph():
+    shown = " ".join(run_diff("--help").stdout.split())
+    assert (
+        "classified by what it does to an app written against the old one (breaking, needs attention, compatible)"
+        in shown
+    )
+    assert "a message per code." in shown

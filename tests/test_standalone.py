@@ -121,3 +121,15 @@ def test_the_stand_in_writes_a_profile_that_holds_the_first_time(tmp_path):
     assert f"contract target: {url}" in result.stdout
     assert "failed" not in set(verdicts.values()) and verdicts, verdicts
     assert not (tmp_path / "reference-server.sqlite3").exists()  # no database made where nobody reads it
+
+
+def test_the_servers_help_names_its_other_commands(capsys):
+    """`python -m reference_server --help` lists `stand-in` and `issue-code` beside its own options."""
+    from reference_server.__main__ import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    shown = capsys.readouterr().out
+    assert done.value.code == 0
+    assert "python -m reference_server stand-in [--port PORT] [--dir DIR]" in shown
+    assert "python -m reference_server issue-code IC PHONE [--db PATH]" in shown

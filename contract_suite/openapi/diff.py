@@ -161,9 +161,9 @@ def _parameter_changes(old: spec.Operation, new: spec.Operation) -> list[Change]
                         "",
                         _param_pointer(new, p),
                         "",
-                        f"required, missing-code {p.missing_code}",
-                        "apps do not send it; a profile needs a value for it, and its absent and blank "
-                        "cases run by themselves",
+                        "required" + (f", missing-code {p.missing_code}" if p.missing_code is not None else ""),
+                        "apps do not send it; give it an `example` (the suite's requests send it) and an "
+                        "`x-missing-code` (its absent and blank cases expect that code)",
                     )
                 )
             else:
@@ -192,6 +192,19 @@ def _parameter_changes(old: spec.Operation, new: spec.Operation) -> list[Change]
                     "apps that leave it out now get its missing-code",
                 )
             )
+        if q.required and not p.required:
+            found.append(
+                Change(
+                    ATTENTION,
+                    f"parameter {name} became optional",
+                    _param_pointer(old, q),
+                    _param_pointer(new, p),
+                    "required",
+                    "optional",
+                    "apps may leave it out now; its missing-code no longer means 'please enter' it, and the "
+                    "suite's absent and blank cases for it no longer run",
+                )
+            )
         if p.missing_code != q.missing_code:
             found.append(
                 Change(
@@ -199,8 +212,8 @@ def _parameter_changes(old: spec.Operation, new: spec.Operation) -> list[Change]
                     f"the missing-code of parameter {name} changed",
                     _param_pointer(old, q),
                     _param_pointer(new, p),
-                    str(q.missing_code),
-                    str(p.missing_code),
+                    _shown(q.missing_code),
+                    _shown(p.missing_code),
                     "apps that map the old code to 'please enter' miss it; the reference server's "
                     "REQUIRED_PARAMS needs the new code",
                 )
@@ -212,9 +225,22 @@ def _parameter_changes(old: spec.Operation, new: spec.Operation) -> list[Change]
                     f"the x-role of parameter {name} changed",
                     _param_pointer(old, q),
                     _param_pointer(new, p),
-                    str(q.role),
-                    str(p.role),
+                    _shown(q.role),
+                    _shown(p.role),
                     "the suite builds its requests by role: the cases send another value there",
+                )
+            )
+        if _without_words(p.schema) != _without_words(q.schema):
+            found.append(
+                Change(
+                    ATTENTION,
+                    f"the schema of parameter {name} changed",
+                    _param_pointer(old, q),
+                    _param_pointer(new, p),
+                    json.dumps(q.schema, sort_keys=True, ensure_ascii=False),
+                    json.dumps(p.schema, sort_keys=True, ensure_ascii=False),
+                    "apps may send values it now refuses, or it accepts values apps never sent; the generated "
+                    "layer's cases follow the new schema",
                 )
             )
         if (p.description, p.example) != (q.description, q.example):
@@ -426,8 +452,19 @@ def read_spec(argument: str, workdir: Path) -> spec.Spec:
     return spec.load_all(path)
 
 
+def _without_words(schema: dict) -> dict:
+    """A schema without the words for readers (its description, title, examples): what it accepts."""
+    return {k: v for k, v in schema.items() if k not in ("description", "title", "example", "examples")}
+
+
+def _shown(value: object) -> str:
+    """A spec value in a change's words: "(none)" where the spec gives none."""
+    return "(none)" if value is None else str(value)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m contract_suite.diff", description=__doc__.splitlines()[0])
+    description = " ".join(__doc__.split("\n\n")[0].split())  # the whole first paragraph
+    parser = argparse.ArgumentParser(prog="python -m contract_suite.diff", description=description)
     parser.add_argument("old", help="the spec before the change (a file, or REVISION:PATH)")
     parser.add_argument("new", help="the spec after it (a file, or REVISION:PATH)")
     parser.add_argument(

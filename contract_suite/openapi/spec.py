@@ -101,6 +101,7 @@ class Parameter:
     example: Any
     description: str
     role: str | None = None  # x-role: "old.phone", "new.code", ...
+    schema: dict = field(default_factory=dict, compare=False, repr=False)  # its JSON schema, as the spec gives it
 
     def __repr__(self) -> str:  # short: reports (Allure's parameters) and tracebacks show it
         return f"Parameter({self.name})"
@@ -263,6 +264,7 @@ def _contract(doc: dict, path: Path, api_path: str, method: str, op: dict, prima
                 example=p.get("example"),
                 description=p.get("description", ""),
                 role=p.get("x-role"),
+                schema=p.get("schema") or {},
             )
             for p in resolve_refs(doc, op.get("parameters") or [])
         )
