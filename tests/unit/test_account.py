@@ -7,6 +7,7 @@ import pytest
 
 from contract_suite.engine.account import IN_STEP, MOVED, AccountKeeper
 from contract_suite.engine.evidence import Failure
+from contract_suite.engine.exchange import OperationRequest
 from contract_suite.outcomes import CannotJudge
 from contract_suite.target_data.profile import Phone
 from tests.support.engine_fakes import (
@@ -194,3 +195,156 @@ def test_without_destructive_the_move_back_is_a_line_to_run_by_hand():
     moved = keeps._move_back(FREE)
     assert not moved.done and moved.line.startswith(f"THE TEST ACCOUNT MAY NOW HOLD {FREE}")
     assert "${OLD_PHONE_CODE:?" in moved.line and "123456" not in moved.line
+
+
+# -- the repairs, against a platform kept in memory ---------------------------------------------------------------
+
+
+class MemoryPlatform(ScriptedSender):
+    """setPhone in memory: the account holds `holds`; a request from a number to itself asks where it is; a change
+    from the account's number with the valid token moves it (answering success) unless `refuse` says otherwise.
+    `lies` answers success without moving; `moves_on_error` moves it and answers the given error code;
+    `lost_moves` moves it and loses the answer; `stuck` refuses every move back."""
+
+    def __init__(self, holds=ACCOUNT, lies=False, moves_on_error=None, lost_moves=False, stuck=False):
+        super().__init__(self._reply)
+        self.holds, self.lies, self.moves_on_error = holds, lies, moves_on_error
+        self.lost_moves, self.stuck = lost_moves, stuck
+        self.times_it_moves = -1  # how many more changes an error answer makes (-1: every one)
+        self.moves: list[tuple[Phone, Phone]] = []
+        self.fresh: list[OperationRequest] = []
+
+    def _reply(self, request):
+        old, new = request.side("old").phone, request.side("new").phone
+        if old == new:  # the keeper's question
+            return answer(request, NEW_PHONE_REGISTERED if old == self.holds else OLD_PHONE_INCORRECT)
+        if old != self.holds:
+            return answer(request, OLD_PHONE_INCORRECT)
+        if new == ACCOUNT and self.stuck:  # a move back
+            return answer(request, CONTRACT.code_named("old-phone-verification-failed"))
+        if self.lies:
+            return answer(request, SUCCESS)
+        if self.moves_on_error is not None and new != ACCOUNT:
+            if self.times_it_moves == 0:
+                return answer(request, self.moves_on_error)  # the error, and this time nothing moved
+            self.times_it_moves -= 1
+        self.holds = new
+        self.moves.append((old, new))
+        if self.lost_moves and new != ACCOUNT:
+            return lost(request)
+        if self.moves_on_error is not None and new != ACCOUNT:
+            return answer(request, self.moves_on_error)
+        return answer(request, SUCCESS)
+
+    def with_fresh_codes(self, request, held, refused_side=None):
+        self.fresh.append(request)
+        return request
+
+
+def keeping(platform, **settings) -> AccountKeeper:
+    return AccountKeeper(fake_run(FakeCodes(), **settings), platform)
+
+
+def change(code=SUCCESS, platform=None):
+    request = move(ACCOUNT, "1", FREE, "2")
+    return request, (platform.send(request) if platform else answer(request, code))
+
+
+def test_an_unexpected_success_that_moved_the_account_is_put_back_and_said():
+    platform = MemoryPlatform()
+    keeps = keeping(platform)
+    _, got = change(platform=platform)
+    found = keeps.after_answer(got, {OLD_PHONE_INCORRECT}, Failure("rule"), "rule")
+    assert platform.holds == ACCOUNT and platform.moves == [(ACCOUNT, FREE), (FREE, ACCOUNT)]
+    assert found[0].more[0].startswith(f"the target reported success: the account moved to {FREE} (asked: {ACCOUNT}")
+    assert f"the suite moved the test account back from {FREE} to {ACCOUNT}" in found[0].more[0]
+    assert keeps.codes.consumed_phones[:2] == [ACCOUNT, FREE] and keeps.run.stopped is None
+    back = [r for r in platform.sent if r.side("new").phone == ACCOUNT and r.side("old").phone == FREE]
+    assert back and back[0].changes_account
+
+
+def test_a_success_that_changed_nothing_is_said_as_such():
+    platform = MemoryPlatform(lies=True)
+    keeps = keeping(platform)
+    _, got = change(platform=platform)
+    found = keeps.after_answer(got, {OLD_PHONE_INCORRECT}, Failure("rule"), "rule")
+    assert platform.moves == [] and "nothing changed: the account still holds" in found[0].more[0]
+
+
+def test_an_error_answer_that_moved_the_account_is_reproduced_then_blamed():
+    """An error must change nothing: the account moved, so the keeper moves it back, sends the request once more
+    (with fresh codes) and, when it moves again, the case fails saying so and the account is put back."""
+    platform = MemoryPlatform(moves_on_error=NEW_PHONE_REGISTERED)
+    keeps = keeping(platform)
+    _, got = change(platform=platform)
+    found = keeps.after_answer(got, {NEW_PHONE_REGISTERED}, None, "rule")
+    assert found[0].rule.startswith("rule: the target answered 5176") and "yet the test account moved" in found[0].rule
+    assert "it moved again (reproduced)" in found[0].more[0] and platform.holds == ACCOUNT
+    assert len(platform.fresh) == 1 and keeps.run.stopped is None
+
+
+def test_an_error_answer_that_moved_the_account_once_only_is_someone_elses():
+    platform = MemoryPlatform(moves_on_error=NEW_PHONE_REGISTERED)
+    keeps = keeping(platform)
+    _, got = change(platform=platform)
+    platform.times_it_moves = 0  # sent again, the same error, and nothing moves
+    with pytest.raises(CannotJudge, match="the test account was changed by someone else during the run"):
+        keeps.after_answer(got, {NEW_PHONE_REGISTERED}, None, "rule")
+    assert keeps.run.ledger.account_moved_by_someone_else
+
+
+def test_a_lost_answer_that_moved_the_account_is_put_back_and_the_case_cannot_be_judged():
+    platform = MemoryPlatform(lost_moves=True)
+    keeps = keeping(platform)
+    request, _ = change(platform=platform)
+    with pytest.raises(CannotJudge, match=f"the suite moved the test account back from {FREE} to {ACCOUNT}"):
+        keeps.after_lost(request, "cannot judge this case: closed", "it could have moved the account")
+    assert platform.holds == ACCOUNT and keeps.run.stopped is None
+
+
+def test_an_account_that_cannot_be_moved_back_stops_the_run_with_the_line_that_does_it_by_hand():
+    platform = MemoryPlatform(stuck=True)
+    keeps = keeping(platform)
+    _, got = change(platform=platform)
+    keeps.after_answer(got, {OLD_PHONE_INCORRECT}, Failure("rule"), "rule")
+    assert platform.holds == FREE and keeps.run.stopped.startswith("the target reported success: the account moved")
+    assert f"THE TEST ACCOUNT MAY NOW HOLD {FREE}" in keeps.run.stopped and "curl -sS -X PUT" in keeps.run.stopped
+
+
+def test_the_restore_after_a_change_moves_it_back_or_fails_saying_where_it_is():
+    platform = MemoryPlatform()
+    keeps = keeping(platform)
+    change(platform=platform)
+    request, back, failure = keeps.restore(FREE)
+    assert (
+        failure is None and back.code == SUCCESS and request.side("new").phone == ACCOUNT and platform.holds == ACCOUNT
+    )
+    stuck = MemoryPlatform(stuck=True)
+    keeps = keeping(stuck)
+    change(platform=stuck)
+    _, _, failure = keeps.restore(FREE)
+    assert failure.rule.startswith(f"RESTORE FAILED: moving the test account back from {FREE} to {ACCOUNT}")
+    assert keeps.run.stopped and keeps.run.ledger.case is None
+
+
+def test_a_burst_that_won_is_moved_back_and_one_that_did_not_is_asked_after():
+    platform = MemoryPlatform()
+    keeps = keeping(platform)
+    request, got = change(platform=platform)
+    found = keeps.after_burst([got, answer(request, OLD_PHONE_INCORRECT)], [Failure("two won")], won=1)
+    assert platform.holds == ACCOUNT and found[0].more == (
+        f"the suite moved the test account back from {FREE} to {ACCOUNT}",
+    )
+    platform = MemoryPlatform()
+    keeps = keeping(platform)
+    request = move(ACCOUNT, "1", FREE, "2")
+    found = keeps.after_burst([answer(request, 99999)] * 2, [Failure("none won")], won=0)
+    assert found[0].more == (f"asked where the account is: the test account still holds {ACCOUNT}",)
+
+
+def test_without_destructive_a_move_back_is_left_to_a_person_and_the_run_stops():
+    platform = MemoryPlatform()
+    keeps = keeping(platform, allow_destructive=False)
+    _, got = change(platform=platform)
+    keeps.after_answer(got, {OLD_PHONE_INCORRECT}, Failure("rule"), "rule")
+    assert platform.holds == FREE and "without --allow-destructive" in keeps.run.stopped
