@@ -26,9 +26,11 @@ def _report(problems: list) -> str:
 )
 def test_spec_rule(rule, spec_document):
     problems = rule(spec_document)
-    assert not problems, _report(problems)
+    if problems:
+        pytest.fail(_report(problems), pytrace=False)
 
 
 def test_no_drift_from_knife4j_page(spec_document, knife4j_page):
     problems = lint.drift(spec_document, knife4j_page)
-    assert not problems, _report(problems)
+    if problems:
+        pytest.fail(_report(problems), pytrace=False)

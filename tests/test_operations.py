@@ -2,8 +2,8 @@
 parameters, codes of its own) gets the generic cases (required fields absent and blank, the token, the envelope,
 the generated layer) for that operation with no new test code, and a defect in it fails the right generic case.
 
-The spec lint is left out of these runs: its rules describe setPhone's parameters (x-role on each), which the
-synthetic operation has no use for."""
+The synthetic operation is lint-clean (the suite judges its own input before any request); the lint cases are left
+out of these runs to keep them short."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from contract_suite.openapi import spec
+from contract_suite.openapi import lint, spec
 from reference_server import create_app, start_embedded
 from reference_server.app import SUCCESS, TOKEN_FAILED, USER_NOT_FOUND, SetPhoneService
 from tests.support.suite import PROFILE, run_pytest, target_args
@@ -62,19 +62,22 @@ GENERIC_CASES = {
     ),
 }
 GENERATED = ("test_examples", "test_coverage", "test_fuzzing")
+NON_BLANK = "[^\\t\\n\\v\\f\\r ]"  # a character that is not ASCII whitespace, as the spec's own parameters say
 
 
 # -- the spec with a second operation -----------------------------------------------------------------------
 
 
 def nickname_operation() -> dict:
+    """A lint-clean operation: its codes tabled in its description, each parameter naming its missing-code, its
+    schemas refusing blank values (the suite judges its own input before any request)."""
     parameters = [
         {
             "name": name,
             "in": "query",
             "required": True,
-            "description": description,
-            "schema": {"type": "string"},
+            "description": f"{description}. {lint.missing_code_sentence(code, NICKNAME_MESSAGES[code])}",
+            "schema": {"type": "string", "minLength": 1, "pattern": NON_BLANK},
             "example": example,
             "x-missing-code": code,
         }
@@ -90,9 +93,21 @@ def nickname_operation() -> dict:
         }
         for code, (name, _) in NICKNAME_CODES.items()
     }
+    codes = {
+        str(code): {
+            "name": name,
+            "message": NICKNAME_MESSAGES[code],
+            "provoked-by": provoked_by,
+            **({"success": True} if code == SUCCESS else {}),
+        }
+        for code, (name, provoked_by) in NICKNAME_CODES.items()
+    }
+    table = [f"**{lint.CODE_TABLE}**:", "", "| code | name | message | provoked by |", "| --- | --- | --- | --- |"]
+    table += [lint.code_table_row(code, entry) for code, entry in codes.items()]
     return {
         "operationId": "getNickname",
         "summary": "Read the signed-in user's nickname in an app (synthetic: the self-tests' second operation)",
+        "description": "\n".join(table) + "\n",
         "parameters": parameters,
         "responses": {
             "200": {
@@ -105,15 +120,7 @@ def nickname_operation() -> dict:
                 },
             }
         },
-        "x-business-codes": {
-            str(code): {
-                "name": name,
-                "message": NICKNAME_MESSAGES[code],
-                "provoked-by": provoked_by,
-                **({"success": True} if code == SUCCESS else {}),
-            }
-            for code, (name, provoked_by) in NICKNAME_CODES.items()
-        },
+        "x-business-codes": codes,
     }
 
 

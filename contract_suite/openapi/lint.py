@@ -201,6 +201,15 @@ def parameters_name_their_codes(doc: dict, op_where: str, op: dict, documented: 
             )
         else:
             seen[code] = name
+    lacking = [role for role in ROLES if role not in roles]
+    if uses_roles and lacking:
+        problems.append(
+            Problem(
+                f"{op_where}/parameters",
+                f"no parameter has x-role {', '.join(lacking)}: the suite builds the operation's requests by role "
+                "(each of old|new . international_code|phone|code once)",
+            )
+        )
     return problems
 
 
@@ -507,6 +516,15 @@ def drift(doc: dict, page: knife4j.Page) -> list[Problem]:
 
 
 RULES = (openapi_validity, examples_match_schemas, business_codes, codes_shown_to_readers, blank_is_missing)
+# Each rule's name, as the lint cases and the suite's input check say it.
+RULE_NAMES = {
+    openapi_validity: "openapi-valid",
+    examples_match_schemas: "examples-fit-schemas",
+    business_codes: "business-codes-consistent",
+    codes_shown_to_readers: "codes-shown-to-readers",
+    blank_is_missing: "blank-is-missing",
+    drift: "no-drift-from-knife4j-page",
+}
 
 
 def lint(doc: dict, page: knife4j.Page | None = None) -> list[Problem]:
@@ -514,6 +532,13 @@ def lint(doc: dict, page: knife4j.Page | None = None) -> list[Problem]:
     if page is not None:
         problems += drift(doc, page)
     return problems
+
+
+def named_problems(doc: dict, page: knife4j.Page | None = None) -> list[str]:
+    """Every problem the lint finds, one line each: the rule's name, where, and what is wrong."""
+    found = [(rule, problem) for rule in RULES for problem in rule(doc)]
+    found += [(drift, problem) for problem in (drift(doc, page) if page is not None else [])]
+    return [f"{RULE_NAMES[rule]}: {problem}" for rule, problem in found]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,8 @@ import pytest
 from contract_suite.engine.coverage import STATE_RULES, Coverage
 from contract_suite.engine.evidence import CaseEvidence
 from contract_suite.engine.reproduce import exchange_text
+from contract_suite.engine.settings import DEFAULT_PAGE
+from contract_suite.openapi.inputs import input_problems
 from contract_suite.pytest import fixtures, scheduling
 from contract_suite.pytest.collection import CaseModule, name_generated_operations
 from contract_suite.pytest.items import exercised_by, operation_of, state_rule_of
@@ -62,7 +64,9 @@ def pytest_configure(config: pytest.Config) -> None:
         secrets.add(value, "sms-code")
     for value in settings.proxies.secrets():
         secrets.add(value, "proxy-authorization")
-    verdict = summary.Verdict(CANNOT_JUDGE)
+    page = settings.knife4j_page or DEFAULT_PAGE
+    problems = tuple(input_problems(settings.spec_path, page, page_given=settings.knife4j_page is not None))
+    verdict = summary.Verdict(CANNOT_JUDGE, input_problems=problems)
     coverage = Coverage(settings.operation, settings.operations, rules=STATE_RULES)
     log_masking = install_log_masking(secrets)
     config.stash[SESSION] = ContractSession(
@@ -75,6 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
         masking=ReportMasking(secrets, log_masking),
         recording=CoverageRecording(coverage, secrets),
         workers=WorkerResults(coverage, verdict),
+        input_problems=problems,
     )
     config.pluginmanager.register(verdict, "contract-verdict")  # counts every test report
     config.addinivalue_line(
@@ -107,6 +112,12 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.stash[SESSION].input_problems:
+        # the suite's own input is wrong: only the lint cases run (they say where); nothing is sent to the target
+        deselected = [item for item in items if item.get_closest_marker("lint") is None]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if item.get_closest_marker("lint") is not None]
     name_generated_operations(items)
     for item in items:
         name = state_rule_of(item)
@@ -135,7 +146,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     settings = config.stash[SESSION].settings
     controller = config.pluginmanager.getplugin("dsession") is not None
-    if controller and not settings.embedded and not config.option.collectonly:
+    if (
+        controller
+        and not settings.embedded
+        and not config.option.collectonly
+        and not config.stash[SESSION].input_problems
+    ):
         fixtures.start_run(
             config, settings, fixtures.Endpoint(settings.base_url, dict(settings.command_env)), preflight_checks=True
         )

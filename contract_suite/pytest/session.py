@@ -32,6 +32,8 @@ class ContractSession:
     recording: CoverageRecording | None = None  # what each case's report says of the codes and rules it judges
     workers: WorkerResults | None = None  # xdist workers' results, merged by the controller (registered)
     run: Run | None = None
+    # the suite's own input judged before any request (contract_suite.openapi.inputs): one line per problem
+    input_problems: tuple[str, ...] = ()
 
 
 def profile_tokens(settings: Settings, secrets: Secrets) -> MappingProxyType[str, Secret]:

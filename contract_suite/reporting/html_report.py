@@ -40,6 +40,7 @@ STYLE = """
 .contract-verdict-holds { background: #e3f4e3; color: #1a6e1a; border: 1px solid #1a6e1a; }
 .contract-verdict-broken { background: #fbe4e4; color: #a11; border: 1px solid #a11; }
 .contract-verdict-cannot-judge { background: #fff4d6; color: #8a5a00; border: 1px solid #8a5a00; }
+.contract-verdict-input-wrong { background: #ece6f6; color: #4b2a85; border: 1px solid #4b2a85; }
 table.contract-failure th { text-align: left; vertical-align: top; padding-right: 1em; white-space: nowrap; }
 table.contract-failure td code { color: #111; font-size: 1em; }
 table.contract-failure tr.contract-actual td code { color: #a11; font-weight: bold; }
@@ -146,6 +147,10 @@ class HtmlReport:
         if not line:
             return ""
         kind = (verdict_word(self.verdict) or "").lower().replace(" ", "-")
+        if kind == "input-wrong":  # nothing was sent: the problems of the suite's own input, one a line
+            problems = "".join(f"<li>{html.escape(problem)}</li>" for problem in self.verdict.input_problems)
+            verdict = f'<p id="contract-verdict" class="contract-verdict-{kind}">{html.escape(line)}</p>'
+            return verdict + (f'<ul id="contract-input-problems">{problems}</ul>' if problems else "")
         refused = codes_words(self.verdict.ledger)
         more = f'<p id="contract-costs">{html.escape(costs_words(self.verdict, self.secrets))}</p>'
         more += f'<p id="contract-sms-codes">{html.escape(self.secrets.mask(refused))}</p>' if refused else ""

@@ -99,6 +99,9 @@ class Verdict:
     cannot_judge_property: tuple[str, str]
     contract_failures: list[str] = field(default_factory=list)
     cannot_judge: list[str] = field(default_factory=list)
+    # the suite's own input (the spec, its knife4j page) judged before any request: one line per problem
+    input_problems: tuple[str, ...] = ()
+    input_failures: list[str] = field(default_factory=list)  # the lint cases that failed: the input's, never BROKEN
     ledgers: list[Ledger] = field(default_factory=list)
     reason: str | None = None  # why the run could not judge, when it could not
     stopped: str | None = None  # why the run stopped sending, when it did (after a contract failure too)
@@ -112,6 +115,8 @@ class Verdict:
             return
         if tuple(self.cannot_judge_property) in [tuple(p) for p in report.user_properties]:
             self.cannot_judge.append(report.nodeid)
+        elif "lint" in report.keywords:  # a lint case judges the suite's own input, not the endpoint
+            self.input_failures.append(report.nodeid)
         else:
             self.contract_failures.append(report.nodeid)
 
@@ -207,6 +212,9 @@ class Verdict:
         if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED):
             self.status = int(status)
             return status
+        if self.input_problems or self.input_failures:  # the user's input is wrong: nothing about the endpoint
+            self.status = int(pytest.ExitCode.USAGE_ERROR)
+            return self.status
         self.stopped = stopped
         wanting = coverage.unjudged_for_want()
         if self.contract_failures and answers >= MIN_ANSWERS_FOR_NO_ENVELOPE and envelopes == 0:
@@ -309,6 +317,13 @@ def terminal_summary(terminal, settings: Settings, coverage: Coverage, verdict: 
                 terminal.write_line(f"coverage JSON NOT written to {settings.coverage_json}: {exc.strerror or exc}")
             else:
                 terminal.write_line(f"coverage JSON written to {settings.coverage_json}")
+    if verdict.status == int(pytest.ExitCode.USAGE_ERROR) and (verdict.input_problems or verdict.input_failures):
+        terminal.section("contract verdict")
+        terminal.write_line("the suite's own input is wrong; nothing was sent to the target:")
+        for problem in verdict.input_problems:
+            terminal.write_line(f"  {problem}")
+        terminal.write_line(verdict_line(verdict, coverage, secrets), red=True, bold=True)
+        return
     ledger = verdict.ledger
     if verdict.status is None or ledger is None:  # no request was sent to a target: no contract verdict
         return
@@ -350,6 +365,8 @@ def _what_broke(verdict: Verdict, coverage: Coverage) -> str:
 
 def verdict_word(verdict: Verdict) -> str | None:
     """HOLDS, BROKEN or CANNOT JUDGE; None before the run ended, or when it sent nothing to a target."""
+    if verdict.status == int(pytest.ExitCode.USAGE_ERROR) and (verdict.input_problems or verdict.input_failures):
+        return "INPUT WRONG"
     if verdict.status is None or not verdict.ledgers:
         return None
     return {0: "HOLDS", 1: "BROKEN", EXIT_CANNOT_JUDGE: "CANNOT JUDGE"}.get(verdict.status)
@@ -362,6 +379,13 @@ def verdict_line(verdict: Verdict, coverage: Coverage, secrets: Secrets) -> str 
 
 
 def _verdict_words(verdict: Verdict, coverage: Coverage, secrets: Secrets) -> str | None:
+    if verdict_word(verdict) == "INPUT WRONG":
+        count = len(verdict.input_problems) or len(verdict.input_failures)
+        what = "problem(s), each named with its rule and place" if verdict.input_problems else "failed lint case(s)"
+        return (
+            f"INPUT WRONG (exit 4): the suite's own input (the spec, its knife4j page) has {count} {what}; "
+            "fix it and run again (no request was sent: the endpoint is not judged)"
+        )
     if verdict.status is None or not verdict.ledgers:
         return None
     if verdict.status == EXIT_CANNOT_JUDGE and verdict.reason:

@@ -10,7 +10,9 @@ import pytest
 from contract_suite.engine.before_blame import BeforeBlame
 from contract_suite.engine.evidence import SOURCE, Suspect
 from contract_suite.engine.exchange import Resent
-from tests.support.engine_fakes import ACCOUNT, CONTRACT, FREE, ScriptedSender, answer, fake_run, move
+from contract_suite.http.transport import RequestCapReached
+from contract_suite.target_data.sms_codes import CodeSourceBroken
+from tests.support.engine_fakes import ACCOUNT, CONTRACT, FREE, ScriptedSender, answer, fake_run, lost, move
 
 pytestmark = pytest.mark.selftest
 
@@ -146,3 +148,64 @@ def test_the_same_wrong_answer_of_a_burst_is_one_failure_saying_how_many():
     answers = [answer(REQUEST, 99999), answer(REQUEST, 99999), answer(REQUEST, SUCCESS)]
     _, found, won = checks.judge_burst(answers, {OLD_REFUSED}, "rule")
     assert won == 1 and len(found) == 1 and found[0].more[-1] == "(the same for 2 of the 3 answers)"
+
+
+def test_a_burst_with_no_success_sent_again_says_so_counts_first_and_names_its_suspect():
+    top = Top(INCORRECT)
+    checks, _ = blame(top)
+    first = answer(REQUEST, OLD_REFUSED)
+    answers = [
+        dataclasses.replace(answer(REQUEST, INCORRECT), resent=Resent(ACCOUNT, first, True, 4)),
+        answer(REQUEST, INCORRECT),
+    ]
+    _, found, won = checks.judge_burst(answers, {OLD_REFUSED}, "rule")
+    assert won == 0 and top.bursts == [] and found[0].actual.startswith("0 of 2 succeeded")
+    assert found[0].suspect == Suspect(SOURCE, ACCOUNT.key)  # read from the burst's first answer
+    top = Top(INCORRECT)
+    checks, _ = blame(top)
+    _, found, _ = checks.judge_burst([answer(REQUEST, INCORRECT), answer(REQUEST, REGISTERED)], {OLD_REFUSED}, "rule")
+    assert top.bursts == [2] and found[0].actual.startswith("0 of 2 succeeded")
+    said = "sent again at once with fresh SMS codes after 5174 x1, 5176 x1: the same wrong answers came"
+    assert found[0].more[-1] == said and found[0].suspect is None
+
+
+def test_a_burst_with_a_success_among_answers_about_the_account_is_not_sent_again():
+    top = Top(SUCCESS)
+    checks, _ = blame(top)
+    _, found, won = checks.judge_burst([answer(REQUEST, SUCCESS), answer(REQUEST, INCORRECT)], {OLD_REFUSED}, "rule")
+    assert top.bursts == [] and won == 1 and len(found) == 1
+    assert found[0].more == ()  # one wrong answer: no "the same for" line
+
+
+def test_a_refused_fresh_code_before_a_wrong_answer_about_the_account_stays_its_suspect():
+    top = Top(INCORRECT)
+    checks, _ = blame(top)
+    first = answer(REQUEST, OLD_REFUSED)
+    got = dataclasses.replace(answer(REQUEST, INCORRECT), resent=Resent(ACCOUNT, first, True, 4))
+    _, failure = checks.judge_one(got, {SUCCESS}, "rule")
+    assert failure.suspect == Suspect(SOURCE, ACCOUNT.key)
+
+
+class Failing(Top):
+    def __init__(self, failure):
+        super().__init__(SUCCESS)
+        self.failure = failure
+
+    def send(self, request):
+        raise self.failure
+
+
+@pytest.mark.parametrize("failure", [RequestCapReached("spent"), CodeSourceBroken("broken")])
+def test_no_request_left_or_no_code_judges_the_first_answer_after_one_try(failure):
+    top = Failing(failure)
+    checks, _ = blame(top)
+    judged, found = checks.judge_one(answer(REQUEST, INCORRECT), {SUCCESS}, "rule")
+    assert judged.code == INCORRECT and found is not None and len(top.renewed) == 1
+
+
+def test_a_lost_answer_sent_again_ends_the_tries():
+    top = Top(SUCCESS)
+    top.reply = lambda request: lost(request)
+    checks, _ = blame(top)
+    judged, found = checks.judge_one(answer(REQUEST, INCORRECT), {SUCCESS}, "rule")
+    assert judged.code == INCORRECT and len(top.sent) == 1 and found is not None

@@ -54,12 +54,13 @@ def hinging_on(number: str) -> dict:
 
 def test_reports_are_counted_as_contract_failures_or_cannot_judge():
     verdict = verdict_of()
-    passed = SimpleNamespace(failed=False, nodeid="a", user_properties=[CANNOT_JUDGE_PROPERTY])
-    broken = SimpleNamespace(failed=True, nodeid="b", user_properties=[("other", "x")])
-    unjudged = SimpleNamespace(failed=True, nodeid="c", user_properties=[list(CANNOT_JUDGE_PROPERTY)])
-    for report in (passed, broken, unjudged):
+    passed = SimpleNamespace(failed=False, nodeid="a", user_properties=[CANNOT_JUDGE_PROPERTY], keywords={})
+    broken = SimpleNamespace(failed=True, nodeid="b", user_properties=[("other", "x")], keywords={})
+    unjudged = SimpleNamespace(failed=True, nodeid="c", user_properties=[list(CANNOT_JUDGE_PROPERTY)], keywords={})
+    linted = SimpleNamespace(failed=True, nodeid="d", user_properties=[], keywords={"lint": 1})
+    for report in (passed, broken, unjudged, linted):
         verdict.pytest_runtest_logreport(report)
-    assert verdict.contract_failures == ["b"] and verdict.cannot_judge == ["c"]
+    assert verdict.contract_failures == ["b"] and verdict.cannot_judge == ["c"] and verdict.input_failures == ["d"]
     verdict.add_ledger(None)
     assert verdict.ledgers == [] and verdict.ledger is None
 
@@ -287,3 +288,20 @@ def test_the_other_operations_have_their_sections_and_lines():
         f"HOLDS (exit 0), partial, on what was judged: judged {len(EXERCISABLE)} of {len(EXERCISABLE)} exercisable "
         "documented codes; getNickname: judged 0 of 2; not judged: 0, 7001 (see above; accepted by --allow-partial)"
     )
+
+
+def test_the_suites_own_input_wrong_is_exit_4_and_never_broken():
+    """A problem of the spec or its page (found before any request, or by a lint case) is the user's: exit 4."""
+    problems = ("business-codes-consistent: /paths/x: missing-code 5999 of 'newPhoneCode' is not in x-business-codes",)
+    verdict = Verdict(CANNOT_JUDGE_PROPERTY, input_problems=problems, input_failures=["lint"])
+    assert verdict.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything()) == 4
+    assert verdict_word(verdict) == "INPUT WRONG"
+    assert verdict_line(verdict, judged_everything(), Secrets()).startswith(
+        "INPUT WRONG (exit 4): the suite's own input (the spec, its knife4j page) has 1 problem(s), each named "
+        "with its rule and place"
+    )
+    failed_lint_only = Verdict(CANNOT_JUDGE_PROPERTY, input_failures=["a", "b"])
+    assert failed_lint_only.exit_status(pytest.ExitCode.TESTS_FAILED, SETTINGS, judged_everything()) == 4
+    assert "has 2 failed lint case(s);" in verdict_line(failed_lint_only, judged_everything(), Secrets())
+    usage = Verdict(CANNOT_JUDGE_PROPERTY, input_problems=problems)
+    assert usage.exit_status(pytest.ExitCode.INTERNAL_ERROR, SETTINGS, judged_everything()) == 3
