@@ -4,18 +4,22 @@ the case, recorded in its evidence), and one change sent several times at once."
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import pytest
 
 from contract_suite.engine.case_toolkit import ABSENT, WRONG_CODES, CaseToolkit
 from contract_suite.engine.evidence import CaseEvidence
+from contract_suite.engine.exchange import OperationRequest
 from contract_suite.engine.refused_codes import RefusedCodes
 from contract_suite.http.transport import RequestCapReached
+from contract_suite.openapi import spec
 from contract_suite.outcomes import CannotJudge, CaseFailed, NotApplicable, NotJudged
 from contract_suite.target_data.profile import Phone, Profile
-from contract_suite.target_data.sms_codes import CodeSource
+from contract_suite.target_data.sms_codes import CodeSource, CodeSourceBroken
 from tests.support.engine_fakes import ACCOUNT, CONTRACT, FREE, TOKEN, ScriptedSender, answer, fake_run, lost
+from tests.support.operations import OTHER
 
 pytestmark = pytest.mark.selftest
 
@@ -142,3 +146,79 @@ def test_a_change_sent_at_once_is_one_burst_judged_as_one():
     assert platform.bursts == [2] and all(a.request.changes_account for a in answers)
     found = kit.check_at_once(answers, {INCORRECT}, "one pair of codes changes the phone once")
     assert found and found[0].actual.startswith("2 of 2 succeeded") and kit.run.ledger.case.failures == found
+
+
+def test_only_the_accounts_number_is_asked_after_and_a_held_code_is_not_fetched_again():
+    kit, platform = toolkit()
+    fetched = []
+    code_for = kit.codes.code_for
+    kit.codes.code_for = lambda phone: fetched.append(phone) or code_for(phone)
+    kit.wrong_code(FREE)
+    assert platform.sent == [] and fetched == []  # the free phone's code is held: not fetched, nothing asked
+    kit.wrong_code(ACCOUNT)
+    assert len(platform.sent) == 1 and platform.sent[0].side("old") == platform.sent[0].side("new")
+
+
+def test_a_code_the_source_cannot_give_skips_and_a_broken_source_stops_the_run():
+    kit, _ = toolkit(reusable=False)
+    kit.codes.consumed(FREE)
+    with pytest.raises(NotJudged, match="needs an SMS code") as skipped:
+        kit.code(FREE)
+    assert skipped.value.needs.startswith('[codes] static "86-13800000002"')
+    kit.codes.code_for = lambda phone: (_ for _ in ()).throw(CodeSourceBroken("it hung"))
+    with pytest.raises(CannotJudge, match="the SMS code source failed: it hung"):
+        kit.code(FREE)
+    assert kit.run.stopped.startswith("the SMS code source failed: it hung")
+
+
+def test_another_operations_valid_request_is_its_examples():
+    kit, _ = toolkit()
+    examples = {"appId": "ref-app", "count": 3}
+    params = tuple(spec.Parameter(name, "query", True, 7001, example, "") for name, example in examples.items()) + (
+        spec.Parameter("note", "query", False, None, None, ""),
+    )
+    other = dataclasses.replace(OTHER, parameters=params)
+    assert kit.valid_request(other) == {"appId": "ref-app", "count": "3"} == kit.example_request(other)
+    lacking = dataclasses.replace(other, parameters=(*params, spec.Parameter("lang", "query", True, 7002, None, "")))
+    with pytest.raises(NotApplicable, match="add an `example` to its parameter\\(s\\) lang in the spec"):
+        kit.valid_request(lacking)
+    assert kit.valid_request()[NAME["old.phone"]] == ACCOUNT.phone
+
+
+def test_fresh_codes_are_needed_only_without_a_command_or_reusable_codes():
+    kit, _ = toolkit(reusable=True)
+    kit.require_fresh_codes()
+    kit, _ = toolkit(reusable=False)
+    kit.codes.profile.code_command = "issue-code {international_code} {phone}"
+    kit.require_fresh_codes()
+
+
+def test_a_lost_answer_to_a_change_has_the_keeper_find_the_account_first():
+    kit, platform = toolkit()
+    values = kit.change(ACCOUNT, FREE)
+    platform.code = None
+    with pytest.raises(CannotJudge, match="the request was sent and could have changed the account: the test account"):
+        kit.call(values, TOKEN, changes_account=True)
+    platform.reply = lambda request: answer(request, body=b"<html>busy</html>", status=503)
+    with pytest.raises(CannotJudge, match="the gateway answered HTTP 503; the request was sent and could have"):
+        kit.call(values, TOKEN, changes_account=True)
+
+
+def test_another_operations_answer_is_judged_alone_and_counted_by_default():
+    kit, _ = toolkit()
+    other = dataclasses.replace(OTHER, envelope_schema={"type": "object", "required": ["code"]})
+    request = OperationRequest(other, kit.base_url, {"appId": "x"}, token=TOKEN)
+    assert kit.check(answer(request, 7001), {7001}, "rule", other) == []
+    found = kit.check(answer(request, 0), {7001}, "rule", other)
+    assert len(found) == 1 and found[0].rule == "rule" and found[0].expected_codes == (7001,)
+    kit.check(answer(kit.run.request({}, None), REGISTERED), REGISTERED, "the primary's, by default")
+    assert REGISTERED in kit.coverage.exercised_codes
+
+
+def test_a_burst_refused_by_a_gateway_cannot_be_judged_saying_which():
+    platform = Platform(code=SUCCESS)
+    platform.reply = lambda request: answer(request, body=b"<html>busy</html>", status=503)
+    kit, _ = toolkit(platform)
+    values = {NAME["old.phone"]: ACCOUNT.phone}
+    with pytest.raises(CannotJudge, match=r"the gateway answered HTTP 503 \(one of 2 requests sent at once\)"):
+        kit.call_at_once(values, TOKEN, 2)
