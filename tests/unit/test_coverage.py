@@ -69,3 +69,49 @@ def test_a_worker_state_merges_whole():
         merged.rows() == worker.rows()
         and merged.operations["getNickname"].rows() == worker.operations["getNickname"].rows()
     )
+
+
+def test_a_skip_is_for_want_of_data_only_when_said_and_what_it_needs_is_kept():
+    coverage = Coverage(CONTRACT, [OTHER])
+    coverage.skip([EXERCISABLE[0]], "deselected")
+    coverage.skip([EXERCISABLE[1]], "add [codes]", lacking=True)
+    coverage.skip([EXERCISABLE[2]], "add [phones]", lacking=True, needs="[phones] free")
+    coverage.skip([7001], "add [nick]", OTHER, lacking=True, needs="[nick] appId")
+    assert coverage.lacking == {EXERCISABLE[1], EXERCISABLE[2]} and dict(coverage.needs) == {
+        EXERCISABLE[2]: {"[phones] free"}
+    }
+    assert coverage.needed_for_want() == ["[nick] appId", "[phones] free"]
+    merged = Coverage(CONTRACT, [OTHER])
+    merged.merge(json.loads(json.dumps(coverage.state())))
+    assert merged.needed_for_want() == coverage.needed_for_want()
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "status", "detail"),
+    [
+        ([("held", "")], "judged", "holds"),
+        ([("held", ""), ("broken", "")], "judged", "broken (see the failed case)"),
+        (
+            [("held", ""), ("skipped", "no codes"), ("cannot judge", "lost")],
+            "judged",
+            "holds; partly cannot judge: lost; partly skipped: no codes",
+        ),
+        ([("cannot judge", "b"), ("cannot judge", "a"), ("skipped", "x")], "not judged", "a; b"),
+        ([("cannot judge", "")], "not judged", "its case could not be judged"),
+        ([("skipped", "pass --allow-destructive")], "skipped", "pass --allow-destructive"),
+        ([], "not run", "no case selected in this run judges it"),
+    ],
+)
+def test_each_rule_of_state_says_what_its_cases_did(outcomes, status, detail):
+    coverage = Coverage(CONTRACT, rules={"one-rule": "a sentence"})
+    for outcome, why in outcomes:
+        coverage.rule_outcome("one-rule", outcome, why)
+    merged = Coverage(CONTRACT, rules={"one-rule": "a sentence"})
+    merged.merge(json.loads(json.dumps(coverage.state())))
+    for table in (coverage, merged):
+        assert table.rule_rows() == [{"name": "one-rule", "rule": "a sentence", "status": status, "detail": detail}]
+
+
+def test_an_unknown_outcome_of_a_rule_is_refused():
+    with pytest.raises(ValueError, match="unknown outcome of a rule: 'passed'"):
+        Coverage(CONTRACT).rule_outcome("one-rule", "passed")
