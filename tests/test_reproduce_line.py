@@ -1,6 +1,7 @@
 """The reproduce line a failure prints: pasted into bash with a masked variable unset, it stops before sending,
 naming the variable and what to put in it, instead of sending a request that gets another wrong answer."""
 
+import shlex
 import subprocess
 
 import pytest
@@ -9,6 +10,9 @@ from contract_suite.engine.exchange import OperationRequest
 from contract_suite.engine.reproduce import reproduction
 from contract_suite.openapi import spec
 from contract_suite.secrets import Secrets
+from reference_server import create_app, start_embedded
+from tests.support.catalogue.business import WrongNewCodeAccepted
+from tests.support.suite import PROFILE, run_pytest, target_args
 
 pytestmark = pytest.mark.selftest
 
@@ -55,3 +59,21 @@ def test_with_every_variable_set_the_line_sends_the_values():
     done = subprocess.run(["bash", "-c", command.replace("curl ", "echo ", 1)], env=env, capture_output=True, text=True)
     assert done.returncode == 0
     assert f"{OLD_CODE}=482913" in done.stdout and "Authorization: Bearer t0k3n" in done.stdout
+
+
+def test_the_rerun_line_pasted_judges_just_that_case_again(tmp_path):
+    """A failure's block ends with the suite's command for that one case (node id, target, profile, options): run as
+    printed, it reaches the same verdict on the same case, the suite fetching its own SMS codes."""
+    database = tmp_path / "broken.sqlite3"
+    env = {"REFERENCE_SERVER_DB": str(database)}
+    with start_embedded(create_app({"DATABASE": str(database), "DEFECTS": [WrongNewCodeAccepted]})) as server:
+        case = "contract_tests/test_business_rules.py::test_wrong_new_phone_code"
+        options = target_args(server.base_url, PROFILE, "--rate-limit", "0", destructive=True)  # the account put back
+        first = run_pytest("contract_tests/test_business_rules.py", *options, env=env)
+        assert first.returncode == 1, first.tail()
+        (line,) = [line.strip() for line in first.stdout.splitlines() if line.strip().startswith("rerun: ")]
+        command = shlex.split(line.removeprefix("rerun: "))
+        assert command[:2] == ["pytest", case] and "--base-url" in command and "--profile" in command
+        again = run_pytest(*command[1:], env=env)
+    assert again.returncode == 1, again.tail()
+    assert f"FAILED {case}" in again.stdout and "1 failed" in again.stdout and "BROKEN (exit 1): 5169" in again.stdout

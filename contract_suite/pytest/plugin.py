@@ -31,6 +31,7 @@ from contract_suite.pytest.keys import (  # noqa: F401 (re-exported: report plug
 from contract_suite.pytest.masking import ReportMasking
 from contract_suite.pytest.options import add_options, resolve
 from contract_suite.pytest.recording import CoverageRecording
+from contract_suite.pytest.rerun import rerun_command
 from contract_suite.pytest.session import ContractSession, profile_tokens
 from contract_suite.pytest.translation import CannotJudgeSkip, NotJudgedSkip, as_pytest_outcomes
 from contract_suite.pytest.workers import WorkerResults
@@ -205,8 +206,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function):
-    """A case's body raises the engine's outcomes (contract_suite.outcomes): pytest sees its own."""
-    with as_pytest_outcomes():
+    """A case's body raises the engine's outcomes (contract_suite.outcomes): pytest sees its own, a failure with
+    the command that judges just this case again."""
+    config = pyfuncitem.config
+    rerun = rerun_command(config, config.stash[SESSION].settings, pyfuncitem.nodeid)
+    with as_pytest_outcomes(rerun=config.stash[SESSION].secrets.mask(rerun)):
         return (yield)
 
 

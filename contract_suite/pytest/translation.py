@@ -26,8 +26,9 @@ class NotJudgedSkip(pytest.skip.Exception):
 
 
 @contextmanager
-def as_pytest_outcomes() -> Iterator[None]:
-    """Run a case's body (or a fixture's) with the engine's outcomes turned into pytest's."""
+def as_pytest_outcomes(rerun: str | None = None) -> Iterator[None]:
+    """Run a case's body (or a fixture's) with the engine's outcomes turned into pytest's; `rerun`, the command
+    that judges just this case again, is said after the failures of a case that fails."""
     failed = None
     try:
         yield
@@ -39,5 +40,10 @@ def as_pytest_outcomes() -> Iterator[None]:
         raise pytest.skip.Exception(exc.msg) from None
     except CaseFailed as exc:
         failed = str(exc)
-    if failed is not None:
-        pytest.fail(failed, pytrace=False)  # outside the except: no exception chain to print
+    except pytest.fail.Exception as exc:
+        if exc.pytrace or rerun is None:
+            raise
+        failed = exc.msg  # a case already failed in pytest's terms (the generated layer's, inside hypothesis)
+    if failed is not None:  # pytest's failure, without the engine's exception chained to it (it says the same)
+        said = f"{failed}\n  rerun: {rerun}" if rerun else failed
+        raise pytest.fail.Exception(msg=said, pytrace=False) from None
