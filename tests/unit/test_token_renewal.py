@@ -77,6 +77,7 @@ def test_without_a_token_command_an_expired_token_stops_the_run():
 def test_a_token_that_expires_within_twenty_requests_of_its_fetch_stops_the_run():
     platform = Platform(valid=[FRESH])
     renewal, run = layer(platform)
+    run.transport.sent = 50  # the run is well under way when the token first expires
     renewal.send(move(ACCOUNT, "1", FREE, "2"))
     platform.valid = set()
     run.transport.sent += PROBE_EVERY - 1
