@@ -411,8 +411,8 @@ def test_allure_run_carries_the_coverage_table_header_and_categories(correct):
     names = [c["name"] for c in json.loads((correct.allure / "categories.json").read_text(encoding="utf-8"))]
     # Allure files a result under the first category that matches: each code's, then the catch-all
     assert names[-2:] == ["contract broken", "cannot judge"]
-    assert names[0] == "broken: expected 200"
-    assert "broken: expected 5169" in names
+    assert names[0] == "contract broken: expected 200"
+    assert "contract broken: expected 5169" in names
     # the run's identity: the verdict as the report's name
     executor = json.loads((correct.allure / "executor.json").read_text(encoding="utf-8"))
     assert executor["reportName"].startswith(f"HOLDS (exit 0) on what was judged: {ALL_JUDGED}")
@@ -435,7 +435,7 @@ def test_allure_separates_contract_broken_from_cannot_judge(broken):
     assert '\n  expected: 5169 "New phone number verification failed"\n' in message
     assert '\n  actual:   5168 "Original phone number verification failed"' in message
     assert "\n  reproduce: curl -sS -X PUT " in message and "${CONTRACT_TOKEN:?" in message
-    assert category_of(categories, failed)[0] == "broken: expected 5169"
+    assert category_of(categories, failed)[0] == "contract broken: expected 5169"
     evidence = attachment(broken.allure, failed, "failure: wrong SMS code for the new phone")
     assert "expected: 5169" in evidence and "actual:   5168" in evidence and "reproduce: curl" in evidence
     hung = the_result(results, "new phone in cancellation")
@@ -463,7 +463,7 @@ def test_allure_files_each_failed_case_under_its_own_code(tmp_path):
     expected = {labels(r, "business-code")[0] for r in results if r["status"] == "failed"}
     assert len(expected) >= 5, expected
     for code in expected:
-        name = next(c["name"] for c in categories if c["name"] == f"broken: expected {code}")
+        name = next(c["name"] for c in categories if c["name"] == f"contract broken: expected {code}")
         assert name in filed, (code, filed)
     assert "contract broken" not in filed, filed["contract broken"]
 
@@ -539,7 +539,7 @@ def test_allure_site_shows_the_verdict_and_files_each_case_under_its_code(broken
         item["name"]: item["statistic"]["total"]
         for item in json.loads((site / "widgets" / "categories.json").read_text(encoding="utf-8"))["items"]
     }
-    assert filed == {"broken: expected 5169": 1, "cannot judge": 1}, filed
+    assert filed == {"contract broken: expected 5169": 1, "cannot judge": 1}, filed
     executors = json.loads((site / "widgets" / "executors.json").read_text(encoding="utf-8"))
     assert [e["name"] for e in executors] == ["setPhone contract suite"], executors
     assert executors[0]["buildName"].startswith("judged "), executors  # the judged line, as the build

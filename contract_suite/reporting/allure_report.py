@@ -52,7 +52,7 @@ def categories(settings: Settings) -> list[dict]:
     by_code = [
         {
             # short: Allure's categories widget breaks a long name anywhere, mid-word included
-            "name": f"broken: expected {code}",
+            "name": f"contract broken: expected {code}",
             "matchedStatuses": ["failed"],
             "messageRegex": rf"(?s).*\n  expected: (?![^\n]*any documented code but)[^\n]*?\b{code}\b.*",
         }
