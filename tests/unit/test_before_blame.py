@@ -209,3 +209,17 @@ def test_a_lost_answer_sent_again_ends_the_tries():
     checks, _ = blame(top)
     judged, found = checks.judge_one(answer(REQUEST, INCORRECT), {SUCCESS}, "rule")
     assert judged.code == INCORRECT and len(top.sent) == 1 and found is not None
+
+
+def test_the_count_comes_first_and_a_burst_that_won_names_no_suspect():
+    checks, _ = blame(Top(SUCCESS))
+    first = answer(REQUEST, OLD_REFUSED)
+    answers = [
+        dataclasses.replace(answer(REQUEST, SUCCESS), resent=Resent(ACCOUNT, first, True, 4)),
+        answer(REQUEST, SUCCESS),
+        answer(REQUEST, 99999),
+        answer(REQUEST, 99998),
+    ]
+    _, found, won = checks.judge_burst(answers, {OLD_REFUSED}, "rule")
+    assert won == 2 and len(found) == 3 and found[0].actual.startswith("2 of 4 succeeded")
+    assert all(failure.suspect is None for failure in found)  # a burst that made the change says nothing of codes
