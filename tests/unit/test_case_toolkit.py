@@ -222,3 +222,49 @@ def test_a_burst_refused_by_a_gateway_cannot_be_judged_saying_which():
     values = {NAME["old.phone"]: ACCOUNT.phone}
     with pytest.raises(CannotJudge, match=r"the gateway answered HTTP 503 \(one of 2 requests sent at once\)"):
         kit.call_at_once(values, TOKEN, 2)
+
+
+def test_the_primarys_wrong_answer_is_rechecked_and_its_account_looked_after():
+    kit, platform = toolkit(Platform(code=SUCCESS))
+    got = kit.call(kit.change(ACCOUNT, FREE), TOKEN)
+    found = kit.check(got, {INCORRECT}, "rule")
+    assert found[0].more[0].startswith("the target reported success")  # the keeper asked where the account is
+    kit, platform = toolkit(Platform(code=INCORRECT))
+    got = kit.call(kit.change(ACCOUNT, FREE), TOKEN)
+    before = len(platform.sent)
+    kit.check(got, {REGISTERED}, "rule")
+    assert len(platform.sent) > before  # a wrong answer about the account: sent again before blame
+
+
+def test_a_gateway_page_to_a_plain_request_is_rechecked_and_a_lost_one_cannot_be_judged():
+    kit, platform = toolkit()
+    values = kit.change(ACCOUNT, FREE)
+    platform.reply = lambda request: (
+        answer(request, body=b"<html>busy</html>", status=503) if request.values else answer(request, INCORRECT)
+    )
+    assert kit.call(values, TOKEN).status == 503  # the probe got the envelope: the page is the endpoint's own
+    platform.reply = lambda request: lost(request)
+    with pytest.raises(CannotJudge) as raised:
+        kit.call(values, TOKEN)
+    assert raised.value.msg == "cannot judge this case: closed"  # not a change: nobody asks after the account
+
+
+def test_a_newer_code_from_a_broken_source_stops_the_run_and_the_toolkit_names_its_target():
+    kit, _ = toolkit(reusable=False)
+    kit.codes.profile.code_command = "issue-code {international_code} {phone}"
+    kit.codes.refresh = lambda phone: (_ for _ in ()).throw(CodeSourceBroken("it hung"))
+    with pytest.raises(CannotJudge, match="the SMS code source failed: it hung"):
+        kit.newer_code(ACCOUNT)
+    assert kit.base_url == kit.run.base_url and "CaseToolkit(" in repr(kit)
+
+
+def test_a_burst_past_the_cap_is_not_judged_and_pages_instead_of_envelopes_are_rechecked():
+    kit, _ = toolkit(CapSpent())
+    with pytest.raises(NotJudged, match="not judged: spent"):
+        kit.call_at_once({NAME["old.phone"]: ACCOUNT.phone}, TOKEN, 2)
+    platform = Platform(code=SUCCESS)
+    platform.reply = lambda request: answer(request, body=b"<html>maintenance</html>")
+    kit, _ = toolkit(platform)
+    kit.run.preflight_envelope = True  # the preflight got the envelope: a 200 page now is a change
+    with pytest.raises(CannotJudge, match="stopped serving the endpoint during the run"):
+        kit.call_at_once({NAME["old.phone"]: ACCOUNT.phone}, TOKEN, 2)
