@@ -50,10 +50,6 @@ class CaseToolkit:
     def base_url(self) -> str:
         return self.run.base_url
 
-    @property
-    def token_header(self) -> str:
-        return self.run.token_header
-
     # -- test data, each missing piece a skip that names the profile key to add --
 
     def token(self, role: str) -> str:
