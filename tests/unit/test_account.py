@@ -8,8 +8,10 @@ import pytest
 from contract_suite.engine.account import IN_STEP, MOVED, AccountKeeper
 from contract_suite.engine.evidence import Failure
 from contract_suite.engine.exchange import OperationRequest
-from contract_suite.outcomes import CannotJudge
+from contract_suite.http.transport import RequestCapReached
+from contract_suite.outcomes import CannotJudge, NotJudged
 from contract_suite.target_data.profile import Phone
+from contract_suite.target_data.sms_codes import CodeSourceBroken, CodeUnavailable
 from tests.support.engine_fakes import (
     ACCOUNT,
     CONTRACT,
@@ -348,3 +350,139 @@ def test_without_destructive_a_move_back_is_left_to_a_person_and_the_run_stops()
     _, got = change(platform=platform)
     keeps.after_answer(got, {OLD_PHONE_INCORRECT}, Failure("rule"), "rule")
     assert platform.holds == FREE and "without --allow-destructive" in keeps.run.stopped
+
+
+# -- a repair that itself fails: no request left, a broken code source ------------------------------------------
+
+
+class Faulty(MemoryPlatform):
+    """The memory platform that raises `fault` on the keeper's questions (a number to itself) from the `after`-th
+    request on, or on every move back."""
+
+    def __init__(self, fault, after=0, on="questions", **kwargs):
+        super().__init__(**kwargs)
+        self.fault, self.after, self.on = fault, after, on
+
+    def send(self, request):
+        question = request.side("old") == request.side("new")
+        back = request.side("new").phone == ACCOUNT and not question
+        if len(self.sent) >= self.after and ((self.on == "questions" and question) or (self.on == "backs" and back)):
+            raise self.fault
+        return super().send(request)
+
+
+class Codes(FakeCodes):
+    def __init__(self, fault=None, probe_fault=None):
+        super().__init__()
+        self.fault, self.probe_fault = fault, probe_fault
+
+    def code_for(self, phone):
+        if self.fault is not None:
+            raise self.fault
+        return super().code_for(phone)
+
+    def code_for_probe(self, phone):
+        if self.probe_fault is not None:
+            raise self.probe_fault
+        return super().code_for_probe(phone)
+
+
+def keeper_with(platform, codes) -> AccountKeeper:
+    return AccountKeeper(fake_run(codes), platform)
+
+
+def test_asking_before_the_first_case_without_a_code_a_source_or_a_request_left():
+    assert keeper_with(MemoryPlatform(), Codes(probe_fault=CodeUnavailable("none"))).ensure_in_step() is None
+    keeps = keeper_with(MemoryPlatform(), Codes(probe_fault=CodeSourceBroken("it hung")))
+    with pytest.raises(CannotJudge, match="the SMS code source failed: it hung"):
+        keeps.ensure_in_step()
+    keeps = keeper_with(Faulty(RequestCapReached("spent")), Codes())
+    with pytest.raises(NotJudged, match="spent") as skipped:
+        keeps.ensure_in_step()
+    assert skipped.value.needs == "a higher --max-requests"
+
+
+@pytest.mark.parametrize("fault", [RequestCapReached("no request left"), CodeSourceBroken("it hung")])
+def test_an_error_answer_whose_account_cannot_be_asked_after_says_so(fault):
+    keeps = keeper_with(Faulty(fault), Codes())
+    found = keeps.after_answer(answer(move(ACCOUNT, "1", FREE, "2"), 99999), {SUCCESS}, Failure("rule"), "rule")
+    assert found[0].more == (f"the suite cannot ask where the test account is: {fault}",)
+    assert keeps.run.stopped is None
+
+
+def test_a_success_whose_account_cannot_be_asked_after_leaves_the_line_that_moves_it_back():
+    platform = Faulty(RequestCapReached("no request left"))
+    keeps = keeper_with(platform, Codes())
+    _, got = change(platform=platform)
+    keeps.after_answer(got, {OLD_PHONE_INCORRECT}, Failure("rule"), "rule")
+    assert "the suite cannot ask where the test account is: no request left" in keeps.run.stopped
+    assert f"THE TEST ACCOUNT MAY NOW HOLD {FREE}" in keeps.run.stopped
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        (CodeUnavailable("none"), "cannot move it back: none"),
+        (CodeSourceBroken("it hung"), "cannot move it back: it hung"),
+    ],
+)
+def test_a_move_back_without_codes_is_left_to_a_person(fault, said):
+    platform = MemoryPlatform()
+    keeps = keeper_with(platform, Codes(fault=fault))
+    change(platform=platform)
+    moved = keeps._move_back(FREE)
+    assert not moved.done and said in moved.words and moved.line.startswith(f"THE TEST ACCOUNT MAY NOW HOLD {FREE}")
+
+
+@pytest.mark.parametrize("fault", [RequestCapReached("spent"), CannotJudge("stopped")])
+def test_a_move_back_that_cannot_be_sent_is_left_to_a_person(fault):
+    platform = Faulty(fault, on="backs")
+    keeps = keeper_with(platform, Codes())
+    change(platform=platform)
+    moved = keeps._move_back(FREE)
+    assert not moved.done and f"cannot move it back: {fault}" in moved.words
+
+
+def test_a_refused_move_back_whose_account_cannot_be_asked_after_says_neither_number():
+    platform = MemoryPlatform(stuck=True)
+    keeps = keeper_with(platform, Codes())
+    change(platform=platform)
+    platform.__class__ = Faulty
+    platform.fault, platform.after, platform.on = RequestCapReached("spent"), len(platform.sent) + 1, "questions"
+    moved = keeps._move_back(FREE)
+    assert not moved.done and "asked, it answers to neither number" in moved.words
+
+
+def test_a_lost_answer_whose_account_cannot_be_found_is_left_to_a_person():
+    platform = Faulty(CodeSourceBroken("it hung"), lost_moves=True)
+    keeps = keeper_with(platform, Codes())
+    request, _ = change(platform=platform)
+    with pytest.raises(CannotJudge):
+        keeps.after_lost(request, "cannot judge this case: closed", "it could have moved the account")
+    assert "the suite cannot tell: it hung" in keeps.run.stopped
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        (CodeUnavailable("none"), "(not sent again: no fresh SMS code to send it with)"),
+        (RequestCapReached("spent"), "(not sent again: spent)"),
+    ],
+)
+def test_an_error_answer_that_moved_the_account_but_cannot_be_sent_again_says_why(fault, said):
+    platform = MemoryPlatform(moves_on_error=NEW_PHONE_REGISTERED)
+    keeps = keeper_with(platform, Codes())
+    _, got = change(platform=platform)
+    if isinstance(fault, CodeUnavailable):
+        platform.with_fresh_codes = lambda request, held, refused_side=None: (_ for _ in ()).throw(fault)
+    else:
+        send = platform.send
+
+        def no_change_again(request):  # the account's questions and its move back go; the change sent again not
+            if request.side("old").phone == ACCOUNT and request.side("new").phone == FREE:
+                raise fault
+            return send(request)
+
+        platform.send = no_change_again
+    found = keeps.after_answer(got, {NEW_PHONE_REGISTERED}, None, "rule")
+    assert said in found[0].more[0] and platform.holds == ACCOUNT
