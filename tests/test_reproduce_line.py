@@ -78,4 +78,8 @@ def test_the_rerun_line_pasted_judges_just_that_case_again(tmp_path):
         assert command[:2] == ["pytest", case] and "--base-url" in command and "--profile" in command
         again = run_pytest(*command[1:], env=env)
     assert again.returncode == 1, again.tail()
-    assert f"FAILED {case}" in again.stdout and "1 failed" in again.stdout and "BROKEN (exit 1): 5169" in again.stdout
+    assert (
+        f"FAILED {case}" in again.stdout
+        and "1 failed" in again.stdout
+        and f"BROKEN (exit 1): {CONTRACT.code_named('new-phone-verification-failed')}" in again.stdout
+    )

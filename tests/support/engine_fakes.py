@@ -17,6 +17,11 @@ from contract_suite.secrets import Secrets
 from contract_suite.target_data.profile import Phone, Profile
 
 CONTRACT = spec.load(spec.DEFAULT_SPEC)
+# the spec's codes the fakes answer with, by their names in x-business-codes
+INCORRECT = CONTRACT.code_named("old-phone-incorrect")
+REGISTERED = CONTRACT.code_named("new-phone-registered")
+OLD_REFUSED = CONTRACT.code_named("old-phone-verification-failed")
+REJECTED = CONTRACT.code_named("token-verification-failed")
 BASE_URL = "http://target.test"
 TOKEN = "Bearer valid-7e1d"
 ACCOUNT, FREE, ELSEWHERE = Phone("86", "13800000001"), Phone("86", "13800000002"), Phone("86", "13800000009")

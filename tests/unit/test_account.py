@@ -280,7 +280,10 @@ def test_an_error_answer_that_moved_the_account_is_reproduced_then_blamed():
     keeps = keeping(platform)
     _, got = change(platform=platform)
     found = keeps.after_answer(got, {NEW_PHONE_REGISTERED}, None, "rule")
-    assert found[0].rule.startswith("rule: the target answered 5176") and "yet the test account moved" in found[0].rule
+    assert (
+        found[0].rule.startswith(f"rule: the target answered {NEW_PHONE_REGISTERED}")
+        and "yet the test account moved" in found[0].rule
+    )
     assert "it moved again (reproduced)" in found[0].more[0] and platform.holds == ACCOUNT
     assert len(platform.fresh) == 1 and keeps.run.stopped is None
 

@@ -22,6 +22,8 @@ REGISTERED = CONTRACT.code_named("new-phone-registered")
 OLD_REFUSED = CONTRACT.code_named("old-phone-verification-failed")
 NEW_REFUSED = CONTRACT.code_named("new-phone-verification-failed")
 REQUEST = move(ACCOUNT, "1", FREE, "2")
+# the tries the stack records when a held code was refused, and fresh ones too, four sends in all
+REFUSED_AGAIN = Resent(ACCOUNT, answer(REQUEST, OLD_REFUSED), True, 4)
 
 
 class Top(ScriptedSender):
@@ -112,11 +114,12 @@ def test_a_wrong_answer_of_another_kind_is_not_sent_again():
 def test_a_refused_fresh_code_names_its_suspect_and_says_each_try():
     top = Top(SUCCESS)
     checks, _ = blame(top)
-    first = answer(REQUEST, OLD_REFUSED)
-    got = dataclasses.replace(answer(REQUEST, OLD_REFUSED), resent=Resent(ACCOUNT, first, True, 4))
+    got = dataclasses.replace(answer(REQUEST, OLD_REFUSED), resent=REFUSED_AGAIN)
     _, failure = checks.judge_one(got, {SUCCESS}, "rule")
     assert failure.suspect == Suspect(SOURCE, ACCOUNT.key)
-    assert failure.more[-1].startswith(f"sent 4 times: first with the SMS code held for {ACCOUNT}, answered 5168")
+    assert failure.more[-1].startswith(
+        f"sent 4 times: first with the SMS code held for {ACCOUNT}, answered {OLD_REFUSED}"
+    )
 
 
 def test_a_burst_with_exactly_one_success_holds():
@@ -153,9 +156,8 @@ def test_the_same_wrong_answer_of_a_burst_is_one_failure_saying_how_many():
 def test_a_burst_with_no_success_sent_again_says_so_counts_first_and_names_its_suspect():
     top = Top(INCORRECT)
     checks, _ = blame(top)
-    first = answer(REQUEST, OLD_REFUSED)
     answers = [
-        dataclasses.replace(answer(REQUEST, INCORRECT), resent=Resent(ACCOUNT, first, True, 4)),
+        dataclasses.replace(answer(REQUEST, INCORRECT), resent=REFUSED_AGAIN),
         answer(REQUEST, INCORRECT),
     ]
     _, found, won = checks.judge_burst(answers, {OLD_REFUSED}, "rule")
@@ -165,7 +167,7 @@ def test_a_burst_with_no_success_sent_again_says_so_counts_first_and_names_its_s
     checks, _ = blame(top)
     _, found, _ = checks.judge_burst([answer(REQUEST, INCORRECT), answer(REQUEST, REGISTERED)], {OLD_REFUSED}, "rule")
     assert top.bursts == [2] and found[0].actual.startswith("0 of 2 succeeded")
-    said = "sent again at once with fresh SMS codes after 5174 x1, 5176 x1: the same wrong answers came"
+    said = f"sent again at once with fresh SMS codes after {INCORRECT} x1, {REGISTERED} x1: the same wrong answers came"
     assert found[0].more[-1] == said and found[0].suspect is None
 
 
@@ -180,8 +182,7 @@ def test_a_burst_with_a_success_among_answers_about_the_account_is_not_sent_agai
 def test_a_refused_fresh_code_before_a_wrong_answer_about_the_account_stays_its_suspect():
     top = Top(INCORRECT)
     checks, _ = blame(top)
-    first = answer(REQUEST, OLD_REFUSED)
-    got = dataclasses.replace(answer(REQUEST, INCORRECT), resent=Resent(ACCOUNT, first, True, 4))
+    got = dataclasses.replace(answer(REQUEST, INCORRECT), resent=REFUSED_AGAIN)
     _, failure = checks.judge_one(got, {SUCCESS}, "rule")
     assert failure.suspect == Suspect(SOURCE, ACCOUNT.key)
 
@@ -213,9 +214,8 @@ def test_a_lost_answer_sent_again_ends_the_tries():
 
 def test_the_count_comes_first_and_a_burst_that_won_names_no_suspect():
     checks, _ = blame(Top(SUCCESS))
-    first = answer(REQUEST, OLD_REFUSED)
     answers = [
-        dataclasses.replace(answer(REQUEST, SUCCESS), resent=Resent(ACCOUNT, first, True, 4)),
+        dataclasses.replace(answer(REQUEST, SUCCESS), resent=REFUSED_AGAIN),
         answer(REQUEST, SUCCESS),
         answer(REQUEST, 99999),
         answer(REQUEST, 99998),

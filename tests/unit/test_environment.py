@@ -8,7 +8,7 @@ import pytest
 
 from contract_suite.engine.environment import EnvironmentRecheck
 from contract_suite.outcomes import CannotJudge
-from tests.support.engine_fakes import ACCOUNT, FREE, ScriptedSender, answer, fake_run, lost, move
+from tests.support.engine_fakes import ACCOUNT, FREE, INCORRECT, REJECTED, ScriptedSender, answer, fake_run, lost, move
 
 pytestmark = pytest.mark.selftest
 
@@ -24,15 +24,15 @@ def recheck(probe_reply, preflight_envelope=False):
 
 
 def test_an_envelope_or_a_lost_answer_is_never_rechecked():
-    checks, network, _ = recheck(lambda r: answer(r, 5032))
-    checks.endpoint_spoke(answer(REQUEST, 5174))
+    checks, network, _ = recheck(lambda r: answer(r, REJECTED))
+    checks.endpoint_spoke(answer(REQUEST, INCORRECT))
     checks.endpoint_spoke(answer(REQUEST, body=b'{"msg": "m", "extMsg": ""}', status=500))
     checks.endpoint_spoke(lost(REQUEST))
     assert network.sent == []
 
 
 def test_a_page_where_the_probe_still_gets_the_envelope_is_the_endpoints_own_once_per_status():
-    checks, network, run = recheck(lambda r: answer(r, 5032))
+    checks, network, run = recheck(lambda r: answer(r, REJECTED))
     checks.endpoint_spoke(answer(REQUEST, body=PAGE, status=404))
     checks.endpoint_spoke(answer(REQUEST, body=PAGE, status=404))
     assert len(network.sent) == 1 and run.stopped is None

@@ -21,7 +21,7 @@ from contract_suite.engine.exchange import (
 from contract_suite.http.transport import Response
 from contract_suite.openapi.spec import SpecError
 from contract_suite.target_data.profile import Phone
-from tests.support.engine_fakes import ACCOUNT, BASE_URL, CONTRACT, FREE, TOKEN, answer, lost, move
+from tests.support.engine_fakes import ACCOUNT, BASE_URL, CONTRACT, FREE, INCORRECT, TOKEN, answer, lost, move
 from tests.support.operations import OTHER
 
 pytestmark = pytest.mark.selftest
@@ -122,10 +122,10 @@ def test_a_request_shows_no_value_in_its_repr():
 
 
 def test_the_envelope_is_read_once_and_its_code_as_it_came():
-    got = answer(move(ACCOUNT, "1", FREE, "2"), 5174)
-    assert got.code == 5174 and got.speaks_envelope and got.from_endpoint and got.whole
+    got = answer(move(ACCOUNT, "1", FREE, "2"), INCORRECT)
+    assert got.code == INCORRECT and got.speaks_envelope and got.from_endpoint and got.whole
     assert got.json is got.json  # parsed once
-    assert answer(got.request, body=b'{"code": "5174"}').code == "5174"
+    assert answer(got.request, body=f'{{"code": "{INCORRECT}"}}'.encode()).code == str(INCORRECT)
     assert answer(got.request, body=b"[1]").code is None
     assert answer(got.request, body=b"").json is NOT_JSON
 

@@ -20,7 +20,17 @@ from contract_suite.engine.gateway import (
     whole,
 )
 from contract_suite.outcomes import CannotJudge
-from tests.support.engine_fakes import ACCOUNT, FREE, ScriptedSender, answer, fake_run, lost, move
+from tests.support.engine_fakes import (
+    ACCOUNT,
+    FREE,
+    INCORRECT,
+    OLD_REFUSED,
+    ScriptedSender,
+    answer,
+    fake_run,
+    lost,
+    move,
+)
 
 pytestmark = pytest.mark.selftest
 
@@ -46,9 +56,9 @@ def waits(replies, changes_account=False, rate=None):
 
 
 def test_a_refusal_is_waited_out_and_the_request_sent_again():
-    layer, inner, slept, run, request = waits([refusal, refusal, lambda r: answer(r, 5174)])
+    layer, inner, slept, run, request = waits([refusal, refusal, lambda r: answer(r, INCORRECT)])
     got = layer.send(request)
-    assert got.code == 5174 and len(inner.sent) == 3 and slept == list(BACKOFF_SECONDS)
+    assert got.code == INCORRECT and len(inner.sent) == 3 and slept == list(BACKOFF_SECONDS)
     assert run.ledger.gateway.refusals == {503: 2} and run.ledger.gateway.waited == sum(BACKOFF_SECONDS)
 
 
@@ -58,7 +68,7 @@ def test_at_most_so_many_tries_then_the_refusal_is_the_answer():
 
 
 def test_retry_after_is_obeyed_and_a_wait_too_long_stops_the_run():
-    layer, _, slept, _, request = waits([lambda r: refusal(r, 429, "3"), lambda r: answer(r, 5174)])
+    layer, _, slept, _, request = waits([lambda r: refusal(r, 429, "3"), lambda r: answer(r, INCORRECT)])
     layer.send(request)
     assert slept == [3.0]
     layer, inner, slept, run, request = waits([lambda r: refusal(r, 429, "31")])  # past the 30 s it waits
@@ -77,7 +87,7 @@ def test_a_change_is_not_sent_again_after_a_gateway_forwarded_it():
 
 
 def test_refused_again_the_run_slows_down_and_the_ledger_says_to_what():
-    layer, _, _, run, request = waits([refusal, refusal, lambda r: answer(r, 5174)])
+    layer, _, _, run, request = waits([refusal, refusal, lambda r: answer(r, INCORRECT)])
     layer.send(request)
     assert run.transport.rate == START_RATE and run.ledger.gateway.slowed_to == START_RATE
     layer, _, _, run, request = waits([refusal] * 3, rate=1.0)
@@ -86,20 +96,20 @@ def test_refused_again_the_run_slows_down_and_the_ledger_says_to_what():
 
 
 def test_a_burst_sends_its_refused_answers_again_together():
-    replies = [refusal, lambda r: answer(r, 0), lambda r: answer(r, 5168)]
+    replies = [refusal, lambda r: answer(r, 0), lambda r: answer(r, OLD_REFUSED)]
     layer, inner, slept, _, request = waits(replies)
     got = layer.send_at_once(request, 2)
-    assert [a.code for a in got] == [5168, 0] and inner.bursts == [2, 1] and slept == [BACKOFF_SECONDS[0]]
+    assert [a.code for a in got] == [OLD_REFUSED, 0] and inner.bursts == [2, 1] and slept == [BACKOFF_SECONDS[0]]
     forwarded = [lambda r: refusal(r, 502), lambda r: answer(r, 0)]
     layer, inner, _, _, request = waits(forwarded)
     assert layer.send_at_once(request, 2)[0].status == 502 and inner.bursts == [2]
 
 
 def test_an_envelope_under_a_gateway_status_is_the_endpoint_not_a_gateway():
-    assert not refused_by_gateway(answer(REQUEST, 5174, status=503))
+    assert not refused_by_gateway(answer(REQUEST, INCORRECT, status=503))
     assert refused_by_gateway(refusal(REQUEST, 429)) and not refused_by_gateway(refusal(REQUEST, 500))
     assert not refused_by_gateway(lost(REQUEST)) and not whole(lost(REQUEST)) and not whole(refusal(REQUEST))
-    assert whole(answer(REQUEST, 5174))
+    assert whole(answer(REQUEST, INCORRECT))
 
 
 def test_retry_after_reads_seconds_and_dates():
@@ -117,10 +127,10 @@ def test_the_documented_pace_one_then_two_seconds_halving_to_half_a_request_a_se
         assert refused_by_gateway(refusal(REQUEST, status))
     for status in (500, 501, 505, 200):
         assert not refused_by_gateway(refusal(REQUEST, status))
-    layer, _, slept, run, request = waits([refusal, refusal, lambda r: answer(r, 5174)])
+    layer, _, slept, run, request = waits([refusal, refusal, lambda r: answer(r, INCORRECT)])
     layer.send(request)
     assert slept == [1.0, 2.0] and run.transport.rate == 10.0
-    layer, _, slept, run, request = waits([lambda r: refusal(r, 429, "30"), lambda r: answer(r, 5174)])
+    layer, _, slept, run, request = waits([lambda r: refusal(r, 429, "30"), lambda r: answer(r, INCORRECT)])
     layer.send(request)
     assert slept == [30.0] and run.stopped is None  # 30 s is waited; past it the run stops
     layer, _, _, run, request = waits([refusal] * 3, rate=0.8)
@@ -129,6 +139,6 @@ def test_the_documented_pace_one_then_two_seconds_halving_to_half_a_request_a_se
 
 
 def test_one_refusal_alone_does_not_slow_the_run():
-    layer, _, slept, run, request = waits([refusal, lambda r: answer(r, 5174)], rate=4.0)
+    layer, _, slept, run, request = waits([refusal, lambda r: answer(r, INCORRECT)], rate=4.0)
     layer.send(request)
     assert slept == [1.0] and run.transport.rate == 4.0 and run.ledger.gateway.slowed_to is None

@@ -5,6 +5,7 @@ sends a burst at one moment."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
 
 import pytest
@@ -13,12 +14,12 @@ from contract_suite.engine.evidence import CaseEvidence
 from contract_suite.engine.sending import FAILURES_BEFORE_STOP, TransportSender
 from contract_suite.http.transport import NoAnswer, RequestCapReached, Response, TransportClosed
 from contract_suite.outcomes import CannotJudge
-from tests.support.engine_fakes import ACCOUNT, CONTRACT, FREE, fake_run, move
+from tests.support.engine_fakes import ACCOUNT, CONTRACT, FREE, INCORRECT, fake_run, move
 
 pytestmark = pytest.mark.selftest
 
 REQUEST = move(ACCOUNT, "1", FREE, "2")
-ENVELOPE = b'{"code": 5174, "msg": "m", "data": null, "extMsg": null}'
+ENVELOPE = json.dumps({"code": INCORRECT, "msg": "m", "data": None, "extMsg": None}).encode()
 
 
 class FakeTransport:
@@ -60,10 +61,10 @@ def test_an_answer_is_counted_kept_as_evidence_and_its_code_tallied():
     bottom, run = sender(ENVELOPE, b"<html>")
     run.ledger.case = CaseEvidence("case", CONTRACT.label)
     first, second = bottom.send(REQUEST), bottom.send(REQUEST)
-    assert first.code == 5174 and first.request is REQUEST and first.response.request.url == REQUEST.wire().url
+    assert first.code == INCORRECT and first.request is REQUEST and first.response.request.url == REQUEST.wire().url
     assert (run.ledger.answers, run.ledger.envelopes) == (2, 1)
     assert list(run.ledger.case.exchanges) == [first, second]
-    assert run.coverage.seen == {"5174": 1}
+    assert run.coverage.seen == {str(INCORRECT): 1}
 
 
 def test_another_method_on_the_path_is_not_tallied():
@@ -104,7 +105,7 @@ def test_a_closed_transport_is_cannot_judge_and_a_spent_cap_passes_through():
 def test_a_burst_takes_its_turns_together_and_goes_at_once():
     bottom, run = sender(ENVELOPE)
     answers = bottom.send_at_once(REQUEST, 3)
-    assert len(answers) == 3 and all(a.code == 5174 for a in answers)
+    assert len(answers) == 3 and all(a.code == INCORRECT for a in answers)
     assert run.transport.turns == [3] and run.transport.sent_at_once == [True] * 3
     assert run.ledger.answers == 3
 

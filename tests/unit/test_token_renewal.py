@@ -55,12 +55,19 @@ def test_an_expired_token_is_fetched_again_and_the_request_sent_with_the_fresh_o
     assert len(probes) == 2 and [r.token for r in probes] == [TOKEN, FRESH]  # before the fetch, and after it
 
 
-def test_a_refusal_the_probe_does_not_repeat_is_the_endpoints_own_and_not_asked_again():
-    calls = []
+def refusing_the_case_only(calls: list) -> Platform:
+    """Answers the token's failure to the case's request (codes "1"), and to the probe (wrong codes) the code
+    that says the token passed; keeps each request in calls."""
     platform = Platform(valid=[TOKEN])
     platform.reply = lambda request: (
         calls.append(request) or answer(request, REJECTED if request.side("old").code == "1" else INCORRECT)
     )
+    return platform
+
+
+def test_a_refusal_the_probe_does_not_repeat_is_the_endpoints_own_and_not_asked_again():
+    calls = []
+    platform = refusing_the_case_only(calls)
     renewal, run = layer(platform)
     assert renewal.send(move(ACCOUNT, "1", FREE, "2")).code == REJECTED
     assert renewal.send(move(ACCOUNT, "1", FREE, "2")).code == REJECTED
@@ -107,10 +114,7 @@ def test_a_token_that_expires_again_and_again_is_fetched_again_each_time(tmp_pat
 
 def test_a_probes_finding_holds_for_twenty_requests():
     calls = []
-    platform = Platform(valid=[TOKEN])
-    platform.reply = lambda request: (
-        calls.append(request) or answer(request, REJECTED if request.side("old").code == "1" else INCORRECT)
-    )
+    platform = refusing_the_case_only(calls)
     renewal, run = layer(platform)
     renewal.send(move(ACCOUNT, "1", FREE, "2"))
     run.transport.sent += PROBE_EVERY - 1
