@@ -26,7 +26,7 @@ def test_change_is_made_and_restored(target, operation):
             proof, incorrect, f"after the change, original phone {account} must no longer be the account's"
         )
     finally:
-        restore, _, restore_failure = target.account.restore(free)  # a lost answer: the keeper finds the account
+        restore, _, restore_failure = target.restore(free)  # a lost answer: the keeper finds the account
         restored = restore_failure is None
         failures += [restore_failure] if restore_failure else []
     if restored:

@@ -11,11 +11,12 @@ import os
 import sqlite3
 import sys
 
-from .codes import DB_ENV, DEFAULT_DB, issue_code
+from .codes import DB_ENV, DEFAULT_DB, SendRules, TooSoon, issue_code
 
 PATH = "/v2/enduser/enduserapi/setPhone"  # for the help text; the app has its own
 
 PROG = "python -m reference_server"
+THROTTLED_EXIT = 75  # EX_TEMPFAIL: what the suite's [codes] command reads as "throttled, nothing sent"
 
 
 def default_db() -> str:
@@ -119,6 +120,19 @@ def issue_parser() -> argparse.ArgumentParser:  # noqa: F821
     parser.add_argument("international_code", help="e.g. 86")
     parser.add_argument("phone", help="e.g. 13800000001")
     add_db_option(parser)
+    sender = parser.add_argument_group(
+        "SMS sender rules of real platforms", "to rehearse a run against them (default: none, at once)"
+    )
+    sender.add_argument(
+        "--min-interval",
+        type=positive_seconds,
+        metavar="SECONDS",
+        help=f"refuse a code asked for within SECONDS of the number's last one: exit {THROTTLED_EXIT}, "
+        "'retry-after: N' on stderr, nothing sent (the suite waits it out)",
+    )
+    sender.add_argument(
+        "--delivery-seconds", type=positive_seconds, metavar="SECONDS", help="take SECONDS to deliver each code"
+    )
     return parser
 
 
@@ -185,13 +199,18 @@ def plain_issue_args(argv: list[str]) -> tuple[str, str, str] | None:
 
 def issue(argv: list[str]) -> int:
     plain = plain_issue_args(argv)
+    rules = SendRules()
     if plain is None:
         args = issue_parser().parse_args(argv)
         plain = args.international_code, args.phone, args.db
+        rules = SendRules(args.min_interval or 0.0, args.delivery_seconds or 0.0)
     international_code, phone, db = plain
     new = not os.path.exists(db)
     try:
-        code = issue_code(db, international_code, phone)
+        code = issue_code(db, international_code, phone, rules=rules)
+    except TooSoon as too_soon:
+        print(f"issue-code: {too_soon}\nretry-after: {too_soon.retry_after:.3f}", file=sys.stderr)
+        return THROTTLED_EXIT
     except (sqlite3.Error, OSError) as error:
         issue_parser().error(f"cannot use database {db}: {error}")
     if new:  # a code issued into a database no server reads would never verify: say where it went

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from . import storage
 
@@ -13,6 +14,10 @@ DIGITS = 6
 DB_ENV = "REFERENCE_SERVER_DB"  # the database a code is issued into, when no --db says
 DEFAULT_DB = "./reference-server.sqlite3"
 LIFETIME_SECONDS = 300  # "the last unused code sent within 5 minutes is valid"
+# The code function's send rules, from the environment the profile's function is given (as --min-interval and
+# --delivery-seconds of `issue-code`)
+MIN_INTERVAL_ENV = "REFERENCE_SERVER_MIN_INTERVAL"
+DELIVERY_ENV = "REFERENCE_SERVER_DELIVERY_SECONDS"
 
 
 def new_code() -> str:
@@ -36,16 +41,44 @@ def issue(db: sqlite3.Connection, international_code: str, phone: str, now: floa
     return code
 
 
+class TooSoon(Exception):
+    """The platform's minimum interval between two codes to one number has not passed: no code was sent."""
+
+    def __init__(self, retry_after: float):
+        super().__init__(f"too soon after this number's last code: ask again in {retry_after:.2f} s (nothing sent)")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class SendRules:
+    """How the reference platform's SMS sender behaves, to rehearse a run against a real one: a minimum interval
+    between two codes to one number (a code asked sooner is refused, nothing sent), and a delivery time (the code
+    arrives this long after it is asked for)."""
+
+    min_interval: float = 0.0
+    delivery_seconds: float = 0.0
+
+
 def issue_code(
     db_path: str | os.PathLike,
     international_code: str,
     phone: str,
     clock: Callable[[], float] = time.time,
+    rules: SendRules = SendRules(),
 ) -> str:
-    """Issue a code into the database at `db_path` (created and seeded if new)."""
+    """Issue a code into the database at `db_path` (created and seeded if new); TooSoon within the rules' interval."""
     storage.ensure_database(db_path, clock)
     db = storage.connect(db_path)
     try:
+        if rules.min_interval:
+            last = db.execute(
+                "SELECT MAX(issued_at) FROM sms_codes WHERE international_code = ? AND phone = ?",
+                (international_code, phone),
+            ).fetchone()[0]
+            if last is not None and clock() - last < rules.min_interval:
+                raise TooSoon(rules.min_interval - (clock() - last))
+        if rules.delivery_seconds:
+            time.sleep(rules.delivery_seconds)
         return issue(db, international_code, phone, clock())
     finally:
         db.close()
@@ -61,7 +94,13 @@ def code_for_profile(international_code: str, phone: str, env: Mapping[str, str]
         raise FileNotFoundError(
             f"no reference server database at {os.path.abspath(db_path)}: set {DB_ENV} to the server's --db"
         )
-    return issue_code(db_path, international_code, phone)
+    rules = SendRules(float(env.get(MIN_INTERVAL_ENV) or 0), float(env.get(DELIVERY_ENV) or 0))
+    try:
+        return issue_code(db_path, international_code, phone, rules=rules)
+    except TooSoon as exc:  # the suite's documented way for a code function to say "not now"
+        from contract_suite.target_data.code_function import Throttled
+
+        raise Throttled(exc.retry_after) from None
 
 
 def is_valid(

@@ -328,7 +328,9 @@ def test_html_shows_each_failures_rule_codes_and_masked_reproduction(broken):
     rows = {row[0]: row for row in page.rows["contract-coverage"][1:]}
     assert rows["5169"][2] == "exercised, not seen"
     assert page.text("contract-verdict") == f"BROKEN (exit 1): {BROKE}"
-    assert page.text("contract-costs").startswith("the run sent ") and " SMS code(s), fetched 0 token(s)" in page.source
+    costs = page.text("contract-costs")
+    assert costs.startswith("the run sent ") and " SMS code(s) (" in costs and "), fetched 0 token(s)" in costs
+    assert " to 86-13800000001" in costs and "of a budget of 60 (--max-sms-codes)" in costs  # each number, the budget
     assert page.text("head-title").startswith("setPhone contract suite: BROKEN on http://127.0.0.1:")
     assert 'class="contract-verdict-broken"' in page.source
     tests = html_tests(page)
@@ -402,7 +404,7 @@ def test_allure_run_carries_the_coverage_table_header_and_categories(correct):
     assert properties[r"contract\ politeness"] == politeness
     assert properties[r"contract\ verdict"].startswith("HOLDS (exit 0)")
     costs = properties[r"contract\ costs"]
-    assert costs.startswith("the run sent ") and " SMS code(s), fetched 0 token(s), and took " in costs
+    assert costs.startswith("the run sent ") and "), fetched 0 token(s), and took " in costs
     assert properties[r"code\ 5169\ new-phone-verification-failed"] == "seen"
     assert properties[r"rule\ one-change-per-pair-of-codes"] == "judged: holds"
     rules = attached["rules of state"].read_text(encoding="utf-8").splitlines()

@@ -20,7 +20,8 @@ from contract_suite.engine.refused_codes import RefusedCodes
 from contract_suite.engine.reproduce import reproduction
 from contract_suite.engine.run import Run
 from contract_suite.http.transport import RequestCapReached
-from contract_suite.target_data.sms_codes import CodeSourceBroken
+from contract_suite.outcomes import NotApplicable
+from contract_suite.target_data.sms_codes import CodeBudgetSpent, CodeSourceBroken, CodeUnavailable
 
 REPRODUCE_TRIES = 2  # sends again of a wrong answer about the account's state before it is blamed
 STATE_CODE_NAMES = ("old-phone-incorrect", "new-phone-registered")  # answers about where the account is
@@ -43,7 +44,17 @@ class BeforeBlame:
         failure = judge(answer, expected, rule, self.secrets)
         if failure is None:
             return answer, None
+        if self._refused_code_it_did_not_need(answer):
+            answer, failure = self._with_codes_that_pass(answer, expected, rule)
+            if failure is None:
+                return answer, None
         resent = answer.resent
+        if resent is not None and resent.one_code_two_checks:
+            raise NotApplicable(
+                f"not judgeable on this target: the request names {resent.phone} on both sides with one SMS code, "
+                "and a check spends the code on this target, so one code cannot pass both checks (a second code "
+                "for the number voids the first)"
+            )
         if answer.code in self._state_codes - expected:  # also after fresh codes: the account may be away
             answer, failure = self._reproduced(answer, expected, rule)
             resent = answer.resent or resent  # the later tries' own codes may have been refused
@@ -96,6 +107,39 @@ class BeforeBlame:
         if suspect:
             found[0] = replace(found[0], suspect=suspect)
         return answers, found, won
+
+    def _refused_code_it_did_not_need(self, answer: Answer) -> bool:
+        """A request sent with whatever codes the run held (its answer was not meant to need them), whose wrong
+        answer refuses one of them: it may be the stale code's doing, not the target's."""
+        held = dict(answer.held_codes)
+        return (
+            not answer.request.codes_must_pass
+            and answer.resent is None
+            and self.sender.refused_side(answer, held) is not None
+        )
+
+    def _with_codes_that_pass(self, answer: Answer, expected: set[int], rule: str) -> tuple[Answer, Failure | None]:
+        """The request sent once more, its refused codes fetched afresh (the one place such a request spends an
+        SMS code): the second answer is the case's."""
+        held = dict(answer.held_codes)
+        side = self.sender.refused_side(answer, held)
+        try:
+            fresh = self.sender.with_fresh_codes(answer.request, {side: held[side]}, refused_side=side)
+            again = self.sender.send(replace(fresh, codes_must_pass=True))
+        except CodeBudgetSpent:
+            raise  # the case is not judged (the toolkit says so)
+        except (RequestCapReached, CodeSourceBroken, CodeUnavailable):
+            return answer, judge(answer, expected, rule, self.secrets)
+        if not whole(again):
+            return answer, judge(answer, expected, rule, self.secrets)
+        self.environment.endpoint_spoke(again)
+        failure = judge(again, expected, rule, self.secrets)
+        if failure is not None and again.code == answer.code:
+            failure = failure.also(
+                f"sent again after {self.operation.describe(answer.code)} to the SMS code held for a number: the same "
+                "wrong answer came"
+            )
+        return again, failure
 
     @property
     def _state_codes(self) -> set[int]:

@@ -6,13 +6,15 @@ failure."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import replace
 from typing import NoReturn
 
 from contract_suite.engine.account import AccountKeeper
 from contract_suite.engine.before_blame import BeforeBlame
 from contract_suite.engine.environment import EnvironmentRecheck
 from contract_suite.engine.evidence import Failure
-from contract_suite.engine.exchange import Answer, change_values
+from contract_suite.engine.exchange import Answer, OperationRequest, change_values
 from contract_suite.engine.gateway import refused_by_gateway, whole
 from contract_suite.engine.judging import judge
 from contract_suite.engine.run import Run
@@ -21,7 +23,13 @@ from contract_suite.http.transport import RequestCapReached
 from contract_suite.openapi.spec import Operation
 from contract_suite.outcomes import CannotJudge, CaseFailed, NotApplicable, NotJudged
 from contract_suite.target_data.profile import ENV_OVERRIDES, Phone
-from contract_suite.target_data.sms_codes import CodeSourceBroken, CodeUnavailable, code_source_failed
+from contract_suite.target_data.sms_codes import (
+    BUDGET_NEEDS,
+    CodeBudgetSpent,
+    CodeSourceBroken,
+    CodeUnavailable,
+    code_source_failed,
+)
 
 ABSENT = None  # a parameter or token given as ABSENT is left out of the request
 WRONG_CODES = ("000000", "111111")
@@ -79,18 +87,38 @@ class CaseToolkit:
         return found
 
     def code(self, phone: Phone) -> str:
+        """The SMS code the run holds for phone (asked for when it holds none): a request whose answer needs it to
+        pass gets a fresh one from the sending stack only if the target refuses it."""
         if phone == self.profile.account:
             self._account_in_step()
+        return self._asked(self.codes.code_for, phone, "an SMS code")
+
+    def fresh_code(self, phone: Phone) -> str:
+        """A code valid when the request leaves, for a case that sends it where the target's own refusal is the
+        answer it expects (so a refusal cannot be told from a stale code): the held one, or, where codes go stale
+        on this target, a newly fetched one."""
+        if not (self.codes.codes_go_stale and self.codes.can_refresh):
+            return self.code(phone)
+        return self._asked(self.codes.refresh, phone, "a fresh SMS code")
+
+    def _asked(self, fetch: Callable[[Phone], str], phone: Phone, what: str) -> str:
+        """A code from the source: a skip naming what is missing, or the run stopped when the source failed."""
         try:
-            return self.codes.code_for(phone)
+            return fetch(phone)
         except CodeUnavailable as exc:
-            raise NotJudged(f"needs an SMS code: {exc}", needs=exc.needs) from None
+            raise self._not_judged(f"needs {what}: {exc}", exc.needs) from None
         except CodeSourceBroken as exc:
             raise self.run.stop(code_source_failed(exc)) from None
 
+    def _not_judged(self, message: str, needs: str | None) -> NotJudged:
+        if needs == BUDGET_NEEDS:
+            self.run.ledger.codes.budget_stopped += 1
+        return NotJudged(message, needs=needs)
+
     def _account_in_step(self) -> None:
         """Before the first case that uses the account, the keeper checks it is on its number (once a run)."""
-        wrong = self.account.ensure_in_step()
+        with self.codes.past_budget():
+            wrong = self.account.ensure_in_step()
         if wrong:  # the question is a case too: its wrong answer fails the case that needed it asked
             self.fail([wrong])
 
@@ -98,12 +126,7 @@ class CaseToolkit:
         """Have a new code sent to phone; the code before it is then void."""
         if self.codes.reusable:
             raise NotApplicable("not applicable: [codes] reusable = true says the static codes stay valid")
-        try:
-            return self.codes.refresh(phone)
-        except CodeUnavailable as exc:
-            raise NotJudged(f"needs a newer SMS code: {exc}", needs=exc.needs) from None
-        except CodeSourceBroken as exc:
-            raise self.run.stop(code_source_failed(exc)) from None
+        return self._asked(self.codes.refresh, phone, "a newer SMS code")
 
     def elsewhere(self, phone: Phone) -> Phone:
         """The same digits under another international code: another number (852, or 86 for a number of 852)."""
@@ -162,18 +185,28 @@ class CaseToolkit:
         token: str | None,
         changes_account: bool = False,
         operation: Operation | None = None,
+        *,
+        codes_must_pass: bool | None = None,
     ) -> Answer:
         """Send to an operation (default: the primary one); a case whose answer is lost is an error of the case.
         An answer that may not be the endpoint's (no envelope; the valid token refused) is checked against the
         environment first: when the environment changed, the run stops (exit 2) instead of blaming the contract.
         A lost answer to a request meant to change the account (changes_account) may have moved it: the account's
-        keeper finds out and puts it back, or stops the run saying how to do it by hand."""
+        keeper finds out and puts it back, or stops the run saying how to do it by hand.
+        codes_must_pass: whether the answer needs the request's SMS codes to pass the target's checks (a held code
+        refused is then fetched again before the answer is the case's); by default, when the request is the
+        primary operation's, with the valid token and every required parameter given (a request with a missing or
+        blank parameter, or a wrong token, is answered before any code is checked)."""
         values = {k: v for k, v in params.items() if v is not ABSENT}
         request = self.run.request(values, token, operation, changes_account=changes_account)
+        must_pass = self._needs_codes_that_pass(request) if codes_must_pass is None else codes_must_pass
+        request = replace(request, codes_must_pass=must_pass)
         try:
             answer = self.sender.send(request)
         except RequestCapReached as exc:
             raise NotJudged(f"not judged: {exc}", needs="a higher --max-requests") from None
+        except CodeBudgetSpent as exc:
+            raise self._not_judged(f"not judged: {exc}", exc.needs) from None
         if answer.failure is None and not (changes_account and refused_by_gateway(answer)):
             self.environment.endpoint_spoke(answer)  # CannotJudge when the environment changed
             return answer
@@ -181,8 +214,24 @@ class CaseToolkit:
         message = f"cannot judge this case: {self.secrets.mask(detail)}"
         if changes_account and (answer.failure is None or answer.failure.lost_answer):
             could = "the request was sent and could have changed the account"
-            self.fail(self.account.after_lost(request, message, could))
+            with self.codes.past_budget():
+                found = self.account.after_lost(request, message, could)
+            self.fail(found)
         raise CannotJudge(message)
+
+    def _needs_codes_that_pass(self, request: OperationRequest) -> bool:
+        """The plan's default: the primary operation's request with the valid token and every required parameter
+        given, not blank (its answer may come after the code checks)."""
+        operation = request.operation
+        if not operation.primary or request.token is None or request.token != self.run.tokens.get("valid"):
+            return False
+        return all((request.value(p.name) or "").strip() for p in operation.required_parameters)
+
+    def restore(self, moved_to: Phone):
+        """The keeper moves the account back from moved_to (after a case's own successful change); codes for it
+        are fetched past the SMS budget. (done, words, failure) as AccountKeeper.restore."""
+        with self.codes.past_budget():
+            return self.account.restore(moved_to)
 
     def fail(self, failures: list[Failure]) -> NoReturn:
         """The running case fails with these failures (recorded in its evidence)."""
@@ -207,11 +256,21 @@ class CaseToolkit:
             self.coverage.exercised(expected, operation)
         self.run.note_rule(rule)
         primary = operation is None or operation.primary  # the test account and its phone belong to the primary one
+        spent = None
         if primary:  # a wrong answer the run's own test data or someone else may have caused: re-checked first
-            answer, failure = self.before_blame.judge_one(answer, expected, rule)
+            try:
+                answer, failure = self.before_blame.judge_one(answer, expected, rule)
+            except CodeBudgetSpent as exc:  # the account is still looked after, then the case is not judged
+                spent, failure = exc, None
         else:
             failure = judge(answer, expected, rule, self.secrets)
-        found = self.account.after_answer(answer, expected, failure, rule) if primary else [failure] if failure else []
+        if primary:
+            with self.codes.past_budget():
+                found = self.account.after_answer(answer, expected, failure, rule)
+        else:
+            found = [failure] if failure else []
+        if spent is not None and not found:
+            raise self._not_judged(f"not judged: {spent}", spent.needs)
         self.run.ledger.failed(*found)
         return found
 
@@ -243,6 +302,8 @@ class CaseToolkit:
             answers = self.sender.send_at_once(request, times)
         except RequestCapReached as exc:
             raise NotJudged(f"not judged: {exc}", needs="a higher --max-requests") from None
+        except CodeBudgetSpent as exc:
+            raise self._not_judged(f"not judged: {exc}", exc.needs) from None
         lost = next((answer for answer in answers if not whole(answer)), None)
         if lost is None:
             for answer in answers:
@@ -250,7 +311,9 @@ class CaseToolkit:
             return answers
         detail = lost.failure.detail if lost.failure else f"the gateway answered HTTP {lost.status}"
         message = f"cannot judge this case: {self.secrets.mask(detail)} (one of {times} requests sent at once)"
-        self.fail(self.account.after_lost(request, message, f"any of the {times} could have changed the account"))
+        with self.codes.past_budget():
+            found = self.account.after_lost(request, message, f"any of the {times} could have changed the account")
+        self.fail(found)
 
     def check_at_once(self, answers: list[Answer], others: set[int], rule: str) -> list[Failure]:
         """The failures of one valid change sent several times at once (call_at_once), recorded in the case's
@@ -259,11 +322,12 @@ class CaseToolkit:
         what became of it is said in the failures."""
         self.coverage.exercised({self.operation.success_code})
         self.run.note_rule(rule)
-        answers, found, won = self.before_blame.judge_burst(answers, others, rule)
-        try:
-            found = self.account.after_burst(answers, found, won)
-        finally:
-            self.run.ledger.failed(*found)
+        with self.codes.past_budget():  # a burst that may have moved the account: its re-check is a repair too
+            answers, found, won = self.before_blame.judge_burst(answers, others, rule)
+            try:
+                found = self.account.after_burst(answers, found, won)
+            finally:
+                self.run.ledger.failed(*found)
         return found
 
     def require_destructive(self) -> None:

@@ -57,6 +57,11 @@ class OperationRequest:
     # a request that may change the test account: a gateway's 502 or 504 means it was forwarded, so it is not sent
     # again (the change could be made twice)
     changes_account: bool = False
+    # the answer the request is sent for needs its SMS codes to pass the target's checks (a fully valid request, or
+    # one whose one fault comes after them): a held code the target refuses is fetched again and the request sent
+    # once more. False: any code does the job (a parameter missing or blank, a wrong token, an unusual value), and
+    # no fresh code is spent on it unless its answer is wrong
+    codes_must_pass: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
@@ -144,6 +149,9 @@ class Resent:
     first: Answer  # the answer to the first try
     refused_again: bool  # the fresh code was refused too
     sends: int  # how many times the request was sent in all
+    # the number was on both sides with one code, and a fresh one was refused at one of its two checks: on this
+    # target a check spends the code, so no one code can pass both
+    one_code_two_checks: bool = False
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,6 +20,9 @@ class StaticCodeRecord:
     times_refused: int = 0  # requests that carried it and got its number's verification failure
     accepted: bool = False  # a success answered a request that carried it
     refused_after_accepted: bool = False  # refused once the run had seen it accepted (it stopped working)
+    # accepted as the run found out: an answer it had carried came after its check (the same request with a wrong
+    # code there was refused for it)
+    passed_by_order: bool = False
 
 
 @dataclass
@@ -28,12 +31,20 @@ class CodeRecord:
 
     source: str = "command"  # the [codes] key fresh codes come from: "command" or "function"
     asked: int = 0  # codes the source was asked for (each one an SMS on a real platform)
+    asked_by_number: dict[str, int] = field(default_factory=dict)  # of those, how many for each number (by key)
+    budget: int | None = None  # the run's SMS budget (--max-sms-codes; None: none)
+    past_budget: int = 0  # codes asked for past the budget, to put the test account back
+    budget_stopped: int = 0  # cases not judged because the budget was spent
+    throttled: int = 0  # times the source said "not now" (no SMS sent)
+    waited: float = 0.0  # seconds spent waiting for the platform's minimum interval or a throttled source
     refused: int = 0  # held codes the target refused
     refetched: int = 0  # fresh codes fetched for a request sent again
-    fresh_each_use: bool = False  # codes go stale on this target: one fetched for each use
+    codes_go_stale: bool = False  # a fresh code passed where the held one was refused: codes expire or are spent
     source_accepted: bool = False  # the target accepted a code from the [codes] source
     # a code fetched a moment before was refused, and a fresher one passed: someone else asks for codes too
     voided_between_fetch_and_use: int = 0
+    # fresh codes refused while the target had accepted none of the source's (the run stops past a few)
+    unexplained_refusals: int = 0
     # a wrong answer that depends on the account's state did not come again when the request was sent again
     unreproduced: int = 0
     static: dict[str, StaticCodeRecord] = field(default_factory=dict)  # by the number's key
@@ -140,17 +151,26 @@ def merged(ledgers: list[Ledger]) -> Ledger:
         codes, into = ledger.codes, total.codes
         into.source = codes.source
         into.asked += codes.asked
+        for number, count in codes.asked_by_number.items():
+            into.asked_by_number[number] = into.asked_by_number.get(number, 0) + count
+        into.budget = codes.budget if into.budget is None else into.budget
+        into.past_budget += codes.past_budget
+        into.budget_stopped += codes.budget_stopped
+        into.throttled += codes.throttled
+        into.waited += codes.waited
         into.refused += codes.refused
         into.refetched += codes.refetched
-        into.fresh_each_use |= codes.fresh_each_use
+        into.codes_go_stale |= codes.codes_go_stale
         into.source_accepted |= codes.source_accepted
         into.voided_between_fetch_and_use += codes.voided_between_fetch_and_use
         into.unreproduced += codes.unreproduced
+        into.unexplained_refusals += codes.unexplained_refusals
         for number, record in codes.static.items():
             kept = into.static_of(number)
             kept.times_refused += record.times_refused
             kept.accepted |= record.accepted
             kept.refused_after_accepted |= record.refused_after_accepted
+            kept.passed_by_order |= record.passed_by_order
         total.gateway.refusals.update(ledger.gateway.refusals)
         total.gateway.too_large.update(ledger.gateway.too_large)
         total.gateway.waited += ledger.gateway.waited

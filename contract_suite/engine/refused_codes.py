@@ -24,13 +24,17 @@ from contract_suite.engine.evidence import SOURCE, STATIC, Suspect
 from contract_suite.engine.exchange import SIDES, Answer, OperationRequest, Resent, rewritten
 from contract_suite.engine.run import Run
 from contract_suite.engine.sending import Sender
+from contract_suite.http.transport import RequestCapReached
 from contract_suite.target_data.profile import Phone
-from contract_suite.target_data.sms_codes import CodeSourceBroken, CodeUnavailable
+from contract_suite.target_data.sms_codes import WRONG_PROBE_CODE, CodeBudgetSpent, CodeSourceBroken, CodeUnavailable
 
 REFUSAL_NAMES = {"old": "old-phone-verification-failed", "new": "new-phone-verification-failed"}
 # Expected codes of cases whose one fault is a missing parameter or the token: their answers say nothing of a code.
 NOT_ABOUT_CODES = ("token-verification-failed", "user-does-not-exist")
 TRIES = 4  # sends in all of a request whose valid codes the target refuses: the first, then with fresh codes
+# Fresh codes refused (in as many requests) while the target never accepted one from the source: the run stops,
+# naming the source, rather than spend more SMS codes (a source that feeds another system is found within a few)
+UNEXPLAINED_REFUSALS = 2
 # After a fresh code was refused, the next try waits a random moment of up to this, doubled for each try after:
 # long enough to fall out of step with another run's fetches (a fetch and a send take tens of milliseconds).
 RETRY_PAUSE_SECONDS = 0.2
@@ -52,6 +56,9 @@ class RefusedCodes:
         self._pause = pause  # waits before a try after a fresh code was refused (RETRY_PAUSE_SECONDS)
         self._chance = chance or random.Random()
         operation = self.operation
+        # static codes: an answer that may have passed a side's code, by (number, side); the sides already asked
+        self._passed_maybe: dict[tuple[str, str], Answer] = {}
+        self._asked_order: set[tuple[str, str]] = set()
         missing = {p.missing_code for p in operation.required_parameters if p.missing_code is not None}
         self._not_about_codes = missing | {
             operation.code_named(name) for name in NOT_ABOUT_CODES if operation.names_codes(name)
@@ -94,7 +101,6 @@ class RefusedCodes:
 
     def _send(self, request: OperationRequest, times: int | None) -> list[Answer]:
         held = self.held(request)
-        fetched_for_this_use = self.codes is not None and self.codes.fresh_each_use  # fetched a moment before
         answers = self._through(request, times, held)
         if not held:
             return answers
@@ -109,14 +115,17 @@ class RefusedCodes:
             record.times_refused += 1
             record.refused_after_accepted |= record.accepted
             return answers
-        refused_fresh, sends = fetched_for_this_use, 1
+        if not request.codes_must_pass:  # the answer is judged as it is; a wrong one is sent again before blame
+            return answers
+        refused_fresh, sends, one_code_two_checks = False, 1, False
         for _ in range(TRIES - 1):
-            # Out of step with whoever voids the codes: a random moment, longer each try. Only once the target
-            # accepted a code from this source: a source that feeds another system has no one to wait for.
-            if refused_fresh and self.record.source_accepted:
+            # Out of step with whoever voids the codes: a random moment, longer each try.
+            if refused_fresh:
                 self._pause(self._chance.uniform(0, RETRY_PAUSE_SECONDS * 2 ** (sends - 2)))
             try:
-                again = self.with_fresh_codes(request, held, refused_side=side)
+                again = self.with_fresh_codes(request, {side: held[side]}, refused_side=side)
+            except CodeBudgetSpent:
+                raise
             except (CodeUnavailable, CodeSourceBroken):
                 break  # the case judges the answer it has; a broken source stops the run at its next use
             request, held = again, self.held(again)
@@ -124,16 +133,40 @@ class RefusedCodes:
             self._seen(answers, held)
             now = self._refused(answers, held)
             if now is None:  # a fresh code passed where the held one was refused: codes go stale on this target
-                self.codes.fresh_each_use = True
+                self.codes.codes_go_stale = True
                 self.record.source_accepted = True  # ...and the source's codes are this target's
                 self.record.voided_between_fetch_and_use += refused_fresh
                 break
-            side, refused_fresh = now, True
             self.record.refused += 1
+            if now != side:  # the fresh code passed; the other number's held code did not: fetch that one too
+                side = now
+                continue
+            if self.codes.codes_go_stale and _one_number_on_both_sides(request, held[side]):
+                # one fresh code for the number on both sides, refused at one of its two checks, where codes go
+                # stale: a check spends the code, and no one code can pass two (fetching another voids the first)
+                one_code_two_checks = True
+                break
+            refused_fresh = True
+            if not self.record.source_accepted and self._unexplained(request, side):
+                break
         if answers and sends > 1:
             refused = self._refused(answers, held) is not None
-            answers[0] = replace(answers[0], resent=Resent(held[side], first, refused, sends))
+            resent = Resent(held[side], first, refused, sends, one_code_two_checks=one_code_two_checks)
+            answers[0] = replace(answers[0], resent=resent)
         return answers
+
+    def _unexplained(self, request: OperationRequest, side: str) -> bool:
+        """A fresh code refused while no code of the source ever passed: no more tries for this request. Where it is
+        the test account's own number as the original phone (no correct target refuses that number's fresh code
+        there), it is counted; at UNEXPLAINED_REFUSALS the run stops, naming the source (it most likely feeds
+        another system), before it spends more SMS codes. A refusal for another number may be the target's wrong
+        answer about that number, and is judged as such."""
+        phone = request.side(side).phone
+        if side == "old" and phone == self.run.settings.profile.account:
+            self.record.unexplained_refusals += 1
+            if self.record.unexplained_refusals >= UNEXPLAINED_REFUSALS:
+                self.run.stop(source_feeds_another_system(self.record.source, phone.key))
+        return True
 
     def _refused(self, answers: list[Answer], held: dict[str, Phone]) -> str | None:
         """The side whose held code a burst of answers (or one) refuses, when none of them is success."""
@@ -142,7 +175,15 @@ class RefusedCodes:
         return next(filter(None, (self.refused_side(a, held) for a in answers)), None)
 
     def _seen(self, answers: list[Answer], held: dict[str, Phone]) -> None:
-        """A success to a request carrying held codes: the target accepted them."""
+        """A success to a request carrying held codes: the target accepted them. With static codes, the first
+        other business answer that refuses no held side is kept for each side's number: it may have come after
+        that code's check (`_static_code_passed` finds out, when the code is blamed)."""
+        if not self.codes.can_refresh:
+            for answer in answers:
+                if answer.failure is None and self._is_business(answer) and answer.code not in self._not_about_codes:
+                    for side, phone in held.items():
+                        if answer.code != self.operation.code_named(REFUSAL_NAMES[side]):
+                            self._passed_maybe.setdefault((phone.key, side), answer)
         if not any(a.failure is None and a.code == self.operation.success_code for a in answers):
             return
         if self.codes.can_refresh:
@@ -183,6 +224,8 @@ class RefusedCodes:
             return answer.request
         try:
             return self.with_fresh_codes(answer.request, dict(answer.held_codes))
+        except CodeBudgetSpent:
+            raise
         except (CodeUnavailable, CodeSourceBroken):
             return answer.request
 
@@ -198,4 +241,50 @@ class RefusedCodes:
             return None
         held = self.held(answer.request)
         side = self.refused_side(answer, held)
-        return Suspect(STATIC, held[side].key) if side is not None else None
+        if side is None or self._static_code_passed(held[side], side):
+            return None
+        return Suspect(STATIC, held[side].key)
+
+    def _is_business(self, answer: Answer) -> bool:
+        """A documented code other than success and the sides' refusals: an answer about the numbers."""
+        code = answer.code
+        if not isinstance(code, int) or isinstance(code, bool) or code not in self.operation.codes:
+            return False
+        refusals = {self.operation.code_named(name) for name in REFUSAL_NAMES.values()}
+        return code != self.operation.success_code and code not in refusals
+
+    def _static_code_passed(self, phone: Phone, side: str) -> bool:
+        """Whether an earlier answer shows the target accepted the static code of phone on this side: that request
+        sent once more with a wrong code there (no SMS spent) is refused for it, so the target checks the code before
+        the answer it gave, and the static code passed that check. Asked once a number; remembered in the ledger."""
+        record = self.record.static_of(phone.key)
+        if record.accepted:
+            return True
+        key = (phone.key, side)
+        earlier = self._passed_maybe.get(key)
+        if earlier is None or key in self._asked_order:
+            return False
+        self._asked_order.add(key)
+        carried = earlier.request.side(side).code
+        wrong = next(code for code in (WRONG_PROBE_CODE, "111111") if code != carried)
+        try:
+            again = self.inner.send(rewritten(earlier.request, codes={carried: wrong}))
+        except RequestCapReached:
+            return False
+        if again.failure is None and again.code == self.operation.code_named(REFUSAL_NAMES[side]):
+            record.accepted = True
+            record.passed_by_order = True
+        return record.accepted
+
+
+def _one_number_on_both_sides(request: OperationRequest, phone: Phone) -> bool:
+    return request.side("old").phone == phone == request.side("new").phone
+
+
+def source_feeds_another_system(source: str, number: str) -> str:
+    """Why the run cannot judge when the target refuses every code of the [codes] source, fresh ones too."""
+    return (
+        f"the target refused every SMS code the [codes] {source} gave for {number}, fresh ones too: check that the "
+        f"{source} reads this target's codes (the same database or environment); if it does, the target rejects "
+        "valid codes"
+    )

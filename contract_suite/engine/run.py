@@ -111,6 +111,9 @@ class Run:
         cap = self.settings.max_requests
         ledger.cap_reached = bool(cap and self.transport.sent >= cap)
         if self.codes is not None:
-            ledger.codes.asked = self.codes.asked
-            ledger.codes.fresh_each_use = self.codes.fresh_each_use
+            codes, record = self.codes, ledger.codes
+            record.asked, record.codes_go_stale = codes.asked, codes.codes_go_stale
+            record.asked_by_number = dict(codes.asked_by_number)
+            record.budget, record.past_budget = codes.limits.budget, codes.past_budget_asked
+            record.throttled, record.waited = codes.throttled, round(codes.waited, 3)
         return ledger

@@ -17,6 +17,10 @@ DEFAULT_TIMEOUT = 10.0
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")  # a private CA's certificates, as requests reads them
 URL_RATE_LIMIT = 10.0  # requests a second to a target given by URL, unless told otherwise
 URL_MAX_REQUESTS = 1000  # requests in one run to a target given by URL, unless told otherwise
+# SMS codes one run to a target given by URL may ask for, unless told otherwise: a full judgement asks for about 20
+# where codes live until used and about twice that where they go stale (docs/performance.md); past it, cases that
+# need one more are not judged
+URL_MAX_SMS_CODES = 60
 # Bytes of a generated request's request line (method, path and query as sent, protocol, CRLF), unless told
 # otherwise: what nginx holds by default (large_client_header_buffers 8k; past it, its own 414). Gateways keep
 # such a limit; a request past it never reaches the endpoint, so the generated layer does not send one.
@@ -52,6 +56,7 @@ class Settings:
         spec.Operation, ...
     ] = ()  # every operation of the spec, `operation` (the primary) among them
     concurrent_changes: int = CONCURRENT_CHANGES  # identical changes the race case sends at one moment
+    max_sms_codes: int | None = None  # SMS codes the run may ask for (None: no budget); repairs go past it
 
     @property
     def embedded(self) -> bool:

@@ -12,7 +12,7 @@ from contract_suite.engine.run import Run
 from contract_suite.engine.settings import Settings
 from contract_suite.engine.stack import Stack, build_stack
 from contract_suite.secrets import Secret, Secrets
-from contract_suite.target_data.sms_codes import CodeSource, TokenUnavailable, fetch_token
+from contract_suite.target_data.sms_codes import CodeLimits, CodeSource, TokenUnavailable, fetch_token
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,12 @@ def open_run(
 ) -> Opened:
     """The run against the target and its stack; when the run cannot judge the target, the problem in one line
     (the run is then stopped: nothing more is sent)."""
-    codes = CodeSource(settings.profile, secrets, command_env)
+    profile = settings.profile
+    budget = settings.max_sms_codes if profile.fetches_codes else None  # static codes cost no SMS
+    limits = CodeLimits(budget, profile.code_min_interval, profile.code_max_wait)
+    codes = CodeSource(profile, secrets, command_env, limits)
     run = Run(settings, base_url, secrets, coverage, tokens, codes)
     stack = build_stack(run, command_env)
-    profile = settings.profile
     problem = None
     if profile.token_command and "valid" not in run.tokens:
         try:

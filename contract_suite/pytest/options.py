@@ -20,6 +20,7 @@ from contract_suite.engine.settings import (
     MAX_URI_BYTES,
     REFERENCE_PROFILE,
     URL_MAX_REQUESTS,
+    URL_MAX_SMS_CODES,
     URL_RATE_LIMIT,
     Settings,
 )
@@ -42,6 +43,7 @@ ENVIRONMENT = {
     "max_uri_bytes": "CONTRACT_MAX_URI_BYTES",
     "rate_limit": "CONTRACT_RATE_LIMIT",
     "max_requests": "CONTRACT_MAX_REQUESTS",
+    "max_sms_codes": "CONTRACT_MAX_SMS_CODES",
     "insecure": "CONTRACT_INSECURE",
     "require_all_codes": "CONTRACT_REQUIRE_ALL_CODES",
     "allow_partial": "CONTRACT_ALLOW_PARTIAL",
@@ -118,6 +120,14 @@ def add_options(parser: pytest.Parser) -> None:
         "max_requests",
         f"send at most N requests in the run; the cases past it are not judged "
         f"(default {URL_MAX_REQUESTS} for a URL target, none for the embedded server; 0: no cap)",
+        metavar="N",
+    )
+    option(
+        "--max-sms-codes",
+        "max_sms_codes",
+        f"ask the profile's code source for at most N SMS codes in the run; cases that need one more are not judged, "
+        f"putting the test account back is never stopped (default: the profile's [codes] max_per_run, else "
+        f"{URL_MAX_SMS_CODES} for a URL target, none for the embedded server; 0: no budget)",
         metavar="N",
     )
     option(
@@ -232,6 +242,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
     uri_bytes = read.number("max_uri_bytes", int, 0, "0 (no budget) or more")
     rate = read.number("rate_limit", float, 0, "0 (no limit) or more")
     cap = read.number("max_requests", int, 0, "0 (no cap) or more")
+    sms_budget = read.number("max_sms_codes", int, 0, "0 (no budget) or more")
     concurrent = read.number("concurrent_changes", int, 2, "at least 2 (one request cannot race another)")
     if concurrent is not None and concurrent > MAX_CONCURRENT_CHANGES:
         _, source = read.raw("concurrent_changes")
@@ -292,4 +303,13 @@ def resolve(config: pytest.Config, environ: Mapping[str, str], inferred_rules: b
         command_env=dict(environ),
         spec_operations=loaded.operations,
         concurrent_changes=CONCURRENT_CHANGES if concurrent is None else concurrent,
+        max_sms_codes=_sms_budget(sms_budget, profile.code_budget, embedded),
     )
+
+
+def _sms_budget(given: int | None, in_profile: int | None, embedded: bool) -> int | None:
+    """--max-sms-codes (or its variable), else the profile's [codes] max_per_run, else the default; 0: none."""
+    budget = given if given is not None else in_profile
+    if budget is None:
+        budget = 0 if embedded else URL_MAX_SMS_CODES
+    return budget or None

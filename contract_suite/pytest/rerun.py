@@ -19,6 +19,7 @@ VALUED = (
     "request_timeout",
     "rate_limit",
     "max_requests",
+    "max_sms_codes",
     "concurrent_changes",
     "max_uri_bytes",
     "generated_examples",

@@ -11,7 +11,8 @@ import pytest
 
 from contract_suite.engine.coverage import Coverage
 from contract_suite.engine.evidence import ACCOUNT, SOURCE
-from contract_suite.engine.ledger import Ledger, StaticCodeRecord, merged
+from contract_suite.engine.ledger import CodeRecord, Ledger, StaticCodeRecord, merged
+from contract_suite.engine.refused_codes import source_feeds_another_system
 from contract_suite.engine.settings import Settings
 from contract_suite.outcomes import EXIT_CANNOT_JUDGE
 from contract_suite.reporting import coverage_table
@@ -180,11 +181,7 @@ class Verdict:
                 if codes.source_accepted:
                     return None  # the target accepted a code from the same source: a fresh one refused is its own
                 source = codes.source  # "command" or "function"
-                reasons.append(
-                    f"the target refused every SMS code the [codes] {source} gave for {number}, fresh ones too: check "
-                    f"that the {source} reads this target's codes (the same database or environment); if it "
-                    "does, the target rejects valid codes"
-                )
+                reasons.append(source_feeds_another_system(source, number))
                 continue
             record = codes.static.get(number, StaticCodeRecord())
             if record.refused_after_accepted:
@@ -270,16 +267,45 @@ def costs_words(verdict: Verdict, secrets: Secrets) -> str:
     ledger = verdict.ledger or Ledger()
     return (
         f"the run sent {spent['requests']} request(s) to {secrets.mask(ledger.base_url)}, asked the [codes] "
-        f"{ledger.codes.source} for {spent['sms_codes_asked']} SMS code(s), fetched {spent['tokens_fetched']} "
-        f"token(s), and took {spent['seconds']:g} s"
+        f"{ledger.codes.source} for {spent['sms_codes_asked']} SMS code(s){sms_detail(ledger.codes)}, fetched "
+        f"{spent['tokens_fetched']} token(s), and took {spent['seconds']:g} s"
     )
+
+
+def sms_detail(codes: CodeRecord) -> str:
+    """After the SMS count: how many went to each number, the budget they were spent against, and the waits."""
+    parts = []
+    if codes.asked_by_number:
+        parts.append(", ".join(f"{n} to {number}" for number, n in sorted(codes.asked_by_number.items())))
+    if codes.budget is not None:
+        budget = f"of a budget of {codes.budget} (--max-sms-codes)"
+        if codes.past_budget:
+            budget += f", {codes.past_budget} past it to put the test account back"
+        if codes.budget_stopped:
+            budget += f"; {codes.budget_stopped} case(s) not judged for want of a code"
+        parts.append(budget)
+    if codes.throttled:
+        parts.append(f'the source said "not now" {codes.throttled} time(s)')
+    if codes.waited >= 0.05:
+        parts.append(f'{codes.waited:.1f} s waited for the code source (its send interval, or "not now")')
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def codes_figures(ledger: Ledger) -> dict:
     """The SMS codes the target refused though the run held them valid, and those fetched again (the coverage
     JSON's `sms_codes`)."""
     codes = ledger.codes
-    return {"refused": codes.refused, "refetched": codes.refetched, "fresh_for_each_use": codes.fresh_each_use}
+    return {
+        "refused": codes.refused,
+        "refetched": codes.refetched,
+        "codes_go_stale": codes.codes_go_stale,
+        "asked_by_number": dict(sorted(codes.asked_by_number.items())),
+        "budget": codes.budget,
+        "past_budget": codes.past_budget,
+        "cases_stopped_by_budget": codes.budget_stopped,
+        "throttled": codes.throttled,
+        "waited_seconds": round(codes.waited, 1),
+    }
 
 
 def codes_words(ledger: Ledger | None) -> str | None:
@@ -290,10 +316,10 @@ def codes_words(ledger: Ledger | None) -> str | None:
     line = f"the target refused {codes.refused} SMS code(s) the run held valid"
     if codes.refetched:
         line += f"; {codes.refetched} fresh code(s) fetched and each request sent once more"
-    if codes.fresh_each_use:
+    if codes.codes_go_stale:
         line += (
             "; a fresh code passed where the held one did not: codes on this target expire or are spent by a "
-            "failed check, so the run fetched a fresh code for each use from then on"
+            "failed check, so a fresh one was fetched wherever an answer needed a code to pass"
         )
     return line
 

@@ -5,7 +5,8 @@ command started once per code. Found once, when the profile is read; called with
     function = "sms_codes.py:name"       # a file, relative to the profile's folder
 
 It is called as name(international_code=..., phone=..., env=...) (env: the environment the profile's commands get,
-read-only) and returns the number's fresh code as a string.
+read-only) and returns the number's fresh code as a string. A source that is throttled (it sent no SMS) raises
+`Throttled(retry_after=seconds)` from this module: the run waits and asks again, within [codes] max_wait_seconds.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ from types import MappingProxyType
 
 class FunctionNotFound(Exception):
     """The reference names no function that can be called; the message says what is wrong (no code in it)."""
+
+
+class Throttled(Exception):
+    """Raised by a [codes] function whose source said "not now" and sent no SMS: ask again after retry_after s."""
+
+    def __init__(self, retry_after: float = 1.0):
+        super().__init__(f"throttled for {retry_after:g} s")
+        self.retry_after = float(retry_after)
 
 
 class FunctionFailed(Exception):
@@ -77,6 +86,8 @@ def ask(function: CodeFunction, international_code: str, phone: str, env: Mappin
     thread.join(timeout)
     if thread.is_alive():
         raise FunctionFailed(f"did not return within {timeout:g} s")
+    if isinstance(outcome.get("error"), Throttled):
+        raise outcome["error"]
     if "error" in outcome:
         error = outcome["error"]
         raise FunctionFailed(f"raised {type(error).__name__}: {error}"[:300])

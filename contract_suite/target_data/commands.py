@@ -15,7 +15,13 @@ STDERR_SHOWN = 200
 
 
 class CommandFailed(Exception):
-    """The command could not give its value; the message is safe to show once masked."""
+    """The command could not give its value; the message is safe to show once masked. `returncode` is its exit
+    status when it exited (None: it could not start, or was killed); `stderr` what it wrote there (not shown)."""
+
+    def __init__(self, message: str, returncode: int | None = None, stderr: str = ""):
+        super().__init__(message)
+        self.returncode = returncode
+        self.stderr = stderr
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ def run(command: str, what: str, env: dict[str, str], timeout: float = COMMAND_T
         _kill_group(process)
         raise CommandFailed(f"{what} did not finish within {timeout:g} s (killed with its child processes)") from None
     if process.returncode != 0:
-        raise CommandFailed(f"{what} exited {process.returncode}: {last_line(stderr)}")
+        raise CommandFailed(f"{what} exited {process.returncode}: {last_line(stderr)}", process.returncode, stderr)
     return CommandResult(stdout, stderr)
 
 

@@ -23,7 +23,16 @@ KNOWN = {
     "tokens": {"valid", "orphan", "command", "command_timeout"},
     "account": {"international_code", "phone"},
     "phones": set(PHONE_ROLES),
-    "codes": {"static", "command", "function", "reusable", "command_timeout"},
+    "codes": {
+        "static",
+        "command",
+        "function",
+        "reusable",
+        "command_timeout",
+        "max_per_run",
+        "min_interval_seconds",
+        "max_wait_seconds",
+    },
 }
 
 
@@ -63,6 +72,10 @@ class Profile:
     code_command_timeout: float = 30.0  # seconds; past it the command is killed with its children (or the function
     # is left running and the run asks no more)
     token_command_timeout: float = 30.0
+    code_budget: int | None = None  # [codes] max_per_run: SMS codes a run may ask for (--max-sms-codes outranks it)
+    code_min_interval: float = 0.0  # [codes] min_interval_seconds: the platform's least time between two codes to
+    # one number
+    code_max_wait: float = 120.0  # [codes] max_wait_seconds: the longest the run waits for a throttled source
 
     def __repr__(self) -> str:  # no token or code in a traceback's locals
         return f"Profile(source={self.source!r}, tokens={sorted(self.tokens)}, codes={len(self.static_codes)} static)"
@@ -228,6 +241,17 @@ def _read_codes(codes: dict, profile: Profile, problems: _Problems) -> None:
         seconds = problems.attempt(_seconds, codes["command_timeout"], "codes.command_timeout")
         if seconds is not None:
             profile.code_command_timeout = seconds
+    if "max_per_run" in codes:
+        value = codes["max_per_run"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.found.append(f"codes.max_per_run must be a whole number of 0 (no budget) or more, got {value!r}")
+        else:
+            profile.code_budget = value
+    for key, attribute in (("min_interval_seconds", "code_min_interval"), ("max_wait_seconds", "code_max_wait")):
+        if key in codes:
+            seconds = problems.attempt(_seconds, codes[key], f"codes.{key}")
+            if seconds is not None:
+                setattr(profile, attribute, seconds)
     if "reusable" in codes:
         if not isinstance(codes["reusable"], bool):
             problems.found.append(f"codes.reusable must be true or false, got {codes['reusable']!r}"[:200])

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+
 from contract_suite.secrets import Secret, Secrets
 from contract_suite.target_data import code_function, commands
 from contract_suite.target_data.profile import Phone, Profile, header_value_problem
 
 WRONG_PROBE_CODE = "000000"  # well-formed, valid for no number
+# A [codes] command that exits with this status (EX_TEMPFAIL) was throttled and sent no SMS; a `retry-after: N` line
+# on its stderr says how many seconds to wait before asking again.
+THROTTLED_EXIT_STATUS = 75
+BUDGET_NEEDS = "a higher --max-sms-codes"  # what a case the SMS budget stopped needs, for the verdict
+DEFAULT_RETRY_AFTER = 1.0
 
 
 class CodeUnavailable(Exception):
@@ -51,24 +64,61 @@ def fetch_token(profile: Profile, env: dict[str, str], secrets: Secrets) -> Secr
     return token
 
 
+class CodeBudgetSpent(CodeUnavailable):
+    """The run's SMS budget (--max-sms-codes) is spent: the case that needs one more code is not judged."""
+
+
+@dataclass(frozen=True)
+class CodeLimits:
+    """What the platform and the user allow the run to ask for: a budget of codes (None: none), the platform's
+    minimum interval between two codes to one number, and the longest wait for a throttled source (seconds)."""
+
+    budget: int | None = None
+    min_interval: float = 0.0
+    max_wait: float = 120.0
+
+
 class CodeSource:
     """Valid SMS codes for the profile's numbers: from the static table, or the command (or function).
 
-    A code from the command is kept until `consumed()` says a successful change used it: asking again
-    would send a new SMS and, on the platform, void the code before it. After one command failure the
-    source is broken for the rest of the run: no second try (each would be another SMS, or another wait).
+    SMS codes are the scarcest thing a run touches (each one a real message, capped per number per day): a code is
+    asked for only when the run holds none for the number (`code_for`), or when the target refused the one held and
+    a judgement needs one that passes (`refresh`). A held code is kept until `consumed()` says a successful change
+    used it, even where codes go stale on the target: a request whose answer comes before the code checks does the
+    same job with it, and a refused one is fetched again by the sending stack only where the answer needs it.
+    After one command failure the source is broken for the rest of the run: no second try (each would be another
+    SMS, or another wait). Fetching waits out the platform's minimum interval per number and a throttled source
+    (within `limits.max_wait`), and stops at the budget, except for the test account's repairs (`past_budget`).
     """
 
-    def __init__(self, profile: Profile, secrets: Secrets, env: dict[str, str]):
+    def __init__(
+        self,
+        profile: Profile,
+        secrets: Secrets,
+        env: dict[str, str],
+        limits: CodeLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.profile = profile
         self.secrets = secrets
         self.env = env
+        self.limits = limits or CodeLimits()
+        self._clock = clock
+        self._sleep = sleep
         self._cache: dict[str, Secret] = {}
         self._used: set[str] = set()
+        self._last_fetch: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._repairs = 0  # >0 while the test account's keeper fetches (the budget does not stop a repair)
         self.broken: str | None = None
-        # codes on this target go stale between uses (short-lived, or spent by a check): one fresh code per use
-        self.fresh_each_use = False
+        # codes on this target go stale between uses (short-lived, or spent by a check): learnt from a refusal
+        self.codes_go_stale = False
         self.asked = 0  # codes the [codes] command or function was asked for (each one an SMS on a real platform)
+        self.asked_by_number: Counter[str] = Counter()
+        self.past_budget_asked = 0  # of those, asked past the budget to put the test account back
+        self.throttled = 0  # times the source said "not now" (no SMS sent)
+        self.waited = 0.0  # seconds spent waiting for the minimum interval or a throttled source
         for value in profile.static_codes.values():
             secrets.add(value, "sms-code")
 
@@ -91,6 +141,22 @@ class CodeSource:
         """Static codes that stay valid after a successful change (a staging system's whitelisted numbers)."""
         return not self.profile.fetches_codes and self.profile.codes_reusable
 
+    @property
+    def budget_left(self) -> int | None:
+        budget = self.limits.budget
+        return None if budget is None else max(0, budget - (self.asked - self.past_budget_asked))
+
+    @contextmanager
+    def past_budget(self) -> Iterator[None]:
+        """Within: codes are fetched past the budget (the test account is put back whatever the budget says)."""
+        with self._lock:
+            self._repairs += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._repairs -= 1
+
     def held(self, phone: Phone) -> str | None:
         """The code the run holds as valid for phone, without asking for one (None: none held)."""
         if phone.key in self._cache:
@@ -100,8 +166,7 @@ class CodeSource:
         return None
 
     def code_for(self, phone: Phone) -> Secret:
-        if self.fresh_each_use and self.can_refresh:
-            self._cache.pop(phone.key, None)
+        """The code held for phone; one asked for only when none is held."""
         if phone.key in self._cache:
             return self._cache[phone.key]
         if not self.profile.fetches_codes:
@@ -117,6 +182,21 @@ class CodeSource:
             made = self._fetch(phone)
         self._cache[phone.key] = made
         return made
+
+    def codes_for(self, phones: list[Phone]) -> dict[str, Secret]:
+        """The codes held for several numbers by key; those not held asked for at once (a slow SMS source costs
+        one wait, not one a number)."""
+        missing = [p for p in dict.fromkeys(phones) if self.held(p) is None and self.profile.fetches_codes]
+        if len(missing) > 1 and self.broken is None:
+            with ThreadPoolExecutor(max_workers=len(missing)) as pool:
+                list(pool.map(self._prefetch, missing))
+        return {p.key: self.code_for(p) for p in phones}
+
+    def _prefetch(self, phone: Phone) -> None:
+        try:
+            self.code_for(phone)
+        except (CodeUnavailable, CodeSourceBroken):
+            pass  # code_for says it again, in order
 
     def code_for_probe(self, phone: Phone) -> str:
         """A code to ask the target where the account is with (a request from a number to itself, which changes
@@ -152,7 +232,48 @@ class CodeSource:
             raise CodeSourceBroken(self.broken, self.name)
         if any(not c.isprintable() for c in phone.key):  # a number a broken target took: no SMS can reach it
             raise CodeUnavailable(f"no SMS code can be asked for {phone.key!r}: it holds control characters")
-        self.asked += 1
+        with self._lock:
+            if self.budget_left == 0:
+                if not self._repairs:
+                    raise CodeBudgetSpent(
+                        f"the run's SMS budget is spent ({self.limits.budget} code(s), --max-sms-codes)",
+                        needs=BUDGET_NEEDS,
+                    )
+                self.past_budget_asked += 1  # the test account is put back whatever the budget says
+            self.asked += 1
+            self.asked_by_number[phone.key] += 1
+        self._wait_for_interval(phone)
+        waited = 0.0
+        while True:
+            try:
+                code = self._ask(phone)
+            except SourceThrottled as exc:
+                pause = min(max(exc.retry_after, 0.1), self.limits.max_wait - waited)
+                self.throttled += 1
+                if pause <= 0:
+                    self.broken = (
+                        f"{self.name} for {phone.key} said it is throttled for longer than the "
+                        f"{self.limits.max_wait:g} s the run waits (raise [codes] max_wait_seconds, or run later)"
+                    )
+                    raise CodeSourceBroken(self.broken, self.name) from None
+                self._pause(pause)
+                waited += pause
+                continue
+            self._last_fetch[phone.key] = self._clock()
+            return code
+
+    def _wait_for_interval(self, phone: Phone) -> None:
+        """The platform's minimum interval between two codes to one number, waited out."""
+        last = self._last_fetch.get(phone.key)
+        if last is not None and self.limits.min_interval:
+            self._pause(self.limits.min_interval - (self._clock() - last))
+
+    def _pause(self, seconds: float) -> None:
+        if seconds > 0:
+            self.waited += seconds
+            self._sleep(seconds)
+
+    def _ask(self, phone: Phone) -> Secret:
         function = self.profile.code_function
         if function is None:
             return self._run_command(phone)
@@ -161,6 +282,8 @@ class CodeSource:
             code = code_function.ask(
                 function, phone.international_code, phone.phone, self.env, self.profile.code_command_timeout
             )
+        except code_function.Throttled as exc:
+            raise SourceThrottled(exc.retry_after) from None
         except code_function.FunctionFailed as exc:
             self.broken = self.secrets.mask(f"{what} {exc}")
             raise CodeSourceBroken(self.broken, self.name) from None
@@ -172,6 +295,8 @@ class CodeSource:
         try:
             result = commands.run(command, what, self.env, self.profile.code_command_timeout)
         except commands.CommandFailed as exc:
+            if exc.returncode == THROTTLED_EXIT_STATUS:
+                raise SourceThrottled(retry_after_of(exc.stderr)) from None
             self.broken = self.secrets.mask(str(exc))
             raise CodeSourceBroken(self.broken) from None
         words = result.stdout.split()  # never shown: whatever it printed may be a code
@@ -182,3 +307,23 @@ class CodeSource:
             )
             raise CodeSourceBroken(self.broken)
         return self.secrets.add(words[0], "sms-code")
+
+
+class SourceThrottled(Exception):
+    """The code source said "not now" (no SMS sent): try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: float):
+        super().__init__(f"throttled for {retry_after:g} s")
+        self.retry_after = retry_after
+
+
+def retry_after_of(stderr: str) -> float:
+    """The seconds a throttled command asks the run to wait: its stderr's `retry-after: N` line (default 1 s)."""
+    for line in reversed((stderr or "").splitlines()):
+        name, colon, value = line.strip().partition(":")
+        if colon and name.strip().lower() == "retry-after":
+            try:
+                return float(value)
+            except ValueError:
+                break
+    return DEFAULT_RETRY_AFTER

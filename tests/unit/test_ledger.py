@@ -54,13 +54,24 @@ def full() -> Ledger:
         codes=CodeRecord(
             source="function",
             asked=4,
+            asked_by_number={"86-1": 3, "86-2": 1},
+            budget=10,
+            past_budget=1,
+            budget_stopped=2,
+            throttled=1,
+            waited=2.5,
             refused=3,
             refetched=2,
-            fresh_each_use=True,
+            codes_go_stale=True,
             source_accepted=True,
             voided_between_fetch_and_use=1,
             unreproduced=1,
-            static={"86-2": StaticCodeRecord(times_refused=2, accepted=True, refused_after_accepted=True)},
+            unexplained_refusals=1,
+            static={
+                "86-2": StaticCodeRecord(
+                    times_refused=2, accepted=True, refused_after_accepted=True, passed_by_order=True
+                )
+            },
         ),
         gateway=GatewayRecord(Counter({429: 2}), 3.0, Counter({414: 1}), 5.0),
         suspects={"a": frozenset({Suspect(STATIC, "86-2"), SOMEONE_ELSE})},
@@ -75,14 +86,22 @@ def test_a_ledger_crosses_as_plain_data_and_comes_back_the_same():
 
 
 def test_the_workers_ledgers_merge_counts_flags_and_the_first_stop():
-    second = Ledger(base_url="http://target.test", sent=3, answers=2, codes=CodeRecord(source="function", asked=1))
+    second = Ledger(
+        base_url="http://target.test",
+        sent=3,
+        answers=2,
+        codes=CodeRecord(source="function", asked=1, asked_by_number={"86-1": 1}, throttled=2, waited=1.0),
+    )
     second.codes.static["86-2"] = StaticCodeRecord(times_refused=1)
     second.gateway.refusals[503] += 1
     second.suspects["b"] = frozenset({Suspect(SOURCE, "86-1")})
     total = merged([full(), second, Ledger(stopped="later")])
     assert (total.sent, total.answers, total.envelopes, total.stopped) == (10, 8, 5, "why")
     assert total.codes.asked == 5 and total.codes.static["86-2"].times_refused == 3
-    assert total.codes.static["86-2"].accepted and total.codes.fresh_each_use and total.account_moved_by_someone_else
+    assert total.codes.asked_by_number == {"86-1": 4, "86-2": 1} and total.codes.budget == 10
+    assert (total.codes.throttled, total.codes.waited, total.codes.past_budget) == (3, 3.5, 1)
+    assert (total.codes.budget_stopped, total.codes.unexplained_refusals) == (2, 1)
+    assert total.codes.static["86-2"].accepted and total.codes.codes_go_stale and total.account_moved_by_someone_else
     assert total.gateway.refusals == {429: 2, 503: 1} and total.gateway.slowed_to == 5.0
     assert set(total.suspects) == {"a", "b"} and total.cap_reached and total.base_url == "http://target.test"
     assert merged([]).base_url == ""
@@ -101,12 +120,19 @@ def test_a_new_ledger_has_seen_nothing_and_its_running_case_is_no_part_of_what_i
         "codes": {
             "source": "command",
             "asked": 0,
+            "asked_by_number": {},
+            "budget": None,
+            "past_budget": 0,
+            "budget_stopped": 0,
+            "throttled": 0,
+            "waited": 0.0,
             "refused": 0,
             "refetched": 0,
-            "fresh_each_use": False,
+            "codes_go_stale": False,
             "source_accepted": False,
             "voided_between_fetch_and_use": 0,
             "unreproduced": 0,
+            "unexplained_refusals": 0,
             "static": {},
         },
         "gateway": {"refusals": Counter(), "waited": 0.0, "too_large": Counter(), "slowed_to": None},
@@ -118,5 +144,6 @@ def test_a_new_ledger_has_seen_nothing_and_its_running_case_is_no_part_of_what_i
         "times_refused": 0,
         "accepted": False,
         "refused_after_accepted": False,
+        "passed_by_order": False,
     }
     assert Ledger(case=CaseEvidence("a", "setPhone")) == Ledger()

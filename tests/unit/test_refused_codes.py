@@ -11,7 +11,13 @@ import random
 import pytest
 
 from contract_suite.engine.evidence import SOURCE, STATIC, Suspect
-from contract_suite.engine.refused_codes import RETRY_PAUSE_SECONDS, TRIES, RefusedCodes
+from contract_suite.engine.refused_codes import (
+    RETRY_PAUSE_SECONDS,
+    TRIES,
+    UNEXPLAINED_REFUSALS,
+    RefusedCodes,
+    source_feeds_another_system,
+)
 from contract_suite.target_data.profile import Phone
 from contract_suite.target_data.sms_codes import CodeSourceBroken, CodeUnavailable
 from tests.support.engine_fakes import ACCOUNT, CONTRACT, FREE, ScriptedSender, answer, fake_run, move
@@ -31,7 +37,7 @@ class FakeCodes:
     def __init__(self):
         self.current: dict[str, str] = {ACCOUNT.key: "100000", FREE.key: "200000"}
         self.fetched = 0
-        self.fresh_each_use = False
+        self.codes_go_stale = False
 
     def held(self, phone: Phone) -> str:
         return self.current.get(phone.key)
@@ -77,35 +83,79 @@ class WindowsDrawn(random.Random):
         return (a + b) / 2
 
 
-def test_a_refused_held_code_is_sent_again_at_once_with_a_fresh_one():
-    """The held code may simply have expired: the first try again waits for nothing."""
+def test_a_refused_held_code_is_sent_again_at_once_with_a_fresh_one_for_its_number_only():
+    """The held code may simply have expired: the first try again waits for nothing, and only the refused number
+    gets a new code (the other side's held one was not refused: fetching it would spend an SMS for nothing)."""
     codes, pauses, inner = FakeCodes(), [], refusing(1)
     refused, run = layer(codes, inner, pause=pauses.append)
     got = refused.send(account_move(codes))
-    assert got.code == SUCCESS and len(inner.sent) == 2 and pauses == []
-    assert inner.sent[1].side("old").code == "100001" and inner.sent[1].side("new").code == "200001"
-    assert codes.fresh_each_use and run.ledger.codes.source_accepted  # the fresh code passed: the source's are good
+    assert got.code == SUCCESS and len(inner.sent) == 2 and pauses == [] and codes.fetched == 1
+    assert inner.sent[1].side("old").code == "100001" and inner.sent[1].side("new").code == "200000"
+    assert codes.codes_go_stale and run.ledger.codes.source_accepted  # the fresh code passed: the source's are good
     record = run.ledger.codes
-    assert (record.refused, record.refetched, record.voided_between_fetch_and_use) == (1, 2, 0)
+    assert (record.refused, record.refetched, record.voided_between_fetch_and_use) == (1, 1, 0)
     assert got.resent is not None and got.resent.sends == 2 and not got.resent.refused_again
     assert got.resent.first.code == OLD_REFUSED and got.held_codes == {"old": ACCOUNT, "new": FREE}
 
 
-def test_the_refused_sides_number_gets_its_fresh_code_last():
-    """Where someone else asks for codes for the same number, each fetch voids the one before: the refused side's
-    code is fetched last, so it is the freshest when the request leaves."""
-    codes, inner = FakeCodes(), refusing(1, NEW_REFUSED)
-    fetched = []
-    original = codes.refresh
-    codes.refresh = lambda phone: fetched.append(phone) or original(phone)
-    refused, _ = layer(codes, inner, pause=lambda _: None)
-    refused.send(account_move(codes))
-    assert fetched == [ACCOUNT, FREE]
-    codes, inner, fetched = FakeCodes(), refusing(1, OLD_REFUSED), []
-    original = codes.refresh
-    codes.refresh = lambda phone: fetched.append(phone) or original(phone)
-    layer(codes, inner, pause=lambda _: None)[0].send(account_move(codes))
-    assert fetched == [FREE, ACCOUNT]
+def test_the_other_sides_held_code_refused_next_gets_its_own_fresh_code():
+    """The old number's fresh code passed; the new number's held code is refused in turn: it is fetched too."""
+    codes = FakeCodes()
+    replies = iter([OLD_REFUSED, NEW_REFUSED, SUCCESS])
+    inner = ScriptedSender(lambda request: answer(request, next(replies)))
+    refused, run = layer(codes, inner, pause=lambda _: None)
+    got = refused.send(account_move(codes))
+    assert got.code == SUCCESS and len(inner.sent) == 3 and codes.fetched == 2
+    assert [(r.side("old").code, r.side("new").code) for r in inner.sent] == [
+        ("100000", "200000"),
+        ("100001", "200000"),
+        ("100001", "200001"),
+    ]
+    assert got.resent.phone == FREE and not got.resent.refused_again and run.ledger.codes.refused == 2
+
+
+def test_a_request_whose_answer_needs_no_code_to_pass_is_not_sent_again():
+    """A request with a parameter missing, or an unusual value: its held code refused is no reason to spend an SMS
+    (a wrong answer is sent again before blame, contract_suite.engine.before_blame)."""
+    codes, inner = FakeCodes(), refusing(1)
+    refused, run = layer(codes, inner)
+    got = refused.send(dataclasses.replace(account_move(codes), codes_must_pass=False))
+    assert len(inner.sent) == 1 and codes.fetched == 0 and got.resent is None and got.code == OLD_REFUSED
+    assert got.held_codes == {"old": ACCOUNT, "new": FREE} and run.ledger.codes.refused == 1
+
+
+def test_one_number_on_both_sides_whose_fresh_code_is_refused_at_its_second_check_is_not_tried_again():
+    """The account's number as old and new phone with one code: a target where a check spends the code refuses it
+    at the second check, and a newer code would void the first; one fresh code is tried, then it stops."""
+    codes, inner = FakeCodes(), refusing(TRIES, NEW_REFUSED)
+    refused, run = layer(codes, inner, pause=lambda _: None)
+    run.ledger.codes.source_accepted = codes.codes_go_stale = True  # a fresh code passed where a held one did not
+    code = codes.held(ACCOUNT)
+    got = refused.send(move(ACCOUNT, code, ACCOUNT, code))
+    assert len(inner.sent) == 2 and codes.fetched == 1
+    assert inner.sent[1].side("old").code == inner.sent[1].side("new").code == "100001"  # one code for the number
+    assert got.resent.one_code_two_checks and got.resent.refused_again and got.resent.phone == ACCOUNT
+    # where codes were never seen to go stale, a fresh code refused again is the target's (or the source's) doing
+    codes, inner = FakeCodes(), refusing(TRIES, NEW_REFUSED)
+    refused, run = layer(codes, inner, pause=lambda _: None)
+    run.ledger.codes.source_accepted = True
+    got = refused.send(move(ACCOUNT, code, ACCOUNT, code))
+    assert len(inner.sent) == TRIES and not got.resent.one_code_two_checks
+
+
+def test_fresh_codes_refused_while_the_source_never_passed_stop_the_run_within_a_few():
+    """A [codes] command that reads another system's codes: one fresh code a request, no pause (nobody to fall out
+    of step with), and the run stops at the second such request, naming the source, before it spends more."""
+    codes, pauses = FakeCodes(), []
+    refused, run = layer(codes, None, pause=pauses.append)
+    for request_number in range(1, UNEXPLAINED_REFUSALS + 1):
+        refused.inner = refusing(TRIES)
+        got = refused.send(account_move(codes))
+        assert len(refused.inner.sent) == 2 and got.resent.refused_again
+        assert run.ledger.codes.unexplained_refusals == request_number
+        assert (run.stopped is None) == (request_number < UNEXPLAINED_REFUSALS)
+    assert codes.fetched == UNEXPLAINED_REFUSALS and pauses == []
+    assert run.stopped == source_feeds_another_system("command", ACCOUNT.key)
 
 
 def test_each_try_after_a_refused_fresh_code_waits_a_random_growing_moment():
@@ -131,15 +181,6 @@ def test_two_runs_draw_different_pauses():
         run.ledger.codes.source_accepted = True
         refused.send(account_move(codes))
     assert first != second
-
-
-def test_no_pause_while_the_target_never_accepted_a_code_from_the_source():
-    """A [codes] command that reads another system's codes: nobody to fall out of step with, so the tries go at
-    once (the verdict then says the source's codes were all refused)."""
-    codes, pauses, inner = FakeCodes(), [], refusing(TRIES)
-    refused, _ = layer(codes, inner, pause=pauses.append)
-    refused.send(account_move(codes))
-    assert len(inner.sent) == TRIES and pauses == []
 
 
 def test_an_answer_never_sent_again_says_so_and_a_request_without_held_codes_passes_through():
@@ -248,15 +289,14 @@ def test_again_with_fresh_codes_keeps_a_request_that_carried_none_or_when_none_c
     assert refused.again_with_fresh_codes(held) is held.request
 
 
-def test_once_codes_are_fetched_for_each_use_a_refused_one_that_passes_again_was_voided_by_someone_else():
-    """Codes fetched a moment before each use: one refused, and a fresher one passing right after, is someone else
-    asking for codes for the same number (the verdict weighs it); the try again waits a random moment first."""
-    codes, pauses, inner = FakeCodes(), [], refusing(1)
-    codes.fresh_each_use = True
+def test_a_fresh_code_refused_and_a_fresher_one_passing_right_after_was_voided_by_someone_else():
+    """A code fetched a moment before refused, and a fresher one passing right after, is someone else asking for
+    codes for the same number (the verdict weighs it); the try again waits a random moment first."""
+    codes, pauses, inner = FakeCodes(), [], refusing(2)
     refused, run = layer(codes, inner, pause=pauses.append)
     run.ledger.codes.source_accepted = True  # as when a fresh code first passed where a held one was refused
     refused.send(account_move(codes))
-    assert len(inner.sent) == 2 and len(pauses) == 1
+    assert len(inner.sent) == 3 and len(pauses) == 1
     assert run.ledger.codes.voided_between_fetch_and_use == 1
 
 
@@ -301,3 +341,34 @@ def test_a_fresh_code_that_passed_names_no_suspect_and_a_held_one_refused_only_a
     refused, _ = layer(codes, refusing(TRIES))
     got = refused.send(account_move(codes))
     assert refused.suspect(got, {SUCCESS}, None) is None  # a [codes] command: only its tries say anything
+
+
+CANCELLING = CONTRACT.code_named("new-phone-in-cancellation")
+
+
+@pytest.mark.parametrize(("asked_again", "passed"), [(OLD_REFUSED, True), (CANCELLING, False)])
+def test_a_static_code_an_earlier_answer_may_have_passed_is_asked_about_once(asked_again, passed):
+    """A static code refused by a business case, where an earlier answer to a request carrying it was 5175: that
+    request is sent once more with a wrong code on the side (no SMS). Refused for it: the code is checked before
+    the 5175, so it passed, and the refusal is the target's (no suspect). Still 5175: no one can tell."""
+    codes = StaticCodes()
+    replies = iter([CANCELLING, OLD_REFUSED, asked_again])
+    inner = ScriptedSender(lambda request: answer(request, next(replies)))
+    refused, run = layer(codes, inner)
+    refused.send(account_move(codes))  # 5175: may have passed the old code
+    wrong = refused.send(account_move(codes))  # the case's answer: the old code refused
+    suspect = refused.suspect(wrong, {NEW_REFUSED}, None)
+    assert len(inner.sent) == 3 and inner.sent[2].side("old").code == "000000"
+    assert inner.sent[2].side("new").code == codes.held(FREE)  # the same request, the old code made wrong
+    assert (suspect is None) == passed and (suspect == Suspect(STATIC, ACCOUNT.key)) != passed
+    assert run.ledger.codes.static[ACCOUNT.key].passed_by_order == passed
+    refused.suspect(wrong, {NEW_REFUSED}, None)
+    assert len(inner.sent) == 3  # asked once a number and side
+
+
+def test_no_earlier_answer_no_question_and_the_static_code_stays_suspect():
+    codes = StaticCodes()
+    inner = refusing(5)
+    refused, _ = layer(codes, inner)
+    wrong = refused.send(account_move(codes))
+    assert refused.suspect(wrong, {NEW_REFUSED}, None) == Suspect(STATIC, ACCOUNT.key) and len(inner.sent) == 1

@@ -63,13 +63,19 @@ def test_a_rule_a_case_judged_is_noted_masked():
 
 
 class Codes:
-    asked, fresh_each_use = 3, True
+    asked, codes_go_stale, asked_by_number = 3, True, {"86-1": 2, "86-2": 1}
+    past_budget_asked, throttled, waited = 1, 2, 1.25
+
+    class limits:
+        budget = 5
 
 
 def test_the_settled_ledger_says_what_was_sent_asked_and_whether_the_cap_was_spent():
     run = run_of(codes=Codes(), max_requests=2)
     run.transport.wait_turn(2)
     ledger = run.settled_ledger()
-    assert (ledger.sent, ledger.cap_reached, ledger.codes.asked, ledger.codes.fresh_each_use) == (2, True, 3, True)
+    assert (ledger.sent, ledger.cap_reached, ledger.codes.asked, ledger.codes.codes_go_stale) == (2, True, 3, True)
+    assert ledger.codes.asked_by_number == {"86-1": 2, "86-2": 1} and ledger.codes.budget == 5
+    assert (ledger.codes.past_budget, ledger.codes.throttled, ledger.codes.waited) == (1, 2, 1.25)
     assert ledger.codes.source == "command"
     assert not run_of().settled_ledger().cap_reached
