@@ -27,23 +27,40 @@ RULES = {
     "codes expire after 2 s (paced at 25 requests/s)": ["--code-lifetime", "2"],
     "codes spent by any check": ["--codes-spent-by-check"],
     "a code voided by one wrong try": ["--wrong-tries", "1"],
+    "1 s between two codes to a number, in the profile": [],
+    "1 s between two codes to a number, source says not now": [],
+    "codes delivered 0.5 s after they are asked": [],
+    "the code command reads another system's codes": [],
 }
 PACED = {"codes expire after 2 s (paced at 25 requests/s)": ["--rate-limit", "25"]}
+# What the profile's code command (the reference's issue-code) is given, and profile lines added, for a row
+ISSUE_OPTIONS = {
+    "1 s between two codes to a number, in the profile": ["--min-interval", "1"],
+    "1 s between two codes to a number, source says not now": ["--min-interval", "1"],
+    "codes delivered 0.5 s after they are asked": ["--delivery-seconds", "0.5"],
+}
+PROFILE_LINES = {"1 s between two codes to a number, in the profile": "min_interval_seconds = 1"}
+ANOTHER_SYSTEM = "the code command reads another system's codes"
 
 
-def counting_profile(folder: Path) -> Path:
-    """profiles/reference.toml whose code command also appends a line to folder/codes for each code."""
+def counting_profile(folder: Path, name: str) -> Path:
+    """profiles/reference.toml whose code command also appends a line to folder/codes for each code it sends (a
+    "not now" sends none), with the row's issue-code options and profile lines."""
     counter = folder / "codes"
     script = folder / "issue.py"
+    db = ["--db", str(folder / "another-system.sqlite3")] if name == ANOTHER_SYSTEM else []
     script.write_text(
         "import subprocess, sys\n"
-        f"open({str(counter)!r}, 'a').write('x\\n')\n"
-        "sys.exit(subprocess.call([sys.executable, '-m', 'reference_server', 'issue-code', *sys.argv[1:]]))\n",
+        "args = [sys.executable, '-m', 'reference_server', 'issue-code', *sys.argv[1:]]\n"
+        f"status = subprocess.call(args + {ISSUE_OPTIONS.get(name, []) + db!r})\n"
+        f"if status == 0:\n    open({str(counter)!r}, 'a').write('x\\n')\n"
+        "sys.exit(status)\n",
         encoding="utf-8",
     )
-    text = PROFILE.read_text(encoding="utf-8").replace(
-        COMMAND, f'command = "python {script} {{international_code}} {{phone}}"'
-    )
+    line = f'command = "python {script} {{international_code}} {{phone}}"'
+    if name in PROFILE_LINES:
+        line += "\n" + PROFILE_LINES[name]
+    text = PROFILE.read_text(encoding="utf-8").replace(COMMAND, line)
     path = folder / "profile.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -66,7 +83,7 @@ def one_run(name: str, options: list[str], generated: bool) -> tuple[str, int, i
             started = time.monotonic()
             done = subprocess.run(
                 [sys.executable, "-m", "pytest", "contract_tests", *selection, "-p", "no:cacheprovider", "-q"]
-                + ["--base-url", url, "--profile", str(counting_profile(folder)), "--allow-destructive"]
+                + ["--base-url", url, "--profile", str(counting_profile(folder, name)), "--allow-destructive"]
                 + PACED.get(name, ["--rate-limit", "0"]),
                 cwd=ROOT,
                 env={**os.environ, "REFERENCE_SERVER_DB": str(db)},

@@ -186,15 +186,27 @@ def _slow_code_profile(tmp_path) -> str:
     return str(path)
 
 
-def test_two_runs_at_once_on_one_account_never_end_broken(tmp_path):
-    """Two pipelines with one profile against one staging system: each HOLDS, or cannot judge naming the shared
-    account; afterwards the account is on its number, or a verdict line says how to put it back."""
+@pytest.mark.parametrize("machines", [1, 2], ids=["one-machine", "two-machines"])
+def test_two_runs_at_once_on_one_account_never_end_broken(tmp_path, machines):
+    """Two pipelines with one profile against one staging system. On one machine the second sees the first's lock
+    and says at once that the account is in use (the first HOLDS); on two (each its own temporary folder, so
+    neither sees the other's lock) each HOLDS, or cannot judge naming the shared account or the source. Afterwards
+    the account is on its number, or a verdict line says how to put it back."""
     profile = _slow_code_profile(tmp_path)
+    folders = [tmp_path / f"machine-{n}" for n in range(machines)]
+    for folder in folders:
+        folder.mkdir()
     with serving(tmp_path) as (url, db):
+
+        def one_run(n: int):
+            env = {"REFERENCE_SERVER_DB": str(db), "TMPDIR": str(folders[n % machines])}
+            args = target_args(url, profile, *NO_RATE_LIMIT, destructive=True)
+            if n and machines == 1:
+                time.sleep(1.0)  # the second starts while the first runs
+            return run_pytest(*SUITE, *args, env=env, timeout=300)
+
         with ThreadPoolExecutor(max_workers=2) as pool:
-            results = list(
-                pool.map(lambda _: run_suite(url, db, *NO_RATE_LIMIT, profile=profile, timeout=300), range(2))
-            )
+            results = list(pool.map(one_run, range(2)))
         with sqlite3.connect(db) as connection:
             home = connection.execute(
                 "SELECT COUNT(*) FROM users WHERE international_code = ? AND phone = ?", ACCOUNT
@@ -202,7 +214,13 @@ def test_two_runs_at_once_on_one_account_never_end_broken(tmp_path):
     for result in results:
         assert result.returncode in (0, 2), result.tail(60)
         if result.returncode == 2:
-            assert "someone else" in last_line(result) or "by hand" in last_line(result), last_line(result)
+            line = last_line(result)
+            assert any(words in line for words in ("someone else", "by hand", "in use by another run")), line
+    if machines == 1:
+        assert results[0].returncode == 0, results[0].tail()
+        assert results[1].returncode == 2 and "is in use by another run of the suite on this machine" in (
+            last_line(results[1])
+        ), results[1].tail()
     assert home == 1 or any("by hand" in last_line(r) for r in results), [last_line(r) for r in results]
 
 

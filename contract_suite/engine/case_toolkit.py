@@ -110,6 +110,17 @@ class CaseToolkit:
         except CodeSourceBroken as exc:
             raise self.run.stop(code_source_failed(exc)) from None
 
+    def _ask_at_once(self, phones: list[Phone]) -> None:
+        """Codes for two numbers neither held: asked for at once (a slow SMS source costs one wait, not two); what
+        goes wrong is said by code() after."""
+        if self.profile.account in phones:
+            self._account_in_step()  # the keeper's question first: it may fetch the account's code itself
+        if sum(self.codes.held(phone) is None for phone in set(phones)) > 1:
+            try:
+                self.codes.codes_for(phones)
+            except (CodeUnavailable, CodeSourceBroken):
+                pass
+
     def _not_judged(self, message: str, needs: str | None) -> NotJudged:
         if needs == BUDGET_NEEDS:
             self.run.ledger.codes.budget_stopped += 1
@@ -152,6 +163,8 @@ class CaseToolkit:
     def change(self, old: Phone, new: Phone, **override: str | None) -> dict[str, str | None]:
         """A request moving the account from old to new with valid codes, then the overrides (by role)."""
         # a side whose code is overridden gets none fetched: fetching sends a new SMS, voiding older codes
+        needed = [phone for side, phone in (("old", old), ("new", new)) if f"{side}__code" not in override]
+        self._ask_at_once(needed)
         old_code = override.pop("old__code") if "old__code" in override else self.code(old)
         new_code = override.pop("new__code") if "new__code" in override else self.code(new)
         params = change_values(self.operation, old, old_code, new, new_code)

@@ -19,6 +19,7 @@ from contract_suite.http.transport import Limits, Transport
 from contract_suite.openapi.spec import Operation
 from contract_suite.outcomes import CannotJudge
 from contract_suite.secrets import Secret, Secrets
+from contract_suite.target_data.account_lock import AccountLock
 from contract_suite.target_data.sms_codes import CodeSource
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class Run:
         )
         self.tokens: Mapping[str, Secret] = MappingProxyType(dict(tokens))  # by role; read-only, replaced whole
         self.preflight_envelope: bool | None = None  # whether the preflight's probe got the envelope (None: not run)
+        self.account_lock: AccountLock | None = None  # the test account's lock on this machine, while the run lives
 
     def __repr__(self) -> str:  # nothing secret in a traceback's locals
         return f"Run({self.base_url!r})"

@@ -3,6 +3,7 @@ server), the run once its preflight passed, the cases' toolkit, and the spec for
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,8 +58,17 @@ def start_run(config: pytest.Config, settings: Settings, endpoint: Endpoint, pre
     exits the session instead."""
     session = config.stash[SESSION]
     secrets = session.secrets
+    # the process that runs the preflight (xdist's controller, or the one process) holds the account's lock
+    lock_folder = Path(tempfile.gettempdir()) if preflight_checks and not settings.embedded else None
     opened = open_run(
-        settings, endpoint.base_url, secrets, session.coverage, session.tokens, endpoint.command_env, preflight_checks
+        settings,
+        endpoint.base_url,
+        secrets,
+        session.coverage,
+        session.tokens,
+        endpoint.command_env,
+        preflight_checks,
+        lock_folder,
     )
     session.run = opened.run
     if opened.problem:

@@ -247,6 +247,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     contract_session = config.stash[SESSION]
     run = contract_session.run
+    if run is not None and run.account_lock is not None:
+        run.account_lock.release()  # every case has run: the account is free for the next run
     if run is not None and run.stopped:
         contract_session.recording.not_reached(session)
     ledger = run.settled_ledger() if run is not None else None

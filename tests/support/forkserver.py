@@ -185,6 +185,9 @@ def run_child(request):
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    import tempfile  # (this function runs in the server, which imports only what it preloads)
+
+    tempfile.tempdir = None  # the run's TMPDIR, not the one the server cached
     null = os.open(os.devnull, os.O_RDONLY)
     out = os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     err = os.open(request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -269,3 +269,55 @@ def test_a_burst_past_the_cap_is_not_judged_and_pages_instead_of_envelopes_are_r
     kit.run.preflight_envelope = True  # the preflight got the envelope: a 200 page now is a change
     with pytest.raises(CannotJudge, match="stopped serving the endpoint during the run"):
         kit.call_at_once({NAME["old.phone"]: ACCOUNT.phone}, TOKEN, 2)
+
+
+def fetching_toolkit(function, **settings):
+    """The toolkit with a [codes] function (each call a new SMS) instead of static codes."""
+    from contract_suite.target_data.code_function import CodeFunction
+
+    profile = Profile(account=ACCOUNT, phones={"free": FREE}, code_function=CodeFunction("sms", function))
+    run = fake_run(profile=profile, **settings)
+    run.codes = CodeSource(profile, run.secrets, {})
+    run.ledger.case = CaseEvidence("case", CONTRACT.label)
+    platform = Platform()
+    return CaseToolkit(run, SimpleNamespace(top=RefusedCodes(run, platform), network=platform)), platform
+
+
+def test_a_change_asks_for_both_numbers_codes_at_once_and_once():
+    """Neither number's code held: both asked for together (a slow SMS source costs one wait); held after."""
+    import threading
+    import time
+
+    at_once, running, lock = [], [0], threading.Lock()
+
+    def sms(international_code, phone, env):
+        with lock:
+            running[0] += 1
+            at_once.append(running[0])
+        time.sleep(0.1)
+        with lock:
+            running[0] -= 1
+        return f"{len(at_once):06d}"
+
+    kit, _ = fetching_toolkit(sms)
+    kit.account.checked = True  # the account's question asked before (it would hold a code for the account)
+    first = kit.change(ACCOUNT, FREE)
+    assert max(at_once) == 2 and kit.codes.asked == 2
+    assert kit.change(ACCOUNT, FREE) == first and kit.codes.asked == 2  # held: no SMS
+
+
+def test_a_request_with_a_missing_parameter_or_a_wrong_token_needs_no_code_to_pass():
+    kit, platform = toolkit()
+    params = kit.change(ACCOUNT, FREE)
+    kit.call(params, TOKEN)
+    kit.call({**params, NAME["new.phone"]: ABSENT}, TOKEN)
+    kit.call({**params, NAME["new.phone"]: "  "}, TOKEN)
+    kit.call(params, "Bearer wrong")
+    kit.call(params, TOKEN, codes_must_pass=False)
+    assert [r.codes_must_pass for r in platform.sent if r.side("old").phone != r.side("new").phone] == [
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
