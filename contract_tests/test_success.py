@@ -3,6 +3,7 @@
 import pytest
 
 from contract_suite.engine.evidence import failures_text
+from contract_suite.outcomes import NotApplicable
 
 
 @pytest.mark.destructive
@@ -21,19 +22,13 @@ def test_change_is_made_and_restored(target, operation):
     failures = []
     try:
         # The old number is no longer the account's: as the original phone it is now incorrect.
-        proof = target.call(target.change(account, account), token)
-        failures += target.check(
-            proof, incorrect, f"after the change, original phone {account} must no longer be the account's"
-        )
+        failures += _proof(target, account, incorrect, f"after the change, original phone {account}")
     finally:
         restore, _, restore_failure = target.restore(free)  # a lost answer: the keeper finds the account
         restored = restore_failure is None
         failures += [restore_failure] if restore_failure else []
     if restored:
-        proof = target.call(target.change(free, free), token)
-        failures += target.check(
-            proof, incorrect, f"after the restore, original phone {free} must no longer be the account's"
-        )
+        failures += _proof(target, free, incorrect, f"after the restore, original phone {free}")
         if target.codes.reusable:
             target.coverage.note(
                 "a code is used once: [codes] reusable = true says this target's static codes "
@@ -50,3 +45,14 @@ def test_change_is_made_and_restored(target, operation):
             )
     if failures:
         pytest.fail(failures_text(failures), pytrace=False)
+
+
+def _proof(target, phone, incorrect, when):
+    """The number, as both original and new phone, is no longer the account's (5174). Where one code cannot pass
+    two checks on this target, the proof is not judgeable, said in the coverage notes; the case judges the rest."""
+    try:
+        proof = target.call(target.change(phone, phone), target.token("valid"))
+        return target.check(proof, incorrect, f"{when} must no longer be the account's")
+    except NotApplicable as exc:
+        target.coverage.note(f"{when}: {exc.msg}")
+        return []

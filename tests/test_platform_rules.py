@@ -14,6 +14,7 @@ from contract_suite.openapi import spec
 from reference_server import codes, create_app, start_embedded, storage
 from reference_server.app import SetPhoneService
 from reference_server.codes import CodeRules
+from tests.support.catalogue.correct import CodesVerifiedFirst
 from tests.support.suite import (
     CODE_FUNCTION_LINE,
     CODE_SOURCE,
@@ -83,6 +84,22 @@ def test_a_platforms_code_rules_hold_on_a_correct_service(tmp_path, rules):
     assert line + f"{costs['sms_codes_asked']} SMS code(s) (" in result.stdout
     asked_by_number = written["sms_codes"]["asked_by_number"]
     assert sum(asked_by_number.values()) == costs["sms_codes_asked"] and "86-13800000001" in asked_by_number
+
+
+def test_one_number_on_both_sides_where_a_check_spends_the_code_is_not_judgeable_never_broken(tmp_path):
+    """A correct service that verifies both codes before the numbers, a check spending the code: a request naming
+    the account's number on both sides cannot pass (one code, two checks; a second code voids the first). The case
+    that needs it is named not judgeable on this target, the keeper's questions stop spending codes on it, and the
+    run HOLDS within about twice the default run's codes."""
+    report = tmp_path / "coverage.json"
+    with serving(tmp_path, CodeRules(spent_by_check=True), defects=[CodesVerifiedFirst]) as (url, db):
+        result = run_suite(url, db, *NO_RATE_LIMIT, f"--coverage-json={report}")
+    assert result.returncode == 0, result.tail()
+    skipped = "not judgeable on this target: the request names 86-13800000001 on both sides with one SMS code"
+    assert "SKIPPED [1] contract_tests/test_business_rules.py:" in result.stdout and skipped in result.stdout
+    assert "BROKEN" not in last_line(result)
+    assert "1 skipped" in result.stdout.splitlines()[-1], result.tail()  # that case alone; the success case judged
+    assert _costs(report)[0]["sms_codes_asked"] <= 2 * DEFAULT_RUN_SMS_CODES
 
 
 def test_the_default_reference_server_refuses_no_held_code(tmp_path):

@@ -50,11 +50,13 @@ class BeforeBlame:
                 return answer, None
         resent = answer.resent
         if resent is not None and resent.one_code_two_checks:
-            raise NotApplicable(
+            why = (
                 f"not judgeable on this target: the request names {resent.phone} on both sides with one SMS code, "
                 "and a check spends the code on this target, so one code cannot pass both checks (a second code "
                 "for the number voids the first)"
             )
+            self.run.coverage.note(f"{rule}: {why}")
+            raise NotApplicable(why)
         if answer.code in self._state_codes - expected:  # also after fresh codes: the account may be away
             answer, failure = self._reproduced(answer, expected, rule)
             resent = answer.resent or resent  # the later tries' own codes may have been refused

@@ -29,7 +29,7 @@ class StaticCodeRecord:
 class CodeRecord:
     """What the run saw of the SMS codes it held valid, and what they cost."""
 
-    source: str = "command"  # the [codes] key fresh codes come from: "command" or "function"
+    source: str = "command"  # the [codes] key codes come from: "command", "function", or "static" (no fresh ones)
     asked: int = 0  # codes the source was asked for (each one an SMS on a real platform)
     asked_by_number: dict[str, int] = field(default_factory=dict)  # of those, how many for each number (by key)
     budget: int | None = None  # the run's SMS budget (--max-sms-codes; None: none)
@@ -43,6 +43,9 @@ class CodeRecord:
     source_accepted: bool = False  # the target accepted a code from the [codes] source
     # a code fetched a moment before was refused, and a fresher one passed: someone else asks for codes too
     voided_between_fetch_and_use: int = 0
+    # a fresh code for one number on both sides of a request was refused at one of its two checks where codes go
+    # stale: a check spends the code on this target, and such requests (the account's question) cannot pass
+    one_code_cannot_pass_two_checks: bool = False
     # fresh codes refused while the target had accepted none of the source's (the run stops past a few)
     unexplained_refusals: int = 0
     # a wrong answer that depends on the account's state did not come again when the request was sent again
@@ -165,6 +168,7 @@ def merged(ledgers: list[Ledger]) -> Ledger:
         into.voided_between_fetch_and_use += codes.voided_between_fetch_and_use
         into.unreproduced += codes.unreproduced
         into.unexplained_refusals += codes.unexplained_refusals
+        into.one_code_cannot_pass_two_checks |= codes.one_code_cannot_pass_two_checks
         for number, record in codes.static.items():
             kept = into.static_of(number)
             kept.times_refused += record.times_refused

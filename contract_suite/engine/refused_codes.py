@@ -117,6 +117,10 @@ class RefusedCodes:
             return answers
         if not request.codes_must_pass:  # the answer is judged as it is; a wrong one is sent again before blame
             return answers
+        if self.record.one_code_cannot_pass_two_checks and _one_number_on_both_sides(request, held[side]):
+            # seen before on this target: no fresh code can make such a request pass (it would spend one for nothing)
+            answers[0] = replace(first, resent=Resent(held[side], first, True, 1, one_code_two_checks=True))
+            return answers
         refused_fresh, sends, one_code_two_checks = False, 1, False
         for _ in range(TRIES - 1):
             # Out of step with whoever voids the codes: a random moment, longer each try.
@@ -144,7 +148,7 @@ class RefusedCodes:
             if self.codes.codes_go_stale and _one_number_on_both_sides(request, held[side]):
                 # one fresh code for the number on both sides, refused at one of its two checks, where codes go
                 # stale: a check spends the code, and no one code can pass two (fetching another voids the first)
-                one_code_two_checks = True
+                one_code_two_checks = self.record.one_code_cannot_pass_two_checks = True
                 break
             refused_fresh = True
             if not self.record.source_accepted and self._unexplained(request, side):

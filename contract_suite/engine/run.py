@@ -43,7 +43,8 @@ class Run:
         self.coverage = coverage  # the documented codes the answers carry are counted into it
         self.codes = codes  # where the SMS codes come from (None: a run that asks for none, the preflight's)
         self.ledger = Ledger(base_url=self.base_url)
-        self.ledger.codes.source = settings.profile.code_source
+        profile = settings.profile
+        self.ledger.codes.source = profile.code_source if profile.fetches_codes else "static"
         self.transport = Transport(
             Limits(settings.request_timeout, settings.rate_limit, settings.max_requests),
             Tls(verify=not settings.insecure, ca_bundle=settings.ca_bundle),

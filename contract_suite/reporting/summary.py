@@ -265,9 +265,15 @@ def costs_words(verdict: Verdict, secrets: Secrets) -> str:
     """The costs on one line: requests sent to the target, SMS codes asked for, tokens fetched, time taken."""
     spent = costs(verdict)
     ledger = verdict.ledger or Ledger()
+    if ledger.codes.source == "static":
+        codes = "used the profile's [codes] static (no SMS code asked for)"
+    else:
+        codes = (
+            f"asked the [codes] {ledger.codes.source} for {spent['sms_codes_asked']} SMS code(s)"
+            f"{sms_detail(ledger.codes)}"
+        )
     return (
-        f"the run sent {spent['requests']} request(s) to {secrets.mask(ledger.base_url)}, asked the [codes] "
-        f"{ledger.codes.source} for {spent['sms_codes_asked']} SMS code(s){sms_detail(ledger.codes)}, fetched "
+        f"the run sent {spent['requests']} request(s) to {secrets.mask(ledger.base_url)}, {codes}, fetched "
         f"{spent['tokens_fetched']} token(s), and took {spent['seconds']:g} s"
     )
 

@@ -66,6 +66,7 @@ def full() -> Ledger:
             source_accepted=True,
             voided_between_fetch_and_use=1,
             unreproduced=1,
+            one_code_cannot_pass_two_checks=True,
             unexplained_refusals=1,
             static={
                 "86-2": StaticCodeRecord(
@@ -101,6 +102,7 @@ def test_the_workers_ledgers_merge_counts_flags_and_the_first_stop():
     assert total.codes.asked_by_number == {"86-1": 4, "86-2": 1} and total.codes.budget == 10
     assert (total.codes.throttled, total.codes.waited, total.codes.past_budget) == (3, 3.5, 1)
     assert (total.codes.budget_stopped, total.codes.unexplained_refusals) == (2, 1)
+    assert total.codes.one_code_cannot_pass_two_checks
     assert total.codes.static["86-2"].accepted and total.codes.codes_go_stale and total.account_moved_by_someone_else
     assert total.gateway.refusals == {429: 2, 503: 1} and total.gateway.slowed_to == 5.0
     assert set(total.suspects) == {"a", "b"} and total.cap_reached and total.base_url == "http://target.test"
@@ -132,6 +134,7 @@ def test_a_new_ledger_has_seen_nothing_and_its_running_case_is_no_part_of_what_i
             "source_accepted": False,
             "voided_between_fetch_and_use": 0,
             "unreproduced": 0,
+            "one_code_cannot_pass_two_checks": False,
             "unexplained_refusals": 0,
             "static": {},
         },

@@ -135,6 +135,10 @@ def test_one_number_on_both_sides_whose_fresh_code_is_refused_at_its_second_chec
     assert len(inner.sent) == 2 and codes.fetched == 1
     assert inner.sent[1].side("old").code == inner.sent[1].side("new").code == "100001"  # one code for the number
     assert got.resent.one_code_two_checks and got.resent.refused_again and got.resent.phone == ACCOUNT
+    assert run.ledger.codes.one_code_cannot_pass_two_checks
+    # learnt: the next such request (the keeper's question) spends no fresh code on it
+    again = refused.send(move(ACCOUNT, codes.held(ACCOUNT), ACCOUNT, codes.held(ACCOUNT)))
+    assert len(inner.sent) == 3 and codes.fetched == 1 and again.resent.one_code_two_checks
     # where codes were never seen to go stale, a fresh code refused again is the target's (or the source's) doing
     codes, inner = FakeCodes(), refusing(TRIES, NEW_REFUSED)
     refused, run = layer(codes, inner, pause=lambda _: None)
@@ -148,6 +152,7 @@ def test_fresh_codes_refused_while_the_source_never_passed_stop_the_run_within_a
     of step with), and the run stops at the second such request, naming the source, before it spends more."""
     codes, pauses = FakeCodes(), []
     refused, run = layer(codes, None, pause=pauses.append)
+    run.ledger.codes.source = "command"  # as a run whose profile has a [codes] command
     for request_number in range(1, UNEXPLAINED_REFUSALS + 1):
         refused.inner = refusing(TRIES)
         got = refused.send(account_move(codes))
