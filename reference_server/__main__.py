@@ -67,6 +67,17 @@ def serve_parser() -> argparse.ArgumentParser:  # noqa: F821
         default=8080,
         help="port to bind; 0 lets the system pick one (default: 8080)",
     )
+    from .defects import BY_NAME
+
+    parser.add_argument(
+        "--defect",
+        action="append",
+        choices=sorted(BY_NAME),
+        metavar="NAME",
+        default=[],
+        help="break the contract on purpose, to see a BROKEN run (repeatable): "
+        + "; ".join(f"{name}: {_first_lower(BY_NAME[name].__doc__.rstrip('.'))}" for name in sorted(BY_NAME)),
+    )
     parser.add_argument(
         "--fail-storage",
         action="store_true",
@@ -88,6 +99,10 @@ def serve_parser() -> argparse.ArgumentParser:  # noqa: F821
     )
     add_db_option(parser)
     return parser
+
+
+def _first_lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def positive_seconds(text: str) -> float:
@@ -152,7 +167,12 @@ def serve(argv: list[str], announce=None) -> int:
     parser = serve_parser()
     args = parser.parse_args(argv)
     try:
-        defects = [SimulatedStorageFailure] if args.fail_storage else []
+        from .defects import BY_NAME
+
+        defects = [BY_NAME[name] for name in args.defect] + ([SimulatedStorageFailure] if args.fail_storage else [])
+        if defects:
+            broken = ", ".join(args.defect + ["fail-storage"] * args.fail_storage)
+            print(f"deliberately broken: {broken}", file=sys.stderr)
         rules = None
         if args.code_lifetime or args.codes_spent_by_check or args.wrong_tries:
             from .codes import LIFETIME_SECONDS, CodeRules
@@ -237,6 +257,8 @@ def stand_in(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog=f"{PROG} stand-in",
         description="Serve the reference server as a staging stand-in and write the suite's profile for it.",
+        epilog=f"The server's own options work here too ({PROG} --help): --defect NAME to see a BROKEN run, the "
+        "SMS-code rules of real platforms (--code-lifetime, --codes-spent-by-check, --wrong-tries).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--port", type=port_number, default=8080, help="port to bind (default: 8080; 0: any)")

@@ -13,7 +13,7 @@ import pytest
 
 from contract_suite.openapi.spec import PROJECT_ROOT
 from reference_server import create_app, start_embedded
-from tests.support.catalogue.business import WrongNewCodeAccepted
+from reference_server.defects import BY_NAME
 from tests.support.suite import PROFILE
 
 pytestmark = pytest.mark.selftest
@@ -53,8 +53,10 @@ def test_the_recipe_holds_on_a_correct_deployment_under_bash_e(tmp_path):
 
 
 def test_the_recipe_blocks_a_broken_deployment_under_bash_e(tmp_path):
+    """The stand-in's app with `--defect wrong-new-code-accepted`."""
     database = tmp_path / "broken.sqlite3"
-    with start_embedded(create_app({"DATABASE": str(database), "DEFECTS": [WrongNewCodeAccepted]})) as server:
+    broken = [BY_NAME["wrong-new-code-accepted"]]
+    with start_embedded(create_app({"DATABASE": str(database), "DEFECTS": broken})) as server:
         stop_at_the_first = {"REFERENCE_SERVER_DB": str(database), "PYTEST_ADDOPTS": f"{QUICK} -x"}
         done = run_recipe(tmp_path, server.base_url, str(PROFILE), stop_at_the_first)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]

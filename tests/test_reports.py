@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -277,11 +278,15 @@ def java_matches(regex: str | None, text: str) -> bool:
 
 
 def category_of(categories: list[dict], result: dict) -> list[str]:
-    message = (result.get("statusDetails") or {}).get("message", "")
+    """The categories a result matches, as Allure matches them: its status, and each regex given (message, trace)."""
+    details = result.get("statusDetails") or {}
+    message, trace = details.get("message", ""), details.get("trace", "")
     return [
         c["name"]
         for c in categories
-        if result["status"] in c["matchedStatuses"] and java_matches(c.get("messageRegex"), message)
+        if result["status"] in c["matchedStatuses"]
+        and java_matches(c.get("messageRegex"), message)
+        and java_matches(c.get("traceRegex"), trace)
     ]
 
 
@@ -343,7 +348,7 @@ def test_html_shows_each_failures_rule_codes_and_masked_reproduction(broken):
     assert failure["expected"] == '5169 "New phone number verification failed"'
     assert failure["actual"].startswith('5168 "Original phone number verification failed", server msg ')
     assert failure["reproduce"].startswith('curl -sS -X PUT "http://127.0.0.1:')
-    assert "oldPhoneCode=${OLD_PHONE_CODE:?a fresh SMS code for 86-13800000001" in failure["reproduce"]
+    assert "oldPhoneCode=${OLD_PHONE_CODE:?SMS code for 86-13800000001" in failure["reproduce"]
     assert "Authorization: ${CONTRACT_TOKEN:?" in failure["reproduce"]
     assert failure["note"].startswith("(masked: set OLD_PHONE_CODE, CONTRACT_TOKEN in your shell first")
     assert "Authorization: <valid-token>" in part.text("case") and "HTTP 200 OK" in part.text("case")
@@ -433,13 +438,18 @@ def test_allure_separates_contract_broken_from_cannot_judge(broken):
     failed = the_result(results, "wrong SMS code for the new phone")
     assert failed["status"] == "failed"
     assert labels(failed, "story") == ["5169 new-phone-verification-failed"]
-    message = failed["statusDetails"]["message"]
-    assert '\n  expected: 5169 "New phone number verification failed"\n' in message
-    assert '\n  actual:   5168 "Original phone number verification failed"' in message
-    assert "\n  reproduce: curl -sS -X PUT " in message and "${CONTRACT_TOKEN:?" in message
+    # the message is the case's title (Allure's second level within a category); the failure is the trace, its curl
+    # command folded over lines that fit the panel (bash reads them as one command)
+    assert failed["statusDetails"]["message"] == failed["name"] == "wrong SMS code for the new phone"
+    trace = failed["statusDetails"]["trace"]
+    assert '\n  expected: 5169 "New phone number verification failed"\n' in trace
+    assert '\n  actual:   5168 "Original phone number verification failed"' in trace
+    assert "\n  reproduce:\ncurl -sS -X PUT \\\n" in trace and "${CONTRACT_TOKEN:?" in trace
+    folded = trace.split("  reproduce:\n", 1)[1].split("\n  (masked")[0].splitlines()
+    assert len(folded) > 3 and max(map(len, folded)) <= 70, folded  # the panel shows about 66 at 1280 px
     assert category_of(categories, failed)[0] == "contract broken: expected 5169"
     evidence = attachment(broken.allure, failed, "failure: wrong SMS code for the new phone")
-    assert "expected: 5169" in evidence and "actual:   5168" in evidence and "reproduce: curl" in evidence
+    assert "expected: 5169" in evidence and "actual:   5168" in evidence and "reproduce:\ncurl" in evidence
     hung = the_result(results, "new phone in cancellation")
     assert hung["status"] == "broken" and "cannot judge this case" in hung["statusDetails"]["message"]
     assert labels(hung, "business-code") == ["5175"]
@@ -504,7 +514,7 @@ def test_allure_results_are_masked_as_written():
     )
     result.labels.append(Label(name="story", value="5168 for 482913"))
     result.attachments.append(Attachment(name="sent 482913", source="a.txt", type="text/plain"))
-    allure_report._allure_masking(secrets).report_result(result)
+    allure_report._allure_masking(secrets, SimpleNamespace(failed_case=None)).report_result(result)
     assert result.name == "case <sms-code>"
     assert result.statusDetails.message == "curl -H 'Authorization: <valid-token>' ?oldPhoneCode=<sms-code>"
     assert result.statusDetails.trace == "<valid-token>"

@@ -38,13 +38,14 @@ def line_and_note():
     [
         (
             "OLD_PHONE_CODE",
-            "OLD_PHONE_CODE: a fresh SMS code for 86-13800000001, from the [codes] command of the profile",
+            "OLD_PHONE_CODE: SMS code for 86-13800000001",
         ),
-        ("CONTRACT_TOKEN", "CONTRACT_TOKEN: the whole Authorization header value, Bearer and the token"),
+        ("CONTRACT_TOKEN", "CONTRACT_TOKEN: the whole header value"),
     ],
 )
 def test_an_unset_variable_stops_the_pasted_line_naming_it(unset, message):
-    command, note = line_and_note()
+    shown = line_and_note()
+    command, note = shown.command, shown.masked
     env = {"PATH": "/usr/bin:/bin", "OLD_PHONE_CODE": "1", "CONTRACT_TOKEN": "Bearer x"}
     del env[unset]
     done = subprocess.run(["bash", "-c", command.replace("curl ", "echo ", 1)], env=env, capture_output=True, text=True)
@@ -54,11 +55,28 @@ def test_an_unset_variable_stops_the_pasted_line_naming_it(unset, message):
 
 
 def test_with_every_variable_set_the_line_sends_the_values():
-    command, _ = line_and_note()
+    command = line_and_note().command
     env = {"PATH": "/usr/bin:/bin", "OLD_PHONE_CODE": "482913", "CONTRACT_TOKEN": "Bearer t0k3n"}
     done = subprocess.run(["bash", "-c", command.replace("curl ", "echo ", 1)], env=env, capture_output=True, text=True)
     assert done.returncode == 0
     assert f"{OLD_CODE}=482913" in done.stdout and "Authorization: Bearer t0k3n" in done.stdout
+
+
+def test_the_folded_command_is_the_same_command_to_bash():
+    """Allure shows the curl command over several lines (its panels do not wrap): pasted, bash reads the same words,
+    the quoted URL broken at its parameters and joined again."""
+    shown = line_and_note()
+    env = {"PATH": "/usr/bin:/bin", "OLD_PHONE_CODE": "482913", "CONTRACT_TOKEN": "Bearer t0k3n"}
+    words = "words() { printf '%s\\0' \"$@\"; }; "
+
+    def argv(text: str) -> list[str]:
+        done = subprocess.run(["bash", "-c", words + text.replace("curl ", "words ", 1)], env=env, capture_output=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.decode().split("\0")
+
+    assert len(shown.lines) > 3 and max(map(len, shown.lines)) <= 66  # Allure's panel at 1280 px
+    assert argv("\n".join(shown.lines)) == argv(shown.command)
+    assert f"{OLD_CODE}=482913" in argv(shown.command)[3]  # the URL, one word
 
 
 def test_the_rerun_line_pasted_judges_just_that_case_again(tmp_path):

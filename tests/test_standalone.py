@@ -133,3 +133,43 @@ def test_the_servers_help_names_its_other_commands(capsys):
     assert done.value.code == 0
     assert "python -m reference_server stand-in [--port PORT] [--dir DIR]" in shown
     assert "python -m reference_server issue-code IC PHONE [--db PATH]" in shown
+
+
+def test_a_stand_in_started_with_a_defect_shows_a_broken_run(tmp_path):
+    """README: `stand-in --defect wrong-new-code-is-5168` serves a broken deployment; the suite against it ends
+    BROKEN (exit 1), the failed case naming the code it expected and the one that came."""
+    folder = tmp_path / "broken-stand-in"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "reference_server", "stand-in", "--port", "0", "--dir", str(folder)]
+        + ["--defect", "wrong-new-code-is-5168"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "REFERENCE_SERVER_DB"},
+    )
+    try:
+        server.stdout.readline()
+        assert server.stderr.readline().strip() == "deliberately broken: wrong-new-code-is-5168"
+        for _ in range(3):
+            server.stdout.readline()
+        profile = folder / "profile.toml"
+        result, verdicts = run_suite(tmp_path, {}, "--profile", str(profile), "--allow-destructive")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "BROKEN (exit 1): 5169 new phone verification failed (test_wrong_new_phone_code)" in result.stdout
+    assert 'actual:   5168 "Original phone number verification failed"' in result.stdout
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "stand-in --port 8081 --dir broken-stand-in --defect wrong-new-code-is-5168" in readme
+
+
+def test_the_servers_help_lists_each_defect(capsys):
+    from reference_server.__main__ import main
+    from reference_server.defects import BY_NAME
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    shown = " ".join(capsys.readouterr().out.split()).replace("- ", "-")  # argparse wraps at a hyphen
+    assert all(f"{name}: " in shown for name in BY_NAME) and "answer 5168 instead of 5169" in shown

@@ -219,14 +219,12 @@ class AccountKeeper:
         else:
             return [failure] if failure else []
         if repair.words and got != success and failure is None and not repair.someone_else:  # an error moved it
-            command, masked = reproduction(answer.request, self.run.secrets)
             failure = Failure(
                 self.run.secrets.mask(
                     f"{rule}: the target answered {self.operation.describe(got)}, an error, yet the test account "
                     "moved (an error answer must change nothing)"
                 ),
-                reproduce=command,
-                masked=masked,
+                **reproduction(answer.request, self.run.secrets).failure_fields(),
             )
         return self.failures(repair, [failure] if failure else [])
 
@@ -529,7 +527,8 @@ class AccountKeeper:
         request = self.move_request(moved_to, placeholder, account, placeholder)
         shown = self.run.secrets.copy()
         shown.add(placeholder, "sms-code")
-        command, note_text = reproduction(request, shown)
+        again = reproduction(request, shown)
+        command, note_text = again.command, again.masked
         lead = (
             f"THE TEST ACCOUNT MAY NOW HOLD {moved_to}; {why}. Set it back to {account} by hand, with fresh "
             "SMS codes for both numbers"

@@ -86,7 +86,7 @@ class BeforeBlame:
         won = codes.count(success)
         found = _once_each([judge(a, {success, *others}, rule, self.secrets) for a in answers])
         if won != 1:
-            command, masked = reproduction(answers[0].request, self.secrets)
+            shown = reproduction(answers[0].request, self.secrets)
             tally = ", ".join(f"{code} x{count}" for code, count in sorted(Counter(map(json.dumps, codes)).items()))
             found.insert(
                 0,
@@ -95,8 +95,7 @@ class BeforeBlame:
                     expected=f"exactly one {self.operation.describe(success)}; each other one "
                     + " or ".join(self.operation.describe(code) for code in sorted(others)),
                     actual=f"{won} of {len(answers)} succeeded (answers: {tally})",
-                    reproduce=command,
-                    masked=masked,
+                    **shown.failure_fields(),
                     more=(
                         f"(the same request sent {len(answers)} times at one moment, each on its own connection)",
                         *((again,) if again else ()),

@@ -8,6 +8,7 @@ transport's answers, masked when rendered.
 
 from __future__ import annotations
 
+import textwrap
 from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
 
 EXCHANGES_KEPT = 8  # the last requests and answers of a case, kept as its evidence
+FOLD_WIDTH = 64  # characters a line of a folded failure takes at most (a curl line's parts excepted)
 SOURCE, STATIC, ACCOUNT = "source", "static", "account"  # the kinds of Suspect
 
 
@@ -48,13 +50,18 @@ class Failure:
     # what the failure may hinge on besides the target (a refused SMS code the run held valid, the account someone
     # else changed): the verdict decides at the end of the run whether the target is wrong
     suspect: Suspect | None = None
+    # the curl command folded over several lines, for displays that do not wrap (Allure): bash reads them as one
+    reproduce_lines: tuple[str, ...] = ()
 
     def also(self, *lines: str) -> Failure:
         """This failure with more lines said after it."""
         return replace(self, more=(*self.more, *(line for line in lines if line)))
 
-    def text(self) -> str:
-        """The failure as the terminal (and JUnit) shows it."""
+    def text(self, folded: bool = False) -> str:
+        """The failure as the terminal (and JUnit) shows it; folded, for a display that does not wrap long lines
+        (Allure): the curl command over several lines from the line's start, the other lines wrapped."""
+        if folded:
+            return self._folded()
         lines = [self.rule]
         if self.check:
             lines.append(f"  check:    {self.check}")
@@ -62,16 +69,35 @@ class Failure:
             lines.append(f"  expected: {self.expected}")
         if self.actual:
             lines.append(f"  actual:   {self.actual}")
-        if self.reproduce:
+        if self.reproduce and folded and self.reproduce_lines:
+            lines += ["  reproduce:", *self.reproduce_lines]
+        elif self.reproduce:
             lines.append(f"  reproduce: {self.reproduce}")
         if self.masked:
             lines.append(f"  {self.masked}")
         lines += [f"  {line}" for line in self.more]
         return "\n".join(lines)
 
+    def _folded(self) -> str:
+        def wrapped(text: str, indent: str = "  ") -> list[str]:
+            return textwrap.wrap(text, FOLD_WIDTH, initial_indent=indent, subsequent_indent=indent + "  ") or [""]
 
-def failures_text(failures: list[Failure]) -> str:
-    return "\n".join(failure.text() for failure in failures)
+        lines = wrapped(self.rule, "")
+        for label, value in (("check:    ", self.check), ("expected: ", self.expected), ("actual:   ", self.actual)):
+            if value:
+                lines += wrapped(label + value)
+        if self.reproduce_lines:
+            lines += ["  reproduce:", *self.reproduce_lines]
+        elif self.reproduce:
+            lines += wrapped(f"reproduce: {self.reproduce}")
+        for line in (self.masked, *self.more):
+            if line:
+                lines += wrapped(line)
+        return "\n".join(lines)
+
+
+def failures_text(failures: list[Failure], folded: bool = False) -> str:
+    return "\n".join(failure.text(folded) for failure in failures)
 
 
 class CheckFailed(AssertionError):

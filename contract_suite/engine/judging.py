@@ -126,6 +126,6 @@ def judge(answer: Answer, expected: set[int], rule: str, secrets: Secrets) -> Fa
     else:
         server_msg = json.dumps(answer.json.get("msg"), ensure_ascii=False)
         actual = f"{operation.describe(code)}, server msg {secrets.mask(server_msg)}"
-    command, masked = reproduction(answer.request, secrets)
+    shown = reproduction(answer.request, secrets)
     codes = () if expected == errors else tuple(sorted(expected))
-    return Failure(secrets.mask(rule), wanted, actual, command, masked, expected_codes=codes)
+    return Failure(secrets.mask(rule), wanted, actual, expected_codes=codes, **shown.failure_fields())

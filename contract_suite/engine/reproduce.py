@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -45,10 +46,26 @@ def _double_quoted(text: str) -> str:
     return re.sub(r'(["\\$`])', r"\\\1", text)
 
 
-def reproduction(request: OperationRequest, secrets: Secrets) -> tuple[str, str]:
+@dataclass(frozen=True)
+class Reproduction:
+    """A curl command that sends a request again: on one line (`command`), and folded for displays that do not wrap
+    (`lines`: each but the last ends with a backslash; a break inside the quoted URL closes the quote and opens it
+    again at the start of the next line, so bash reads the lines as the one command); `masked` says which shell
+    variables to set first ("" when none)."""
+
+    command: str
+    masked: str
+    lines: tuple[str, ...]
+
+    def failure_fields(self) -> dict[str, Any]:
+        """As a Failure's fields (contract_suite.engine.evidence)."""
+        return {"reproduce": self.command, "masked": self.masked, "reproduce_lines": self.lines}
+
+
+def reproduction(request: OperationRequest, secrets: Secrets) -> Reproduction:
     """A curl command that sends the request again, every secret replaced by a shell variable it names, written so
     that bash stops with a message naming what to set when the variable is unset (`${OLD_PHONE_CODE:?...}`); and the
-    note saying which variables to set ("" when none)."""
+    note saying which variables to set."""
     base = request.base_url + request.operation.path
     params = query_pairs(request.values)
     variables: list[str] = []
@@ -60,31 +77,41 @@ def reproduction(request: OperationRequest, secrets: Secrets) -> tuple[str, str]
         variables.append(variable)
         return "${" + variable + ":?" + _code_hint(request, name, secrets) + "}"
 
-    query = "&".join(f"{_double_quoted(quote(name, safe=''))}={shown(name, value)}" for name, value in params)
-    url = f'"{_double_quoted(base)}{"?" + query if query else ""}"'
-    command = f"curl -sS -X {shlex.quote(request.sent_method)} {url}"
+    pairs = [f"{_double_quoted(quote(name, safe=''))}={shown(name, value)}" for name, value in params]
+    url_parts = [_double_quoted(base), *(("?" if n == 0 else "&") + pair for n, pair in enumerate(pairs))]
+    head = f"curl -sS -X {shlex.quote(request.sent_method)}"
+    options = []
     for name, value in request.wire().headers.items():
         if name.lower() in TRANSPORT_HEADERS:
             continue  # curl sends its own; they say nothing about the case
         label = secrets.label(value)
         if label is None:
-            command += " -H " + shlex.quote(f"{name}: {secrets.mask(value)}")
+            options.append("-H " + shlex.quote(f"{name}: {secrets.mask(value)}"))
         else:
             variable = TOKEN_VARIABLES.get(label, variable_for(name.replace("-", "")))
             variables.append(variable)
-            hint = f"the whole {_shell_safe(name)} header value, Bearer and the token"
-            command += f' -H "{_double_quoted(name)}: ${{{variable}:?{hint}}}"'
+            hint = "the whole header value"
+            options.append(f'-H "{_double_quoted(name)}: ${{{variable}:?{hint}}}"')
+    command = " ".join([head, '"' + "".join(url_parts) + '"', *options])
+    lines = (
+        f"{head} \\",
+        *(f'"{part}"\\' for part in url_parts[:-1]),
+        f'"{url_parts[-1]}"' + (" \\" if options else ""),
+        *(f"  {option}" + (" \\" if n < len(options) - 1 else "") for n, option in enumerate(options)),
+    )
     if not variables:
-        return command, ""
+        return Reproduction(command, "", lines)
     names = ", ".join(dict.fromkeys(variables))
     sms = any(name not in TOKEN_VARIABLES.values() for name in variables)
     codes = "; SMS codes must be fresh ones, from the profile's [codes] command (or the SMS)" if sms else ""
-    return command, f"(masked: set {names} in your shell first{codes}; an unset one stops the command, naming it)"
+    masked = f"(masked: set {names} in your shell first{codes}; an unset one stops the command, naming it)"
+    return Reproduction(command, masked, lines)
 
 
 def _code_hint(request: OperationRequest, name: str, secrets: Secrets) -> str:
-    """What a masked value is, for bash's message when its variable is unset: a fresh SMS code for the number of
-    its side (oldPhoneCode: oldInternationalCode-oldPhone), else a fresh SMS code."""
+    """What a masked value is, for bash's message when its variable is unset (short: folded, the line must fit a
+    narrow panel; the note after it says codes must be fresh): the SMS code of the number of its side (oldPhoneCode:
+    oldInternationalCode-oldPhone), else an SMS code."""
     roles = {p.name: p.role for p in request.operation.parameters if p.role}
     side, _, what = (roles.get(name) or "").partition(".")
     number = ""
@@ -92,7 +119,7 @@ def _code_hint(request: OperationRequest, name: str, secrets: Secrets) -> str:
         ic, phone = request.value_of_role(f"{side}.international_code"), request.value_of_role(f"{side}.phone")
         if ic and phone and not secrets.label(ic) and not secrets.label(phone):
             number = f" for {ic}-{phone}"
-    return _shell_safe(f"a fresh SMS code{number}, from the [codes] command of the profile")
+    return _shell_safe(f"SMS code{number}")
 
 
 def _shell_safe(text: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from contract_suite.engine.coverage import Coverage
-from contract_suite.engine.evidence import CaseEvidence
+from contract_suite.engine.evidence import CaseEvidence, failures_text
 from contract_suite.engine.reproduce import exchange_text
 from contract_suite.engine.settings import Settings
 from contract_suite.pytest.keys import EVIDENCE
@@ -54,7 +54,8 @@ def categories(settings: Settings) -> list[dict]:
             # short: Allure's categories widget breaks a long name anywhere, mid-word included
             "name": f"contract broken: expected {code}",
             "matchedStatuses": ["failed"],
-            "messageRegex": rf"(?s).*\n  expected: (?![^\n]*any documented code but)[^\n]*?\b{code}\b.*",
+            # a failed case's message is its title (the category's second level); its failures are the trace
+            "traceRegex": rf"(?s).*\n  expected: (?![^\n]*any documented code but)[^\n]*?\b{code}\b.*",
         }
         for code in codes
     ]
@@ -79,13 +80,16 @@ class AllureReport:
         self.coverage = coverage
         self.verdict = verdict
         self.folder = folder
+        # the case being reported: its title and its failures with the curl command folded (Allure's panels do not
+        # wrap), for its result's message and trace as allure-pytest writes it (contract_suite's masking plugin)
+        self.failed_case: tuple[str, str] | None = None
 
     def mask_results_as_written(self, config: pytest.Config) -> None:
         """Mask every string of a result or container as allure-pytest writes it (its messages come from the
         exception itself, not from the masked report); leave pytest's anonymous finalizers out."""
         import allure_commons
 
-        allure_commons.plugin_manager.register(_allure_masking(self.secrets), "contract-allure-masking")
+        allure_commons.plugin_manager.register(_allure_masking(self.secrets, self), "contract-allure-masking")
         config.add_cleanup(lambda: allure_commons.plugin_manager.unregister(name="contract-allure-masking"))
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)  # outside the contract plugin's wrapper: its evidence is there
@@ -101,7 +105,10 @@ class AllureReport:
 
         mask = self.secrets.mask
         operation = operation_of(self.settings, evidence)
-        allure.dynamic.title(mask(title_of(item, evidence)))
+        title = mask(title_of(item, evidence))
+        allure.dynamic.title(title)
+        folded = mask(failures_text(evidence.failures, folded=True))
+        self.failed_case = (title, folded) if evidence.failures else None
         allure.dynamic.feature(operation_words(operation))
         allure.dynamic.label("operation", operation_words(operation))
         allure.dynamic.label("operationId", operation.label)
@@ -114,7 +121,8 @@ class AllureReport:
         if lines:
             allure.dynamic.description("\n\n".join(lines))
         for failure in evidence.failures:
-            allure.attach(mask(failure.text()), name=f"failure: {mask(failure.rule)}", attachment_type="text/plain")
+            text = mask(failure.text(folded=True))
+            allure.attach(text, name=f"failure: {mask(failure.rule)}", attachment_type="text/plain")
         for number, answer in enumerate(evidence.exchanges, 1):
             name = mask(exchange_title(number, answer))
             allure.attach(exchange_text(answer, self.secrets), name=name, attachment_type="text/plain")
@@ -203,9 +211,11 @@ def _utf16_units(char: str) -> list[int]:
     return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
 
 
-def _allure_masking(secrets: Secrets):
+def _allure_masking(secrets: Secrets, report: AllureReport):
     """An allure-commons plugin that masks the run's secrets in each result and container before it is written
-    (allure_commons is imported here: it is there only with the `reports` extra)."""
+    (allure_commons is imported here: it is there only with the `reports` extra). A failed case's result gets its
+    title as the message (Allure files it under that, within its category) and its failures, the curl command
+    folded and the other lines wrapped, as the trace (pytest's own is the same failures on long lines)."""
     import allure_commons
     import attr
 
@@ -222,6 +232,11 @@ def _allure_masking(secrets: Secrets):
     class AllureMasking:
         @allure_commons.hookimpl(tryfirst=True)
         def report_result(self, result) -> None:
+            failed, report.failed_case = report.failed_case, None
+            details = result.statusDetails
+            if failed is not None and result.status == "failed" and details is not None and failed[0] == result.name:
+                title, folded = failed
+                details.message, details.trace = title, folded  # pytest's trace is the same failures, unfolded
             mask(result)
 
         @allure_commons.hookimpl(tryfirst=True)

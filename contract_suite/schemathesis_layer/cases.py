@@ -188,13 +188,13 @@ def _prepared(answer: Answer) -> requests.PreparedRequest:
 def _failure_of(failure: AssertionError, answer: Answer, target) -> Failure:
     """A schemathesis failure as a Failure of the suite: a custom check's own, or a built-in check's title and
     message; with the suite's curl line (masked values as shell variables, never "[Filtered]")."""
-    command, masked = reproduction(answer.request, target.secrets)
+    shown = reproduction(answer.request, target.secrets)
     exception = getattr(failure, "exception", None)
     if isinstance(exception, CheckFailed):
-        return replace(exception.failure, reproduce=command, masked=masked)
+        return replace(exception.failure, **shown.failure_fields())
     code = getattr(failure, "code", "")
     rule, actual = target.secrets.mask(failure.title), target.secrets.mask(failure.message.strip())
-    return Failure(rule, actual=actual, reproduce=command, masked=masked, check=f"{code} (schemathesis)".strip())
+    return Failure(rule, actual=actual, check=f"{code} (schemathesis)".strip(), **shown.failure_fields())
 
 
 def _header_lists(headers: list[tuple[str, str]]) -> dict[str, list[str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reference_server import app as ref
 from reference_server.app import SetPhoneService
+from reference_server.defects import WrongNewCodeAccepted, WrongNewCodeIs5168  # also --defect NAMEs
 from tests.support.catalogue.correct import CodesVerifiedFirst
 from tests.support.catalogue.kinds import (
     BUSINESS,
@@ -51,22 +52,8 @@ class WrongOldCodeAccepted(SetPhoneService):
         return None
 
 
-class WrongNewCodeIs5168(SetPhoneService):
-    """Answer 5168 instead of 5169 when the new phone's code is wrong."""
-
-    def verify_new_code(self, call):
-        return ref.OLD_CODE_FAILED if super().verify_new_code(call) else None
-
-
 class WrongNewCodeIs5168CodesFirst(CodesVerifiedFirst, WrongNewCodeIs5168):
     """Answer 5168 for a wrong new-phone code, verifying both codes before the numbers (5175, 5176 after them)."""
-
-
-class WrongNewCodeAccepted(SetPhoneService):
-    """Accept any code for the new phone."""
-
-    def verify_new_code(self, call):
-        return None
 
 
 class TestCodeAcceptedForNewPhone(SetPhoneService):

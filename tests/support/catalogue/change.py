@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reference_server import app as ref
 from reference_server.app import SetPhoneService
+from reference_server.defects import SuccessChangesNothing  # also --defect NAMEs
 from tests.support.catalogue.kinds import (
     STATE,
     SUCCESS,
@@ -13,13 +14,6 @@ from tests.support.catalogue.kinds import (
 )
 
 # --- defects of the change itself ---------------------------------------------------------------
-
-
-class SuccessChangesNothing(SetPhoneService):
-    """Answer 200 to a valid change without changing the phone."""
-
-    def change_phone(self, call):
-        pass
 
 
 class ReplacedPhoneStillAccepted(SetPhoneService):

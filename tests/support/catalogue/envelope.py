@@ -6,6 +6,7 @@ from werkzeug.wrappers import Response
 
 from reference_server import app as ref
 from reference_server.app import SetPhoneService
+from reference_server.defects import CodeAsString  # also --defect NAMEs
 from tests.support.catalogue.kinds import (
     BUSINESS,
     REQUIRED,
@@ -18,15 +19,6 @@ from tests.support.catalogue.kinds import (
 )
 
 # --- defects of the envelope -------------------------------------------------------------
-
-
-class CodeAsString(SetPhoneService):
-    """Send the envelope's code as a JSON string ("5032")."""
-
-    def envelope(self, code):
-        body = super().envelope(code)
-        body["code"] = str(body["code"])
-        return body
 
 
 class CodeAsFloat(SetPhoneService):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reference_server import app as ref
 from reference_server.app import SetPhoneService
+from reference_server.defects import MissingNewPhoneIs5167  # also --defect NAMEs
 from tests.support.catalogue.kinds import (
     REQUIRED,
     Broken,
@@ -17,12 +18,6 @@ from tests.support.catalogue.kinds import (
 def _missing_codes(**changed: int) -> tuple[tuple[str, int], ...]:
     """The reference's (parameter, missing-code) pairs with the codes of some parameters changed."""
     return tuple((name, changed.get(name, code)) for name, code in SetPhoneService.REQUIRED_PARAMS)
-
-
-class MissingNewPhoneIs5167(SetPhoneService):
-    """Answer 5167 when newPhone is missing."""
-
-    REQUIRED_PARAMS = _missing_codes(newPhone=ref.MISSING_NEW_PHONE_CODE)
 
 
 class OldAndNewPhoneMissingCodesSwapped(SetPhoneService):
