@@ -10,15 +10,16 @@ from contract_suite.pytest.cases import operation_param, operations_of
 
 
 def pytest_generate_tests(metafunc):
-    if "required_param" in metafunc.fixturenames:
-        metafunc.parametrize(
-            ("operation", "required_param"),
-            [
-                operation_param(op, op, p, part=p.name, marks=[pytest.mark.exercises(p.missing_code)])
-                for op in operations_of(metafunc.config)
-                for p in _with_missing_codes(op)
-            ],
-        )
+    for name, which in (("required_param", _with_missing_codes), ("blankable_param", _blankable)):
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(
+                ("operation", name),
+                [
+                    operation_param(op, op, p, part=p.name, marks=[pytest.mark.exercises(p.missing_code)])
+                    for op in operations_of(metafunc.config)
+                    for p in which(op)
+                ],
+            )
     if "absent_group" in metafunc.fixturenames:
         params = []
         for op in operations_of(metafunc.config):
@@ -43,6 +44,11 @@ def _with_missing_codes(operation):
     return tuple(p for p in operation.required_parameters if p.missing_code is not None)
 
 
+def _blankable(operation):
+    """Those that a blank string can stand for: not a JSON body's object (absent, it is judged as the others)."""
+    return tuple(p for p in _with_missing_codes(operation) if p.schema.get("type", "string") == "string")
+
+
 def test_absent(target, operation, required_param):
     params = target.valid_request(operation)
     params[required_param.name] = ABSENT
@@ -52,12 +58,12 @@ def test_absent(target, operation, required_param):
 
 @pytest.mark.inferred
 @pytest.mark.parametrize("blank", ["", "   ", "\t"], ids=["empty", "spaces", "tab"])
-def test_blank(target, operation, required_param, blank):
+def test_blank(target, operation, blankable_param, blank):
     params = target.valid_request(operation)
-    params[required_param.name] = blank
+    params[blankable_param.name] = blank
     answer = target.call(params, target.token("valid"), operation=operation)
     target.expect(
-        answer, required_param.missing_code, f"required parameter {required_param.name} blank ({blank!r})", operation
+        answer, blankable_param.missing_code, f"required parameter {blankable_param.name} blank ({blank!r})", operation
     )
 
 

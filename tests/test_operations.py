@@ -19,9 +19,8 @@ import pytest
 import yaml
 
 from contract_suite.openapi import lint, spec
-from reference_server import create_app, start_embedded
 from reference_server.app import SUCCESS, TOKEN_FAILED, USER_NOT_FOUND, SetPhoneService
-from tests.support.suite import PROFILE, run_pytest, target_args
+from tests.support.suite import PROFILE, reference_servers, run_pytest, target_args
 
 pytestmark = pytest.mark.selftest
 
@@ -188,17 +187,8 @@ class LangMissingSaysAppId:
 @pytest.fixture
 def serve(tmp_path):
     """Start the two-operation server with defects; (url, env for the profile's code command)."""
-    servers = []
-
-    def start(*defects):
-        database = tmp_path / f"reference-{len(servers)}.sqlite3"
-        server = start_embedded(create_app({"DATABASE": str(database), "DEFECTS": [*defects, ServesNickname]}))
-        servers.append(server)
-        return server.base_url, {"REFERENCE_SERVER_DB": str(database)}
-
-    yield start
-    for server in servers:
-        server.stop()
+    with reference_servers(tmp_path, ServesNickname) as start:
+        yield start
 
 
 def run_suite(url, env, spec_path: Path, junit: Path, *args: str):

@@ -20,7 +20,7 @@ from contract_suite.engine.judging import judge
 from contract_suite.engine.run import Run
 from contract_suite.engine.stack import Stack
 from contract_suite.http.transport import RequestCapReached
-from contract_suite.openapi.spec import Operation
+from contract_suite.openapi.spec import BODY, Operation
 from contract_suite.outcomes import CannotJudge, CaseFailed, NotApplicable, NotJudged
 from contract_suite.target_data.profile import ENV_OVERRIDES, Phone
 from contract_suite.target_data.sms_codes import (
@@ -177,7 +177,12 @@ class CaseToolkit:
         operation: its parameters' spec examples (sent with the valid token)."""
         if operation is None or operation.primary:
             return self.change(self.phone("account"), self.phone("free"))
-        lacking = [p.name for p in operation.required_parameters if p.example is None]
+        # a body object is sent with its properties: its own example is not needed
+        lacking = [
+            p.name
+            for p in operation.required_parameters
+            if p.example is None and not (p.location == BODY and p.schema.get("type") == "object")
+        ]
         if lacking:
             raise NotApplicable(
                 f"needs values for {operation.label}: add an `example` to its parameter(s) "
@@ -188,7 +193,11 @@ class CaseToolkit:
     def example_request(self, operation: Operation | None = None) -> dict[str, str | None]:
         """The spec's example values: used only where the profile has no data and the fault is the token
         (and for operations other than the primary one, which have no profile data)."""
-        return {p.name: _text(p.example) for p in (operation or self.operation).parameters if p.example is not None}
+        return {
+            p.name: p.example if p.location == BODY else _text(p.example)
+            for p in (operation or self.operation).parameters
+            if p.example is not None
+        }
 
     # -- sending and judging --
 
@@ -210,8 +219,7 @@ class CaseToolkit:
         refused is then fetched again before the answer is the case's); by default, when the request is the
         primary operation's, with the valid token and every required parameter given (a request with a missing or
         blank parameter, or a wrong token, is answered before any code is checked)."""
-        values = {k: v for k, v in params.items() if v is not ABSENT}
-        request = self.run.request(values, token, operation, changes_account=changes_account)
+        request = self.run.request(_given(params), token, operation, changes_account=changes_account)
         must_pass = self._needs_codes_that_pass(request) if codes_must_pass is None else codes_must_pass
         request = replace(request, codes_must_pass=must_pass)
         try:
@@ -309,8 +317,7 @@ class CaseToolkit:
         meant to change the account. The answers, each the endpoint's (as call() makes sure of one's). An answer
         that did not come whole, or a gateway's refusal, leaves the case unjudged: the keeper finds where the
         account is and puts it back first (any one of them may have made the change)."""
-        values = {k: v for k, v in params.items() if v is not ABSENT}
-        request = self.run.request(values, token, changes_account=True)
+        request = self.run.request(_given(params), token, changes_account=True)
         try:
             answers = self.sender.send_at_once(request, times)
         except RequestCapReached as exc:
@@ -349,6 +356,17 @@ class CaseToolkit:
                 f"changes the test account's phone on {self.base_url} (and restores it): "
                 "pass --allow-destructive to run it"
             )
+
+
+def _given(params: dict[str, object]) -> dict[str, object]:
+    """The values a request carries: those not ABSENT, nor under an absent object ("device" absent leaves out
+    "device.deviceId")."""
+    absent = [name for name, value in params.items() if value is ABSENT]
+    return {
+        name: value
+        for name, value in params.items()
+        if value is not ABSENT and not any(name.startswith(f"{gone}.") for gone in absent)
+    }
 
 
 def _text(example) -> str:

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from contract_suite.http.transport import NoAnswer, Request, Response
-from contract_suite.openapi.spec import Operation, SpecError
+from contract_suite.openapi.spec import BODY, Operation, SpecError
 from contract_suite.target_data.profile import Phone
 
 SIDES = ("old", "new")
@@ -101,13 +101,55 @@ class OperationRequest:
     def carries_token(self) -> bool:
         return self.token is not None and bool(self.token_header)
 
+    @cached_property
+    def _in_body(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.operation.parameters if p.location == BODY)
+
+    @property
+    def query_values(self) -> dict[str, Any]:
+        """The values sent in the query (every one but the JSON body's properties)."""
+        return {name: value for name, value in self.values.items() if name not in self._in_body}
+
+    @property
+    def json_body(self) -> dict[str, Any] | None:
+        """The JSON body the typed values make (nested objects from dotted names); None: the operation takes none,
+        or the request carries a body of its own (a generated case's)."""
+        if self.body is not None or not self.operation.has_body or not self.of_the_operation:
+            return None
+        return nested({name: value for name, value in self.values.items() if name in self._in_body})
+
     def wire(self) -> Request:
-        """What the transport sends: the query encoded as requests (and so curl and schemathesis) encodes it."""
+        """What the transport sends: the query encoded as requests (and so curl and schemathesis) encodes it; the
+        JSON body, when the operation takes one."""
         headers = dict(self.headers)
         if self.carries_token:
             headers[self.token_header] = self.token
-        built = Request.build(self.sent_method, self.base_url + self.operation.path, dict(self.values), headers)
+        body = self.json_body
+        if body is not None:
+            headers.setdefault("Content-Type", "application/json")
+        built = Request.build(self.sent_method, self.base_url + self.operation.path, self.query_values, headers)
+        if body is not None:  # its length counted when it is sent (requests counted none: "Content-Length: 0")
+            sent = {name: value for name, value in built.headers.items() if name.lower() != "content-length"}
+            return replace(built, headers=sent, body=json.dumps(body, ensure_ascii=False).encode("utf-8"))
         return built if self.body is None else replace(built, body=self.body)
+
+
+def nested(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON object from values by dotted name ("device.deviceId" -> {"device": {"deviceId": ...}}); a value given
+    for an object's own name that is not a mapping stands for the object as sent (a blank string, say)."""
+    body: dict[str, Any] = {}
+    for name, value in values.items():
+        *parents, last = name.split(".")
+        node = body
+        for parent in parents:
+            child = node.get(parent)
+            if not isinstance(child, dict):
+                child = node[parent] = {}
+            node = child
+        if isinstance(node.get(last), dict) and not isinstance(value, Mapping):
+            continue  # its properties were given: the object is sent with them
+        node[last] = value
+    return body
 
 
 def rewritten(

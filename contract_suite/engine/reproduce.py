@@ -3,6 +3,7 @@ one exchange written out as evidence for a report. Read from the typed request: 
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Mapping
@@ -67,7 +68,7 @@ def reproduction(request: OperationRequest, secrets: Secrets) -> Reproduction:
     that bash stops with a message naming what to set when the variable is unset (`${OLD_PHONE_CODE:?...}`); and the
     note saying which variables to set."""
     base = request.base_url + request.operation.path
-    params = query_pairs(request.values)
+    params = query_pairs(request.query_values)
     variables: list[str] = []
 
     def shown(name: str, value: str) -> str:
@@ -92,6 +93,11 @@ def reproduction(request: OperationRequest, secrets: Secrets) -> Reproduction:
             variables.append(variable)
             hint = "the whole header value"
             options.append(f'-H "{_double_quoted(name)}: ${{{variable}:?{hint}}}"')
+    body = request.json_body
+    if body is not None:
+        options.append(f'-d "{_body_shown(body, request, secrets, variables)}"')
+    elif request.body is not None:  # a generated case's own body, as schemathesis made it
+        options.append("--data-raw " + shlex.quote(secrets.mask(request.body.decode("utf-8", "replace"))))
     command = " ".join([head, '"' + "".join(url_parts) + '"', *options])
     lines = (
         f"{head} \\",
@@ -106,6 +112,28 @@ def reproduction(request: OperationRequest, secrets: Secrets) -> Reproduction:
     codes = "; SMS codes must be fresh ones, from the profile's [codes] command (or the SMS)" if sms else ""
     masked = f"(masked: set {names} in your shell first{codes}; an unset one stops the command, naming it)"
     return Reproduction(command, masked, lines)
+
+
+def _body_shown(body: dict[str, Any], request: OperationRequest, secrets: Secrets, variables: list[str]) -> str:
+    """The JSON body for inside double quotes, each secret value (a string the run holds secret) replaced by the
+    shell variable it names, as in the query."""
+    masked: dict[str, str] = {}
+
+    def walk(node: Any, path: str) -> Any:
+        if isinstance(node, dict):
+            return {key: walk(value, f"{path}.{key}" if path else key) for key, value in node.items()}
+        if isinstance(node, str) and secrets.label(node) is not None:
+            variable = variable_for(path.rsplit(".", 1)[-1])
+            variables.append(variable)
+            marker = f"@@masked-{len(masked)}@@"
+            masked[marker] = "${" + variable + ":?" + _code_hint(request, path, secrets) + "}"
+            return marker
+        return node
+
+    text = _double_quoted(json.dumps(walk(body, ""), ensure_ascii=False))
+    for marker, shown in masked.items():
+        text = text.replace(marker, shown)
+    return text
 
 
 def _code_hint(request: OperationRequest, name: str, secrets: Secrets) -> str:

@@ -159,6 +159,11 @@ class Operation:
         return code
 
     @property
+    def has_body(self) -> bool:
+        """The operation takes a JSON request body (its properties are parameters in location "body")."""
+        return any(p.location == BODY for p in self.parameters)
+
+    @property
     def required_parameters(self) -> tuple[Parameter, ...]:
         return tuple(p for p in self.parameters if p.required)
 
@@ -267,7 +272,7 @@ def _contract(doc: dict, path: Path, api_path: str, method: str, op: dict, prima
                 schema=p.get("schema") or {},
             )
             for p in resolve_refs(doc, op.get("parameters") or [])
-        )
+        ) + body_parameters(resolve_refs(doc, op.get("requestBody") or {}))
         codes = {}
         for key, entry in (op.get("x-business-codes") or {}).items():
             code = int(key)
@@ -309,6 +314,42 @@ def _contract(doc: dict, path: Path, api_path: str, method: str, op: dict, prima
     if (primary or codes) and sum(c.success for c in codes.values()) != 1:
         raise SpecError(f"{where}: x-business-codes must mark exactly one code `success: true`")
     return operation
+
+
+BODY = "body"  # the location of a parameter that is a property of the JSON request body
+JSON = "application/json"
+
+
+def body_parameters(request_body: dict, schema: dict | None = None, prefix: str = "", required=True) -> tuple:
+    """The properties of an operation's JSON request body, nested ones too, each as a Parameter in location "body"
+    named by its dotted path ("device.deviceId"); required when its object lists it and that object is itself
+    required (a property of an optional object is sent only with it). Its x-missing-code, x-role and example are
+    read from the property's schema, as a query parameter's from the parameter."""
+    if schema is None:
+        schema = ((request_body.get("content") or {}).get(JSON) or {}).get("schema") or {}
+        required = bool(request_body.get("required", False)) or bool(schema.get("required"))
+    found: list[Parameter] = []
+    listed = set(schema.get("required") or [])
+    for name, node in (schema.get("properties") or {}).items():
+        if not isinstance(node, dict):
+            continue
+        dotted = f"{prefix}{name}"
+        needed = required and name in listed
+        found.append(
+            Parameter(
+                name=dotted,
+                location=BODY,
+                required=needed,
+                missing_code=node.get("x-missing-code"),
+                example=node.get("example"),
+                description=node.get("description", ""),
+                role=node.get("x-role"),
+                schema=node,
+            )
+        )
+        if node.get("type") == "object" or "properties" in node:
+            found += body_parameters(request_body, node, dotted + ".", needed)
+    return tuple(found)
 
 
 @dataclass(frozen=True)

@@ -12,3 +12,28 @@ OTHER_CODES = {
 }
 OTHER = dataclasses.replace(CONTRACT, operation_id="getNickname", method="GET", path="/nick", codes=OTHER_CODES)
 OTHER = dataclasses.replace(OTHER, primary=False)
+
+# An operation whose parameters are the properties of a JSON body, one nested (POST setEmail's shape).
+EMAIL_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["email", "device"],
+                "properties": {
+                    "email": {"type": "string", "x-missing-code": 7101, "example": "a@example.com"},
+                    "device": {
+                        "type": "object",
+                        "required": ["deviceId"],
+                        "properties": {"deviceId": {"type": "string", "x-missing-code": 7103, "example": "d-1"}},
+                    },
+                    "lang": {"type": "string", "example": "en"},
+                },
+            }
+        }
+    },
+}
+WITH_BODY = dataclasses.replace(
+    OTHER, operation_id="setEmail", method="POST", path="/email", parameters=spec.body_parameters(EMAIL_BODY)
+)

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,3 +163,25 @@ def _run_in_fresh_interpreter(args: tuple[str, ...], environment: dict[str, str]
             seconds,
             usage.ru_maxrss / 1024,
         )
+
+
+@contextmanager
+def reference_servers(folder: Path, *serving: type) -> Iterator[Callable[..., tuple[str, dict[str, str]]]]:
+    """start(*defects): the reference server with the `serving` mixins (another operation it serves) and the
+    defects before them, on a fresh database in folder; (its URL, the env for the profile's code source). Every
+    server started is stopped at the end."""
+    from reference_server import create_app, start_embedded
+
+    servers = []
+
+    def start(*defects: type) -> tuple[str, dict[str, str]]:
+        database = folder / f"reference-{len(servers)}.sqlite3"
+        server = start_embedded(create_app({"DATABASE": str(database), "DEFECTS": [*defects, *serving]}))
+        servers.append(server)
+        return server.base_url, {"REFERENCE_SERVER_DB": str(database)}
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.stop()

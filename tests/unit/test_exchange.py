@@ -192,3 +192,29 @@ def test_the_endpoint_speaks_in_its_own_operations_envelope_fields():
     assert not answer(request, body=b'{"msg": "m", "data": 1}').from_endpoint
     bare = OperationRequest(dataclasses.replace(CONTRACT, envelope_schema={}), BASE_URL, {})
     assert answer(bare, body=b'{"msg": "m", "data": 1}').from_endpoint  # no schema: this API's own fields
+
+
+def test_a_body_operations_values_go_in_a_json_body_nested_by_their_dotted_names():
+    from tests.support.operations import WITH_BODY
+
+    values = {"email": "a@example.com", "device.deviceId": "d-1", "lang": "en"}
+    wire = OperationRequest(WITH_BODY, BASE_URL, values, token=TOKEN, token_header="Authorization").wire()
+    assert json.loads(wire.body) == {"email": "a@example.com", "device": {"deviceId": "d-1"}, "lang": "en"}
+    assert wire.headers["Content-Type"] == "application/json" and wire.url == BASE_URL + "/email"
+    assert "Content-Length" not in wire.headers  # counted when sent: requests had counted none
+    blank_object = OperationRequest(WITH_BODY, BASE_URL, {"email": "x", "device": ""}).wire()
+    assert json.loads(blank_object.body) == {"email": "x", "device": ""}
+    assert json.loads(OperationRequest(WITH_BODY, BASE_URL, {}).wire().body) == {}  # every property absent
+
+
+def test_the_loader_names_body_properties_by_path_and_requires_them_under_required_objects():
+    from tests.support.operations import WITH_BODY
+
+    found = {p.name: (p.location, p.required, p.missing_code) for p in WITH_BODY.parameters}
+    assert found == {
+        "email": ("body", True, 7101),
+        "device": ("body", True, None),
+        "device.deviceId": ("body", True, 7103),
+        "lang": ("body", False, None),
+    }
+    assert WITH_BODY.has_body and not CONTRACT.has_body

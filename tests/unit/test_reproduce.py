@@ -4,6 +4,7 @@ shell variable, and one exchange written out as a report's evidence."""
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -94,3 +95,22 @@ def test_the_evidence_leaves_out_the_length_header_and_cuts_past_2048_bytes():
     request = dataclasses.replace(move(ACCOUNT, "1", FREE, "2"), body=b"{}", headers={"Content-Length": "2"})
     text = exchange_text(answer(request, body=b"y" * 2048), Secrets())
     assert "Content-Length" not in text and "Authorization: " in text and text.endswith("y" * 2048)
+
+
+def test_a_body_is_reproduced_with_its_secrets_as_shell_variables():
+    """Pasted into bash with the variable set, the -d argument is the body sent, quotes and all."""
+    import subprocess
+
+    from tests.support.operations import WITH_BODY
+
+    shown = secrets()
+    shown.add("d-secret-1", "sms-code")
+    values = {"email": 'a"b$c@example.com', "device.deviceId": "d-secret-1"}
+    request = OperationRequest(WITH_BODY, BASE_URL, values)
+    reproduced = reproduction(request, shown)
+    assert "d-secret-1" not in reproduced.command and "DEVICE_ID" in reproduced.masked
+    assert reproduced.lines[-1].startswith("  -d ")
+    script = "words() { printf '%s\\0' \"$@\"; }; " + reproduced.command.replace("curl ", "words ", 1)
+    done = subprocess.run(["bash", "-c", script], env={"DEVICE_ID": "d-secret-1"}, capture_output=True)
+    words = done.stdout.decode().split("\0")
+    assert json.loads(words[words.index("-d") + 1]) == json.loads(request.wire().body)
