@@ -251,10 +251,12 @@ class AccountKeeper:
         and the run stops when the account could not be put back."""
         repair = self.after_lost_answer(request)
         message += f"; {could}: {repair.words}"
+        if not repair.done:  # the account may be away: nothing more is sent, the verdict says how to put it back
+            stopped = self.run.stop(f"{message.splitlines()[0]}; {repair.stop or repair.words}")
+            if not repair.wrong:
+                raise stopped
         if repair.wrong:
             return [*repair.wrong[:-1], repair.wrong[-1].also(f"({message})")]
-        if not repair.done:
-            raise self.run.stop(f"{message.splitlines()[0]}; {repair.stop or repair.words}")
         raise CannotJudge(message)
 
     def failures(self, repair: Repair, found: list[Failure]) -> list[Failure]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from contract_suite.engine.account import IN_STEP, MOVED, AccountKeeper
-from contract_suite.engine.evidence import Failure
+from contract_suite.engine.evidence import SOMEONE_ELSE, SOURCE, Failure, Suspect
 from contract_suite.engine.exchange import OperationRequest
 from contract_suite.http.transport import RequestCapReached
 from contract_suite.outcomes import CannotJudge, NotJudged
@@ -14,6 +14,7 @@ from contract_suite.target_data.profile import Phone
 from contract_suite.target_data.sms_codes import CodeSourceBroken, CodeUnavailable
 from tests.support.engine_fakes import (
     ACCOUNT,
+    BASE_URL,
     CONTRACT,
     ELSEWHERE,
     FREE,
@@ -489,3 +490,502 @@ def test_an_error_answer_that_moved_the_account_but_cannot_be_sent_again_says_wh
         platform.send = no_change_again
     found = keeps.after_answer(got, {NEW_PHONE_REGISTERED}, None, "rule")
     assert said in found[0].more[0] and platform.holds == ACCOUNT
+
+
+# -- the rarer repairs: what each says, whether `done` says the account is home, and what it sent -------------------
+
+OLD_PHONE_REFUSED = CONTRACT.code_named("old-phone-verification-failed")
+NEW_PHONE_REFUSED = CONTRACT.code_named("new-phone-verification-failed")
+NO_NUMBER = Phone("86", "")  # a side the request leaves empty: it names no number
+UNREACHABLE = Phone("86", "138\n0")  # a number no SMS reaches: the keeper cannot ask about it
+LOST = "cannot judge this case: closed"
+COULD = "it could have moved the account"
+
+
+class RarerPlatform(MemoryPlatform):
+    """The memory platform with the faults the rarer repairs meet: `silent` numbers whose questions get no whole
+    answer, `says_success` numbers whose questions it answers with success; a move back that answers `back_answer`
+    (a code, "lost", or "no envelope": an HTTP 500 page), moving the account only when `back_moves`; and after
+    `good_backs` move backs (None: no limit) it refuses the rest for the original phone's code."""
+
+    def __init__(self, silent=(), says_success=(), back_answer=None, back_moves=True, good_backs=None, **kwargs):
+        super().__init__(**kwargs)
+        self.silent, self.says_success = set(silent), set(says_success)
+        self.back_answer, self.back_moves, self.good_backs = back_answer, back_moves, good_backs
+
+    def _reply(self, request):
+        old, new = request.side("old").phone, request.side("new").phone
+        if old == new and old in self.silent:
+            return lost(request)
+        if old == new and old in self.says_success:
+            return answer(request, SUCCESS)
+        if old == new or new != ACCOUNT or old != self.holds:
+            return super()._reply(request)
+        if self.good_backs is not None:
+            if self.good_backs == 0:
+                return answer(request, OLD_PHONE_REFUSED)
+            self.good_backs -= 1
+        if self.back_answer is None:
+            return super()._reply(request)
+        if self.back_moves:
+            self.holds = ACCOUNT
+            self.moves.append((old, new))
+        if self.back_answer == "lost":
+            return lost(request)
+        if self.back_answer == "no envelope":
+            return answer(request, status=500, body=b"<html>internal error</html>")
+        return answer(request, self.back_answer)
+
+
+def questions(platform) -> list[Phone]:
+    """The numbers the keeper asked about, in order."""
+    return [r.side("old").phone for r in platform.sent if r.side("old") == r.side("new")]
+
+
+def one_line(text: str) -> bool:
+    return "\n" not in text and text.count("curl -sS -X PUT") == 1
+
+
+def test_a_question_is_not_sent_as_a_change_of_the_account():
+    """A question changes nothing: the gateway may send it again after a 502 or 504, which it never does for a
+    change."""
+    platform = MemoryPlatform()
+    keeping(platform).ask(ACCOUNT)
+    assert [r.changes_account for r in platform.sent] == [False]
+
+
+def test_a_request_that_never_carries_the_token_or_names_no_original_phone_could_not_move_the_account():
+    keeps = keeping(MemoryPlatform())
+    headerless = OperationRequest(
+        CONTRACT, BASE_URL, move(ACCOUNT, "1", FREE, "2").values, token=TOKEN, token_header=""
+    )
+    assert not headerless.carries_token and not keeps.could_move(headerless)  # the token never goes out
+    without_account = keeping(MemoryPlatform(), account=None)
+    assert not without_account.could_move(move(NO_NUMBER, "1", FREE, "2"))
+
+
+def test_before_the_first_case_an_account_on_its_number_lets_the_run_go_on():
+    platform = MemoryPlatform()
+    keeps = keeping(platform)
+    assert keeps.ensure_in_step() is None and keeps.checked and questions(platform) == [ACCOUNT]
+    assert keeps.run.stopped is None
+
+
+def test_before_the_first_case_a_question_answered_with_success_is_that_cases_failure():
+    keeps = keeping(RarerPlatform(says_success=[ACCOUNT]))
+    wrong = keeps.ensure_in_step()
+    assert wrong.rule.startswith(f"before this case, asked where the test account is: {ACCOUNT} as both")
+    assert keeps.run.stopped is None
+
+
+def test_without_an_account_or_a_token_nothing_is_asked_before_the_first_case():
+    platform = MemoryPlatform()
+    assert keeping(platform, account=None).ensure_in_step() is None
+    no_token = keeping(platform)
+    no_token.run.tokens = {}
+    assert no_token.ensure_in_step() is None and not no_token.checked
+    assert platform.sent == []
+
+
+@pytest.mark.parametrize(
+    ("checked", "said"),
+    [
+        (True, f"changed by someone else during the run: it no longer holds {ACCOUNT} (the target answers"),
+        (False, f"the test account does not hold {ACCOUNT}: the target answers"),
+    ],
+)
+def test_a_case_told_the_account_is_not_on_its_number_stops_the_run_when_it_moved(checked, said):
+    """The case's failure (5174 from the account's own number) is confirmed by asking: the account is away and no
+    request of the run moved it, so the run stops; during the run that is someone else's doing."""
+    platform = MemoryPlatform(holds=ELSEWHERE)
+    keeps = keeping(platform)
+    keeps.checked = checked
+    told = answer(move(ACCOUNT, "1", FREE, "2"), OLD_PHONE_INCORRECT)
+    with pytest.raises(CannotJudge, match="cannot judge: "):
+        keeps.after_answer(told, {SUCCESS}, Failure("rule"), "rule")
+    assert said in keeps.run.stopped and questions(platform) == [ACCOUNT]
+    assert keeps.run.ledger.account_moved_by_someone_else is checked and platform.moves == []
+
+
+def test_a_case_told_the_account_is_not_on_its_number_keeps_its_failure_when_it_is_there():
+    """Asked, the account is home: the case's 5174 stands, the run goes on (asked a second time, as an error answer
+    to a request that could move it)."""
+    platform = MemoryPlatform()
+    keeps = keeping(platform)
+    told = answer(move(ACCOUNT, "1", FREE, "2"), OLD_PHONE_INCORRECT)
+    found = keeps.after_answer(told, {SUCCESS}, Failure("rule"), "rule")
+    assert keeps.run.stopped is None and questions(platform) == [ACCOUNT, ACCOUNT]
+    assert found == [Failure("rule", more=(f"asked where the account is: the test account still holds {ACCOUNT}",))]
+    keeping(platform, account=None).confirm_out_of_step()
+    assert len(platform.sent) == 2  # no account: nothing to confirm
+
+
+def test_an_error_answer_from_the_account_saying_it_was_away_is_someone_elses():
+    """The account was on the request's new phone before the request came (the target answered 5174 to it from
+    the account's number): no request of the run moved it, so nothing is moved back or sent again."""
+    platform = MemoryPlatform(holds=FREE)
+    keeps = keeping(platform)
+    told = answer(move(ACCOUNT, "1", FREE, "2"), OLD_PHONE_INCORRECT)
+    repair = keeps.after_error_answer(told, OLD_PHONE_INCORRECT)
+    assert repair.someone_else and not repair.done and repair.stop == repair.words
+    assert (
+        f"it no longer held {ACCOUNT} when a request from it came (the target answered "
+        f"{CONTRACT.describe(OLD_PHONE_INCORRECT)}), and no request of this run moved it" in repair.words
+    )
+    assert platform.moves == [] and platform.fresh == [] and platform.holds == FREE
+
+
+def test_a_case_whose_error_answer_said_the_account_was_away_cannot_be_judged():
+    """The same through the case's answer: the code the case got is what tells (a lone request, not a burst)."""
+    platform = MemoryPlatform(holds=FREE)
+    keeps = keeping(platform)
+    told = answer(move(ACCOUNT, "1", FREE, "2"), OLD_PHONE_INCORRECT)
+    with pytest.raises(CannotJudge, match=f"it no longer held {ACCOUNT} when a request from it came"):
+        keeps.after_answer(told, {NEW_PHONE_REGISTERED}, None, "rule")
+    assert platform.moves == [] and keeps.run.ledger.account_moved_by_someone_else
+
+
+def test_an_error_answer_after_which_the_account_holds_neither_number_is_someone_elses():
+    platform = MemoryPlatform(holds=ELSEWHERE)
+    keeps = keeping(platform)
+    repair = keeps.after_error_answer(answer(move(ACCOUNT, "1", FREE, "2"), NEW_PHONE_REGISTERED))
+    assert repair.someone_else and not repair.done and repair.stop == repair.words
+    assert f"it no longer holds {ACCOUNT} and does not hold {FREE} (the new phone of the request" in repair.words
+    assert questions(platform) == [ACCOUNT, ACCOUNT, FREE] and platform.moves == []
+
+
+def test_an_error_answer_after_which_the_target_will_not_say_of_the_new_phone_is_moved_back_from_it():
+    """The account left its number and the question about the new phone gets no answer: the keeper tries the move
+    back from there, saying what each number told."""
+    platform = RarerPlatform(holds=FREE, silent=[FREE])
+    keeps = keeping(platform)
+    repair = keeps.after_error_answer(answer(move(ACCOUNT, "1", FREE, "2"), NEW_PHONE_REGISTERED))
+    assert repair.done and platform.holds == ACCOUNT and platform.moves == [(FREE, ACCOUNT)]
+    assert repair.words == (
+        f"the account moved although the target answered an error, so the account may have moved to {FREE} "
+        f"({ACCOUNT}: not the account's; {FREE}: no clear answer); "
+        f"the suite moved the test account back from {FREE} to {ACCOUNT}"
+    )
+    assert not repair.someone_else and repair.stop is None and repair.wrong == [] and platform.fresh == []
+
+
+def test_an_error_answer_with_the_account_in_place_says_where_it_is_and_no_more():
+    platform = MemoryPlatform()
+    repair = keeping(platform).after_error_answer(answer(move(ACCOUNT, "1", FREE, "2"), UNDOCUMENTED_CODE))
+    assert repair.done and repair.words == "" and repair.stop is None and repair.wrong == []
+    assert repair.where == f"asked where the account is: the test account still holds {ACCOUNT}"
+
+
+def test_an_error_answer_whose_question_the_target_answers_with_success_says_it_would_not_say():
+    platform = RarerPlatform(says_success=[ACCOUNT])
+    repair = keeping(platform).after_error_answer(answer(move(ACCOUNT, "1", FREE, "2"), UNDOCUMENTED_CODE))
+    assert repair.done and repair.words == "" and repair.where == "asked where the account is: the target would not say"
+    assert len(repair.wrong) == 1 and repair.wrong[0].rule.startswith(f"asked where the test account is: {ACCOUNT}")
+
+
+def test_an_error_answer_that_moved_the_account_again_when_sent_again_is_put_back_twice():
+    platform = MemoryPlatform(moves_on_error=NEW_PHONE_REGISTERED)
+    keeps = keeping(platform)
+    _, got = change(platform=platform)
+    repair = keeps.after_error_answer(got, got.code)
+    back = f"the suite moved the test account back from {FREE} to {ACCOUNT}"
+    assert repair.words == (
+        f"the account moved although the target answered an error: the account moved to {FREE} "
+        f"(asked: {ACCOUNT} and {FREE}); {back}; sent again with fresh SMS codes "
+        f"({CONTRACT.describe(NEW_PHONE_REGISTERED)}), it moved again (reproduced); {back}"
+    )
+    assert repair.done and platform.holds == ACCOUNT and repair.wrong == [] and repair.stop is None
+    assert platform.moves == [(ACCOUNT, FREE), (FREE, ACCOUNT), (ACCOUNT, FREE), (FREE, ACCOUNT)]
+    assert len(platform.fresh) == 1 and not repair.someone_else
+    sent_again = [r for r in platform.sent[1:] if r.side("old").phone == ACCOUNT and r.side("new").phone == FREE]
+    assert [r.changes_account for r in sent_again] == [True]  # a change: the gateway never sends it twice
+
+
+def test_an_error_answer_reproduced_whose_second_move_back_is_refused_stops_the_run_away_from_home():
+    platform = RarerPlatform(moves_on_error=NEW_PHONE_REGISTERED, good_backs=1)
+    keeps = keeping(platform)
+    _, got = change(platform=platform)
+    repair = keeps.after_error_answer(got, got.code)
+    assert not repair.done and platform.holds == FREE
+    assert "it moved again (reproduced); THE TEST ACCOUNT MAY NOW HOLD" in repair.words
+    assert f"moving it back answered {CONTRACT.describe(OLD_PHONE_REFUSED)}; asked, the account holds {FREE}" in (
+        repair.words
+    )
+    assert one_line(repair.stop) and repair.stop.startswith("the account moved although the target answered an error")
+
+
+def test_an_error_answer_that_moved_the_account_which_cannot_be_moved_back_is_not_sent_again():
+    platform = MemoryPlatform(moves_on_error=NEW_PHONE_REGISTERED, stuck=True)
+    keeps = keeping(platform)
+    _, got = change(platform=platform)
+    repair = keeps.after_error_answer(got, got.code)
+    assert not repair.done and platform.holds == FREE and platform.fresh == []
+    assert repair.words.startswith(
+        f"the account moved although the target answered an error: the account moved to {FREE} (asked: {ACCOUNT} "
+        f"and {FREE}); THE TEST ACCOUNT MAY NOW HOLD {FREE}"
+    )
+    assert one_line(repair.stop)
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        (CodeUnavailable("none"), "(not sent again: no fresh SMS code to send it with)"),
+        (RequestCapReached("spent"), "(not sent again: spent)"),
+    ],
+)
+def test_an_error_answer_that_moved_the_account_not_sent_again_leaves_it_home(fault, said):
+    platform = MemoryPlatform(moves_on_error=NEW_PHONE_REGISTERED)
+    keeps = keeping(platform)
+    request, got = change(platform=platform)
+    if isinstance(fault, CodeUnavailable):
+        platform.with_fresh_codes = lambda request, held, refused_side=None: (_ for _ in ()).throw(fault)
+    else:
+        send = platform.send
+
+        def refuses_the_change_sent_again(sent):
+            if sent.side("old").phone == ACCOUNT and sent.side("new").phone == FREE:
+                raise fault
+            return send(sent)
+
+        platform.send = refuses_the_change_sent_again
+    repair = keeps.after_error_answer(got, got.code)
+    assert repair.done and platform.holds == ACCOUNT and repair.stop is None
+    assert repair.words.endswith(f"the suite moved the test account back from {FREE} to {ACCOUNT} {said}")
+
+
+@pytest.mark.parametrize("success", [False, True])
+def test_a_repair_whose_account_cannot_be_asked_after_says_whether_it_may_have_moved(success):
+    """After an error answer nothing says the account moved (done, the reason in `where`); after a success it may
+    have: not done, with the line that moves it back by hand."""
+    keeps = keeper_with(Faulty(RequestCapReached("no request left")), Codes())
+    got = answer(move(ACCOUNT, "1", FREE, "2"), SUCCESS if success else UNDOCUMENTED_CODE)
+    repair = keeps._repair_after(got, success=success)
+    cannot = "the suite cannot ask where the test account is: no request left"
+    if success:
+        assert not repair.done and repair.words.startswith(f"THE TEST ACCOUNT MAY NOW HOLD {FREE}; {cannot}")
+        assert one_line(repair.stop)
+    else:
+        assert repair.done and repair.words == "" and repair.where == cannot and repair.stop is None
+
+
+def test_a_success_to_a_request_without_a_new_phone_is_left_to_a_person():
+    platform = MemoryPlatform()
+    keeps = keeping(platform)
+    repair = keeps.after_unexpected_success(move(ACCOUNT, "1", NO_NUMBER, "2"))
+    assert not repair.done and repair.words == "the target reported success: check the test account's phone by hand"
+    assert keeps.codes.consumed_phones == [ACCOUNT] and platform.sent == []  # the code it sent is spent
+
+
+def test_a_success_to_a_request_to_the_accounts_own_number_changed_nothing_to_ask_about():
+    platform = MemoryPlatform()
+    keeps = keeping(platform)
+    repair = keeps.after_unexpected_success(move(ACCOUNT, "1", ACCOUNT, "2"))
+    assert repair.done and repair.words == f"the target reported success; the account should still hold {ACCOUNT}"
+    assert keeps.codes.consumed_phones == [ACCOUNT, ACCOUNT] and platform.sent == []
+
+
+def test_a_success_that_changed_nothing_spends_the_codes_and_leaves_the_account_home():
+    platform = MemoryPlatform(lies=True)
+    keeps = keeping(platform)
+    request, _ = change(platform=platform)
+    repair = keeps.after_unexpected_success(request)
+    assert repair.done and platform.moves == [] and keeps.codes.consumed_phones == [ACCOUNT, FREE]
+    assert repair.words == (
+        f"the target reported success, but nothing changed: the account still holds {ACCOUNT} (and {FREE} is not "
+        "the account's)"
+    )
+
+
+def test_a_success_after_which_the_account_holds_neither_number_is_left_to_a_person():
+    """Neither number is the account's: nothing is moved back (from where?), the line to do it names the new
+    phone."""
+    platform = MemoryPlatform(holds=ELSEWHERE)
+    keeps = keeping(platform)
+    repair = keeps.after_unexpected_success(move(ACCOUNT, "1", FREE, "2"))
+    assert not repair.done and platform.holds == ELSEWHERE and platform.moves == []
+    assert questions(platform) == [ACCOUNT, FREE] and len(platform.sent) == 2
+    assert repair.words.startswith(
+        f"THE TEST ACCOUNT MAY NOW HOLD {FREE}; the target reported success, and the account answers to none of the "
+        f"numbers the suite asked ({ACCOUNT} and {FREE}). Set it back to {ACCOUNT} by hand"
+    )
+    assert one_line(repair.stop)
+
+
+def test_a_success_to_a_number_nobody_can_ask_about_is_moved_back_from_it():
+    platform = MemoryPlatform()
+    keeps = keeping(platform)
+    request = move(ACCOUNT, "1", UNREACHABLE, "2")
+    platform.send(request)
+    repair = keeps.after_unexpected_success(request)
+    assert repair.done and platform.holds == ACCOUNT and questions(platform) == [ACCOUNT]
+    assert repair.words == (
+        f"the target reported success, so the account may have moved to {UNREACHABLE} ({ACCOUNT}: not the "
+        f"account's; {UNREACHABLE}: cannot be asked (no SMS code reaches a number with control characters)); "
+        f"the suite moved the test account back from {UNREACHABLE} to {ACCOUNT}"
+    )
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [move(ACCOUNT, "1", ACCOUNT, "2"), move(ACCOUNT, "1", NO_NUMBER, "2")],
+    ids=["to-its-own-number", "to-no-number"],
+)
+def test_a_lost_answer_to_a_request_that_could_not_move_the_account_asks_nothing(request_):
+    platform = MemoryPlatform()
+    keeps = keeping(platform)
+    with pytest.raises(CannotJudge, match=f"^{LOST}; {COULD}: the request could not move the account$"):
+        keeps.after_lost(request_, LOST, COULD)
+    assert platform.sent == [] and keeps.run.stopped is None
+
+
+def test_a_lost_answer_without_an_account_asks_nothing():
+    platform = MemoryPlatform()
+    keeps = keeping(platform, account=None)
+    assert keeps.after_lost_answer(move(FREE, "1", ELSEWHERE, "2")).done and platform.sent == []
+
+
+def test_a_lost_answer_that_moved_nothing_says_the_account_is_home():
+    platform = MemoryPlatform()
+    keeps = keeping(platform)
+    with pytest.raises(CannotJudge, match=f"{COULD}: the test account holds {ACCOUNT}, as it should$"):
+        keeps.after_lost(move(ACCOUNT, "1", FREE, "2"), LOST, COULD)
+    assert keeps.run.stopped is None and platform.moves == [] and questions(platform) == [ACCOUNT]
+
+
+def test_a_lost_answer_that_moved_the_account_beyond_a_move_back_stops_the_run_in_one_line():
+    platform = MemoryPlatform(lost_moves=True, stuck=True)
+    keeps = keeping(platform)
+    request, _ = change(platform=platform)
+    with pytest.raises(CannotJudge):
+        keeps.after_lost(request, LOST, COULD)
+    stopped = keeps.run.stopped
+    assert platform.holds == FREE and one_line(stopped)
+    assert stopped.startswith(
+        f"{LOST}; {COULD}: the answer was lost: the account moved to {FREE} (asked: {ACCOUNT} and {FREE}); "
+        f"THE TEST ACCOUNT MAY NOW HOLD {FREE}; moving it back answered {CONTRACT.describe(OLD_PHONE_REFUSED)}; "
+        f"asked, the account holds {FREE}. Set it back to {ACCOUNT} by hand"
+    )
+
+
+def test_a_lost_answer_whose_question_the_target_answered_with_success_fails_the_case_with_it():
+    """A contract failure found on the way: the case fails with it, what became of the account said after it."""
+    keeps = keeping(RarerPlatform(says_success=[ACCOUNT]))
+    found = keeps.after_lost(move(ACCOUNT, "1", FREE, "2"), LOST, COULD)
+    assert len(found) == 1 and found[0].rule.startswith(f"asked where the test account is: {ACCOUNT} as both")
+    assert found[0].more[-1].startswith(f"({LOST}; {COULD}: THE TEST ACCOUNT MAY NOW HOLD {FREE}; the answer was lost")
+    # the account may be away: the run stops too, its line saying how to put it back (the case's failure stands)
+    assert keeps.run.stopped.startswith(f"{LOST}; {COULD}: THE TEST ACCOUNT MAY NOW HOLD {FREE}")
+    assert one_line(keeps.run.stopped)
+
+
+def test_a_burst_is_asked_after_only_when_it_broke_a_rule_and_could_have_moved_the_account():
+    platform = MemoryPlatform()
+    keeps = keeping(platform)
+    could = move(ACCOUNT, "1", FREE, "2")
+    assert keeps.after_burst([answer(could, UNDOCUMENTED_CODE)] * 2, [], won=0) == []
+    broken = Failure("the answers differ")
+    could_not = move(FREE, "1", ELSEWHERE, "2")
+    assert keeps.after_burst([answer(could_not, UNDOCUMENTED_CODE)] * 2, [broken], won=0) == [broken]
+    assert platform.sent == []
+
+
+def test_a_burst_whose_first_answer_says_the_account_was_away_is_reproduced_not_blamed_on_someone_else():
+    """A burst's 5174 may be its partner's doing (the partner moved the account first): the keeper reproduces the
+    move instead of stopping the run; the repair's words go on the first failure, the others follow."""
+    platform = MemoryPlatform(moves_on_error=NEW_PHONE_REGISTERED)
+    keeps = keeping(platform)
+    request = move(ACCOUNT, "1", FREE, "2")
+    mover = platform.send(request)
+    partner = platform.send(request)
+    assert partner.code == OLD_PHONE_INCORRECT
+    first, second = Failure("an error moved it"), Failure("the answers differ")
+    found = keeps.after_burst([partner, mover], [first, second], won=0)
+    assert len(found) == 2 and found[0].rule == first.rule and found[1] == second
+    assert any("it moved again (reproduced)" in line for line in found[0].more)
+    assert platform.holds == ACCOUNT and keeps.run.stopped is None
+    assert not keeps.run.ledger.account_moved_by_someone_else
+
+
+def test_a_restore_that_cannot_be_sent_stops_the_run():
+    platform = MemoryPlatform(holds=FREE)
+    keeps = keeper_with(platform, Codes(fault=CodeUnavailable("no code for it")))
+    with pytest.raises(CannotJudge):
+        keeps.restore(FREE)
+    assert keeps.run.stopped.startswith(
+        f"cannot judge this case: moving the test account back from {FREE} to {ACCOUNT}: it could not be sent; "
+        f"THE TEST ACCOUNT MAY NOW HOLD {FREE}; cannot move it back: no code for it"
+    )
+    assert platform.sent == [] and platform.holds == FREE
+
+
+def test_a_restore_whose_answer_was_lost_but_that_moved_the_account_cannot_judge_the_case():
+    platform = RarerPlatform(holds=FREE, back_answer="lost")
+    keeps = keeping(platform)
+    with pytest.raises(CannotJudge) as raised:
+        keeps.restore(FREE)
+    assert str(raised.value) == (
+        f"cannot judge this case: moving the test account back from {FREE} to {ACCOUNT}: closed; "
+        f"moving it back answered closed, but the account holds {ACCOUNT} again"
+    )
+    assert keeps.run.stopped is None and platform.holds == ACCOUNT
+
+
+def test_a_restore_whose_answer_was_lost_and_that_did_not_move_the_account_stops_the_run():
+    platform = RarerPlatform(holds=FREE, back_answer="lost", back_moves=False)
+    keeps = keeping(platform)
+    with pytest.raises(CannotJudge):
+        keeps.restore(FREE)
+    assert keeps.run.stopped.startswith(
+        f"cannot judge this case: moving the test account back from {FREE} to {ACCOUNT}: closed; "
+        f"THE TEST ACCOUNT MAY NOW HOLD {FREE}; moving it back answered closed; asked, the account holds {FREE}"
+    )
+    assert one_line(keeps.run.stopped) and platform.holds == FREE
+
+
+def test_a_restore_refused_with_the_account_home_all_the_same_suspects_someone_else():
+    platform = RarerPlatform(holds=FREE, back_answer=OLD_PHONE_REFUSED)
+    keeps = keeping(platform)
+    _, back, failure = keeps.restore(FREE)
+    assert back.code == OLD_PHONE_REFUSED and platform.holds == ACCOUNT and keeps.run.stopped is None
+    assert failure.rule == (
+        f"RESTORE FAILED: moving the test account back from {FREE} to {ACCOUNT} answered "
+        f"{CONTRACT.describe(OLD_PHONE_REFUSED)}"
+    )
+    assert failure.suspect == SOMEONE_ELSE and failure.more[0].startswith(f"Asked, the account holds {ACCOUNT}")
+
+
+@pytest.mark.parametrize(
+    ("refused_with", "can_refresh", "suspect"),
+    [
+        (OLD_PHONE_REFUSED, True, Suspect(SOURCE, FREE.key)),
+        (NEW_PHONE_REFUSED, True, Suspect(SOURCE, ACCOUNT.key)),
+        (UNDOCUMENTED_CODE, True, None),
+        (OLD_PHONE_REFUSED, False, None),
+    ],
+)
+def test_a_restore_refused_for_a_code_suspects_the_code_source_when_it_gives_fresh_ones(
+    refused_with, can_refresh, suspect
+):
+    """The move back's codes were fetched a moment before: refused for one, the source may be shared with someone
+    else; a source that cannot give a fresh code, or another refusal, suspects nothing."""
+    platform = RarerPlatform(holds=FREE, back_answer=refused_with, back_moves=False)
+    keeps = keeping(platform)
+    keeps.codes.can_refresh = can_refresh
+    _, _, failure = keeps.restore(FREE)
+    assert failure.suspect == suspect and platform.holds == FREE
+    assert failure.rule.endswith(f"answered {CONTRACT.describe(refused_with)}") and keeps.run.stopped
+
+
+def test_a_move_back_answered_without_the_envelope_says_its_status():
+    platform = RarerPlatform(holds=FREE, back_answer="no envelope", back_moves=False)
+    moved = keeping(platform)._move_back(FREE)
+    assert not moved.done and moved.answered == "HTTP 500" and moved.answer.status == 500
+    assert f"moving it back answered HTTP 500; asked, the account holds {FREE}" in moved.words
+
+
+def test_a_move_back_by_hand_gives_the_command_and_the_variables_to_set():
+    moved = keeping(MemoryPlatform(holds=FREE), allow_destructive=False)._move_back(FREE)
+    lead, command, note = moved.words.split("\n")
+    assert command.startswith("  curl -sS -X PUT") and note.startswith("  (masked: set OLD_PHONE_CODE, NEW_PHONE_CODE")
+    assert moved.line == f"{lead} {command.strip()} {note.strip()}"
