@@ -263,14 +263,15 @@ def test_the_default_reference_server_costs_what_it_did_and_the_sms_budget_at_it
 
 @pytest.mark.parametrize(
     "sender",
-    [("--min-interval", "0.5", True), ("--min-interval", "0.5", False), ("--delivery-seconds", "0.1", False)],
+    [("--min-interval", "0.3", True), ("--min-interval", "0.3", False), ("--delivery-seconds", "0.05", False)],
     ids=["interval-given", "source-says-not-now", "slow-delivery"],
 )
 def test_a_platforms_sms_sender_costs_time_not_codes(tmp_path, sender):
-    """The platform refuses a second code to one number within 0.5 s (the code command exits 75, retry-after on
-    stderr; 10 of a run's codes go to the account's number), or takes 0.1 s to deliver each. Given [codes]
-    min_interval_seconds, the run never asks too soon; without it, each "not now" is waited out and counted, no SMS
-    sent; a slow delivery just takes its time. All HOLD, asking for no more codes than a default run."""
+    """The platform refuses a second code to one number within 0.3 s (the code command exits 75, retry-after on
+    stderr; 10 of a run's codes go to the account's number, one right after a success spent its code), or takes
+    0.05 s to deliver each. Given [codes] min_interval_seconds, the run never asks too soon; without it, each "not
+    now" is waited out and counted, no SMS sent; a slow delivery just takes its time. All HOLD, asking for no more
+    codes than a default run."""
     option, seconds, interval_in_profile = sender
     command = 'command = "python -m reference_server issue-code {international_code} {phone}"'
     paced = f'command = "python -m reference_server issue-code {{international_code}} {{phone}} {option} {seconds}"'
