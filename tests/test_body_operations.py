@@ -138,6 +138,9 @@ def test_a_nested_body_page_imports_into_an_operation_the_loader_and_the_lint_ta
     assert "# " in target.read_text(encoding="utf-8")  # the spec's own comments kept
     problems = [str(p) for rule in lint.RULES for p in rule(spec.load_document(target))]
     assert problems and all("setEmail" in p for p in problems), problems  # named for the author, setPhone clean
+    body = "/requestBody/content/application~1json/schema/properties/device/properties/deviceId"
+    assert any(body in p and "does not name its missing-code" in p for p in problems), problems  # nested ones too
+    assert any(body in p and "accepts the blank value(s)" in p for p in problems), problems
     assert "the spec lint finds" in added.stderr
     again = subprocess.run(
         [sys.executable, "-m", "contract_suite.knife4j", "import", str(EMAIL_PAGE), "--into", str(target)],

@@ -346,24 +346,50 @@ def codes_shown_to_readers(doc: dict) -> list[Problem]:
                     )
                 )
 
-        for index, raw in enumerate(op.get("parameters") or []):
-            param = resolve_refs(doc, raw)
+        for place, name, param in _with_missing_codes(doc, op, op_where):
             code = param.get("x-missing-code")
             entry = entries.get(str(code))
             if entry is None:
-                continue  # none, or undocumented: business_codes reports it
+                continue  # undocumented: business_codes reports it
             sentence = missing_code_sentence(code, str(entry.get("message", "")).strip())
             if sentence not in str(param.get("description") or ""):
                 problems.append(
                     Problem(
-                        f"{op_where}/parameters/{index}/description",
-                        (
-                            f"the description of {param.get('name')!r} does not name its missing-code: "
-                            f"expected the sentence {sentence}"
-                        ),
+                        f"{place}/description",
+                        f"the description of {name!r} does not name its missing-code: expected the sentence {sentence}",
                     )
                 )
     return problems
+
+
+def _with_missing_codes(doc: dict, op: dict, op_where: str) -> list[tuple[str, str, dict]]:
+    """(where, name, the parameter or body property) for each one with an x-missing-code: the query, header and
+    path parameters (their description on the parameter, their schema under it), and the JSON body's properties,
+    nested ones by their dotted name (description and schema are the property's own)."""
+    found = []
+    for index, raw in enumerate(op.get("parameters") or []):
+        param = resolve_refs(doc, raw)
+        if isinstance(param, dict) and param.get("x-missing-code") is not None:
+            found.append((f"{op_where}/parameters/{index}", str(param.get("name")), param))
+    body = resolve_refs(doc, op.get("requestBody") or {})
+    schema = ((body.get("content") or {}).get("application/json") or {}).get("schema") or {}
+
+    def walk(node: dict, where: str, prefix: str) -> None:
+        for name, prop in (node.get("properties") or {}).items():
+            if not isinstance(prop, dict):
+                continue
+            place = f"{where}/properties/{pointer(name)[1:]}"
+            if prop.get("x-missing-code") is not None:
+                found.append((place, f"{prefix}{name}", {**prop, "schema": prop}))
+            walk(prop, place, f"{prefix}{name}.")
+
+    walk(schema, f"{op_where}/requestBody/content/application~1json/schema", "")
+    return found
+
+
+def _own(schema: dict) -> dict:
+    """A property's schema without the suite's own keys (x-missing-code, x-role), to validate a value against."""
+    return {key: value for key, value in schema.items() if not key.startswith("x-") and key != "schema"}
 
 
 # Blank to the contract: empty, or ASCII whitespace only (contract_suite.schemathesis_layer.checks judges by the
@@ -376,18 +402,17 @@ def blank_is_missing(doc: dict) -> list[Problem]:
     so generated positive data never sends them and negative data does."""
     problems = []
     for op_where, op in _operations(doc):
-        for index, raw in enumerate(op.get("parameters") or []):
-            param = resolve_refs(doc, raw)
+        for place, name, param in _with_missing_codes(doc, op, op_where):
             schema = param.get("schema")
-            if param.get("x-missing-code") is None or not isinstance(schema, dict):
-                continue
-            accepted = [v for v in BLANK_SAMPLES if not validation_errors(schema, v)]
+            if not isinstance(schema, dict) or schema.get("type", "string") != "string":
+                continue  # an object's absence has a missing-code; blank is a string's
+            accepted = [v for v in BLANK_SAMPLES if not validation_errors(_own(schema), v)]
             if accepted:
                 problems.append(
                     Problem(
-                        f"{op_where}/parameters/{index}/schema",
+                        place if place.endswith("/schema") or "/requestBody/" in place else f"{place}/schema",
                         (
-                            f"the schema of {param.get('name')!r} accepts the blank value(s) "
+                            f"the schema of {name!r} accepts the blank value(s) "
                             f"{', '.join(map(repr, accepted))}, which get its missing-code: expected it to need a "
                             "character that is not ASCII whitespace (minLength: 1 and a pattern such as "
                             "'[^\\t\\n\\v\\f\\r ]')"
