@@ -19,6 +19,7 @@ from contract_suite.openapi import knife4j, lint, spec
 from contract_suite.openapi.importer import import_page
 from tests.support.email_operation import (
     EMAIL_PATH,
+    EXAMPLE,
     MISSING_DEVICE_ID,
     MISSING_EMAIL_CODE,
     MissingDeviceIdSaysEmailCode,
@@ -159,3 +160,29 @@ def test_a_file_that_is_no_knife4j_page_is_refused_in_one_line(tmp_path):
     )
     assert done.returncode == 4 and done.stdout == ""
     assert done.stderr.strip() == f"error: {page}: no **Interface Address** or **Request Method** (not a knife4j page?)"
+
+
+def test_x_role_on_body_properties_makes_the_primary_operation_and_its_sides_are_read_from_the_body(tmp_path):
+    """setPhone's six parameters moved into a JSON body, each keeping its x-role: the loader finds the primary
+    operation by them, and the typed request reads a side's number and code from the body it sends."""
+    from contract_suite.engine.exchange import OperationRequest, change_values
+    from contract_suite.target_data.profile import Phone
+
+    doc = yaml.safe_load(spec.DEFAULT_SPEC.read_text(encoding="utf-8"))
+    operation = next(iter(doc["paths"].values()))["put"]
+    non_blank = doc["components"]["schemas"]["NonBlankString"]  # inline: a $ref's siblings would be dropped
+    properties = {
+        p["name"]: {**non_blank, "x-role": p["x-role"], "x-missing-code": p["x-missing-code"]}
+        for p in operation.pop("parameters")
+    }
+    body = {"type": "object", "required": list(properties), "properties": properties}
+    operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    doc["paths"].update(yaml.safe_load(EXAMPLE.read_text(encoding="utf-8")))  # a second operation, without roles
+    path = tmp_path / "body-roles.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    loaded = spec.load_all(path).primary
+    assert loaded.has_body and {p.location for p in loaded.parameters} == {spec.BODY}
+    values = change_values(loaded, Phone("86", "1"), "111111", Phone("86", "2"), "222222")
+    request = OperationRequest(loaded, "http://target.test", values)
+    assert request.side("old").phone == Phone("86", "1") and request.side("new").code == "222222"
+    assert json.loads(request.wire().body)["oldPhoneCode"] == "111111"

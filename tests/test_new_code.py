@@ -106,7 +106,9 @@ def test_new_international_code_unsupported(target, operation):
 def project_copy(folder: Path) -> Path:
     """The project's files (what git tracks, and what is not committed yet), without its venv or caches."""
     copy = folder / "project"
-    ignore = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", "*.egg-info", ".tox", "mutants")
+    ignore = shutil.ignore_patterns(
+        ".git", ".venv", "__pycache__", ".pytest_cache", "*.egg-info", ".tox", "mutants", ".mutation", ".tools"
+    )  # (a mutation run rewrites .mutation/ as it goes; .tools/ holds the node tools of the reports)
     shutil.copytree(spec.PROJECT_ROOT, copy, ignore=ignore)
     return copy
 

@@ -227,13 +227,15 @@ def operations_in(doc: dict) -> list[tuple[str, str, dict]]:
 
 
 def _primary_index(found: list[tuple[str, str, dict]], doc: dict) -> int:
-    """The primary operation: the one whose parameters carry x-role (or the only operation)."""
+    """The primary operation: the one whose parameters (or JSON body properties) carry x-role (or the only
+    operation)."""
     if not found:
         raise SpecError("the spec describes no operation")
     with_roles = [
         i
         for i, (_, _, op) in enumerate(found)
         if any(isinstance(p, dict) and "x-role" in p for p in resolve_refs(doc, (op or {}).get("parameters") or []))
+        or any(p.role for p in body_parameters(resolve_refs(doc, (op or {}).get("requestBody") or {})))
     ]
     if len(with_roles) == 1:
         return with_roles[0]

@@ -273,6 +273,15 @@ class CodeSource:
             self.waited += seconds
             self._sleep(seconds)
 
+    def _secret(self, code: str) -> Secret:
+        """The code registered as a secret; under the lock: two numbers' codes may be fetched at once."""
+        with self._lock:
+            return self.secrets.add(code, "sms-code")
+
+    def _masked(self, text: str) -> str:
+        with self._lock:
+            return self.secrets.mask(text)
+
     def _ask(self, phone: Phone) -> Secret:
         function = self.profile.code_function
         if function is None:
@@ -285,9 +294,9 @@ class CodeSource:
         except code_function.Throttled as exc:
             raise SourceThrottled(exc.retry_after) from None
         except code_function.FunctionFailed as exc:
-            self.broken = self.secrets.mask(f"{what} {exc}")
+            self.broken = self._masked(f"{what} {exc}")
             raise CodeSourceBroken(self.broken, self.name) from None
-        return self.secrets.add(code, "sms-code")
+        return self._secret(code)
 
     def _run_command(self, phone: Phone) -> Secret:
         what = f"[codes] command for {phone.key}"
@@ -297,16 +306,16 @@ class CodeSource:
         except commands.CommandFailed as exc:
             if exc.returncode == THROTTLED_EXIT_STATUS:
                 raise SourceThrottled(retry_after_of(exc.stderr)) from None
-            self.broken = self.secrets.mask(str(exc))
+            self.broken = self._masked(str(exc))
             raise CodeSourceBroken(self.broken) from None
         words = result.stdout.split()  # never shown: whatever it printed may be a code
         if len(words) != 1:
             self.broken = (
                 f"{what} printed {len(words)} words on stdout; it must print exactly one code "
-                f"(stderr: {self.secrets.mask(commands.last_line(result.stderr))})"
+                f"(stderr: {self._masked(commands.last_line(result.stderr))})"
             )
             raise CodeSourceBroken(self.broken)
-        return self.secrets.add(words[0], "sms-code")
+        return self._secret(words[0])
 
 
 class SourceThrottled(Exception):
