@@ -56,3 +56,35 @@ def test_failures_and_suspects_are_values():
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(made, name, "x")
     assert Failure("rule").suspect is None and SOMEONE_ELSE == Suspect(ACCOUNT, "")
+
+
+def test_a_folded_failure_keeps_the_command_lines_whole_and_wraps_the_rest():
+    """For a display that does not wrap (Allure): each label's line wrapped to the fold width with its indent kept,
+    the curl command as its lines, from the line's start; the terminal's form (the default) is one line each."""
+    from contract_suite.engine.evidence import FOLD_WIDTH
+
+    long = "word " * 30
+    failure = Failure(
+        "the rule " + long,
+        expected="5166 " + long,
+        actual="5167 " + long,
+        check="a_check",
+        reproduce="curl -sS -X PUT 'http://t/p?a=1'",
+        reproduce_lines=("curl -sS -X PUT \\", '"http://t/p"\\', '"?a=1"'),
+        masked="(masked: " + long + ")",
+        more=("one more " + long, ""),
+    )
+    folded = failure.text(folded=True).splitlines()
+    assert all(len(line) <= FOLD_WIDTH for line in folded if not line.startswith(('"', "curl")))
+    assert folded[0].startswith("the rule word") and folded[1].startswith("  word")  # the rule, wrapped
+    at = folded.index("  reproduce:")
+    assert folded[at + 1 : at + 4] == ["curl -sS -X PUT \\", '"http://t/p"\\', '"?a=1"']
+    for label in ("  check:    a_check", "  expected: 5166 word", "  actual:   5167 word", "  (masked: word"):
+        assert any(line.startswith(label) for line in folded), label
+    assert any(line.startswith("    word") for line in folded)  # a wrapped line indented under its label
+    assert "  one more word" in "\n".join(folded) and "" not in folded[at:]  # an empty "more" line left out
+    assert failure.text() == failure.text(folded=False) and "  reproduce: curl -sS -X PUT 'http://t/p?a=1'" in (
+        failure.text()
+    )
+    plain = Failure("rule", reproduce="curl x")  # no folded lines: the one line, wrapped
+    assert plain.text(folded=True).splitlines() == ["rule", "  reproduce: curl x"]

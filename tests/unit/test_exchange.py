@@ -218,3 +218,23 @@ def test_the_loader_names_body_properties_by_path_and_requires_them_under_requir
         "lang": ("body", False, None),
     }
     assert WITH_BODY.has_body and not CONTRACT.has_body
+
+
+def test_a_request_needs_its_codes_to_pass_unless_told_and_was_not_sent_again_with_one_code():
+    request = OperationRequest(CONTRACT, BASE_URL, {})
+    assert request.codes_must_pass is True
+    assert Resent(ACCOUNT, answer(request, INCORRECT), False, 2).one_code_two_checks is False
+
+
+def test_a_json_body_is_built_only_for_the_operation_itself_and_in_its_own_text():
+    from tests.support.operations import WITH_BODY
+
+    values = {"device.deviceId": "d", "device": "", "lang": "中文"}
+    request = OperationRequest(WITH_BODY, BASE_URL, values)
+    assert request.json_body == {"device": {"deviceId": "d"}, "lang": "中文"}  # an object given its properties
+    assert "中文".encode() in request.wire().body  # UTF-8 as it is, not \\u escapes
+    other_method = dataclasses.replace(request, method="GET")
+    assert other_method.json_body is None and other_method.wire().body in (None, b"")
+    own = dataclasses.replace(request, body=b"raw")
+    assert own.json_body is None and own.wire().body == b"raw"  # a generated case's body, as made
+    assert OperationRequest(CONTRACT, BASE_URL, {"oldPhone": "1"}).json_body is None
