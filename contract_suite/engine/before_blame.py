@@ -125,7 +125,7 @@ class BeforeBlame:
         held = dict(answer.held_codes)
         side = self.sender.refused_side(answer, held)
         try:
-            fresh = self.sender.with_fresh_codes(answer.request, {side: held[side]}, refused_side=side)
+            fresh = self.sender.with_fresh_codes(answer.request, {side: held[side]})
             again = self.sender.send(replace(fresh, codes_must_pass=True))
         except CodeBudgetSpent:
             raise  # the case is not judged (the toolkit says so)

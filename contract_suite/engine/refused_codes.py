@@ -127,7 +127,7 @@ class RefusedCodes:
             if refused_fresh:
                 self._pause(self._chance.uniform(0, RETRY_PAUSE_SECONDS * 2 ** (sends - 2)))
             try:
-                again = self.with_fresh_codes(request, {side: held[side]}, refused_side=side)
+                again = self.with_fresh_codes(request, {side: held[side]})
             except CodeBudgetSpent:
                 raise
             except (CodeUnavailable, CodeSourceBroken):
@@ -198,17 +198,13 @@ class RefusedCodes:
 
     # -- fresh codes into a request sent before --
 
-    def with_fresh_codes(
-        self, request: OperationRequest, held: dict[str, Phone], refused_side: str | None = None
-    ) -> OperationRequest:
-        """The same request with a fresh code for each of its numbers whose held code it carried (a static code
-        while it stays valid; CodeUnavailable once it does not); the refused side's number last, so that its code
-        is the freshest when the request leaves (where someone else asks for codes for the same number, each code
-        fetched voids the one before). The codes replaced are the ones the request carries: the run may hold newer
-        ones since (a question about the account fetched one)."""
-        ordered = sorted(held.items(), key=lambda item: item[0] == refused_side)
+    def with_fresh_codes(self, request: OperationRequest, held: dict[str, Phone]) -> OperationRequest:
+        """The same request with a fresh code for each number of `held` (the sides whose held code it carried; the
+        refused one alone, when the stack sends it again): a static code while it stays valid, CodeUnavailable once
+        it does not. One code a number, put on each side that names it. The codes replaced are the ones the request
+        carries: the run may hold newer ones since (a question about the account fetched one)."""
         fresh: dict[str, str] = {}
-        for phone in {phone.key: phone for _, phone in ordered}.values():  # one fresh code per number
+        for phone in {phone.key: phone for phone in held.values()}.values():  # one fresh code per number
             code = self._fresh_code(phone)
             for side, on_side in held.items():
                 if on_side == phone:

@@ -11,6 +11,7 @@ import random
 import pytest
 
 from contract_suite.engine.evidence import SOURCE, STATIC, Suspect
+from contract_suite.engine.exchange import Resent
 from contract_suite.engine.refused_codes import (
     RETRY_PAUSE_SECONDS,
     TRIES,
@@ -18,9 +19,10 @@ from contract_suite.engine.refused_codes import (
     RefusedCodes,
     source_feeds_another_system,
 )
+from contract_suite.http.transport import RequestCapReached
 from contract_suite.target_data.profile import Phone
 from contract_suite.target_data.sms_codes import CodeSourceBroken, CodeUnavailable
-from tests.support.engine_fakes import ACCOUNT, CONTRACT, FREE, ScriptedSender, answer, fake_run, move
+from tests.support.engine_fakes import ACCOUNT, CONTRACT, FREE, ScriptedSender, answer, fake_run, lost, move
 
 pytestmark = pytest.mark.selftest
 
@@ -377,3 +379,76 @@ def test_no_earlier_answer_no_question_and_the_static_code_stays_suspect():
     refused, _ = layer(codes, inner)
     wrong = refused.send(account_move(codes))
     assert refused.suspect(wrong, {NEW_REFUSED}, None) == Suspect(STATIC, ACCOUNT.key) and len(inner.sent) == 1
+
+
+def test_the_source_is_blamed_at_the_second_request_of_the_accounts_own_number_and_only_there():
+    """docs/guarantees.md: fresh codes for the test account's own number, as the original phone, refused twice
+    while the source never passed: the run stops (about ten codes in all at most). A refusal of another number, or
+    of the account's number as the new phone, may be the target's wrong answer about it: never counted."""
+    codes = FakeCodes()
+    refused, run = layer(codes, None, pause=lambda _: None)
+    run.ledger.codes.source = "command"
+    refused.inner = refusing(TRIES, NEW_REFUSED)
+    refused.send(account_move(codes))  # the free number's code refused, fresh too
+    own_as_new = move(FREE, codes.held(FREE), ACCOUNT, codes.held(ACCOUNT))
+    refused.inner = refusing(TRIES, NEW_REFUSED)
+    refused.send(own_as_new)  # the account's number refused, as the new phone
+    assert run.ledger.codes.unexplained_refusals == 0 and run.stopped is None
+    for _ in range(2):
+        refused.inner = refusing(TRIES)
+        refused.send(account_move(codes))
+    assert run.ledger.codes.unexplained_refusals == 2 and run.stopped is not None
+
+
+def test_once_one_code_cannot_pass_two_checks_the_next_such_request_says_so_at_once():
+    codes, inner = FakeCodes(), refusing(TRIES, NEW_REFUSED)
+    refused, run = layer(codes, inner, pause=lambda _: None)
+    run.ledger.codes.one_code_cannot_pass_two_checks = True
+    code = codes.held(ACCOUNT)
+    got = refused.send(move(ACCOUNT, code, ACCOUNT, code))
+    assert len(inner.sent) == 1 and codes.fetched == 0
+    assert got.resent == Resent(ACCOUNT, got.resent.first, True, 1, one_code_two_checks=True)
+    assert got.resent.first.code == NEW_REFUSED
+
+
+def test_only_a_whole_business_answer_that_refuses_no_held_side_may_have_passed_a_static_code():
+    """Kept as the evidence of a static code's check: a documented business code other than success and the
+    refusals; never a lost answer, a missing-code, an undocumented code, a string or a boolean code."""
+    missing = CONTRACT.required_parameters[0].missing_code
+    for kept, reply in [
+        (False, lambda request: lost(request)),
+        (False, lambda request: answer(request, missing)),
+        (False, lambda request: answer(request, 99999)),
+        (False, lambda request: answer(request, str(CANCELLING))),
+        (False, lambda request: answer(request, True)),
+        (False, lambda request: answer(request, SUCCESS)),
+        (False, lambda request: answer(request, NEW_REFUSED)),
+        (True, lambda request: answer(request, CANCELLING)),
+    ]:
+        codes = StaticCodes()
+        refused, _ = layer(codes, ScriptedSender(reply))
+        refused.send(account_move(codes))
+        assert ((ACCOUNT.key, "old") in refused._passed_maybe) == kept, reply
+
+
+def test_a_static_code_seen_accepted_is_not_asked_about_and_no_request_left_asks_nothing():
+    codes = StaticCodes()
+    replies = iter([CANCELLING, OLD_REFUSED])
+    inner = ScriptedSender(lambda request: answer(request, next(replies)))
+    refused, run = layer(codes, inner)
+    refused.send(account_move(codes))
+    wrong = refused.send(account_move(codes))
+    run.ledger.codes.static_of(ACCOUNT.key).accepted = True  # a success carried it
+    assert refused.suspect(wrong, {NEW_REFUSED}, None) is None and len(inner.sent) == 2
+    codes = StaticCodes()
+    replies = iter([CANCELLING, OLD_REFUSED])
+    inner = ScriptedSender(lambda request: answer(request, next(replies)))
+    refused, _ = layer(codes, inner)
+    refused.send(account_move(codes))
+    wrong = refused.send(account_move(codes))
+
+    def spent(request):
+        raise RequestCapReached("spent")
+
+    refused.inner = ScriptedSender(spent)
+    assert refused.suspect(wrong, {NEW_REFUSED}, None) == Suspect(STATIC, ACCOUNT.key)

@@ -64,7 +64,7 @@ def test_a_rule_a_case_judged_is_noted_masked():
 
 class Codes:
     asked, codes_go_stale, asked_by_number = 3, True, {"86-1": 2, "86-2": 1}
-    past_budget_asked, throttled, waited = 1, 2, 1.25
+    past_budget_asked, throttled, waited = 1, 2, 1.23456
 
     class limits:
         budget = 5
@@ -76,7 +76,7 @@ def test_the_settled_ledger_says_what_was_sent_asked_and_whether_the_cap_was_spe
     ledger = run.settled_ledger()
     assert (ledger.sent, ledger.cap_reached, ledger.codes.asked, ledger.codes.codes_go_stale) == (2, True, 3, True)
     assert ledger.codes.asked_by_number == {"86-1": 2, "86-2": 1} and ledger.codes.budget == 5
-    assert (ledger.codes.past_budget, ledger.codes.throttled, ledger.codes.waited) == (1, 2, 1.25)
+    assert (ledger.codes.past_budget, ledger.codes.throttled, ledger.codes.waited) == (1, 2, 1.235)  # ms
     assert ledger.codes.source == "static"  # a profile with no [codes] command or function asks for no SMS code
     with_command = Profile(account=ACCOUNT, code_command="./sms {international_code} {phone}")
     assert run_of(with_command).settled_ledger().codes.source == "command"
