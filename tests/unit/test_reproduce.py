@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import pytest
 
@@ -114,3 +115,32 @@ def test_a_body_is_reproduced_with_its_secrets_as_shell_variables():
     done = subprocess.run(["bash", "-c", script], env={"DEVICE_ID": "d-secret-1"}, capture_output=True)
     words = done.stdout.decode().split("\0")
     assert json.loads(words[words.index("-d") + 1]) == json.loads(request.wire().body)
+
+
+def test_the_folded_lines_are_the_command_broken_where_bash_joins_it_again():
+    """Each line but the last ends in a backslash: outside the quotes after a space (curl's words), inside the URL
+    right after a closing quote, the next line opening it again at the parameter's `?` or `&`."""
+    request = move(ACCOUNT, "482913", FREE, "1 1")
+    shown = reproduction(request, secrets())
+    lines = shown.lines
+    assert lines[0] == "curl -sS -X PUT \\"
+    assert lines[1] == f'"{BASE_URL}{CONTRACT.path}"\\' and lines[2].startswith('"?') and lines[3].startswith('"&')
+    url = lines[1 : 1 + 7]  # the path, then the six parameters
+    assert all(line.endswith('"\\') for line in url[:-1]) and url[-1].endswith('" \\')  # an option follows
+    assert list(lines[8:]) == ['  -H "Authorization: ${CONTRACT_TOKEN:?the whole header value}"']  # no backslash
+    joined = "".join(line[:-1] if line.endswith("\\") else line for line in lines).replace('""', "")
+    assert re.sub(r"\s+", " ", joined) == re.sub(r"\s+", " ", shown.command)  # bash's join, words apart
+
+
+def test_a_body_request_ends_with_its_options_each_on_a_line_the_last_without_a_backslash():
+    from tests.support.operations import WITH_BODY
+
+    request = OperationRequest(WITH_BODY, BASE_URL, {"email": "中文@example.com"})
+    shown = reproduction(request, Secrets())
+    assert list(shown.lines[-2:]) == [
+        "  -H 'Content-Type: application/json' \\",
+        '  -d "{\\"email\\": \\"中文@example.com\\"}"',
+    ]
+    assert shown.lines[1] == f'"{BASE_URL}/email" \\'  # no query: the URL alone, then the options
+    generated = dataclasses.replace(request, body=b'{"lang": 5}')
+    assert reproduction(generated, Secrets()).command.endswith("--data-raw '{\"lang\": 5}'")
