@@ -21,13 +21,14 @@ from tests.support.email_operation import (
     EMAIL_PATH,
     EXAMPLE,
     MISSING_DEVICE_ID,
+    MISSING_EMAIL,
     MISSING_EMAIL_CODE,
     MissingDeviceIdSaysEmailCode,
     ServesEmail,
     spec_with_email,
 )
 from tests.support.suite import reference_servers
-from tests.test_operations import outcomes, run_suite
+from tests.test_operations import ALL_JUDGED, outcomes, run_suite
 
 pytestmark = pytest.mark.selftest
 
@@ -57,6 +58,8 @@ def test_a_json_body_operation_holds_each_required_property_judged(serve, tmp_pa
     url, env = serve()
     run = run_suite(url, env, spec_with_email(tmp_path), tmp_path / "junit.xml", "--generated-examples", "5")
     assert run.returncode == 0, run.tail()
+    verdict = next(line for line in run.stdout.splitlines() if line.startswith(("HOLDS", "BROKEN", "CANNOT")))
+    assert verdict.startswith(f"HOLDS (exit 0) on what was judged: {ALL_JUDGED}") and "setEmail: judged " in verdict
     found = outcomes(tmp_path / "junit.xml")
     for name in REQUIRED:
         assert found[f"contract_tests/test_required_fields.py::test_absent[setEmail-{name}]"][0] == "passed"
@@ -66,8 +69,8 @@ def test_a_json_body_operation_holds_each_required_property_judged(serve, tmp_pa
     assert any(key.startswith("contract_tests/test_generated.py::test_fuzzing[setEmail") for key in found), found
     table = run.stdout.split("operation setEmail (POST /v2/enduser/enduserapi/setEmail):")[1]
     for code, name in (
-        (5301, "missing-new-email"),
-        (5302, "missing-email-code"),
+        (MISSING_EMAIL, "missing-new-email"),
+        (MISSING_EMAIL_CODE, "missing-email-code"),
         (MISSING_DEVICE_ID, "missing-device-id"),
     ):
         assert re.search(rf"{code}\s+{name}\s+seen ", table), table  # judged: a case expected it, and it came

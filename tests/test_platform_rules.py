@@ -97,7 +97,7 @@ def test_one_number_on_both_sides_where_a_check_spends_the_code_is_not_judgeable
     assert result.returncode == 0, result.tail()
     skipped = "not judgeable on this target: the request names 86-13800000001 on both sides with one SMS code"
     assert "SKIPPED [1] contract_tests/test_business_rules.py:" in result.stdout and skipped in result.stdout
-    assert "BROKEN" not in last_line(result)
+    assert last_line(result).startswith(f"HOLDS (exit 0) on what was judged: judged {EXERCISABLE} of {EXERCISABLE}")
     assert "1 skipped" in result.stdout.splitlines()[-1], result.tail()  # that case alone; the success case judged
     assert _costs(report)[0]["sms_codes_asked"] <= 2 * DEFAULT_RUN_SMS_CODES
 
@@ -258,7 +258,10 @@ def test_the_default_reference_server_costs_what_it_did_and_the_sms_budget_at_it
     costs, sms = _costs(half)
     assert sms["cases_stopped_by_budget"] >= 1 and costs["sms_codes_asked"] - sms["past_budget"] <= needed // 2
     assert "the run's SMS budget is spent" in result.stdout and "case(s) not judged for want of a code" in result.stdout
-    assert result.returncode in (0, 2) and "BROKEN" not in last_line(result), result.tail()
+    # every documented code is still judged by the cases before the budget ran out: it holds on what was judged,
+    # and the costs line above it says how many cases the budget stopped
+    assert result.returncode == 0, result.tail()
+    assert last_line(result).startswith(f"HOLDS (exit 0) on what was judged: judged {EXERCISABLE} of {EXERCISABLE}")
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,17 @@ EXAMPLE = spec.PROJECT_ROOT / "examples" / "setEmail-operation.yaml"
 OPERATION = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
 EMAIL_PATH = next(iter(OPERATION))
 CODES = {int(code): entry for code, entry in OPERATION[EMAIL_PATH]["post"]["x-business-codes"].items()}
-MISSING_EMAIL, MISSING_EMAIL_CODE, MISSING_DEVICE_ID, EMAIL_CODE_FAILED, EMAIL_REGISTERED = 5301, 5302, 5303, 5304, 5305
+_BY_NAME = {entry["name"]: code for code, entry in CODES.items()}  # the example's codes, read from it
+MISSING_EMAIL, MISSING_EMAIL_CODE, MISSING_DEVICE_ID, EMAIL_CODE_FAILED, EMAIL_REGISTERED = (
+    _BY_NAME[name]
+    for name in (
+        "missing-new-email",
+        "missing-email-code",
+        "missing-device-id",
+        "email-verification-failed",
+        "new-email-registered",
+    )
+)
 VALID_EMAIL_CODE = "246810"  # the example's code: the only one the reference server takes
 REGISTERED_EMAIL = "taken@example.com"
 

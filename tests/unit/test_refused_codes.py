@@ -431,21 +431,21 @@ def test_only_a_whole_business_answer_that_refuses_no_held_side_may_have_passed_
         assert ((ACCOUNT.key, "old") in refused._passed_maybe) == kept, reply
 
 
-def test_a_static_code_seen_accepted_is_not_asked_about_and_no_request_left_asks_nothing():
+def static_refusal_after_a_5175():
+    """Static codes: a 5175 to the account's move, then its old code refused; the layer, its run, the refusal."""
     codes = StaticCodes()
     replies = iter([CANCELLING, OLD_REFUSED])
     inner = ScriptedSender(lambda request: answer(request, next(replies)))
     refused, run = layer(codes, inner)
     refused.send(account_move(codes))
-    wrong = refused.send(account_move(codes))
+    return refused, run, refused.send(account_move(codes))
+
+
+def test_a_static_code_seen_accepted_is_not_asked_about_and_no_request_left_asks_nothing():
+    refused, run, wrong = static_refusal_after_a_5175()
     run.ledger.codes.static_of(ACCOUNT.key).accepted = True  # a success carried it
-    assert refused.suspect(wrong, {NEW_REFUSED}, None) is None and len(inner.sent) == 2
-    codes = StaticCodes()
-    replies = iter([CANCELLING, OLD_REFUSED])
-    inner = ScriptedSender(lambda request: answer(request, next(replies)))
-    refused, _ = layer(codes, inner)
-    refused.send(account_move(codes))
-    wrong = refused.send(account_move(codes))
+    assert refused.suspect(wrong, {NEW_REFUSED}, None) is None and len(refused.inner.sent) == 2
+    refused, _, wrong = static_refusal_after_a_5175()
 
     def spent(request):
         raise RequestCapReached("spent")
